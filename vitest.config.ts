@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// One config for the whole workspace: tests live beside the code (`*.test.ts`)
+// and in test/ (the contract suite). Two cores here, so two forks.
+export default defineConfig({
+  test: {
+    include: ["**/*.test.ts"],
+    exclude: ["**/node_modules/**", "bench/**"],
+    pool: "forks",
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
