@@ -1,0 +1,48 @@
+/** Everything the bench reads from the environment, parsed once. */
+export type BenchConfig = {
+  /** Admin connection: the bench creates and drops its scratch databases through it. */
+  adminUrl: string;
+  quick: boolean;
+  /** Deliveries per throughput run (bare loop, graphile-worker, Hookline). */
+  deliveries: number;
+  /** Concurrency of the bare loop and of graphile-worker's jobs. */
+  concurrency: number;
+  fanoutHooks: number;
+  latencySamples: number;
+  /** autocannon seconds for the routes where decay matters (PK SELECT, GET hook). */
+  apiLongSeconds: number;
+  /** autocannon seconds for the other routes (constant, POST hook). */
+  apiShortSeconds: number;
+  connections: number;
+  /** postgres.js pool size of the bare Hono anchor. */
+  pgPool: number;
+};
+
+/**
+ * Reads BENCH_* variables; BENCH_QUICK=1 shrinks every default to a smoke run.
+ *
+ * @example
+ * const config = readConfig(process.env)
+ */
+export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
+  const quick = env.BENCH_QUICK === "1" || env.BENCH_QUICK === "true";
+  const num = (name: string, full: number, small: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return quick ? small : full;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+    return n;
+  };
+  return {
+    adminUrl: env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
+    quick,
+    deliveries: num("BENCH_DELIVERIES", 20_000, 2_000),
+    concurrency: num("BENCH_CONCURRENCY", 64, 64),
+    fanoutHooks: num("BENCH_FANOUT_HOOKS", 10_000, 500),
+    latencySamples: num("BENCH_LATENCY_SAMPLES", 200, 20),
+    apiLongSeconds: num("BENCH_API_SECONDS", 20, 3),
+    apiShortSeconds: num("BENCH_API_SHORT_SECONDS", 10, 2),
+    connections: num("BENCH_CONNECTIONS", 50, 50),
+    pgPool: num("BENCH_PG_POOL", 10, 10),
+  };
+}

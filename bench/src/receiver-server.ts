@@ -1,0 +1,103 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution; comparable across
+ * processes on this machine (child processes report start times in it).
+ */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+type Sample = { headers: IncomingHttpHeaders; body: string };
+type Waiter = { target: number; resolve: (at: number) => void };
+
+/** A local receiver: counts POSTs, answers 200 at once, keeps a few for later checks. */
+export type Receiver = {
+  url: string;
+  count: () => number;
+  /** Resolves with the time (epochNow) the `target`-th request arrived. */
+  waitFor: (target: number, timeoutMs: number) => Promise<number>;
+  /** Forgets counts and samples between runs. */
+  reset: (sampleLimit?: number) => void;
+  /** Verifies the kept samples with the `standardwebhooks` package, after the run. */
+  verifySamples: (secret: string) => { checked: number; valid: number };
+  close: () => Promise<void>;
+};
+
+/**
+ * Starts the receiver on 127.0.0.1 (random port). Signature checks happen
+ * only in `verifySamples`, off the hot path, so the receiver is never the
+ * bottleneck being measured.
+ *
+ * @example
+ * const receiver = await startReceiver()
+ * await receiver.waitFor(1000, 60_000)
+ */
+export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
+  let received = 0;
+  let limit = sampleLimit;
+  let samples: Sample[] = [];
+  let waiters: Waiter[] = [];
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      res.writeHead(200, { "content-length": "0" }).end();
+      received++;
+      if (samples.length < limit) samples.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
+      if (waiters.length > 0) settle(epochNow());
+    });
+  });
+  // Long keep-alive so senders reuse sockets for the whole run.
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  function settle(at: number) {
+    const done = waiters.filter((w) => received >= w.target);
+    if (done.length === 0) return;
+    waiters = waiters.filter((w) => received < w.target);
+    for (const w of done) w.resolve(at);
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: () => received,
+    waitFor: (target, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        if (received >= target) return resolve(epochNow());
+        const timer = setTimeout(
+          () => reject(new Error(`receiver got ${received} of ${target} requests within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        waiters.push({ target, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+      }),
+    reset: (newLimit = sampleLimit) => {
+      received = 0;
+      samples = [];
+      limit = newLimit;
+    },
+    verifySamples: (secret) => {
+      const wh = new Webhook(secret);
+      let valid = 0;
+      for (const s of samples) {
+        try {
+          wh.verify(s.body, s.headers as Record<string, string>);
+          valid++;
+        } catch {
+          // counted as invalid; the caller reports valid/checked
+        }
+      }
+      return { checked: samples.length, valid };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

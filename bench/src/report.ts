@@ -1,0 +1,58 @@
+/** One figure of the benchmark: what was measured, its value and unit. */
+export type BenchRow = {
+  scenario: string;
+  name: string;
+  value: number | null;
+  unit: string;
+  note?: string;
+};
+
+/**
+ * A "Hookline / anchor" row; null when either side is missing, so a missing
+ * product or a failed anchor never prints a misleading number.
+ *
+ * @example
+ * ratioRow("delivery", "Hookline / bare loop", hook, bare, "target ≥ 0.5")
+ */
+export function ratioRow(
+  scenario: string,
+  name: string,
+  product: BenchRow | undefined,
+  anchor: BenchRow | undefined,
+  note?: string,
+): BenchRow {
+  const ok = product?.value != null && anchor?.value != null && anchor.value > 0;
+  const value = ok ? round(product!.value! / anchor!.value!, 2) : null;
+  return { scenario, name, value, unit: "×", note: ok ? note : `${note ?? ""} (missing figure)`.trim() };
+}
+
+/** A row that says a part could not be measured, and why. */
+export function unavailableRow(scenario: string, name: string, reason: string): BenchRow {
+  return { scenario, name, value: null, unit: "", note: reason };
+}
+
+/** Rounds to `digits` decimals (figures are noisy; more digits mislead). */
+export function round(x: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/**
+ * Renders rows as an aligned plain-text table.
+ *
+ * @example
+ * console.log(formatTable([{ scenario: "api", name: "GET", value: 9000, unit: "req/s" }]))
+ */
+export function formatTable(rows: BenchRow[]): string {
+  const cells = rows.map((r) => [r.scenario, r.name, formatValue(r), r.unit, r.note ?? ""]);
+  const header = ["scenario", "figure", "value", "unit", "note"];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c.map((x, i) => (i === 2 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+function formatValue(r: BenchRow): string {
+  if (r.value == null) return "n/a";
+  return r.value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+}
