@@ -1,0 +1,52 @@
+import type { Receiver, ReceiverResponse } from "../dispatch.js";
+import { PayloadTooLargeError, ReceiverConfigurationError } from "../errors.js";
+
+/**
+ * A fetch-style handler, `(Request) => Promise<Response>`: Next.js route
+ * handlers, Bun.serve, Deno.serve, Cloudflare-style workers.
+ *
+ * @example
+ * // app/api/webhooks/route.ts (Next.js)
+ * export const POST = fetchHandler(receiver);
+ */
+export function fetchHandler(receiver: Receiver): (request: Request) => Promise<Response> {
+  return async (request) => {
+    let body: Uint8Array;
+    try {
+      body = await readRequestBody(request, receiver.maxBodyBytes);
+    } catch (error) {
+      return toResponse(receiver.reject(error as Error));
+    }
+    return toResponse(await receiver.handle({ headers: request.headers, body }));
+  };
+}
+
+function toResponse(answer: ReceiverResponse): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/** Reads the raw body, stopping as soon as it exceeds `limit` bytes. */
+async function readRequestBody(request: Request, limit: number): Promise<Uint8Array> {
+  if (request.bodyUsed) {
+    throw new ReceiverConfigurationError(
+      "The request body was read before the Hookline webhook handler ran, so the raw bytes needed to " +
+        "verify the signature are gone. Pass the untouched Request to the handler.",
+    );
+  }
+  if (Number(request.headers.get("content-length")) > limit) throw new PayloadTooLargeError(limit);
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw new PayloadTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}

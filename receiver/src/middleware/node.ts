@@ -1,0 +1,32 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Receiver, ReceiverResponse } from "../dispatch.js";
+import { PayloadTooLargeError } from "../errors.js";
+import { readNodeBody } from "./node-body.js";
+
+/**
+ * A Node `http` request listener: reads the raw body (up to the receiver's
+ * limit), verifies, parses and dispatches.
+ *
+ * @example
+ * import { createServer } from "node:http";
+ * createServer(nodeHandler(receiver)).listen(3000);
+ */
+export function nodeHandler(receiver: Receiver): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    let body: Buffer;
+    try {
+      body = await readNodeBody(req, receiver.maxBodyBytes);
+    } catch (error) {
+      return writeNodeResponse(res, receiver.reject(error as Error), error instanceof PayloadTooLargeError);
+    }
+    writeNodeResponse(res, await receiver.handle({ headers: req.headers, body }));
+  };
+}
+
+/** Writes a receiver answer; `close` drops the connection when the body was left unread. */
+export function writeNodeResponse(res: ServerResponse, answer: ReceiverResponse, close = false): void {
+  res.statusCode = answer.status;
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  if (close) res.setHeader("connection", "close");
+  res.end(answer.body);
+}
