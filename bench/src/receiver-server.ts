@@ -19,8 +19,11 @@ export type Receiver = {
   count: () => number;
   /** Resolves with the time (epochNow) the `target`-th request arrived. */
   waitFor: (target: number, timeoutMs: number) => Promise<number>;
-  /** Forgets counts and samples between runs. */
-  reset: (sampleLimit?: number) => void;
+  /**
+   * Forgets counts and samples between runs; with `path`, counts only requests
+   * to it, so stragglers of an earlier run cannot complete a later one.
+   */
+  reset: (path?: string) => void;
   /** Verifies the kept samples with the `standardwebhooks` package, after the run. */
   verifySamples: (secret: string) => { checked: number; valid: number };
   close: () => Promise<void>;
@@ -37,7 +40,7 @@ export type Receiver = {
  */
 export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
   let received = 0;
-  let limit = sampleLimit;
+  let only: string | undefined;
   let samples: Sample[] = [];
   let waiters: Waiter[] = [];
 
@@ -46,8 +49,9 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       res.writeHead(200, { "content-length": "0" }).end();
+      if (only !== undefined && req.url !== only) return;
       received++;
-      if (samples.length < limit) samples.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
+      if (samples.length < sampleLimit) samples.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
       if (waiters.length > 0) settle(epochNow());
     });
   });
@@ -76,10 +80,10 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
         );
         waiters.push({ target, resolve: (at) => (clearTimeout(timer), resolve(at)) });
       }),
-    reset: (newLimit = sampleLimit) => {
+    reset: (path) => {
       received = 0;
       samples = [];
-      limit = newLimit;
+      only = path;
     },
     verifySamples: (secret) => {
       const wh = new Webhook(secret);

@@ -31,6 +31,12 @@ export function unavailableRow(scenario: string, name: string, reason: string): 
   return { scenario, name, value: null, unit: "", note: reason };
 }
 
+/** An error (or any message) as one table-friendly line. */
+export function oneLine(error: unknown, max = 300): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, " | ").slice(0, max);
+}
+
 /** Rounds to `digits` decimals (figures are noisy; more digits mislead). */
 export function round(x: number, digits = 0): number {
   const f = 10 ** digits;

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { request, type Dispatcher } from "undici";
 
 /** Body size every delivery scenario sends, as in FINDINGS.md. */
 export const BODY_BYTES = 500;
@@ -41,4 +42,18 @@ export function signedHeaders(secret: string, id: string, body: string): Record<
     "webhook-timestamp": timestamp,
     "webhook-signature": `v1,${signature}`,
   };
+}
+
+/**
+ * The one delivery every anchor performs: a signed 500-byte POST of body
+ * `seq` through `agent` (keep-alive). Resolves true on a 200.
+ *
+ * @example
+ * const ok = await postSigned(new Agent(), receiver.url, newSecret(), 1)
+ */
+export async function postSigned(agent: Dispatcher, url: string, secret: string, seq: number): Promise<boolean> {
+  const body = benchBody(seq);
+  const res = await request(url, { method: "POST", dispatcher: agent, headers: signedHeaders(secret, `msg_${seq}`, body), body });
+  await res.body.dump();
+  return res.statusCode === 200;
 }

@@ -1,10 +1,10 @@
 import { Logger, makeWorkerUtils, run, type AddJobsJobSpec } from "graphile-worker";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import { runInChild } from "../child-process.js";
 import { epochNow, type Receiver } from "../receiver-server.js";
 import { round, type BenchRow } from "../report.js";
 import { createScratchDb } from "../scratch-db.js";
-import { benchBody, newSecret, signedHeaders } from "../signed-request.js";
+import { newSecret, postSigned } from "../signed-request.js";
 import type { SenderReport } from "./bare-loop.js";
 
 type GraphileArgs = { databaseUrl: string; url: string; n: number; concurrency: number; secret: string };
@@ -44,15 +44,7 @@ export async function runGraphileJobs(args: GraphileArgs): Promise<SenderReport>
     taskList: {
       deliver: async (payload) => {
         const seq = (payload as { seq: number }).seq;
-        const body = benchBody(seq);
-        const res = await request(args.url, {
-          method: "POST",
-          dispatcher: agent,
-          headers: signedHeaders(args.secret, `msg_${seq}`, body),
-          body,
-        });
-        await res.body.dump();
-        if (res.statusCode !== 200) failures++;
+        if (!(await postSigned(agent, args.url, args.secret, seq))) failures++;
         if (++done === args.n) allDone();
       },
     },
@@ -83,7 +75,7 @@ export async function benchGraphileWorker(
 ): Promise<BenchRow[]> {
   const db = await createScratchDb(adminUrl, "graphile");
   const secret = newSecret();
-  receiver.reset();
+  receiver.reset("/graphile");
   const call = runInChild<SenderReport>(new URL(import.meta.url), "runGraphileJobs", {
     databaseUrl: db.url,
     url: `${receiver.url}/graphile`,

@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { tsxImport, trackChild } from "./child-process.js";
+import { createScratchDb, type ScratchDb } from "./scratch-db.js";
+
+const serviceDir = fileURLToPath(new URL("../../services/hookline/", import.meta.url));
+const mainFile = `${serviceDir}src/main.ts`;
+const cliFile = `${serviceDir}src/cli.ts`;
+const READY_TIMEOUT_MS = 60_000;
+
+/** A Hookline server running as its own process on its own scratch database. */
+export type HooklineProcess = {
+  url: string;
+  pid: number;
+  adminToken: string;
+  stop: () => Promise<void>;
+};
+
+/** Thrown when Hookline cannot be started; its message is the reason shown in the table. */
+export class HooklineUnavailable extends Error {}
+
+/**
+ * Migrates a scratch database and starts `services/hookline/src/main.ts` in
+ * a child process (plain node + tsx, so the pid is the server's own, for RSS).
+ * Resolves once `/readyz` answers 200.
+ *
+ * @example
+ * const hookline = await startHookline(config.adminUrl, "both")
+ * try { ... } finally { await hookline.stop() }
+ */
+export async function startHookline(adminUrl: string, role: "api" | "worker" | "both"): Promise<HooklineProcess> {
+  if (!existsSync(mainFile)) throw new HooklineUnavailable(`Hookline not available: ${mainFile} does not exist yet`);
+  const db = await createScratchDb(adminUrl, "hookline");
+  const adminToken = randomBytes(24).toString("hex");
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    HOOKLINE_ROLE: role,
+    HOOKLINE_ADMIN_TOKEN: adminToken,
+    HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
+    LOG_LEVEL: "warn",
+  };
+  const lines: string[] = [];
+  try {
+    if (existsSync(cliFile)) await runToEnd(spawnTs(cliFile, ["migrate"], env, lines), 60_000, lines);
+    const child = spawnTs(mainFile, [], env, lines);
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(child, url, lines);
+    return {
+      url,
+      pid: child.pid!,
+      adminToken,
+      stop: () => stopProcess(child, db),
+    };
+  } catch (error) {
+    await db.drop();
+    throw error instanceof HooklineUnavailable ? error : new HooklineUnavailable(`Hookline not available: ${String(error)}`);
+  }
+}
+
+function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv, lines: string[]): ChildProcess {
+  const child = spawn(process.execPath, ["--import", tsxImport, file, ...args], { cwd: serviceDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  trackChild(child);
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split("\n").filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - 20));
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  return child;
+}
+
+function runToEnd(child: ChildProcess, timeoutMs: number, lines: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (child.kill("SIGKILL"), reject(new Error("migrate timed out"))), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new HooklineUnavailable(`Hookline not available: migrate exited with ${code}: ${lines.slice(-5).join(" | ").slice(-400)}`));
+    });
+  });
+}
+
+async function waitReady(child: ChildProcess, url: string, lines: string[]): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new HooklineUnavailable(`Hookline not available: process exited (${child.exitCode ?? child.signalCode}): ${lines.slice(-5).join(" | ").slice(-400)}`);
+    }
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(200);
+  }
+  child.kill("SIGKILL");
+  throw new HooklineUnavailable(`Hookline not available: /readyz not 200 within ${READY_TIMEOUT_MS / 1000}s: ${lines.slice(-5).join(" | ").slice(-400)}`);
+}
+
+async function stopProcess(child: ChildProcess, db: ScratchDb): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    // Graceful shutdown gets a few seconds; the bench must not hang on it.
+    await Promise.race([exited, sleep(5_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+  await db.drop();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Polls a process's resident memory (/proc/<pid>/status) until stopped;
+ * returns the peak seen and the kernel's own high-water mark (VmHWM), in MB.
+ *
+ * @example
+ * const sampler = sampleRss(hookline.pid); ...; const { peakMb, hwmMb } = await sampler.stop()
+ */
+export function sampleRss(pid: number, everyMs = 100): { stop: () => Promise<{ peakMb: number; hwmMb: number }> } {
+  let peakKb = 0;
+  const read = async (field: "VmRSS" | "VmHWM") => {
+    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  };
+  const timer = setInterval(() => void read("VmRSS").then((kb) => (peakKb = Math.max(peakKb, kb))), everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      const hwmKb = await read("VmHWM");
+      return { peakMb: Math.round(peakKb / 1024), hwmMb: Math.round(hwmKb / 1024) };
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { benchHonoRoutes } from "../anchors/hono-routes.js";
+import type { BenchConfig } from "../config.js";
+import { createAccountKey, createHook } from "../hookline-client.js";
+import { HooklineUnavailable, startHookline, type HooklineProcess } from "../hookline-process.js";
+import { loadNote, loadTest } from "../load-test.js";
+import { oneLine, ratioRow, unavailableRow, type BenchRow } from "../report.js";
+import { newSecret } from "../signed-request.js";
+
+/**
+ * The API scenario: the bare Hono routes (constant, one PK SELECT), then
+ * Hookline's GET /v1/hooks/{id} and POST /v1/hooks with the same load, then
+ * ratios. The API runs with role `api` so no worker shares its process.
+ *
+ * @example
+ * const rows = await apiScenario(readConfig(process.env))
+ */
+export async function apiScenario(config: BenchConfig): Promise<BenchRow[]> {
+  const anchor = await benchHonoRoutes({
+    adminUrl: config.adminUrl,
+    pgPool: config.pgPool,
+    connections: config.connections,
+    shortSeconds: config.apiShortSeconds,
+    longSeconds: config.apiLongSeconds,
+  });
+  const pk = anchor.rows.find((r) => r.name === "bare Hono PK SELECT (anchor)");
+  let hookline: HooklineProcess;
+  try {
+    hookline = await startHookline(config.adminUrl, "api");
+  } catch (error) {
+    if (!(error instanceof HooklineUnavailable)) throw error;
+    return [...anchor.rows, unavailableRow("api", "Hookline", error.message)];
+  }
+  try {
+    const rows = await hooklineApiRows(hookline, config);
+    const get = rows.find((r) => r.name === "Hookline GET /v1/hooks/{id}");
+    const post = rows.find((r) => r.name === "Hookline POST /v1/hooks");
+    return [
+      ...anchor.rows,
+      ...rows,
+      ratioRow("api", "Hookline GET / bare PK SELECT", get, pk, "target ≥ 0.7"),
+      ratioRow("api", "Hookline POST / bare PK SELECT", post, pk, "for information"),
+    ];
+  } catch (error) {
+    return [...anchor.rows, unavailableRow("api", "Hookline (failed)", oneLine(error))];
+  } finally {
+    await hookline.stop();
+  }
+}
+
+async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): Promise<BenchRow[]> {
+  const key = await createAccountKey(hookline, "bench-api");
+  // The target never receives anything here; it only has to be a valid URL.
+  const target = "http://127.0.0.1:9/bench";
+  const hook = await createHook(hookline.url, key, target, newSecret());
+  const auth = { authorization: `Bearer ${key}` };
+  const c = `c=${config.connections}`;
+  const get = await loadTest({ url: `${hookline.url}/v1/hooks/${hook.id}`, seconds: config.apiLongSeconds, connections: config.connections, headers: auth });
+  const post = await loadTest({
+    url: `${hookline.url}/v1/hooks`,
+    seconds: config.apiShortSeconds,
+    connections: config.connections,
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ url: target, events: ["*"] }),
+  });
+  return [
+    { scenario: "api", name: "Hookline GET /v1/hooks/{id}", value: get.rps, unit: "req/s", note: loadNote(get, `${c}, ${config.apiLongSeconds}s, auth included`) },
+    { scenario: "api", name: "Hookline GET /v1/hooks/{id} p99", value: get.p99, unit: "ms" },
+    { scenario: "api", name: "Hookline POST /v1/hooks", value: post.rps, unit: "req/s", note: loadNote(post, `${c}, ${config.apiShortSeconds}s`) },
+    { scenario: "api", name: "Hookline POST /v1/hooks p99", value: post.p99, unit: "ms" },
+  ];
+}
