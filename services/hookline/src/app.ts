@@ -1,0 +1,111 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { stringify as toYaml } from "yaml";
+import { createHookService } from "./hooks/hook-service.js";
+import { createAccountsRouter } from "./http/accounts/accounts.index.js";
+import type { AppDeps, AppEnv } from "./http/app-env.js";
+import { adminAuth, apiKeyAuth } from "./http/auth.js";
+import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
+import { createHealthRouter } from "./http/health/health.index.js";
+import { createHooksRouter } from "./http/hooks/hooks.index.js";
+import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
+import { limitBody, requireJsonBody } from "./http/request-guards.js";
+import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
+
+/** The two admin operations; every other `/v1` operation takes an API key. */
+const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys)?\/?$/;
+
+/**
+ * Builds the HTTP application from its dependencies. Tests build their own
+ * with their own store and config; `main.ts` builds the real one.
+ *
+ * @example
+ * const app = createApp({ store, config, logger });
+ * const res = await app.request("/healthz");
+ */
+export function createApp(deps: AppDeps) {
+  const { store, config, logger } = deps;
+  const app = new OpenAPIHono<AppEnv>();
+  const document = loadOpenApiDocument();
+  const hookService = createHookService({ store, config });
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set("logger", logger.child({ request_id: c.var.requestId }));
+    await next();
+    c.var.logger.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      "request",
+    );
+  });
+  app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: false }));
+
+  const keyAuth = apiKeyAuth(store, config.keyCacheSeconds);
+  const admin = adminAuth(config.adminToken);
+  app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
+  app.use("/v1/*", limitBody(config.bodyLimitBytes), requireJsonBody());
+
+  app.route("/", createHealthRouter(store));
+  app.route("/", createAccountsRouter(store));
+  app.route("/", createHooksRouter(hookService));
+  app.route("/", createEventTypesRouter(builtInEventTypes(document)));
+
+  registerSecuritySchemes(app);
+  const yamlDocument = toYaml(document);
+  app.get("/openapi.json", (c) => c.json(document));
+  app.get("/openapi.yaml", (c) => c.body(yamlDocument, 200, { "content-type": "application/yaml; charset=utf-8" }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Hookline API" }));
+
+  app.notFound((c) => problemResponse(c, routeMiss(app, c)));
+  app.onError((error, c) => {
+    const problem = asProblem(error);
+    if (problem.status >= 500) (c.var.logger ?? logger).error({ err: error }, "request failed");
+    return problemResponse(c, problem);
+  });
+  return app;
+}
+
+export type HooklineApp = ReturnType<typeof createApp>;
+
+/** The OpenAPI document the route definitions describe, for the contract suite. */
+export function generatedOpenApiDocument(app: HooklineApp) {
+  return app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } });
+}
+
+function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
+  const registry = app.openAPIRegistry;
+  registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
+  registry.registerComponent("securitySchemes", "authToken", { type: "apiKey", in: "header", name: "X-Auth-Token" });
+  registry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+}
+
+/** 405 with `Allow` when the path exists under another method, else 404. */
+function routeMiss(app: OpenAPIHono<AppEnv>, c: Context): ProblemError {
+  const allowed = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const pattern = new RegExp(`^${route.path.replace(/:[^/]+/g, "[^/]+")}/?$`);
+    if (pattern.test(c.req.path)) allowed.add(route.method);
+  }
+  if (allowed.size > 0) {
+    return new ProblemError("method-not-allowed", `${c.req.method} is not allowed here.`, undefined, {
+      allow: [...allowed].sort().join(", "),
+    });
+  }
+  return new ProblemError("not-found", `No route ${c.req.method} ${c.req.path}.`);
+}
+
+function asProblem(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof HTTPException) {
+    const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
+    const clientKind = error.status === 400 ? "malformed-request" : kind;
+    return new ProblemError(clientKind ?? "internal", error.status < 500 ? error.message : undefined);
+  }
+  return new ProblemError("internal");
+}

@@ -1,0 +1,28 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+const KEY_PREFIX = "hkl_";
+const KEY_RANDOM_BYTES = 24;
+/** How much of a key is kept in clear to tell keys apart in listings. */
+const SHOWN_PREFIX_LENGTH = 8;
+
+/** A new API key: `hkl_` + 24 random bytes, base64url. Shown to its owner once, never stored. */
+export function generateApiKey(): { key: string; hash: string; prefix: string } {
+  const key = KEY_PREFIX + randomBytes(KEY_RANDOM_BYTES).toString("base64url");
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, SHOWN_PREFIX_LENGTH) };
+}
+
+/**
+ * SHA-256 of the key, hex. Keys are 192 random bits, so a fast unsalted hash
+ * is enough (there is nothing to brute-force) and lets a lookup be one
+ * indexed equality.
+ */
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** Constant-time comparison of two secrets of any length. */
+export function secretsEqual(a: string, b: string): boolean {
+  const digestA = createHash("sha256").update(a).digest();
+  const digestB = createHash("sha256").update(b).digest();
+  return timingSafeEqual(digestA, digestB);
+}

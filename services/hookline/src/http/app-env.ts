@@ -1,0 +1,28 @@
+import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Store } from "../store/database.js";
+
+/** What the HTTP layer is built from. Passed in, never imported as a singleton. */
+export interface AppDeps {
+  store: Store;
+  config: Config;
+  logger: Logger;
+}
+
+/** The account an API key belongs to, set by the auth middleware. */
+export interface AuthenticatedAccount {
+  id: string;
+  name: string;
+}
+
+export interface AppEnv {
+  Variables: {
+    account: AuthenticatedAccount;
+    requestId: string;
+    logger: Logger;
+  };
+}
+
+export type AppRouter = OpenAPIHono<AppEnv>;
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

@@ -1,0 +1,136 @@
+import { z } from "@hono/zod-openapi";
+
+/**
+ * The wire shapes of a hook (the subscription). A superset of Alauda's
+ * `/v1/hooks`, with the fields the other seed systems need (PRODUCT.md §3).
+ * The hand-written spec describes the same shapes; the contract suite checks
+ * that they agree.
+ */
+export const EVENT_PATTERN = /^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]*(:\*)?)$/;
+export const MAX_CUSTOM_DATA_BYTES = 8 * 1024;
+export const MAX_RETRIES = 20;
+export const DEFAULT_RETRIES = 5;
+
+const EventPattern = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(EVENT_PATTERN, "must be an event type, \"*\", \"all\" or a prefix such as \"build:*\"");
+
+export const HookFilterSchema = z
+  .strictObject({
+    for_all: z.array(z.string().min(1).max(64)).min(1).max(50),
+  });
+
+const CustomDataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_CUSTOM_DATA_BYTES, {
+    message: `must serialise to at most ${MAX_CUSTOM_DATA_BYTES} bytes of JSON`,
+  });
+
+/** Fields a client may write. Which of them are required depends on the operation. */
+const writableFields = {
+  url: z.string().min(1).max(2048).openapi({ format: "uri" }),
+  events: z.array(EventPattern).min(1).max(100),
+  name: z.string().min(1).max(256).nullable(),
+  subject_type: z.string().min(1).max(64).nullable(),
+  subject: z.string().min(1).max(512).nullable(),
+  filter: HookFilterSchema.nullable(),
+  secret: z.string().min(6).max(256),
+  is_active: z.boolean(),
+  http_verb: z.enum(["post", "get"]),
+  retries: z.number().int().min(0).max(MAX_RETRIES),
+  custom_data: CustomDataSchema.nullable(),
+  insecure_ssl: z.boolean(),
+};
+
+export const HookCreateSchema = z
+  .strictObject({
+    url: writableFields.url,
+    events: writableFields.events,
+    name: writableFields.name.optional(),
+    subject_type: writableFields.subject_type.optional(),
+    subject: writableFields.subject.optional(),
+    filter: writableFields.filter.optional(),
+    secret: writableFields.secret.optional(),
+    is_active: writableFields.is_active.optional(),
+    http_verb: writableFields.http_verb.optional(),
+    retries: writableFields.retries.optional(),
+    custom_data: writableFields.custom_data.optional(),
+    insecure_ssl: writableFields.insecure_ssl.optional(),
+  })
+  .openapi("HookCreate");
+
+export const HookPatchSchema = z
+  .strictObject({
+    url: writableFields.url.optional(),
+    events: writableFields.events.optional(),
+    name: writableFields.name.optional(),
+    subject_type: writableFields.subject_type.optional(),
+    subject: writableFields.subject.optional(),
+    filter: writableFields.filter.optional(),
+    secret: writableFields.secret.optional(),
+    is_active: writableFields.is_active.optional(),
+    http_verb: writableFields.http_verb.optional(),
+    retries: writableFields.retries.optional(),
+    custom_data: writableFields.custom_data.optional(),
+    insecure_ssl: writableFields.insecure_ssl.optional(),
+  })
+  .openapi("HookPatch");
+
+export const HookSchema = z
+  .object({
+    id: z.number().int(),
+    url: z.string(),
+    events: z.array(z.string()),
+    name: z.string().nullable(),
+    subject_type: z.string().nullable(),
+    subject: z.string().nullable(),
+    filter: HookFilterSchema.nullable(),
+    is_active: z.boolean(),
+    http_verb: z.enum(["post", "get"]),
+    retries: z.number().int(),
+    custom_data: z.record(z.string(), z.unknown()).nullable(),
+    insecure_ssl: z.boolean(),
+    failed: z.boolean(),
+    created_by: z.string().nullable(),
+    created_at: z.string().openapi({ format: "date-time" }),
+    updated_at: z.string().openapi({ format: "date-time" }),
+    last_datetime: z.string().openapi({ format: "date-time" }).nullable(),
+    last_status: z.string().nullable(),
+    last_reason: z.string().nullable(),
+    last_context: z.string().nullable(),
+  })
+  .openapi("Hook");
+
+export const HookWithSecretSchema = HookSchema.extend({ secret: z.string() }).openapi("HookWithSecret");
+
+export const HookSecretSchema = z
+  .object({
+    secret: z.string(),
+    previous_secret: z.string().nullable(),
+    previous_secret_expires_at: z.string().openapi({ format: "date-time" }).nullable(),
+  })
+  .openapi("HookSecret");
+
+export const SecretRotateSchema = z
+  .strictObject({ secret: writableFields.secret.optional() })
+  .openapi("HookSecretRotate");
+
+export const HookIdParamsSchema = z.object({
+  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const HookListQuerySchema = z.object({
+  subject_type: z.string().min(1).max(64).optional(),
+  subject: z.string().min(1).max(512).optional(),
+  event: z.string().min(1).max(128).optional(),
+  is_active: z.enum(["true", "false"]).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  after: z.coerce.number().int().min(0).max(2147483647).optional().openapi({ type: "integer", minimum: 0, maximum: 2147483647 }),
+});
+
+export type HookCreate = z.infer<typeof HookCreateSchema>;
+export type HookPatch = z.infer<typeof HookPatchSchema>;
+export type Hook = z.infer<typeof HookSchema>;
+export type HookListQuery = z.infer<typeof HookListQuerySchema>;

@@ -1,0 +1,112 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * Hookline's one error model: RFC 9457 problem details. Handlers throw a
+ * `ProblemError`; the app's `onError` turns it (and anything else) into an
+ * `application/problem+json` response. `type` and `title` are stable per kind.
+ */
+export const PROBLEM_KINDS = {
+  "validation": { status: 400, title: "Request validation failed" },
+  "malformed-request": { status: 400, title: "Malformed request" },
+  "unauthorized": { status: 401, title: "Unauthorized" },
+  "forbidden": { status: 403, title: "Forbidden" },
+  "not-found": { status: 404, title: "Not found" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  "conflict": { status: 409, title: "Conflict" },
+  "payload-too-large": { status: 413, title: "Payload too large" },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "internal": { status: 500, title: "Internal server error" },
+  "unavailable": { status: 503, title: "Service unavailable" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemKind = keyof typeof PROBLEM_KINDS;
+
+export const PROBLEM_TYPE_BASE = "https://hookline.dev/problems/";
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+export interface FieldError {
+  /** Where the bad value is: `body.url`, `query.limit`, `path.id`, `header.idempotency-key`. */
+  path: string;
+  message: string;
+}
+
+export class ProblemError extends Error {
+  readonly status: ContentfulStatusCode;
+  constructor(
+    readonly kind: ProblemKind,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail ?? PROBLEM_KINDS[kind].title);
+    this.status = PROBLEM_KINDS[kind].status;
+    this.name = "ProblemError";
+  }
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+export type Problem = z.infer<typeof ProblemSchema>;
+
+export function problemBody(error: ProblemError, instance?: string): Problem {
+  return {
+    type: PROBLEM_TYPE_BASE + error.kind,
+    title: PROBLEM_KINDS[error.kind].title,
+    status: error.status,
+    ...(error.detail ? { detail: error.detail } : {}),
+    ...(instance ? { instance } : {}),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}
+
+export function problemResponse(c: Context, error: ProblemError): Response {
+  const response = c.body(JSON.stringify(problemBody(error, c.req.path)), error.status, {
+    "content-type": PROBLEM_CONTENT_TYPE,
+    ...error.headers,
+  });
+  return response;
+}
+
+/** Turns zod issues from a request part into field errors named `part.field.sub`. */
+export function fieldErrors(part: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): FieldError[] {
+  return issues.map((issue) => ({
+    path: [part, ...issue.path.map(String)].join("."),
+    message: issue.message,
+  }));
+}
+
+const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } };
+
+const RESPONSE_DESCRIPTIONS: Record<number, string> = {
+  400: "The request is invalid; `errors` names each bad field.",
+  401: "The API key (or admin token) is missing or not valid.",
+  403: "The credentials are valid but do not reach this resource.",
+  404: "No such resource in this account.",
+  409: "The request conflicts with the resource's current state.",
+  413: "The request body is larger than the configured limit.",
+  415: "The request body is not JSON.",
+  503: "A dependency (the database) is not available.",
+};
+
+/**
+ * The problem responses an operation can answer, for its route definition.
+ *
+ * @example
+ * responses: { 200: {...}, ...problemResponses(400, 401, 404) }
+ */
+export function problemResponses<S extends keyof typeof RESPONSE_DESCRIPTIONS & number>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: RESPONSE_DESCRIPTIONS[status]!, content: problemContent }]),
+  ) as Record<S, { description: string; content: typeof problemContent }>;
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { inlineLocalRefs } from "./inline-refs.js";
+
+/**
+ * The hand-maintained spec, as `pnpm spec:bundle` bundles it from
+ * openapi/openapi.yaml into one document (committed; the contract suite fails
+ * when it is stale). The server serves it verbatim and takes the built-in
+ * event types' schemas from its `webhooks:` section, so the spec stays the one
+ * source of truth for what a payload must look like.
+ */
+export const OPENAPI_BUNDLE_PATH = fileURLToPath(new URL("../../../../openapi/generated/openapi.json", import.meta.url));
+
+export interface OpenApiDocument {
+  openapi: string;
+  paths?: Record<string, Record<string, unknown>>;
+  webhooks?: Record<string, { post?: WebhookOperation }>;
+  components?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+interface WebhookOperation {
+  summary?: string;
+  description?: string;
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
+}
+
+export interface BuiltInEventType {
+  name: string;
+  summary: string;
+  description: string;
+  /** A self-contained JSON Schema (2020-12) of the payload's `data`. */
+  schema: Record<string, unknown>;
+}
+
+let cached: OpenApiDocument | undefined;
+
+export function loadOpenApiDocument(): OpenApiDocument {
+  cached ??= JSON.parse(readFileSync(OPENAPI_BUNDLE_PATH, "utf8")) as OpenApiDocument;
+  return cached;
+}
+
+/** The built-in event types: one per entry of the spec's `webhooks:` section. */
+export function builtInEventTypes(document: OpenApiDocument): BuiltInEventType[] {
+  return Object.entries(document.webhooks ?? {}).flatMap(([name, item]) => {
+    const operation = item.post;
+    const schema = operation?.requestBody?.content?.["application/json"]?.schema;
+    if (!operation || !schema) return [];
+    return [{
+      name,
+      summary: operation.summary ?? name,
+      description: operation.description ?? "",
+      schema: inlineLocalRefs(schema, document) as Record<string, unknown>,
+    }];
+  });
+}

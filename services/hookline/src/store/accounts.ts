@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import type { AccountRow, ApiKeyRow, Database } from "./schema.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export async function insertAccount(db: Db, name: string): Promise<AccountRow> {
+  return db
+    .insertInto("accounts")
+    .values({ id: randomBytes(16).toString("hex"), name })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findAccount(db: Db, id: string): Promise<AccountRow | undefined> {
+  return db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function countAccounts(db: Db): Promise<number> {
+  const row = await db.selectFrom("accounts").select((eb) => eb.fn.countAll<number>().as("count")).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export async function insertApiKey(
+  db: Db,
+  key: { accountId: string; name: string; hash: string; prefix: string },
+): Promise<ApiKeyRow> {
+  return db
+    .insertInto("api_keys")
+    .values({ account_id: key.accountId, name: key.name, key_hash: key.hash, key_prefix: key.prefix })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** The account an unrevoked key (by its hash) belongs to. */
+export async function findAccountByKeyHash(db: Db, keyHash: string): Promise<AccountRow | undefined> {
+  return db
+    .selectFrom("api_keys")
+    .innerJoin("accounts", "accounts.id", "api_keys.account_id")
+    .select(["accounts.id", "accounts.name", "accounts.created_at"])
+    .where("api_keys.key_hash", "=", keyHash)
+    .where("api_keys.revoked_at", "is", null)
+    .executeTakeFirst();
+}

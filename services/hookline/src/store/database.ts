@@ -1,0 +1,90 @@
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { PostgresJSDialect } from "kysely-postgres-js";
+import postgres from "postgres";
+import { migrationProvider } from "./migrations/index.js";
+import { createPglitePool } from "./pglite-pool.js";
+import type { Database } from "./schema.js";
+
+export type StoreKind = "pglite" | "postgres";
+
+/** A handle on the database: the typed query builder plus what kysely does not cover. */
+export interface Store {
+  db: Kysely<Database>;
+  kind: StoreKind;
+  /** Subscribes to a NOTIFY channel; resolves to the function that unsubscribes. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres:// URL; when absent, embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** PGlite folder, or "memory://" for an in-memory database. */
+  dataDir: string;
+  poolSize: number;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens the store: PostgreSQL through postgres.js when a URL is given, PGlite
+ * otherwise. Both return int8 columns as JavaScript numbers, so the rest of
+ * the code sees one shape whichever database is behind it.
+ *
+ * @example
+ * const store = await openStore({ databaseUrl: undefined, dataDir: "memory://", poolSize: 1 });
+ * await migrateToLatest(store);
+ */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize) : openPglite(options.dataDir);
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  const sql = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    types: {
+      int8: { to: INT8_OID, from: [INT8_OID], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+  return {
+    db,
+    kind: "postgres",
+    async listen(channel, onNotify) {
+      const subscription = await sql.listen(channel, onNotify);
+      return () => subscription.unlisten();
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Store> {
+  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: Number } });
+  const pool = createPglitePool(pglite);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: "pglite",
+    async listen(channel, onNotify) {
+      // LISTEN is a statement on the one connection: take the pool's turn so it
+      // never lands inside another caller's transaction.
+      const connection = await pool.connect();
+      try {
+        return await pglite.listen(channel, onNotify);
+      } finally {
+        connection.release();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** Applies every pending migration; throws with the failing migration's error. */
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

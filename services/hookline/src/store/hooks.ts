@@ -1,0 +1,87 @@
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { Database, HookRow, HookUpdate, NewHook } from "./schema.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The subscription patterns that select an event type: the type itself, the
+ * wildcards `*` and `all`, and every `prefix:*` above it (`build:*` for
+ * `build:complete`). Matching is then an array overlap, which an index can serve.
+ */
+export function subscriptionPatternsFor(eventType: string): string[] {
+  const patterns = [eventType, "*", "all"];
+  const parts = eventType.split(":");
+  for (let i = 1; i < parts.length; i++) patterns.push(`${parts.slice(0, i).join(":")}:*`);
+  return patterns;
+}
+
+export async function insertHook(db: Db, hook: NewHook): Promise<HookRow> {
+  return db.insertInto("hooks").values(hook).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findHook(db: Db, accountId: string, id: number): Promise<HookRow | undefined> {
+  return db.selectFrom("hooks").selectAll().where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+}
+
+export interface HookListFilter {
+  subject_type?: string | undefined;
+  subject?: string | undefined;
+  event?: string | undefined;
+  is_active?: boolean | undefined;
+  /** Keyset cursor: only hooks with a larger id. Stable under inserts, unlike an offset. */
+  after?: number | undefined;
+  limit: number;
+}
+
+export async function listHooks(db: Db, accountId: string, filter: HookListFilter): Promise<HookRow[]> {
+  let query = db.selectFrom("hooks").selectAll().where("account_id", "=", accountId);
+  if (filter.subject_type !== undefined) query = query.where("subject_type", "=", filter.subject_type);
+  if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
+  if (filter.is_active !== undefined) query = query.where("is_active", "=", filter.is_active);
+  if (filter.event !== undefined) {
+    query = query.where(sql<boolean>`events && ${sql.val(subscriptionPatternsFor(filter.event))}::text[]`);
+  }
+  if (filter.after !== undefined) query = query.where("id", ">", filter.after);
+  return query.orderBy("id").limit(filter.limit).execute();
+}
+
+export async function updateHook(db: Db, accountId: string, id: number, changes: HookUpdate): Promise<HookRow | undefined> {
+  return db
+    .updateTable("hooks")
+    .set({ ...changes, updated_at: sql`now()` })
+    .where("account_id", "=", accountId)
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function deleteHook(db: Db, accountId: string, id: number): Promise<boolean> {
+  const result = await db.deleteFrom("hooks").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/**
+ * Makes `secret` the hook's signing secret and keeps the current one signing
+ * beside it for `graceSeconds`, so receivers can switch over without dropping
+ * deliveries. A second rotation inside the grace period drops the oldest.
+ */
+export async function rotateHookSecret(
+  db: Db,
+  accountId: string,
+  id: number,
+  secret: string,
+  graceSeconds: number,
+): Promise<HookRow | undefined> {
+  return db
+    .updateTable("hooks")
+    .set((eb) => ({
+      previous_secret: eb.ref("secret"),
+      previous_secret_expires_at: sql<Date>`now() + make_interval(secs => ${graceSeconds})`,
+      secret,
+      updated_at: sql`now()`,
+    }))
+    .where("account_id", "=", accountId)
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from "kysely";
+import * as accountsKeysHooks from "./2026-11-22T1500-accounts-keys-hooks.js";
+
+/**
+ * Every migration, in order. An explicit list rather than a folder scan so the
+ * same code runs from TypeScript sources (tsx, vitest) and from a bundle.
+ * Add new migrations at the end; never edit one that has shipped.
+ */
+const migrations: Record<string, Migration> = {
+  "2026-11-22T1500-accounts-keys-hooks": accountsKeysHooks,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
