@@ -1,0 +1,10 @@
+// The server package's public surface, for the contract suite, the bench and embedders.
+export { createApp, generatedOpenApiDocument, type HooklineApp } from "./app.js";
+export { loadConfig, ConfigError, type Config } from "./config.js";
+export { startHookline, type RunningHookline } from "./hookline.js";
+export { createLogger } from "./logger.js";
+export { issueApiKey } from "./http/accounts/accounts.handlers.js";
+export { insertAccount } from "./store/accounts.js";
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from "./http/problem.js";
+export { loadOpenApiDocument, OPENAPI_BUNDLE_PATH, builtInEventTypes } from "./spec/openapi-document.js";
+export { inlineLocalRefs } from "./spec/inline-refs.js";

@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { migrateToLatest, openStore, type Store, type StoreKind } from "@hookline/server/store";
+
+/**
+ * The databases every store-touching test runs on: PGlite always, and
+ * PostgreSQL when TEST_DATABASE_URL names a server. Under CI=true a missing
+ * TEST_DATABASE_URL is an error, so the PostgreSQL half can never be skipped
+ * silently.
+ *
+ * Each test file gets a database of its own (a fresh in-memory PGlite, or a
+ * new PostgreSQL database dropped afterwards), so files run in parallel.
+ */
+export interface TestDatabase {
+  kind: StoreKind;
+  /** A postgres:// URL for child processes; undefined for PGlite. */
+  url: string | undefined;
+  store: Store;
+  dispose(): Promise<void>;
+}
+
+export interface Backend {
+  kind: StoreKind;
+  create(): Promise<TestDatabase>;
+}
+
+export function testBackends(): Backend[] {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url && process.env.CI === "true") {
+    throw new Error("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite must run in CI.");
+  }
+  const backends: Backend[] = [{ kind: "pglite", create: createPgliteDatabase }];
+  if (url) backends.push({ kind: "postgres", create: () => createPostgresDatabase(url) });
+  return backends;
+}
+
+async function createPgliteDatabase(): Promise<TestDatabase> {
+  const store = await openStore({ databaseUrl: undefined, dataDir: "memory://", poolSize: 1 });
+  await migrateToLatest(store);
+  return { kind: "pglite", url: undefined, store, dispose: () => store.close() };
+}
+
+/** A new, migrated PostgreSQL database on the TEST_DATABASE_URL server. */
+export async function createPostgresDatabase(serverUrl: string, poolSize = 5): Promise<TestDatabase> {
+  const name = `hookline_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const store = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize });
+  await migrateToLatest(store);
+  return {
+    kind: "postgres",
+    url: url.toString(),
+    store,
+    async dispose() {
+      await store.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { createApp, createLogger, issueApiKey, insertAccount, loadConfig, type Config } from "@hookline/server";
+import type { TestDatabase } from "./databases.js";
+
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/**
+ * A Hookline API on 127.0.0.1 (random port) over a test database, and a way to
+ * make accounts with keys. Private targets are allowed unless the test says
+ * otherwise, because every receiver in the suite is on loopback.
+ */
+export interface TestServer {
+  url: string;
+  config: Config;
+  newAccount(name?: string): Promise<{ id: string; key: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(database: TestDatabase, env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({
+    PORT: "0",
+    HOOKLINE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
+    HOOKLINE_KEY_CACHE_SECONDS: "0",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const app = createApp({ store: database.store, config, logger: createLogger(config.logLevel) });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    async newAccount(name = "test account") {
+      const account = await insertAccount(database.store.db, name);
+      const { key } = await issueApiKey(database.store, account.id, "test key");
+      return { id: account.id, key };
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
