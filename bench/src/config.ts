@@ -41,7 +41,7 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     fanoutHooks: num("BENCH_FANOUT_HOOKS", 10_000, 500),
     latencySamples: num("BENCH_LATENCY_SAMPLES", 200, 20),
     apiLongSeconds: num("BENCH_API_SECONDS", 20, 3),
-    apiShortSeconds: num("BENCH_API_SHORT_SECONDS", 10, 2),
+    apiShortSeconds: num("BENCH_API_SHORT_SECONDS", 5, 2),
     connections: num("BENCH_CONNECTIONS", 50, 50),
     pgPool: num("BENCH_PG_POOL", 10, 10),
   };
