@@ -63,15 +63,37 @@ function parses(type: string, payload: unknown): boolean {
   }
 }
 
-/** Variants of a valid payload: each property removed, and each property given a wrong type or value. */
+// Spellings where validators' `format` checks disagree; spec and parse must still agree.
+const dateTimeVariants = [
+  "2013-06-06t01:24:16z",
+  "2013-06-06 01:24:16Z",
+  "2013-06-06T01:24:16+0100",
+  "2013-06-06T01:24:16+01:00",
+  "2013-06-06T01:24:16",
+  "2016-12-31T23:59:60Z",
+  "2013-02-30T00:00:00Z",
+  "2024-02-29T23:59:59.123456789Z",
+];
+const urlVariants = [
+  "http://",
+  "mailto:a@b.example",
+  "ftp://a.example/x",
+  "https://a.example/ä",
+  "https://a.example/%zz",
+  "https://a.example/x y",
+  "https://[::1]:8080/p?q=1#f",
+];
+
+/** Variants of a valid payload: each property removed, given a wrong type or value, or a tricky spelling. */
 function mutations(example: Record<string, unknown>): [string, Record<string, unknown>][] {
   const out: [string, Record<string, unknown>][] = [];
-  for (const key of Object.keys(example)) {
+  for (const [key, value] of Object.entries(example)) {
     const { [key]: _dropped, ...without } = example;
     out.push([`without ${key}`, without]);
-    out.push([`${key} as object`, { ...example, [key]: { nested: true } }]);
-    out.push([`${key} as bogus string`, { ...example, [key]: "not-a-valid value" }]);
-    out.push([`${key} as -1`, { ...example, [key]: -1 }]);
+    const variants: unknown[] = [{ nested: true }, "not-a-valid value", -1, 1.5, null, ""];
+    if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) variants.push(...dateTimeVariants);
+    if (typeof value === "string" && /^https?:/.test(value)) variants.push(...urlVariants);
+    for (const variant of variants) out.push([`${key} = ${JSON.stringify(variant)}`, { ...example, [key]: variant }]);
   }
   return out;
 }

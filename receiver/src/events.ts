@@ -8,8 +8,18 @@ import type { RawBody } from "./sign.js";
  * test (events.spec-examples.test.ts) keeps both sides in step.
  */
 
-/** RFC 3339 date-time with `Z` or an offset, any fraction length (Kudu sends 7 digits). */
-const dateTime = () => z.iso.datetime({ offset: true });
+/**
+ * RFC 3339 date-time with `Z` or a `±hh:mm` offset, any fraction length (Kudu
+ * sends 7 digits). The spec pins the same canonical spelling with a `pattern`
+ * next to `format: date-time`, because validators' `format` checks differ
+ * (ajv-formats also takes `t`, a space, `+0100` and leap seconds).
+ */
+const dateTime = () =>
+  z.iso.datetime({ offset: true }).regex(/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$/);
+
+/** An http(s) URL in RFC 3986 characters: the same `pattern` as the spec's, plus WHATWG URL parsing. */
+const httpUrl = () =>
+  z.url({ protocol: /^https?$/ }).regex(/^https?:\/\/(?:[A-Za-z0-9._~:/?#@!$&'()*+,;=[\]-]|%[0-9A-Fa-f]{2})+$/);
 
 /** Kudu 000 spelled these camelCase; 001 and the spec use snake_case. */
 const kuduCamelCase: Record<string, string> = {
@@ -54,7 +64,7 @@ const buildBase = {
   started_at: dateTime(),
   branch: z.string().optional(),
   commit_id: z.string().optional(),
-  build_url: z.url().optional(),
+  build_url: httpUrl().optional(),
 };
 const buildEnded = {
   ended_at: dateTime(),
@@ -104,7 +114,7 @@ export const ChannelDestroySchema = z.looseObject({
 
 export const PingSchema = z.looseObject({
   hook_id: z.int().min(1),
-  url: z.url({ protocol: /^https?$/ }),
+  url: httpUrl(),
   sent_at: dateTime(),
   message: z.string(),
 });
