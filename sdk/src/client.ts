@@ -1,0 +1,37 @@
+import createFetchClient, { type Client } from "openapi-fetch";
+import type { components, paths } from "./generated/schema.js";
+import { withRetries, type FetchFunction, type RetryOptions } from "./retry.js";
+
+/** An RFC 9457 problem document, as every Hookline error body is. */
+export type Problem = components["schemas"]["Problem"];
+
+/** The openapi-fetch client over Hookline's spec: `GET`, `POST`, `PATCH`, … typed per path. */
+export type HooklineClient = Client<paths>;
+
+export interface HooklineClientOptions {
+  /** Where Hookline runs, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** An API key (or, for account operations, the admin token), sent as `Authorization: Bearer`. */
+  apiKey: string;
+  /** The fetch to send requests with (default `globalThis.fetch`). */
+  fetch?: FetchFunction;
+  /** Retry settings for idempotent calls, or `false` to send every request once. */
+  retry?: RetryOptions | false;
+}
+
+/**
+ * A typed Hookline client. Calls return `{ data, error, response }` (they do
+ * not throw on HTTP errors); `error` is the operation's problem document.
+ *
+ * @example
+ * const hookline = createClient({ baseUrl: "http://127.0.0.1:8080", apiKey });
+ * const { data, error } = await hookline.GET("/v1/hooks/{id}", { params: { path: { id: 4 } } });
+ */
+export function createClient(options: HooklineClientOptions): HooklineClient {
+  const baseFetch: FetchFunction = options.fetch ?? ((request, init) => globalThis.fetch(request, init));
+  return createFetchClient<paths>({
+    baseUrl: options.baseUrl,
+    headers: { Authorization: `Bearer ${options.apiKey}` },
+    fetch: options.retry === false ? baseFetch : withRetries(baseFetch, options.retry),
+  });
+}

@@ -1,0 +1,109 @@
+import pRetry from "p-retry";
+
+/** How the client retries idempotent calls. */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 2, so at most 3 requests per call). */
+  retries?: number;
+  /** First backoff in ms (default 250); doubles per retry, with jitter. */
+  minTimeout?: number;
+  /** Longest backoff in ms (default 5,000). */
+  maxTimeout?: number;
+  /**
+   * Longest `Retry-After` the client waits, in ms (default 30,000). When the
+   * server asks for longer, the client returns that response at once rather
+   * than block the caller or retry early against the server's wish.
+   */
+  maxRetryAfter?: number;
+}
+
+/** The fetch shape openapi-fetch calls: always a `Request`. */
+export type FetchFunction = (request: Request, init?: RequestInit) => Promise<Response>;
+
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/** A 429 or 5xx that p-retry should try again; carries the response for the last attempt. */
+class RetryableStatus extends Error {
+  constructor(
+    readonly response: Response,
+    readonly waitMs: number,
+  ) {
+    super(`HTTP ${response.status}`);
+  }
+}
+
+/**
+ * Whether sending `request` twice is safe: the idempotent methods, and POST
+ * when the caller gave an `Idempotency-Key` (the server then dedupes).
+ */
+export function isIdempotent(request: Request): boolean {
+  return IDEMPOTENT_METHODS.has(request.method) || (request.method === "POST" && request.headers.has("Idempotency-Key"));
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3);
+ * 0 when absent or unreadable.
+ *
+ * @example retryAfterMs("2") // 2000
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number {
+  if (!value) return 0;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - now);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Wraps `fetch` so idempotent requests are retried with p-retry on network
+ * errors, 429 and 5xx, waiting at least `Retry-After` when the server sends
+ * one. Other requests go through once. After the last attempt the last
+ * response is returned as is, so openapi-fetch still hands the caller its
+ * typed problem document.
+ *
+ * @example
+ * const fetch = withRetries(globalThis.fetch, { retries: 3 });
+ */
+export function withRetries(fetchImpl: FetchFunction, options: RetryOptions = {}): FetchFunction {
+  const { retries = 2, minTimeout = 250, maxTimeout = 5_000, maxRetryAfter = 30_000 } = options;
+  return async (request, init) => {
+    if (retries === 0 || !isIdempotent(request)) return fetchImpl(request, init);
+    try {
+      return await pRetry(
+        async () => {
+          // Each attempt sends a clone: a Request body can be read only once.
+          const response = await fetchImpl(request.clone(), init);
+          if (!isRetryableStatus(response.status)) return response;
+          const waitMs = retryAfterMs(response.headers.get("Retry-After"));
+          if (waitMs > maxRetryAfter) return response;
+          throw new RetryableStatus(response, waitMs);
+        },
+        {
+          retries,
+          minTimeout,
+          maxTimeout,
+          randomize: true,
+          signal: request.signal,
+          // p-retry already refuses TypeErrors that are not network errors;
+          // anything else thrown by a custom fetch is the caller's bug, not a blip.
+          shouldRetry: ({ error }) => error instanceof RetryableStatus || error instanceof TypeError,
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            if (!(error instanceof RetryableStatus) || retriesLeft === 0) return;
+            // This response is dropped: free its connection, then wait out
+            // Retry-After (p-retry's own backoff follows, so never earlier).
+            await error.response.body?.cancel();
+            await sleep(error.waitMs);
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof RetryableStatus) return error.response;
+      throw error;
+    }
+  };
+}
