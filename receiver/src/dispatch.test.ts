@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { GenericEvent, HooklineEvent, PostDeploymentEvent } from "./events.js";
 import { createReceiver } from "./dispatch.js";
 import { sign } from "./sign.js";
 
@@ -56,4 +57,16 @@ describe("createReceiver().handle", () => {
     expect(JSON.parse((await receiver.handle(request("msg_new"))).body)).toEqual({ received: true });
     expect(remembered.has("msg_new")).toBe(true);
   });
+});
+
+it("types handlers per event type (checked by tsc)", () => {
+  createReceiver({ secret, dedupe: false })
+    .on("PostDeployment", (e) => expectTypeOf(e.data).toEqualTypeOf<PostDeploymentEvent>())
+    .on("build:failed", (e) => expectTypeOf(e.data.status).toEqualTypeOf<"failed">())
+    .on("channel_create", (e) => expectTypeOf(e.data.hook_event).toEqualTypeOf<"channel_create">())
+    .on("invoice.paid", (e) => expectTypeOf(e.data).toEqualTypeOf<GenericEvent["data"]>())
+    .on("*", (e) => {
+      expectTypeOf(e).toExtend<HooklineEvent>();
+      expectTypeOf(e.id).toBeString();
+    });
 });

@@ -52,7 +52,7 @@ describe("parse", () => {
   it("rejects a known type with an invalid payload, naming the fields", () => {
     const error = payloadError(() => parse("PostDeployment", { ...kudu001, status: "done", start_time: "yesterday" }));
     expect(error.code).toBe("invalid_payload");
-    expect(error.issues.map((i) => i.path).sort()).toEqual(["/start_time", "/status"]);
+    expect([...new Set(error.issues.map((i) => i.path))].sort()).toEqual(["/start_time", "/status"]);
   });
 
   it("rejects a channel event whose hook_event disagrees with its type", () => {

@@ -19,7 +19,7 @@ export type ExpressLikeRequest = IncomingMessage & { rawBody?: unknown; body?: u
  */
 export function expressHandler(
   receiver: Receiver,
-): (req: ExpressLikeRequest, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void> {
+): (req: ExpressLikeRequest, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     let body: Buffer | string;
     try {
