@@ -1,0 +1,177 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { createClient } from "./client.js";
+import { retryAfterMs } from "./retry.js";
+
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+/** A real server on 127.0.0.1 that gives the scripted answers in order (the last one repeats) and records every request. */
+async function scriptedServer(answers: Answer[], port = 0) {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      const answer = answers[Math.min(seen.length, answers.length) - 1]!;
+      const json = answer.status >= 400 ? "application/problem+json" : "application/json";
+      res.writeHead(answer.status, { "content-type": json, ...answer.headers });
+      res.end(JSON.stringify(answer.body ?? { type: "about:blank", title: "Unavailable", status: answer.status }));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+const hook = { id: 4, url: "http://127.0.0.1/in", events: ["*"] };
+const ok: Answer = { status: 200, body: hook };
+const fast = { minTimeout: 10, maxTimeout: 20 };
+const getHook = (client: ReturnType<typeof createClient>) => client.GET("/v1/hooks/{id}", { params: { path: { id: 4 } } });
+
+describe("retries against a real server", () => {
+  it("retries a GET after 503 and returns the 200, with the bearer key on every attempt", async () => {
+    const server = await scriptedServer([{ status: 503 }, ok]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k1", retry: fast });
+    const { data, error } = await getHook(client);
+    expect(error).toBeUndefined();
+    expect(data?.id).toBe(4);
+    expect(server.seen.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
+      ["GET", "/v1/hooks/4", "Bearer k1"],
+      ["GET", "/v1/hooks/4", "Bearer k1"],
+    ]);
+  });
+
+  it("waits at least Retry-After seconds after a 429", async () => {
+    const server = await scriptedServer([{ status: 429, headers: { "retry-after": "1" } }, ok]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const started = performance.now();
+    const { data } = await getHook(client);
+    expect(data?.id).toBe(4);
+    expect(server.seen).toHaveLength(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("does not wait a Retry-After longer than maxRetryAfter: returns the 429 at once", async () => {
+    const server = await scriptedServer([{ status: 429, headers: { "retry-after": "120" } }, ok]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: { ...fast, maxRetryAfter: 5_000 } });
+    const started = performance.now();
+    const { error, response } = await getHook(client);
+    expect(response.status).toBe(429);
+    expect(error?.status).toBe(429);
+    expect(server.seen).toHaveLength(1);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("gives up after retries + 1 attempts and returns the last problem document", async () => {
+    const server = await scriptedServer([{ status: 503, body: { type: "about:blank", title: "Down", status: 503 } }]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: { ...fast, retries: 3 } });
+    const { data, error } = await getHook(client);
+    expect(data).toBeUndefined();
+    expect(error).toEqual({ type: "about:blank", title: "Down", status: 503 });
+    expect(server.seen).toHaveLength(4);
+  });
+
+  it("sends a POST without Idempotency-Key once", async () => {
+    const server = await scriptedServer([{ status: 503 }, ok]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const { response } = await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    expect(response.status).toBe(503);
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it("retries a POST with Idempotency-Key, resending the same body", async () => {
+    const server = await scriptedServer([{ status: 502 }, { status: 201, body: hook }]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const { data } = await client.POST("/v1/hooks", {
+      body: { url: "http://127.0.0.1/in", events: ["*"] },
+      headers: { "Idempotency-Key": "create-1" },
+    });
+    expect(data?.id).toBe(4);
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]!.body).toBe(server.seen[0]!.body);
+    expect(JSON.parse(server.seen[1]!.body)).toEqual({ url: "http://127.0.0.1/in", events: ["*"] });
+  });
+
+  it("never retries a PATCH, nor anything when retry is false", async () => {
+    const server = await scriptedServer([{ status: 500 }]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    await client.PATCH("/v1/hooks/{id}", { params: { path: { id: 4 } }, body: { name: "x" } });
+    const once = createClient({ baseUrl: server.url, apiKey: "k", retry: false });
+    const { response } = await getHook(once);
+    expect(response.status).toBe(500);
+    expect(server.seen.map((r) => r.method)).toEqual(["PATCH", "GET"]);
+  });
+
+  it("retries a refused connection and succeeds once the server is up", async () => {
+    const port = await freePort();
+    let calls = 0;
+    const client = createClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      apiKey: "k",
+      retry: fast,
+      // A real fetch, counted; after the first refusal a server starts on that port.
+      fetch: async (request, init) => {
+        calls++;
+        try {
+          return await fetch(request, init);
+        } catch (error) {
+          if (calls === 1) await scriptedServer([ok], port);
+          throw error;
+        }
+      },
+    });
+    const { data } = await getHook(client);
+    expect(data?.id).toBe(4);
+    expect(calls).toBe(2);
+  });
+
+  it("rejects with the network error after the last attempt on a port that refuses", async () => {
+    const port = await freePort();
+    let calls = 0;
+    const client = createClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      apiKey: "k",
+      retry: { ...fast, retries: 2 },
+      fetch: (request, init) => (calls++, fetch(request, init)),
+    });
+    await expect(getHook(client)).rejects.toThrow(/fetch failed/);
+    expect(calls).toBe(3);
+  });
+});
+
+describe("retryAfterMs", () => {
+  it("reads delta-seconds and HTTP-dates, and 0 for junk", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    expect(retryAfterMs("3", now)).toBe(3000);
+    expect(retryAfterMs("Thu, 01 Jan 2026 00:00:02 GMT", now)).toBe(2000);
+    expect(retryAfterMs("Wed, 31 Dec 2025 00:00:00 GMT", now)).toBe(0);
+    expect(retryAfterMs("soon", now)).toBe(0);
+    expect(retryAfterMs(null, now)).toBe(0);
+  });
+});
+
+/** A port nobody listens on: bind to 0, read the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
