@@ -1,0 +1,98 @@
+import fc from "fast-check";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testBackends, type TestDatabase } from "../support/databases.js";
+import { TEST_ADMIN_TOKEN, startTestServer, type TestServer } from "../support/server.js";
+import { specOperations } from "../support/spec.js";
+
+/**
+ * Generated invalid and boundary input — bodies, path and query parameters,
+ * headers — thrown at every operation of the spec. Whatever comes in: never a
+ * 5xx, every error is problem+json, and a refused request changes nothing in
+ * the database. Every URL the generators can produce points at 127.0.0.1.
+ */
+const SAFE_URL = "http://127.0.0.1:9/fuzz";
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
+const pathValue = fc.oneof(
+  fc.integer({ min: -2, max: 5 }).map(String),
+  fc.constantFrom("0", "-1", "2147483648", "99999999999999999999", "1e3", "0x10", "%00", "..", "me", "", " "),
+  fc.string({ maxLength: 40 }),
+);
+const scalar = fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
+const validHook = { url: SAFE_URL, events: ["*"] };
+const hookField = fc.constantFrom("url", "events", "name", "subject_type", "subject", "filter", "secret", "is_active", "http_verb", "retries", "custom_data", "insecure_ssl", "verify", "type", "data", "name");
+const body = fc.oneof(
+  fc.anything({ maxDepth: 3 }),
+  fc.record({ key: hookField, value: fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.object({ maxDepth: 1 })) }).map(({ key, value }) => ({ ...validHook, [key]: value })),
+  fc.constantFrom({ ...validHook, events: [] }, { ...validHook, retries: 1e9 }, { ...validHook, name: "x".repeat(300) }, { ...validHook, custom_data: { x: "y".repeat(9000) } }, { type: "", data: {} }, { type: "PostDeployment", data: { id: 1 } }),
+);
+const rawBody = fc.oneof(
+  body.map((value) => JSON.stringify(value) ?? "null"),
+  fc.constantFrom("{", "[1,2", '{"url": }', "\u0000", "null", "", "x".repeat(5000)),
+  fc.string({ maxLength: 100 }),
+);
+const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "application/merge-patch+json", undefined);
+const query = fc.dictionary(fc.constantFrom("limit", "after", "event", "subject", "subject_type", "is_active", "x"), fc.oneof(pathValue, fc.constantFrom("true", "false", "200", "201")), { maxKeys: 3 });
+
+describe.each(testBackends())("fuzzing every operation ($kind)", (backend) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let key: string;
+
+  beforeAll(async () => {
+    database = await backend.create();
+    // A small body limit so the 413 path is fuzzed with bodies a client writes in one go.
+    server = await startTestServer(database, { HOOKLINE_BODY_LIMIT_BYTES: "4096" });
+    key = (await server.newAccount("fuzz")).key;
+    await fetch(`${server.url}/v1/hooks`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(validHook) });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.dispose();
+  });
+
+  /** A digest of every row of every table: equal digests, unchanged database. */
+  async function databaseDigest(): Promise<string> {
+    const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`.execute(database.store.db);
+    const parts: string[] = [];
+    for (const { table_name } of tables.rows) {
+      const digest = await sql<{ d: string | null }>`select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) as d from ${sql.table(table_name)} t`.execute(database.store.db);
+      parts.push(`${table_name}:${digest.rows[0]!.d}`);
+    }
+    return parts.join(" ");
+  }
+
+  it("never answers 5xx, always problem+json for errors, and refused requests write nothing", async () => {
+    const operation = fc.constantFrom(...specOperations.map((op) => op.operationId)).map((id) => specOperations.find((op) => op.operationId === id)!);
+    const auth = fc.constantFrom<"key" | "admin" | "none" | "junk">("key", "key", "key", "admin", "none", "junk");
+    await fc.assert(
+      fc.asyncProperty(operation, fc.array(pathValue, { minLength: 3, maxLength: 3 }), query, rawBody, contentType, auth, async (op, values, params, payload, type, who) => {
+        let i = 0;
+        const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(values[i++] ?? "1"));
+        const search = new URLSearchParams(params as Record<string, string>).toString();
+        const headers: Record<string, string> = {};
+        if (who === "key") headers.authorization = `Bearer ${key}`;
+        if (who === "admin") headers.authorization = `Bearer ${TEST_ADMIN_TOKEN}`;
+        if (who === "junk") headers["x-auth-token"] = "hkl_\u00e9junk";
+        if (type) headers["content-type"] = type;
+        const sendsBody = !["GET", "HEAD", "DELETE"].includes(op.method);
+        const before = await databaseDigest();
+        const response = await fetch(`${server.url}${path}${search ? `?${search}` : ""}`, {
+          method: op.method,
+          headers,
+          body: sendsBody ? payload : undefined,
+        });
+        const text = await response.text();
+        const context = `${op.method} ${path}?${search} [${who}, ${type}] ${payload.slice(0, 200)} → ${response.status} ${text.slice(0, 300)}`;
+        expect(response.status, context).toBeLessThan(500);
+        if (response.status >= 400) {
+          expect(response.headers.get("content-type"), context).toMatch(/^application\/problem\+json/);
+          expect(JSON.parse(text), context).toMatchObject({ type: expect.any(String), title: expect.any(String), status: response.status });
+          expect(await databaseDigest(), `refused request changed the database: ${context}`).toBe(before);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  }, 180_000);
+});
