@@ -12,6 +12,10 @@ import { adminAuth, apiKeyAuth } from "./http/auth.js";
 import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
 import { createHealthRouter } from "./http/health/health.index.js";
 import { createHooksRouter } from "./http/hooks/hooks.index.js";
+import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kazoo.index.js";
+import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
+import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
+import { pingNotWired, publishNotWired } from "./http/profiles/profile-engine.js";
 import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
 import { limitBody, requireJsonBody } from "./http/request-guards.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
@@ -45,6 +49,8 @@ export function createApp(deps: AppDeps) {
   });
   app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginResourcePolicy: false }));
 
+  // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
+  app.use("/v1/accounts/*", kazooErrorEnvelope());
   const keyAuth = apiKeyAuth(store, config.keyCacheSeconds);
   const admin = adminAuth(config.adminToken);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
@@ -54,6 +60,10 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAccountsRouter(store));
   app.route("/", createHooksRouter(hookService));
   app.route("/", createEventTypesRouter(builtInEventTypes(document)));
+  const profileDeps = { store, config, hooks: hookService, ping: pingNotWired, publish: publishNotWired };
+  app.route("/", createKuduRouter(profileDeps));
+  app.route("/", createLopennaefRouter(profileDeps));
+  app.route("/", createKazooRouter(profileDeps));
 
   registerSecuritySchemes(app);
   const yamlDocument = toYaml(document);

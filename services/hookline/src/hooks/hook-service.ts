@@ -16,6 +16,8 @@ import type { AuthenticatedAccount } from "../http/app-env.js";
 export interface HookService {
   create(account: AuthenticatedAccount, input: HookCreate): Promise<HookRow>;
   get(account: AuthenticatedAccount, id: number): Promise<HookRow>;
+  /** The account's hooks with exactly this callback URL, oldest first. */
+  findByUrl(account: AuthenticatedAccount, url: string): Promise<HookRow[]>;
   list(account: AuthenticatedAccount, query: HookListQuery): Promise<{ hooks: HookRow[]; nextAfter: number | undefined }>;
   replace(account: AuthenticatedAccount, id: number, input: HookCreate): Promise<HookRow>;
   patch(account: AuthenticatedAccount, id: number, input: HookPatch): Promise<HookRow>;
@@ -58,6 +60,10 @@ export function createHookService(deps: { store: Store; config: Config }): HookS
 
     async get(account, id) {
       return found(await hooks.findHook(db, account.id, id), id);
+    },
+
+    async findByUrl(account, url) {
+      return hooks.findHooksByUrl(db, account.id, url);
     },
 
     async list(account, query) {

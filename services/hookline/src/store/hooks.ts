@@ -23,6 +23,11 @@ export async function findHook(db: Db, accountId: string, id: number): Promise<H
   return db.selectFrom("hooks").selectAll().where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
 }
 
+/** The account's hooks with exactly this callback URL (Kudu refuses a URL subscribed to another event). */
+export async function findHooksByUrl(db: Db, accountId: string, url: string): Promise<HookRow[]> {
+  return db.selectFrom("hooks").selectAll().where("account_id", "=", accountId).where("url", "=", url).orderBy("id").execute();
+}
+
 export interface HookListFilter {
   subject_type?: string | undefined;
   subject?: string | undefined;

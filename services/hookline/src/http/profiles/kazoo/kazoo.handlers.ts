@@ -1,0 +1,84 @@
+import type { MiddlewareHandler } from "hono";
+import { DEFAULT_RETRIES, type HookPatch } from "../../hooks/hook-schemas.js";
+import type { HookRow } from "../../../store/schema.js";
+import type { AppEnv, AppRouteHandler } from "../../app-env.js";
+import { ProblemError } from "../../problem.js";
+import { listAllHooks, type ProfileDeps } from "../profile-deps.js";
+import { kazooSuccess } from "./kazoo-envelope.js";
+import type { KazooWebhook, KazooWebhookData } from "./kazoo-schemas.js";
+import type * as routes from "./kazoo.routes.js";
+
+/** A hook as Kazoo shows it; `*` and `all` both read as Kazoo's `all`. */
+export function webhookToKazoo(row: HookRow): KazooWebhook {
+  const everything = row.events.includes("all") || row.events.includes("*");
+  return {
+    id: String(row.id),
+    name: row.name,
+    uri: row.url,
+    http_verb: row.http_verb,
+    hook: everything ? "all" : (row.events[0] ?? "all"),
+    retries: row.retries,
+    custom_data: row.custom_data,
+    enabled: row.is_active,
+  };
+}
+
+/**
+ * Kazoo's document replaced by a create or an edit: every Kazoo field, omitted
+ * ones at their defaults. Fields Kazoo does not know (subject filters, the
+ * secret) are left as they are.
+ */
+function kazooToHook(data: KazooWebhookData) {
+  return {
+    url: data.uri,
+    events: [data.hook],
+    name: data.name ?? null,
+    http_verb: data.http_verb ?? "post",
+    retries: data.retries ?? DEFAULT_RETRIES,
+    custom_data: data.custom_data ?? null,
+    is_active: data.enabled ?? true,
+  } satisfies HookPatch;
+}
+
+/**
+ * Only the key's own account is reachable. Another account's path is refused
+ * before anything is looked up, so the answer is the same whether it exists.
+ */
+export const ownAccountOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.param("account_id") !== c.var.account.id) {
+    throw new ProblemError("forbidden", "This key does not reach that account.");
+  }
+  await next();
+};
+
+/** Kazoo's webhooks over the shared hook service, in Crossbar's envelope. */
+export function createKazooHandlers(deps: ProfileDeps) {
+  const { hooks } = deps;
+
+  const list: AppRouteHandler<routes.ListKazooWebhooksRoute> = async (c) => {
+    return kazooSuccess(c, (await listAllHooks(hooks, c.var.account)).map(webhookToKazoo), 200);
+  };
+
+  const create: AppRouteHandler<routes.CreateKazooWebhookRoute> = async (c) => {
+    const row = await hooks.create(c.var.account, kazooToHook(c.req.valid("json").data));
+    return kazooSuccess(c, webhookToKazoo(row), 201);
+  };
+
+  const get: AppRouteHandler<routes.GetKazooWebhookRoute> = async (c) => {
+    return kazooSuccess(c, webhookToKazoo(await hooks.get(c.var.account, c.req.valid("param").webhook_id)), 200);
+  };
+
+  const edit: AppRouteHandler<routes.EditKazooWebhookRoute> = async (c) => {
+    const row = await hooks.patch(c.var.account, c.req.valid("param").webhook_id, kazooToHook(c.req.valid("json").data));
+    return kazooSuccess(c, webhookToKazoo(row), 200);
+  };
+
+  const remove: AppRouteHandler<routes.DeleteKazooWebhookRoute> = async (c) => {
+    const { webhook_id } = c.req.valid("param");
+    const row = await hooks.get(c.var.account, webhook_id);
+    await hooks.remove(c.var.account, webhook_id);
+    return kazooSuccess(c, webhookToKazoo(row), 200);
+  };
+
+  return { list, create, get, edit, remove };
+}

@@ -1,0 +1,49 @@
+import { z } from "@hono/zod-openapi";
+import { EVENT_PATTERN } from "../../hooks/hook-schemas.js";
+
+/**
+ * Kudu's web hook shapes (seed 001): one event per hook, `insecure_ssl`, and
+ * the outcome of the last delivery as `last_*`.
+ */
+export const KuduHookCreateSchema = z
+  .object({
+    url: z.string().min(1).max(2048).openapi({ format: "uri" }),
+    event: z.string().min(1).max(128).regex(EVENT_PATTERN, "must be an event type such as \"PostDeployment\""),
+    insecure_ssl: z.boolean().optional(),
+  })
+  .openapi("KuduHookCreate");
+
+export const KuduHookSchema = z
+  .object({
+    id: z.number().int(),
+    url: z.string(),
+    event: z.string(),
+    insecure_ssl: z.boolean(),
+  })
+  .openapi("KuduHook");
+
+export const KuduHookDetailsSchema = KuduHookSchema.extend({
+  last_datetime: z.string().openapi({ format: "date-time" }).nullable(),
+  last_status: z.string().nullable(),
+  last_reason: z.string().nullable(),
+  last_context: z.string().nullable(),
+}).openapi("KuduHookDetails");
+
+export const KuduHookIdParamsSchema = z.object({
+  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const KuduHookTypeParamsSchema = z.object({
+  hookType: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(EVENT_PATTERN)
+    .openapi({ param: { name: "hookType", in: "path" } }),
+});
+
+/** Any JSON object: Kudu publishes whatever the body holds. */
+export const KuduPublishBodySchema = z.record(z.string(), z.unknown()).openapi("KuduPublishBody");
+
+export type KuduHook = z.infer<typeof KuduHookSchema>;
+export type KuduHookDetails = z.infer<typeof KuduHookDetailsSchema>;

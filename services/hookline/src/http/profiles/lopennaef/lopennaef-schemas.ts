@@ -1,0 +1,40 @@
+import { z } from "@hono/zod-openapi";
+import { HookFilterSchema } from "../../hooks/hook-schemas.js";
+
+/**
+ * lopennaef's hook shapes (seed 003): `callback_url`, a `filter` on the
+ * event's subject type, `active` to pause, `failed` after retries ran out.
+ */
+const callbackUrl = z.string().min(1).max(2048).openapi({ format: "uri" });
+
+export const LopennaefHookCreateSchema = z
+  .object({
+    callback_url: callbackUrl,
+    filter: HookFilterSchema.nullable().optional(),
+    active: z.boolean().optional(),
+  })
+  .openapi("LopennaefHookCreate");
+
+export const LopennaefHookPatchSchema = z
+  .object({
+    callback_url: callbackUrl.optional(),
+    filter: HookFilterSchema.nullable().optional(),
+    active: z.boolean().optional(),
+  })
+  .openapi("LopennaefHookPatch");
+
+export const LopennaefHookSchema = z
+  .object({
+    id: z.number().int(),
+    callback_url: z.string(),
+    filter: HookFilterSchema.nullable(),
+    active: z.boolean(),
+    failed: z.boolean(),
+  })
+  .openapi("LopennaefHook");
+
+export const LopennaefHookIdParamsSchema = z.object({
+  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
+});
+
+export type LopennaefHook = z.infer<typeof LopennaefHookSchema>;
