@@ -23,7 +23,7 @@ const MAX_PAGES = 100_000;
  * Every item of a paginated list, page after page, following the
  * `Link: <…>; rel="next"` header until there is none. The first request uses
  * `init`; later ones keep its path parameters and take the query from the
- * link. An error page throws a `HooklineApiError`.
+ * link (over the first query's filters). An error page throws a `HooklineApiError`.
  *
  * @example
  * for await (const hook of paginate(hookline, "/v1/hooks", { params: { query: { limit: 100 } } })) {
@@ -46,7 +46,8 @@ export async function* paginate<P extends ListPath>(
     yield* data as ListItem<P>[];
     const next = nextLink(response.headers.get("Link"));
     if (!next) return;
-    query = Object.fromEntries(new URL(next, response.url).searchParams);
+    // The link's query wins, but filters it leaves out still apply.
+    query = { ...query, ...Object.fromEntries(new URL(next, response.url).searchParams) };
   }
   throw new Error(`paginate(${path}): still linking to a next page after ${MAX_PAGES} pages`);
 }
