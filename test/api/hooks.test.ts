@@ -114,8 +114,8 @@ describe.each(testBackends())("hooks API on $kind", (backend) => {
     let next: string | null = "/v1/hooks?limit=3";
     let pages = 0;
     while (next && pages < 10) {
-      const page: Awaited<ReturnType<typeof pager.call>> = await pager.call("GET", next);
-      seen.push(...page.body.map((h: { id: number }) => h.id));
+      const page = await pager.call<{ id: number }[]>("GET", next);
+      seen.push(...page.body.map((h) => h.id));
       if (pages === 0) ids.push((await pager.call("POST", "/v1/hooks", { body: { url: RECEIVER, events: ["*"] } })).body.id);
       next = /<([^>]+)>;\s*rel="next"/.exec(page.headers.get("link") ?? "")?.[1] ?? null;
       pages++;
