@@ -238,6 +238,227 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List hooks (Kudu)
+         * @description Every hook of the account, oldest first, unpaginated as Kudu lists them.
+         */
+        get: operations["kuduListHooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to an event (Kudu)
+         * @description Kudu's "Subscribe / Add Hook". Kudu keys hooks by URL: when `url` is already the address of a hook for the same event, that hook is answered (201, nothing created); for another event, 409. The hook is an ordinary hook of `/v1/hooks` with `events: [event]`. Kudu's clients send HTTP Basic with the API key as password.
+         */
+        post: operations["kuduCreateHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a hook with its last delivery (Kudu)
+         * @description The hook and the outcome of its last delivery (`last_*`, null before the first).
+         */
+        get: operations["kuduGetHook"];
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe (Kudu)
+         * @description Deletes the hook; Kudu answers 200 with no body.
+         */
+        delete: operations["kuduDeleteHook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/publish/{hookType}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event type to publish, e.g. `PostDeployment`.
+                 * @example PostDeployment
+                 */
+                hookType: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish an event of a hook type (Kudu)
+         * @description Publishes the body as an event of type `hookType` (its `data`), as `POST /v1/events` would: every active hook subscribed to the type receives the body as published (with the hook's `custom_data` merged in), signed. Built-in types validate the body against their schema. Kudu's later wiki page writes the path as `/api/hooks/hooks/publish/…`, a typo: Kudu serves it here.
+         */
+        post: operations["kuduPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List hooks (lopennaef)
+         * @description Every hook of the account, oldest first, unpaginated as lopennaef lists them.
+         */
+        get: operations["lopennaefListHooks"];
+        put?: never;
+        /**
+         * Create a hook after pinging its callback (lopennaef)
+         * @description Before the hook is registered, a `ping` event is sent to `callback_url` (signed with the hook's new secret); when it is not answered with 2xx, the answer is 400 and nothing is created. The hook receives every event type (`events: ["*"]`), narrowed by `filter`. 201 with the hook's absolute URL in `Location`.
+         */
+        post: operations["lopennaefCreateHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        /** Get a hook (lopennaef) */
+        get: operations["lopennaefGetHook"];
+        put?: never;
+        post?: never;
+        /** Delete a hook (lopennaef) */
+        delete: operations["lopennaefDeleteHook"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a hook (lopennaef)
+         * @description Changes the fields given. When `callback_url` changes or `"active": true` is given, the (new) callback is pinged first and a ping not answered with 2xx makes the answer 400, the hook unchanged.
+         */
+        patch: operations["lopennaefEditHook"];
+        trace?: never;
+    };
+    "/hooks/{id}/pings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ping a hook's callback (lopennaef)
+         * @description Sends a `ping` event to `callback_url`; 204 when it answered 2xx, 400 with the reason otherwise.
+         */
+        post: operations["lopennaefPingHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List webhooks (Kazoo)
+         * @description Every webhook of the account, in Crossbar's response envelope.
+         */
+        get: operations["kazooListWebhooks"];
+        /**
+         * Create a webhook (Kazoo)
+         * @description Creates a webhook from the `data` of Crossbar's request envelope; it is an ordinary hook of `/v1/hooks` (`uri` → `url`, `hook` → `events`, `enabled` → `is_active`) with a generated signing secret.
+         */
+        put: operations["kazooCreateWebhook"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+                /**
+                 * @description The webhook's id.
+                 * @example 42
+                 */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get a webhook (Kazoo) */
+        get: operations["kazooGetWebhook"];
+        put?: never;
+        /**
+         * Edit a webhook (Kazoo)
+         * @description Replaces the webhook's Kazoo fields with the `data` given (omitted ones return to their defaults, as Crossbar's POST replaces the document). Fields Kazoo does not know, such as subject filters and the secret, are kept.
+         */
+        post: operations["kazooEditWebhook"];
+        /** Delete a webhook (Kazoo) */
+        delete: operations["kazooDeleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     PostDeployment: {
@@ -752,6 +973,317 @@ export interface components {
             schema: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @description A hook as Kudu shows it; `event` is the hook's first event type in `/v1/hooks`.
+         * @example {
+         *       "id": 123,
+         *       "url": "http://www.callback.com/callback",
+         *       "event": "PostDeployment",
+         *       "insecure_ssl": false
+         *     }
+         */
+        KuduHook: {
+            id: number;
+            url: string;
+            event: string;
+            insecure_ssl: boolean;
+        };
+        /**
+         * @description Kudu's subscription: one callback URL for one event type. Unknown fields are ignored, as Kudu ignores them.
+         * @example {
+         *       "url": "http://www.callback.com/callback",
+         *       "event": "PostDeployment",
+         *       "insecure_ssl": false
+         *     }
+         */
+        KuduHookCreate: {
+            /**
+             * Format: uri
+             * @description http(s) callback URL; the same address rules as `/v1/hooks`.
+             */
+            url: string;
+            /** @description The event type, e.g. `PostDeployment`. */
+            event: string;
+            /** @description Skip the TLS certificate check when calling `url` (for tests only). Default false. */
+            insecure_ssl?: boolean;
+        };
+        /**
+         * @description A Kudu hook with the outcome of its last delivery.
+         * @example {
+         *       "id": 123,
+         *       "url": "http://www.callback.com/callback",
+         *       "event": "PostDeployment",
+         *       "insecure_ssl": false,
+         *       "last_datetime": "2013-08-08T13:24:00Z",
+         *       "last_status": "OK",
+         *       "last_reason": null,
+         *       "last_context": "{\"id\":\"cd5bee7181e74ea38a3522e73253f6ebb8ed72fb\",\"status\":\"success\"}"
+         *     }
+         */
+        KuduHookDetails: components["schemas"]["KuduHook"] & {
+            /**
+             * Format: date-time
+             * @description When the last delivery attempt ended (ISO 8601; Kudu's wiki shows a local format).
+             */
+            last_datetime: string | null;
+            /** @description Its outcome. */
+            last_status: string | null;
+            /** @description Why it failed, when it did. */
+            last_reason: string | null;
+            /** @description The last event content published to this hook. */
+            last_context: string | null;
+        };
+        /**
+         * @description Any JSON object; it becomes the event's `data` and is the body every subscriber receives.
+         * @example {
+         *       "id": "cd5bee7181e74ea38a3522e73253f6ebb8ed72fb",
+         *       "status": "success",
+         *       "author_email": "someone@somewhere.com",
+         *       "author": "Some One",
+         *       "message": "My fix",
+         *       "deployer": "Some One",
+         *       "start_time": "2013-06-06T01:24:16.5873293Z",
+         *       "end_time": "2013-06-06T01:24:17.63342Z"
+         *     }
+         */
+        KuduPublishBody: {
+            [key: string]: unknown;
+        };
+        /**
+         * @description A hook as lopennaef shows it; `callback_url` is `url` and `active` is `is_active` in `/v1/hooks`.
+         * @example {
+         *       "id": 1,
+         *       "callback_url": "http://callback_url",
+         *       "filter": {
+         *         "for_all": [
+         *           "node"
+         *         ]
+         *       },
+         *       "active": true,
+         *       "failed": false
+         *     }
+         */
+        LopennaefHook: {
+            id: number;
+            callback_url: string;
+            /** @description Notify only for events whose `subject_type` is listed in `for_all`; null for every event. */
+            filter: {
+                for_all: string[];
+            } | null;
+            active: boolean;
+            /** @description true after a delivery exhausted its retries, until one succeeds. */
+            failed: boolean;
+        };
+        /**
+         * @description A lopennaef hook to register; the callback is pinged first.
+         * @example {
+         *       "callback_url": "http://callback_url",
+         *       "filter": {
+         *         "for_all": [
+         *           "node"
+         *         ]
+         *       },
+         *       "active": true
+         *     }
+         */
+        LopennaefHookCreate: {
+            /**
+             * Format: uri
+             * @description The URL notified; it must answer the ping.
+             */
+            callback_url: string;
+            /** @description Notify only for events whose `subject_type` is listed in `for_all`; null for every event. */
+            filter?: {
+                for_all: string[];
+            } | null;
+            /** @description false pauses notifications. Default true. */
+            active?: boolean;
+        };
+        /**
+         * @description The fields to change. A new `callback_url`, or `"active": true`, pings the callback first.
+         * @example {
+         *       "active": false
+         *     }
+         */
+        LopennaefHookPatch: {
+            /** Format: uri */
+            callback_url?: string;
+            /** @description Notify only for events whose `subject_type` is listed in `for_all`; null for every event. */
+            filter?: {
+                for_all: string[];
+            } | null;
+            active?: boolean;
+        };
+        /**
+         * @description A webhook as Kazoo shows it. `hook` reads `all` for hooks subscribed to every event (`*` or `all`).
+         * @example {
+         *       "id": "42",
+         *       "name": "New Calls",
+         *       "uri": "http://my.server.com/calls/new.php",
+         *       "http_verb": "post",
+         *       "hook": "channel_create",
+         *       "retries": 3,
+         *       "custom_data": null,
+         *       "enabled": true
+         *     }
+         */
+        KazooWebhook: {
+            /** @description The hook's id (the same as in `/v1/hooks`), as a string like Kazoo's ids. */
+            id: string;
+            name: string | null;
+            uri: string;
+            /** @enum {string} */
+            http_verb: "get" | "post";
+            hook: string;
+            retries: number;
+            custom_data: {
+                [key: string]: unknown;
+            } | null;
+            enabled: boolean;
+        };
+        /**
+         * @description Crossbar's response envelope around the account's webhooks.
+         * @example {
+         *       "data": [
+         *         {
+         *           "id": "42",
+         *           "name": "New Calls",
+         *           "uri": "http://my.server.com/calls/new.php",
+         *           "http_verb": "post",
+         *           "hook": "channel_create",
+         *           "retries": 3,
+         *           "custom_data": null,
+         *           "enabled": true
+         *         }
+         *       ],
+         *       "status": "success",
+         *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+         *       "revision": "5d41402abc4b2a76b9719d911017c592",
+         *       "timestamp": "2026-11-22T15:04:05Z"
+         *     }
+         */
+        KazooWebhookListEnvelope: {
+            data: components["schemas"]["KazooWebhook"][];
+            /** @enum {string} */
+            status: "success";
+            /** @description The request id (also in the `X-Request-Id` header). */
+            request_id: string;
+            /** @description A digest of `data`; changes whenever the data does. */
+            revision: string;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        /**
+         * @description Crossbar's error envelope: `error` is the HTTP status as a string, `message` Kazoo's short reason (`invalid data`, `invalid_credentials`, `forbidden`, `bad_identifier`, …). For invalid data, `data` maps each bad field to the rule it broke (`required`, `invalid`) and a message; otherwise `data.message` explains.
+         * @example {
+         *       "data": {
+         *         "uri": {
+         *           "required": {
+         *             "message": "Field is required but missing"
+         *           }
+         *         }
+         *       },
+         *       "error": "400",
+         *       "message": "invalid data",
+         *       "status": "error",
+         *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+         *       "timestamp": "2026-11-22T15:04:05Z"
+         *     }
+         */
+        KazooError: {
+            data: {
+                [key: string]: unknown;
+            };
+            error: string;
+            message: string;
+            /** @enum {string} */
+            status: "error";
+            request_id: string;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        /**
+         * @description A Kazoo webhook document as sent in the request envelope's `data`. PUT creates one, POST replaces every Kazoo field of one (omitted fields return to their defaults). Unknown fields are ignored.
+         * @example {
+         *       "name": "New Calls",
+         *       "uri": "http://my.server.com/calls/new.php",
+         *       "http_verb": "post",
+         *       "hook": "channel_create",
+         *       "retries": 3
+         *     }
+         */
+        KazooWebhookData: {
+            /** @description Friendly name for the webhook. */
+            name?: string;
+            /**
+             * Format: uri
+             * @description The HTTP URI of the third-party webserver; `url` in `/v1/hooks`.
+             */
+            uri: string;
+            /**
+             * @description The HTTP verb to send the request with (default `post`; `get` sends the payload as a query string).
+             * @enum {string}
+             */
+            http_verb?: "get" | "post";
+            /**
+             * @description The event that triggers a request to `uri`; `all` for every event. `events: [hook]` in `/v1/hooks`.
+             * @enum {string}
+             */
+            hook: "channel_create" | "channel_answer" | "channel_destroy" | "all";
+            /** @description How many times to retry sending to `uri` (default 5). */
+            retries?: number;
+            /** @description JSON object (at most 8 KiB) merged into the event data sent to `uri`. */
+            custom_data?: {
+                [key: string]: unknown;
+            };
+            /** @description false pauses the webhook (default true); `is_active` in `/v1/hooks`. */
+            enabled?: boolean;
+        };
+        /**
+         * @description Crossbar's request envelope.
+         * @example {
+         *       "data": {
+         *         "name": "New Calls",
+         *         "uri": "http://my.server.com/calls/new.php",
+         *         "http_verb": "post",
+         *         "hook": "channel_create",
+         *         "retries": 3
+         *       }
+         *     }
+         */
+        KazooWebhookRequest: {
+            data: components["schemas"]["KazooWebhookData"];
+        };
+        /**
+         * @description Crossbar's response envelope around one webhook. The auth token is not echoed back.
+         * @example {
+         *       "data": {
+         *         "id": "42",
+         *         "name": "New Calls",
+         *         "uri": "http://my.server.com/calls/new.php",
+         *         "http_verb": "post",
+         *         "hook": "channel_create",
+         *         "retries": 3,
+         *         "custom_data": null,
+         *         "enabled": true
+         *       },
+         *       "status": "success",
+         *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+         *       "revision": "3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d",
+         *       "timestamp": "2026-11-22T15:04:05Z"
+         *     }
+         */
+        KazooWebhookEnvelope: {
+            data: components["schemas"]["KazooWebhook"];
+            /** @enum {string} */
+            status: "success";
+            /** @description The request id (also in the `X-Request-Id` header). */
+            request_id: string;
+            /** @description A digest of `data`; changes whenever the data does. */
+            revision: string;
+            /** Format: date-time */
+            timestamp: string;
         };
         /**
          * PostDeploymentPayload
@@ -1586,6 +2118,743 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    kuduListHooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every hook of the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KuduHook"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    kuduCreateHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KuduHookCreate"];
+            };
+        };
+        responses: {
+            /** @description The hook (the existing one when the URL is already subscribed to this event). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KuduHook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The URL is already the address of a hook for another event. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://hookline.dev/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "http://www.callback.com/callback is already the address of hook 123, for another event."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    kuduGetHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KuduHookDetails"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    kuduDeleteHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    kuduPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event type to publish, e.g. `PostDeployment`.
+                 * @example PostDeployment
+                 */
+                hookType: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KuduPublishBody"];
+            };
+        };
+        responses: {
+            /** @description Published; every subscriber of the type will receive the body. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    lopennaefListHooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every hook of the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LopennaefHook"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    lopennaefCreateHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LopennaefHookCreate"];
+            };
+        };
+        responses: {
+            /** @description The hook; the ping to `callback_url` was answered. */
+            201: {
+                headers: {
+                    /**
+                     * @description The hook's absolute URL.
+                     * @example http://lopennaef.notifier/hooks/1
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LopennaefHook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    lopennaefGetHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LopennaefHook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    lopennaefDeleteHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    lopennaefEditHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LopennaefHookPatch"];
+            };
+        };
+        responses: {
+            /** @description The hook as edited. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LopennaefHook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    lopennaefPingHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The callback answered the ping. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    kazooListWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooWebhookListEnvelope"];
+                };
+            };
+            /** @description Invalid data: `data` names each bad field and the rule it broke. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The `X-Auth-Token` is missing or not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The account in the path is not the key's own (the same answer whether it exists or not). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "message": "This key does not reach that account."
+                     *       },
+                     *       "error": "403",
+                     *       "message": "forbidden",
+                     *       "status": "error",
+                     *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+                     *       "timestamp": "2026-11-22T15:04:05Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+        };
+    };
+    kazooCreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KazooWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The webhook as created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooWebhookEnvelope"];
+                };
+            };
+            /** @description Invalid data: `data` names each bad field and the rule it broke. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The `X-Auth-Token` is missing or not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The account in the path is not the key's own (the same answer whether it exists or not). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "message": "This key does not reach that account."
+                     *       },
+                     *       "error": "403",
+                     *       "message": "forbidden",
+                     *       "status": "error",
+                     *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+                     *       "timestamp": "2026-11-22T15:04:05Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+        };
+    };
+    kazooGetWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+                /**
+                 * @description The webhook's id.
+                 * @example 42
+                 */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooWebhookEnvelope"];
+                };
+            };
+            /** @description Invalid data: `data` names each bad field and the rule it broke. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The `X-Auth-Token` is missing or not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The account in the path is not the key's own (the same answer whether it exists or not). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "message": "This key does not reach that account."
+                     *       },
+                     *       "error": "403",
+                     *       "message": "forbidden",
+                     *       "status": "error",
+                     *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+                     *       "timestamp": "2026-11-22T15:04:05Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description No such webhook in this account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+        };
+    };
+    kazooEditWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+                /**
+                 * @description The webhook's id.
+                 * @example 42
+                 */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KazooWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The webhook as edited. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooWebhookEnvelope"];
+                };
+            };
+            /** @description Invalid data: `data` names each bad field and the rule it broke. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The `X-Auth-Token` is missing or not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The account in the path is not the key's own (the same answer whether it exists or not). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "message": "This key does not reach that account."
+                     *       },
+                     *       "error": "403",
+                     *       "message": "forbidden",
+                     *       "status": "error",
+                     *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+                     *       "timestamp": "2026-11-22T15:04:05Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description No such webhook in this account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+        };
+    };
+    kazooDeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account; it must be the API key's own (`GET /v1/accounts/me`).
+                 * @example 4b31dd1d32ce6d249897c06332375d65
+                 */
+                account_id: string;
+                /**
+                 * @description The webhook's id.
+                 * @example 42
+                 */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook as it was before deletion. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooWebhookEnvelope"];
+                };
+            };
+            /** @description Invalid data: `data` names each bad field and the rule it broke. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The `X-Auth-Token` is missing or not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description The account in the path is not the key's own (the same answer whether it exists or not). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": {
+                     *         "message": "This key does not reach that account."
+                     *       },
+                     *       "error": "403",
+                     *       "message": "forbidden",
+                     *       "status": "error",
+                     *       "request_id": "9f0c2a1e-5b7d-4c3e-8a6f-2d1b0e9c8f7a",
+                     *       "timestamp": "2026-11-22T15:04:05Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
+            /** @description No such webhook in this account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KazooError"];
+                };
+            };
         };
     };
     postDeploymentWebhook: {

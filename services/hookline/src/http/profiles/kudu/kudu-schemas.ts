@@ -29,6 +29,9 @@ export const KuduHookDetailsSchema = KuduHookSchema.extend({
   last_context: z.string().nullable(),
 }).openapi("KuduHookDetails");
 
+/** A concrete event type: no wildcard, since an event has exactly one type. */
+const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
 export const KuduHookIdParamsSchema = z.object({
   id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
 });
@@ -38,7 +41,7 @@ export const KuduHookTypeParamsSchema = z.object({
     .string()
     .min(1)
     .max(128)
-    .regex(EVENT_PATTERN)
+    .regex(EVENT_TYPE, "must be an event type such as \"PostDeployment\"")
     .openapi({ param: { name: "hookType", in: "path" } }),
 });
 
