@@ -1,0 +1,16 @@
+// examples/publish-event.ts
+import { hookline } from "./client.js";
+
+/**
+ * Publishes an `order:created` event. The Idempotency-Key makes the call safe
+ * to retry: Hookline answers a repeat with the first answer, and the client
+ * retries it on network errors, 429 and 5xx.
+ */
+export async function publishOrderCreated(orderId: string) {
+  const { data, error } = await hookline.POST("/v1/events", {
+    body: { type: "order:created", data: { order_id: orderId, total_cents: 4200 } },
+    headers: { "Idempotency-Key": `order-created-${orderId}` },
+  });
+  if (error) throw new Error(`could not publish: ${error.title} (${error.detail ?? error.status})`);
+  return { eventId: data.id, deliveries: data.deliveries };
+}
