@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { specClient } from "../support/spec-client.js";
+import { specClient, type CheckedResponse } from "../support/spec-client.js";
 
 const RECEIVER = "http://127.0.0.1:9/hook";
 
@@ -114,7 +114,7 @@ describe.each(testBackends())("hooks API on $kind", (backend) => {
     let next: string | null = "/v1/hooks?limit=3";
     let pages = 0;
     while (next && pages < 10) {
-      const page = await pager.call<{ id: number }[]>("GET", next);
+      const page: CheckedResponse<{ id: number }[]> = await pager.call("GET", next);
       seen.push(...page.body.map((h) => h.id));
       if (pages === 0) ids.push((await pager.call("POST", "/v1/hooks", { body: { url: RECEIVER, events: ["*"] } })).body.id);
       next = /<([^>]+)>;\s*rel="next"/.exec(page.headers.get("link") ?? "")?.[1] ?? null;
