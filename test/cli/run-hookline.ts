@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The repository root and the server's entry points, for tests that run them as processes. */
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const TSX = `${ROOT}node_modules/.bin/tsx`;
+export const MAIN = `${ROOT}services/hookline/src/main.ts`;
+export const CLI = `${ROOT}services/hookline/src/cli.ts`;
+
+export interface StartedProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the first match of `pattern` in stdout, or rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+}
+
+export function startProcess(script: string, args: string[], env: Record<string, string>): StartedProcess {
+  const child = spawn(TSX, [script, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    output: () => stdout + stderr,
+    exited,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${stdout}${stderr}`)), timeoutMs);
+        const check = () => {
+          const match = stdout.match(pattern);
+          if (match) {
+            clearTimeout(deadline);
+            child.stdout!.off("data", check);
+            resolve(match);
+          }
+        };
+        child.stdout!.on("data", check);
+        exited.then(() => check());
+        check();
+      });
+    },
+  };
+}
