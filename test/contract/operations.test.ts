@@ -50,6 +50,18 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     const created = await call(api, "POST", "/v1/hooks", { url: "http://127.0.0.1:9/hook", events: ["build:*"], secret: "123456" });
     expect(created.status).toBe(201);
     const id = created.body.id;
+    const published = await call(api, "POST", "/v1/events", { type: "build:custom", data: { n: 1 } });
+    expect(published.status).toBe(202);
+    expect(published.body.deliveries).toBe(1);
+    const event = await call(api, "GET", `/v1/events/${published.body.id}`);
+    expect(event.status).toBe(200);
+    const deliveryId = event.body.deliveries[0].id;
+    expect((await call(api, "GET", `/v1/hooks/${id}/deliveries?limit=1`)).status).toBe(200);
+    expect((await call(api, "GET", `/v1/deliveries/${deliveryId}`)).status).toBe(200);
+    expect((await call(api, "POST", `/v1/deliveries/${deliveryId}/redeliver`)).status).toBe(202);
+    // Nothing listens on port 9: the ping fails, with the reason.
+    expect((await call(api, "POST", `/v1/hooks/${id}/pings`)).status).toBe(400);
+    expect((await call(api, "GET", "/metrics")).status).toBe(200);
     expect((await call(api, "GET", "/v1/hooks?limit=1")).status).toBe(200);
     expect((await call(api, "GET", `/v1/hooks/${id}`)).status).toBe(200);
     expect((await call(api, "PUT", `/v1/hooks/${id}`, { url: "http://127.0.0.1:9/other", events: ["*"] })).status).toBe(200);

@@ -238,6 +238,197 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish an event
+         * @description Stores the event and one delivery per matching active hook of the
+         *     account, in one transaction, and answers 202: once answered, nothing is
+         *     lost. A hook matches when its `events` name the type (directly, by `*` or
+         *     `all`, or by a prefix such as `build:*`), its `subject_type`/`subject`
+         *     (when set) equal the event's, and its `filter.for_all` (when set) lists
+         *     the event's `subject_type`.
+         *
+         *     `data` of a built-in type must match its schema (400 naming each bad
+         *     field); other types are delivered as given.
+         *
+         *     With an `Idempotency-Key`, a repeated publish (same key, same account)
+         *     answers the first publish's result and schedules nothing new, also when
+         *     the two arrive at the same time.
+         */
+        post: operations["publishEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id.
+                 * @example 42
+                 */
+                id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an event with its deliveries
+         * @description The event as published, and where each of its deliveries stands.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{id}/pings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ping a hook
+         * @description Sends a signed `ping` event (see the `ping` webhook) to the callback right away, not through the queue. 204 when it answered 2xx; 400 with the reason (status, timeout, connection or TLS error, refused target) otherwise. Nothing is retried or logged as a delivery.
+         */
+        post: operations["pingHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a hook's deliveries
+         * @description The hook's deliveries as a plain JSON array, newest first. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page.
+         */
+        get: operations["listHookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @example 1207
+                 */
+                id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a delivery with every attempt
+         * @description The delivery and each attempt: when, how long, the request headers sent, the response status, the first 4 KiB of the response body and, for a failure, its kind.
+         */
+        get: operations["getDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @example 1207
+                 */
+                id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule a delivery again
+         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. A delivery a worker is sending right now is left as it is.
+         */
+        post: operations["redeliverDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Prometheus text format, no authentication (expose it on an internal
+         *     network only):
+         *     - `hookline_deliveries_total{outcome}` — outcomes recorded by this
+         *       process's worker: `succeeded`, `retry`, `failed`, `cancelled`;
+         *     - `hookline_attempt_duration_seconds{result}` — attempt latency histogram;
+         *     - `hookline_queue_depth{state}` — pending deliveries `due` now and
+         *       `scheduled` later (or held by a worker), for the whole queue;
+         *     - `hookline_queue_oldest_due_age_seconds` — how long the oldest due
+         *       delivery has waited;
+         *     - `hookline_process_*` — Node.js process metrics.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hooks": {
         parameters: {
             query?: never;
@@ -860,6 +1051,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             insecure_ssl?: boolean;
+            /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). */
+            verify?: boolean;
         };
         /**
          * @description A hook as its create answers it: every field of `Hook` plus the signing secret, shown here and by `GET /v1/hooks/{id}/secret` only.
@@ -926,6 +1119,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             insecure_ssl?: boolean;
+            /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). On an update the ping is sent when `url` changes or `is_active` becomes true. */
+            verify?: boolean;
         };
         /**
          * @description A hook's signing secret. During a rotation's grace period the previous secret still signs every delivery beside the new one.
@@ -973,6 +1168,134 @@ export interface components {
             schema: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @description An event to deliver. `data` of a built-in type (see `GET /v1/event-types` and the `webhooks:` section) must match that type's schema; any other type is delivered as given.
+         * @example {
+         *       "type": "build:complete",
+         *       "subject_type": "build_repo",
+         *       "subject": "alaudauser/docker_images_test",
+         *       "data": {
+         *         "build_id": "0bd5e8e6-3e38-4b74-8e3f-2d1c5e2e7c61",
+         *         "subject_type": "build_repo",
+         *         "subject": "alaudauser/docker_images_test",
+         *         "image": "index.alauda.cn/alaudauser/docker_images_test",
+         *         "tag": "latest",
+         *         "created_by": "alaudauser",
+         *         "started_at": "2015-08-27T09:53:43.563Z",
+         *         "status": "succeeded",
+         *         "ended_at": "2015-08-27T09:58:10.120Z"
+         *       }
+         *     }
+         */
+        EventPublish: {
+            /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). */
+            type: string;
+            /** @description What kind of thing the event is about; matched by hooks' `subject_type` and `filter.for_all`. */
+            subject_type?: string | null;
+            /** @description Which thing the event is about (e.g. `namespace/repo`); matched by hooks' `subject`. */
+            subject?: string | null;
+            /** @description The payload. Each delivery POSTs it, with the hook's `custom_data` merged in at the top level. */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description The stored event's id and how many deliveries the publish scheduled.
+         * @example {
+         *       "id": 42,
+         *       "deliveries": 3
+         *     }
+         */
+        EventAccepted: {
+            id: number;
+            /** @description One per matching active hook of the account. */
+            deliveries: number;
+        };
+        /**
+         * @description One event on its way to one hook.
+         * @example {
+         *       "id": 1207,
+         *       "event_id": 42,
+         *       "hook_id": 4,
+         *       "event_type": "build:complete",
+         *       "status": "succeeded",
+         *       "attempt_count": 1,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-11-22T15:04:05.123Z",
+         *       "last_response_status": 200,
+         *       "last_error": null,
+         *       "created_at": "2026-11-22T15:04:05.101Z",
+         *       "updated_at": "2026-11-22T15:04:05.140Z"
+         *     }
+         */
+        Delivery: {
+            /** @description The delivery's id; every attempt carries `webhook-id: msg_<id>`. */
+            id: number;
+            event_id: number;
+            hook_id: number;
+            event_type: string;
+            /**
+             * @description `pending` until a 2xx (`succeeded`), until the hook's retries are spent or the receiver answered 410 (`failed`), or until its turn came while the hook was inactive (`cancelled`, nothing sent).
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed" | "cancelled";
+            attempt_count: number;
+            /**
+             * Format: date-time
+             * @description When a pending delivery is next tried; null once it is finished.
+             */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            last_response_status: number | null;
+            /** @description Why the last attempt failed (`HTTP 500`, a timeout, a refused target…). */
+            last_error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A published event with its deliveries. */
+        Event: {
+            id: number;
+            type: string;
+            subject_type: string | null;
+            subject: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** @description How many deliveries the publish scheduled. */
+            deliveries_count: number;
+            /** @description The event's deliveries by id (the first 1,000; page through a hook's deliveries for more). */
+            deliveries: components["schemas"]["Delivery"][];
+        };
+        /** @description One HTTP attempt of a delivery. */
+        DeliveryAttempt: {
+            id: number;
+            /** Format: date-time */
+            attempted_at: string;
+            duration_ms: number;
+            /** @description The headers sent, signature included (it is not a secret). */
+            request_headers: {
+                [key: string]: string;
+            };
+            /** @description Null when no response came (timeout, connection or TLS error, refused target). */
+            response_status: number | null;
+            /** @description The first 4 KiB of the response body. */
+            response_body: string | null;
+            /**
+             * @description Why the attempt failed: a non-2xx `status`, a `timeout`, a `connection` error, a `tls` failure, a `dns` failure, a `refused-target` (the address is not public and private targets are not allowed), or `other`. Null on success.
+             * @enum {string|null}
+             */
+            error_kind: "status" | "timeout" | "connection" | "tls" | "dns" | "refused-target" | "other" | null;
+            error: string | null;
+        };
+        /** @description A delivery with every attempt, oldest first. */
+        DeliveryDetail: components["schemas"]["Delivery"] & {
+            attempts: components["schemas"]["DeliveryAttempt"][];
         };
         /**
          * @description A hook as Kudu shows it; `event` is the hook's first event type in `/v1/hooks`.
@@ -1668,6 +1991,16 @@ export interface components {
          */
         HookId: number;
         /**
+         * @description The event's id.
+         * @example 42
+         */
+        EventId: number;
+        /**
+         * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+         * @example 1207
+         */
+        DeliveryId: number;
+        /**
          * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
          * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
          */
@@ -2118,6 +2451,219 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    publishEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any string unique to this publish; retries of it send the same value.
+                 * @example deploy-7f3a2c-complete
+                 */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventPublish"];
+            };
+        };
+        responses: {
+            /** @description Accepted. The event and its deliveries are stored. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id.
+                 * @example 42
+                 */
+                id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    pingHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The callback answered the ping with a 2xx. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listHookDeliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description Cursor from the `Link` header; deliveries with a smaller id.
+                 * @example 1207
+                 */
+                before?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the hook's deliveries. */
+            200: {
+                headers: {
+                    /**
+                     * @description The next (older) page, when there is one.
+                     * @example </v1/hooks/4/deliveries?before=1207&limit=50>; rel="next"
+                     */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @example 1207
+                 */
+                id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery and its attempts, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    redeliverDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @example 1207
+                 */
+                id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Scheduled. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
         };
     };
     kuduListHooks: {

@@ -5,9 +5,16 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { stringify as toYaml } from "yaml";
+import { pingHook, type PingHookTarget } from "./delivery/ping.js";
+import { createDeliveryTransport } from "./delivery/transport.js";
+import { createPublishService, type PublishInput } from "./events/publish-service.js";
 import { createHookService } from "./hooks/hook-service.js";
+import { createDeliveriesRouter } from "./http/deliveries/deliveries.index.js";
+import { createEventsRouter } from "./http/events/events.index.js";
+import { createMetricsRouter } from "./http/metrics/metrics.index.js";
+import { createMetrics } from "./metrics/metrics.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
-import type { AppDeps, AppEnv } from "./http/app-env.js";
+import type { AppDeps, AppEnv, AuthenticatedAccount } from "./http/app-env.js";
 import { adminAuth, apiKeyAuth } from "./http/auth.js";
 import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
 import { createHealthRouter } from "./http/health/health.index.js";
@@ -15,7 +22,6 @@ import { createHooksRouter } from "./http/hooks/hooks.index.js";
 import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kazoo.index.js";
 import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
-import { pingNotWired, publishNotWired } from "./http/profiles/profile-engine.js";
 import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
 import { limitBody, requireJsonBody } from "./http/request-guards.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
@@ -35,7 +41,10 @@ export function createApp(deps: AppDeps) {
   const { store, config, logger } = deps;
   const app = new OpenAPIHono<AppEnv>();
   const document = loadOpenApiDocument();
-  const hookService = createHookService({ store, config });
+  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const metrics = deps.metrics ?? createMetrics(store);
+  const hookService = createHookService({ store, config, transport });
+  const publishService = createPublishService({ store, eventTypes: builtInEventTypes(document) });
 
   app.use(requestId());
   app.use(async (c, next) => {
@@ -60,7 +69,20 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAccountsRouter(store));
   app.route("/", createHooksRouter(hookService));
   app.route("/", createEventTypesRouter(builtInEventTypes(document)));
-  const profileDeps = { store, config, hooks: hookService, ping: pingNotWired, publish: publishNotWired };
+  app.route("/", createEventsRouter({ store, publish: publishService }));
+  app.route("/", createDeliveriesRouter({ store, hooks: hookService }));
+  app.route("/", createMetricsRouter(metrics));
+  // The profiles publish and ping through the same services as /v1.
+  const profileDeps = {
+    store,
+    config,
+    hooks: hookService,
+    ping: async (_account: AuthenticatedAccount, target: PingHookTarget) => {
+      const result = await pingHook(transport, target);
+      return result.ok ? undefined : result.reason;
+    },
+    publish: (account: AuthenticatedAccount, event: PublishInput) => publishService.publish(account, event),
+  };
   app.route("/", createKuduRouter(profileDeps));
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));

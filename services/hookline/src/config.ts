@@ -9,6 +9,9 @@ const booleanFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((value) => value === "true" || value === "1" || value === "yes");
 
+/** Like Svix's: seconds, then minutes, then hours. The last step repeats for hooks with more retries. */
+export const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
 const configSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -25,6 +28,19 @@ const configSchema = z.object({
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   HOOKLINE_PUBLIC_URL: z.url().optional(),
+  HOOKLINE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  HOOKLINE_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, "must be comma-separated milliseconds, e.g. 5000,300000")
+    .default(DEFAULT_RETRY_SCHEDULE_MS.join(",")),
+  HOOKLINE_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(3600),
+  HOOKLINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
+  HOOKLINE_WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  HOOKLINE_LEASE_MS: z.coerce.number().int().min(1000).max(3600_000).default(60_000),
+  HOOKLINE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  HOOKLINE_RETENTION_SECONDS: z.coerce.number().int().min(0).default(30 * 24 * 3600),
+  HOOKLINE_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(600_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -43,8 +59,31 @@ export type Config = {
   secretRotationGraceSeconds: number;
   keyCacheSeconds: number;
   publicUrl: string | undefined;
+  delivery: DeliveryConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 };
+
+export interface DeliveryConfig {
+  /** Whole-attempt timeout: connect, headers and the (capped) body. */
+  timeoutMs: number;
+  /** Delay before retry n (1-based) is retryScheduleMs[n-1], the last entry repeating; ±20 % jitter. */
+  retryScheduleMs: number[];
+  /** Upper bound on a receiver's `Retry-After`. */
+  retryAfterMaxSeconds: number;
+  /** HTTP attempts in flight per worker process. */
+  concurrency: number;
+  /** Most deliveries one claim takes. */
+  batchSize: number;
+  /** How long a claim holds a delivery; must outlast an attempt. */
+  leaseMs: number;
+  /** Claim even without a NOTIFY this often (retries falling due, missed notifications). */
+  pollIntervalMs: number;
+  /** On shutdown, how long in-flight attempts may run before they are aborted and released. */
+  shutdownGraceMs: number;
+  /** Finished deliveries and their attempts older than this are pruned; 0 keeps them forever. */
+  retentionSeconds: number;
+  retentionIntervalMs: number;
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -67,6 +106,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const e = parsed.data;
+  if (e.HOOKLINE_LEASE_MS < e.HOOKLINE_DELIVERY_TIMEOUT_MS + 1000) {
+    throw new ConfigError(["HOOKLINE_LEASE_MS: must exceed HOOKLINE_DELIVERY_TIMEOUT_MS by at least 1000 ms, or a slow attempt outlives its claim"]);
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -80,6 +122,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,
+    delivery: {
+      timeoutMs: e.HOOKLINE_DELIVERY_TIMEOUT_MS,
+      retryScheduleMs: e.HOOKLINE_RETRY_SCHEDULE_MS.split(",").map(Number),
+      retryAfterMaxSeconds: e.HOOKLINE_RETRY_AFTER_MAX_SECONDS,
+      concurrency: e.HOOKLINE_WORKER_CONCURRENCY,
+      batchSize: e.HOOKLINE_WORKER_BATCH_SIZE,
+      leaseMs: e.HOOKLINE_LEASE_MS,
+      pollIntervalMs: e.HOOKLINE_POLL_INTERVAL_MS,
+      shutdownGraceMs: e.HOOKLINE_SHUTDOWN_GRACE_MS,
+      retentionSeconds: e.HOOKLINE_RETENTION_SECONDS,
+      retentionIntervalMs: e.HOOKLINE_RETENTION_INTERVAL_MS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -3,12 +3,18 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
+import { startRetention } from "./delivery/retention.js";
+import { createDeliveryTransport } from "./delivery/transport.js";
+import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
+import { createMetrics } from "./metrics/metrics.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
   url: string | undefined;
   store: Store;
+  /** The delivery worker, when this process has the worker role. */
+  worker: DeliveryWorker | undefined;
   /** Graceful stop: no new requests or claims, in-flight work finished or released, pool closed. */
   stop(): Promise<void>;
 }
@@ -26,10 +32,22 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   await migrateToLatest(store);
 
+  // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const metrics = createMetrics(store);
+
+  let worker: DeliveryWorker | undefined;
+  let stopRetention: (() => Promise<void>) | undefined;
+  if (config.role !== "api") {
+    worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
+    await worker.start();
+    stopRetention = startRetention({ store, config: config.delivery, logger });
+  }
+
   let server: ServerType | undefined;
   let url: string | undefined;
   if (config.role !== "worker") {
-    const app = createApp({ store, config, logger });
+    const app = createApp({ store, config, logger, transport, metrics });
     server = await listen(app.fetch, config.host, config.port);
     const { port } = server.address() as AddressInfo;
     url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -38,8 +56,13 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   return {
     url,
     store,
+    worker,
     async stop() {
-      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool.
+      const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
+      if (server && "closeIdleConnections" in server) server.closeIdleConnections();
+      await Promise.all([closed, worker?.stop(), stopRetention?.()]);
+      await transport.close();
       await store.close();
     },
   };

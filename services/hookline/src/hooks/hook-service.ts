@@ -7,6 +7,8 @@ import type { HookRow } from "../store/schema.js";
 import { refusalForHost } from "../targets/address-policy.js";
 import { DEFAULT_RETRIES, type HookCreate, type HookListQuery, type HookPatch } from "../http/hooks/hook-schemas.js";
 import type { AuthenticatedAccount } from "../http/app-env.js";
+import { pingHook, type PingHookTarget } from "../delivery/ping.js";
+import { createDeliveryTransport, type DeliveryTransport } from "../delivery/transport.js";
 
 /**
  * The rules of a hook, shared by the canonical `/v1/hooks` API and every
@@ -23,11 +25,39 @@ export interface HookService {
   patch(account: AuthenticatedAccount, id: number, input: HookPatch): Promise<HookRow>;
   remove(account: AuthenticatedAccount, id: number): Promise<void>;
   rotateSecret(account: AuthenticatedAccount, id: number, secret: string | undefined): Promise<HookRow>;
+  /** Sends a `ping` to the hook now; throws a 400 problem with the reason when it does not answer 2xx. */
+  ping(account: AuthenticatedAccount, id: number): Promise<void>;
 }
 
-export function createHookService(deps: { store: Store; config: Config }): HookService {
+export function createHookService(deps: { store: Store; config: Config; transport?: DeliveryTransport }): HookService {
   const { store, config } = deps;
   const db = store.db;
+  const transport =
+    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+
+  // A `verify` write pings first and saves nothing when the callback fails.
+  async function verifyOrThrow(target: PingHookTarget): Promise<void> {
+    const result = await pingHook(transport, target);
+    if (!result.ok) {
+      throw new ProblemError("validation", `The callback did not answer the ping: ${result.reason}`, [
+        { path: "body.url", message: `ping failed: ${result.reason}` },
+      ]);
+    }
+  }
+
+  const pingTargetOf = (row: Pick<HookRow, "id" | "url" | "secret" | "insecure_ssl" | "http_verb" | "custom_data">): PingHookTarget => ({
+    hookId: row.id,
+    url: row.url,
+    secret: row.secret,
+    insecure_ssl: row.insecure_ssl,
+    http_verb: row.http_verb,
+    custom_data: row.custom_data,
+  });
+
+  /** PATCH/PUT with verify ping when the URL changes or the hook is switched on (lopennaef). */
+  async function verifyChange(before: HookRow, after: HookRow): Promise<void> {
+    if (after.url !== before.url || (after.is_active && !before.is_active)) await verifyOrThrow(pingTargetOf(after));
+  }
 
   function checkWritable(input: HookPatch): void {
     const errors: FieldError[] = [];
@@ -50,12 +80,17 @@ export function createHookService(deps: { store: Store; config: Config }): HookS
   return {
     async create(account, input) {
       checkWritable(input);
-      return hooks.insertHook(db, {
+      const hook = {
         account_id: account.id,
         ...replaceableFields(input),
         secret: input.secret ?? generateSigningSecret(),
         created_by: account.name,
-      });
+      };
+      if (!input.verify) return hooks.insertHook(db, hook);
+      // The ping names the hook by the id it will have: reserve it first, insert only after a 2xx.
+      const id = await hooks.reserveHookId(db);
+      await verifyOrThrow(pingTargetOf({ ...hook, id }));
+      return hooks.insertHook(db, { ...hook, id });
     },
 
     async get(account, id) {
@@ -83,18 +118,26 @@ export function createHookService(deps: { store: Store; config: Config }): HookS
     async replace(account, id, input) {
       checkWritable(input);
       const changes = { ...replaceableFields(input), ...(input.secret ? { secret: input.secret } : {}) };
+      if (input.verify) {
+        const before = await found(await hooks.findHook(db, account.id, id), id);
+        await verifyChange(before, { ...before, ...changes });
+      }
       return found(await hooks.updateHook(db, account.id, id, changes), id);
     },
 
     async patch(account, id, input) {
       checkWritable(input);
-      const { custom_data, filter, ...rest } = input;
+      const { custom_data, filter, verify, ...rest } = input;
       const changes = {
         ...rest,
         ...(custom_data !== undefined ? { custom_data: custom_data as HookRow["custom_data"] } : {}),
         ...(filter !== undefined ? { filter: filter as HookRow["filter"] } : {}),
       };
       if (Object.keys(changes).length === 0) return found(await hooks.findHook(db, account.id, id), id);
+      if (verify) {
+        const before = await found(await hooks.findHook(db, account.id, id), id);
+        await verifyChange(before, { ...before, ...changes });
+      }
       return found(await hooks.updateHook(db, account.id, id, changes), id);
     },
 
@@ -106,6 +149,13 @@ export function createHookService(deps: { store: Store; config: Config }): HookS
       if (secret !== undefined) checkWritable({ secret });
       const next = secret ?? generateSigningSecret();
       return found(await hooks.rotateHookSecret(db, account.id, id, next, config.secretRotationGraceSeconds), id);
+    },
+
+    async ping(account, id) {
+      const row = await found(await hooks.findHook(db, account.id, id), id);
+      const graceActive = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > new Date();
+      const result = await pingHook(transport, { ...pingTargetOf(row), previous_secret: graceActive ? row.previous_secret : null });
+      if (!result.ok) throw new ProblemError("validation", `The callback did not answer the ping: ${result.reason}`);
     },
   };
 }

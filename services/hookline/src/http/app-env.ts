@@ -1,6 +1,8 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import type { DeliveryTransport } from "../delivery/transport.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
 
 /** What the HTTP layer is built from. Passed in, never imported as a singleton. */
@@ -8,6 +10,10 @@ export interface AppDeps {
   store: Store;
   config: Config;
   logger: Logger;
+  /** The HTTP client pings use; shared with the worker in one process. Created from config when absent. */
+  transport?: DeliveryTransport;
+  /** Shared with the worker so /metrics shows its counters. Created when absent. */
+  metrics?: Metrics;
 }
 
 /** The account an API key belongs to, set by the auth middleware. */

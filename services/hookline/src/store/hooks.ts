@@ -19,6 +19,12 @@ export async function insertHook(db: Db, hook: NewHook): Promise<HookRow> {
   return db.insertInto("hooks").values(hook).returningAll().executeTakeFirstOrThrow();
 }
 
+/** Takes the next hook id from the sequence without inserting (a verifying create pings with it first). */
+export async function reserveHookId(db: Db): Promise<number> {
+  const result = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('hooks', 'id'))::int as id`.execute(db);
+  return result.rows[0]!.id;
+}
+
 export async function findHook(db: Db, accountId: string, id: number): Promise<HookRow | undefined> {
   return db.selectFrom("hooks").selectAll().where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
 }

@@ -8,6 +8,9 @@ export interface Database {
   accounts: AccountTable;
   api_keys: ApiKeyTable;
   hooks: HookTable;
+  events: EventTable;
+  deliveries: DeliveryTable;
+  delivery_attempts: DeliveryAttemptTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -60,6 +63,56 @@ export interface HookTable {
   last_context: string | null;
 }
 
+export interface EventTable {
+  id: Generated<number>;
+  account_id: string;
+  type: string;
+  subject_type: string | null;
+  subject: string | null;
+  data: Json;
+  idempotency_key: string | null;
+  deliveries_count: number;
+  created_at: Timestamp;
+}
+
+export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
+
+export interface DeliveryTable {
+  id: Generated<number>;
+  event_id: number;
+  hook_id: number;
+  account_id: string;
+  status: Generated<DeliveryStatus>;
+  attempts: Generated<number>;
+  retry_base: Generated<number>;
+  next_attempt_at: Timestamp;
+  locked_by: string | null;
+  locked_until: Date | null;
+  last_attempt_at: Date | null;
+  last_response_status: number | null;
+  last_error: string | null;
+  finished_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type AttemptErrorKind = "status" | "timeout" | "connection" | "tls" | "dns" | "refused-target" | "other";
+
+export interface DeliveryAttemptTable {
+  id: Generated<number>;
+  delivery_id: number;
+  attempted_at: Date;
+  duration_ms: number;
+  request_headers: Record<string, string>;
+  response_status: number | null;
+  response_body: string | null;
+  error_kind: AttemptErrorKind | null;
+  error: string | null;
+}
+
+export type EventRow = Selectable<EventTable>;
+export type DeliveryRow = Selectable<DeliveryTable>;
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
 export type AccountRow = Selectable<AccountTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type HookRow = Selectable<HookTable>;

@@ -42,6 +42,8 @@ const writableFields = {
   retries: z.number().int().min(0).max(MAX_RETRIES),
   custom_data: CustomDataSchema.nullable(),
   insecure_ssl: z.boolean(),
+  /** Not stored: ping the callback first and refuse the write when it does not answer 2xx (lopennaef). */
+  verify: z.boolean(),
 };
 
 export const HookCreateSchema = z
@@ -58,6 +60,7 @@ export const HookCreateSchema = z
     retries: writableFields.retries.optional(),
     custom_data: writableFields.custom_data.optional(),
     insecure_ssl: writableFields.insecure_ssl.optional(),
+    verify: writableFields.verify.optional(),
   })
   .openapi("HookCreate");
 
@@ -75,6 +78,7 @@ export const HookPatchSchema = z
     retries: writableFields.retries.optional(),
     custom_data: writableFields.custom_data.optional(),
     insecure_ssl: writableFields.insecure_ssl.optional(),
+    verify: writableFields.verify.optional(),
   })
   .openapi("HookPatch");
 

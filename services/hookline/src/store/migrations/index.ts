@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from "kysely";
 import * as accountsKeysHooks from "./2026-11-22T1500-accounts-keys-hooks.js";
+import * as eventsDeliveries from "./2026-11-22T1600-events-deliveries.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -8,6 +9,7 @@ import * as accountsKeysHooks from "./2026-11-22T1500-accounts-keys-hooks.js";
  */
 const migrations: Record<string, Migration> = {
   "2026-11-22T1500-accounts-keys-hooks": accountsKeysHooks,
+  "2026-11-22T1600-events-deliveries": eventsDeliveries,
 };
 
 export const migrationProvider: MigrationProvider = {

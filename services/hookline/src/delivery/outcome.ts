@@ -1,0 +1,65 @@
+import type { DeliveryConfig } from "../config.js";
+import type { ClaimedDelivery, DeliveryOutcome } from "../store/deliveries.js";
+import type { OutgoingRequest } from "./request.js";
+import { retryAfterMs, retryDelayMs } from "./schedule.js";
+import type { AttemptResult } from "./transport.js";
+
+/** How much of the sent body a hook's `last_context` keeps. */
+const CONTEXT_CAP = 4096;
+
+/**
+ * What an attempt means for its delivery and hook (PRODUCT §4): 2xx is a
+ * success; 410 Gone fails it for good and deactivates the hook; anything else
+ * is retried after the schedule's delay (or the receiver's bounded
+ * `Retry-After` on 429/503) until the hook's `retries` are spent, and then
+ * marks the hook `failed`.
+ */
+export function outcomeOf(
+  claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries">,
+  request: OutgoingRequest,
+  result: AttemptResult,
+  config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
+): DeliveryOutcome {
+  const attempt = {
+    attempted_at: result.startedAt.toISOString(),
+    duration_ms: result.durationMs,
+    request_headers: request.headers,
+    response_status: result.status,
+    response_body: result.body,
+    error_kind: result.errorKind,
+    error: result.error,
+  };
+  const context = (request.method === "GET" ? request.url : request.body).slice(0, CONTEXT_CAP);
+  const base = { delivery_id: claimed.id, hook_id: claimed.hook_id, attempt };
+  if (result.ok) {
+    return { ...base, outcome: "succeeded", next_attempt_at: null, hook: { last_status: "success", last_reason: `HTTP ${result.status}`, last_context: context, failed: false, deactivate: false } };
+  }
+  const reason = result.error ?? "failed";
+  if (result.status === 410) {
+    return { ...base, outcome: "failed", next_attempt_at: null, hook: { last_status: "failure", last_reason: `${reason}: the receiver is gone, hook deactivated`, last_context: context, failed: true, deactivate: true } };
+  }
+  const made = claimed.attempts + 1 - claimed.retry_base;
+  if (made > claimed.retries) {
+    return { ...base, outcome: "failed", next_attempt_at: null, hook: { last_status: "failure", last_reason: `${reason} (retries exhausted)`, last_context: context, failed: true, deactivate: false } };
+  }
+  const honoured = result.status === 429 || result.status === 503 ? retryAfterMs(result.headers["retry-after"], config.retryAfterMaxSeconds) : undefined;
+  const delay = honoured ?? retryDelayMs(made, config.retryScheduleMs);
+  return {
+    ...base,
+    outcome: "retry",
+    next_attempt_at: new Date(Date.now() + delay).toISOString(),
+    hook: { last_status: "failure", last_reason: reason, last_context: context, failed: null, deactivate: false },
+  };
+}
+
+/** A delivery whose hook was paused or deactivated before its turn: nothing is sent. */
+export function cancelledOutcome(claimed: Pick<ClaimedDelivery, "id" | "hook_id">): DeliveryOutcome {
+  return {
+    delivery_id: claimed.id,
+    hook_id: claimed.hook_id,
+    outcome: "cancelled",
+    next_attempt_at: null,
+    attempt: null,
+    hook: { last_status: "cancelled", last_reason: "hook inactive", last_context: null, failed: null, deactivate: false },
+  };
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from "node:crypto";
+import { buildRequest } from "./request.js";
+import type { DeliveryTransport } from "./transport.js";
+
+/** A callback to ping: a saved hook, or one about to be saved (then `hookId` is the id it will get). */
+export interface PingHookTarget {
+  hookId: number | undefined;
+  url: string;
+  secret: string;
+  previous_secret?: string | null;
+  insecure_ssl: boolean;
+  http_verb?: "post" | "get";
+  custom_data?: Record<string, unknown> | null;
+}
+
+export type PingResult = { ok: true } | { ok: false; reason: string };
+
+export const PING_MESSAGE = "Hookline ping; answer 2xx to confirm this endpoint.";
+
+/**
+ * Sends a `ping` event to a callback right away — not through the queue, the
+ * caller is waiting for the answer — signed like any delivery, with the same
+ * transport (so the SSRF guard, timeout and TLS rules hold). `ok` when the
+ * callback answered 2xx, else the reason (status, timeout, refused target…).
+ *
+ * @example
+ * const result = await pingHook(transport, { hookId: 4, url, secret, insecure_ssl: false });
+ * if (!result.ok) throw new ProblemError("validation", result.reason);
+ */
+export async function pingHook(transport: DeliveryTransport, target: PingHookTarget): Promise<PingResult> {
+  const data = {
+    ...(target.hookId !== undefined ? { hook_id: target.hookId } : {}),
+    url: target.url,
+    sent_at: new Date().toISOString(),
+    message: PING_MESSAGE,
+  };
+  const request = buildRequest(
+    {
+      url: target.url,
+      http_verb: target.http_verb ?? "post",
+      secret: target.secret,
+      previous_secret: target.previous_secret ?? null,
+      custom_data: target.custom_data ?? null,
+    },
+    "ping",
+    data,
+    `msg_ping_${randomBytes(12).toString("hex")}`,
+    Math.floor(Date.now() / 1000),
+  );
+  const result = await transport.send(request, { insecureSsl: target.insecure_ssl });
+  return result.ok ? { ok: true } : { ok: false, reason: result.error ?? "the callback did not answer 2xx" };
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { signatureHeader } from "./sign.js";
+
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** `Hookline/<version>`, the user-agent of every delivery. */
+export const USER_AGENT = `Hookline/${packageJson.version}`;
+
+/** What a delivery needs to know about its hook to build the request. */
+export interface RequestTarget {
+  url: string;
+  http_verb: "post" | "get";
+  secret: string;
+  previous_secret: string | null;
+  custom_data: Record<string, unknown> | null;
+}
+
+export interface OutgoingRequest {
+  url: string;
+  method: "POST" | "GET";
+  headers: Record<string, string>;
+  /** The signed body: the JSON sent by a POST, the empty string for a GET. */
+  body: string;
+}
+
+/**
+ * The request one attempt sends (PRODUCT §4): the event's data with the hook's
+ * custom_data merged in at the top level (the event's own fields win, so a
+ * hook cannot mask what happened), signed with Standard Webhooks headers.
+ *
+ * A `get` hook sends the same fields as a query string (non-string values
+ * JSON-encoded) and no body; its signature covers the empty string as the
+ * body, i.e. `{id}.{timestamp}.` — the query string is not signed.
+ *
+ * @example
+ * buildRequest(hook, "build:complete", { status: "ok" }, "msg_42", Math.floor(Date.now() / 1000))
+ */
+export function buildRequest(target: RequestTarget, eventType: string, data: Record<string, unknown>, messageId: string, timestamp: number): OutgoingRequest {
+  const payload = { ...(target.custom_data ?? {}), ...data };
+  const secrets = target.previous_secret ? [target.secret, target.previous_secret] : [target.secret];
+  const common = {
+    "user-agent": USER_AGENT,
+    "hookline-event-type": eventType,
+    "webhook-id": messageId,
+    "webhook-timestamp": String(timestamp),
+  };
+  if (target.http_verb === "get") {
+    const url = new URL(target.url);
+    for (const [key, value] of Object.entries(payload)) {
+      url.searchParams.append(key, typeof value === "string" ? value : JSON.stringify(value));
+    }
+    return { url: url.toString(), method: "GET", body: "", headers: { ...common, "webhook-signature": signatureHeader(messageId, timestamp, "", secrets) } };
+  }
+  const body = JSON.stringify(payload);
+  return {
+    url: target.url,
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...common, "webhook-signature": signatureHeader(messageId, timestamp, body, secrets) },
+  };
+}

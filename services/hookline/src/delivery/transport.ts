@@ -1,0 +1,166 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
+import { Agent, buildConnector, request, errors as undiciErrors } from "undici";
+import type { AttemptErrorKind } from "../store/schema.js";
+import { isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
+import type { OutgoingRequest } from "./request.js";
+
+/** How much of a response body is kept (and read at all) per attempt. */
+export const RESPONSE_BODY_CAP_BYTES = 4096;
+
+export interface AttemptResult {
+  /** 2xx within the timeout. */
+  ok: boolean;
+  status: number | null;
+  /** The first RESPONSE_BODY_CAP_BYTES of the body, as text. */
+  body: string | null;
+  headers: Record<string, string | string[] | undefined>;
+  errorKind: AttemptErrorKind | null;
+  error: string | null;
+  durationMs: number;
+  startedAt: Date;
+}
+
+/** Sends delivery requests: the one HTTP client of the worker and of pings. */
+export interface DeliveryTransport {
+  send(request: OutgoingRequest, options: { insecureSsl: boolean; signal?: AbortSignal }): Promise<AttemptResult>;
+  close(): Promise<void>;
+}
+
+/** Thrown inside the connector when a target resolves to a refused address; no socket is ever opened. */
+export class RefusedTargetError extends Error {
+  readonly code = "EHOOKLINE_REFUSED_TARGET";
+  constructor(host: string, address: string) {
+    super(`refused target: ${host} resolves to ${address}, which is not a public address (private targets are not allowed)`);
+    this.name = "RefusedTargetError";
+  }
+}
+
+/**
+ * One keep-alive Agent for every delivery (and a second that skips TLS
+ * verification, for `insecure_ssl` hooks — the flag must not leak into the
+ * shared pool). Unless private targets are allowed, the SSRF policy runs in
+ * the connector, at connect time, on every address a name resolves to: a
+ * name that passed the create-time check but now resolves to loopback (DNS
+ * rebinding) is refused before any connection is made.
+ *
+ * @example
+ * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000 });
+ * const result = await transport.send(buildRequest(...), { insecureSsl: false });
+ */
+export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; connections?: number }): DeliveryTransport {
+  const agent = (rejectUnauthorized: boolean) =>
+    new Agent({
+      connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs),
+      keepAliveTimeout: 10_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      ...(options.connections ? { connections: options.connections } : {}),
+    });
+  const secure = agent(true);
+  const insecure = agent(false);
+
+  return {
+    async send(outgoing, sendOptions) {
+      const startedAt = new Date();
+      const started = performance.now();
+      const timeout = AbortSignal.timeout(options.timeoutMs);
+      const signal = sendOptions.signal ? AbortSignal.any([timeout, sendOptions.signal]) : timeout;
+      const done = (partial: Omit<AttemptResult, "durationMs" | "startedAt">): AttemptResult => ({
+        ...partial,
+        durationMs: Math.round(performance.now() - started),
+        startedAt,
+      });
+      try {
+        const response = await request(outgoing.url, {
+          dispatcher: sendOptions.insecureSsl ? insecure : secure,
+          method: outgoing.method,
+          headers: outgoing.headers,
+          body: outgoing.method === "POST" ? outgoing.body : null,
+          signal,
+        });
+        const body = await readCapped(response.body);
+        const ok = response.statusCode >= 200 && response.statusCode < 300;
+        return done({
+          ok,
+          status: response.statusCode,
+          body,
+          headers: response.headers,
+          errorKind: ok ? null : "status",
+          error: ok ? null : `HTTP ${response.statusCode}`,
+        });
+      } catch (error) {
+        const [errorKind, message] = classify(error, timeout.aborted, options.timeoutMs);
+        return done({ ok: false, status: null, body: null, headers: {}, errorKind, error: message });
+      }
+    },
+    async close() {
+      await Promise.all([secure.close(), insecure.close()]);
+    },
+  };
+}
+
+function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: boolean, timeout: number): buildConnector.connector {
+  const connect = buildConnector({
+    rejectUnauthorized,
+    timeout,
+    ...(allowPrivateTargets ? {} : { lookup: guardedLookup }),
+  } as buildConnector.BuildOptions);
+  if (allowPrivateTargets) return connect;
+  return (connectOptions, callback) => {
+    // net.connect does not call `lookup` for an IP literal: judge it here.
+    const literal = literalAddressOf(connectOptions.hostname);
+    if (literal && isNonPublicAddress(literal)) {
+      callback(new RefusedTargetError(connectOptions.hostname, literal), null);
+      return;
+    }
+    connect(connectOptions, callback);
+  };
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** dns.lookup, refusing when ANY resolved address is non-public (an attacker picks which one we would use). */
+function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const refused = addresses.find((a) => isNonPublicAddress(a.address));
+    if (refused) return callback(new RefusedTargetError(hostname, refused.address) as NodeJS.ErrnoException, []);
+    if (options.all) return callback(null, addresses);
+    const first = addresses[0]!;
+    callback(null, first.address, first.family);
+  });
+}
+
+/** Reads at most the cap, then drops the rest (destroying the stream closes that connection only). */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= RESPONSE_BODY_CAP_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_CAP_BYTES).toString("utf8");
+}
+
+function classify(error: unknown, timedOut: boolean, timeoutMs: number): [AttemptErrorKind, string] {
+  if (timedOut) return ["timeout", `no complete answer within ${timeoutMs} ms`];
+  const err = error as NodeJS.ErrnoException & { cause?: unknown };
+  const inner = (err?.cause ?? err) as NodeJS.ErrnoException;
+  if (err instanceof RefusedTargetError || inner instanceof RefusedTargetError) return ["refused-target", (inner ?? err).message];
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+    return ["timeout", `${err.message} (${timeoutMs} ms)`];
+  }
+  const code = inner?.code ?? err?.code ?? "";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return ["dns", `${code}: ${inner.message}`];
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate|TLS|SSL/i.test(inner?.message ?? "")) {
+    return ["tls", `${code || "TLS"}: ${inner?.message ?? String(error)}`];
+  }
+  if (/^E(CONNREFUSED|CONNRESET|HOSTUNREACH|NETUNREACH|PIPE|CONNABORTED)$/.test(code) || code === "UND_ERR_SOCKET") {
+    return ["connection", `${code}: ${inner?.message ?? String(error)}`];
+  }
+  return ["other", (inner?.message ?? String(error)).slice(0, 500)];
+}

@@ -1,0 +1,68 @@
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormatsPlugin from "ajv-formats";
+import type { AuthenticatedAccount } from "../http/app-env.js";
+import { ProblemError, type FieldError } from "../http/problem.js";
+import type { BuiltInEventType } from "../spec/openapi-document.js";
+import type { Store } from "../store/database.js";
+import { insertEventWithDeliveries } from "../store/events.js";
+import { subscriptionPatternsFor } from "../store/hooks.js";
+
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export interface PublishInput {
+  type: string;
+  subject_type?: string | null | undefined;
+  subject?: string | null | undefined;
+  data: Record<string, unknown>;
+}
+
+/** The 202 answer: the event's id and how many deliveries it scheduled. */
+export interface PublishResult {
+  id: number;
+  deliveries: number;
+  /** False when an earlier publish with the same idempotency key answered this already. */
+  created: boolean;
+}
+
+export interface PublishService {
+  publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string): Promise<PublishResult>;
+}
+
+/**
+ * Publishing, shared by `POST /v1/events` and the compatibility profiles
+ * (Kudu's `POST /api/hooks/publish/{hookType}`): validates a built-in type's
+ * `data` against its schema from the spec's `webhooks:` section (unknown types
+ * pass unvalidated), then writes the event and its deliveries in one
+ * statement. Throws a 400 `ProblemError` naming each bad field.
+ *
+ * @example
+ * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
+ * const { id, deliveries } = await events.publish(account, { type: "build:complete", data }, "key-1");
+ */
+export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[] }): PublishService {
+  const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
+  const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
+
+  return {
+    async publish(account, input, idempotencyKey) {
+      const validate = validators.get(input.type);
+      if (validate && !validate(input.data)) {
+        const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
+          path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
+          message: e.message ?? "is invalid",
+        }));
+        throw new ProblemError("validation", `data does not match the ${input.type} event schema.`, errors);
+      }
+      const inserted = await insertEventWithDeliveries(deps.store.db, {
+        accountId: account.id,
+        type: input.type,
+        subjectType: input.subject_type ?? null,
+        subject: input.subject ?? null,
+        data: input.data,
+        idempotencyKey: idempotencyKey ?? null,
+        patterns: subscriptionPatternsFor(input.type),
+      });
+      return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { z } from "@hono/zod-openapi";
+
+/** The wire shapes of deliveries and their attempts; openapi/components/schemas/Delivery*.yaml say the same. */
+export const DeliverySchema = z
+  .object({
+    id: z.number().int(),
+    event_id: z.number().int(),
+    hook_id: z.number().int(),
+    event_type: z.string(),
+    status: z.enum(["pending", "succeeded", "failed", "cancelled"]),
+    attempt_count: z.number().int(),
+    next_attempt_at: z.string().openapi({ format: "date-time" }).nullable(),
+    last_attempt_at: z.string().openapi({ format: "date-time" }).nullable(),
+    last_response_status: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    created_at: z.string().openapi({ format: "date-time" }),
+    updated_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Delivery");
+
+export const DeliveryAttemptSchema = z
+  .object({
+    id: z.number().int(),
+    attempted_at: z.string().openapi({ format: "date-time" }),
+    duration_ms: z.number().int(),
+    request_headers: z.record(z.string(), z.string()),
+    response_status: z.number().int().nullable(),
+    response_body: z.string().nullable(),
+    error_kind: z.enum(["status", "timeout", "connection", "tls", "dns", "refused-target", "other"]).nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi("DeliveryAttempt");
+
+export const DeliveryDetailSchema = DeliverySchema.extend({ attempts: z.array(DeliveryAttemptSchema) }).openapi("DeliveryDetail");
+
+export const DeliveryIdParamsSchema = z.object({
+  id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" }, type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});
+
+export const DeliveryListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});
+
+export type Delivery = z.infer<typeof DeliverySchema>;

@@ -1,0 +1,34 @@
+import type { DeliveryWithType } from "../../store/deliveries.js";
+import type { DeliveryAttemptRow } from "../../store/schema.js";
+import type { Delivery } from "./delivery-schemas.js";
+
+/** A delivery row as the API shows it; `next_attempt_at` only while it is pending. */
+export function deliveryToWire(row: DeliveryWithType): Delivery {
+  return {
+    id: row.id,
+    event_id: row.event_id,
+    hook_id: row.hook_id,
+    event_type: row.event_type,
+    status: row.status,
+    attempt_count: row.attempts,
+    next_attempt_at: row.status === "pending" ? row.next_attempt_at.toISOString() : null,
+    last_attempt_at: row.last_attempt_at?.toISOString() ?? null,
+    last_response_status: row.last_response_status,
+    last_error: row.last_error,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+export function attemptToWire(row: DeliveryAttemptRow) {
+  return {
+    id: row.id,
+    attempted_at: row.attempted_at.toISOString(),
+    duration_ms: row.duration_ms,
+    request_headers: row.request_headers,
+    response_status: row.response_status,
+    response_body: row.response_body,
+    error_kind: row.error_kind,
+    error: row.error,
+  };
+}

@@ -1,0 +1,46 @@
+import { z } from "@hono/zod-openapi";
+import { DeliverySchema } from "../deliveries/delivery-schemas.js";
+
+/** The wire shapes of publishing and reading events (PRODUCT §3); openapi/components/schemas/Event*.yaml say the same. */
+export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+/** How many of an event's deliveries GET /v1/events/{id} lists; the rest are paged per hook. */
+export const EVENT_DELIVERIES_SHOWN = 1000;
+
+export const EventPublishSchema = z
+  .strictObject({
+    type: z.string().min(1).max(128).regex(EVENT_TYPE_PATTERN, "must be an event type such as build:complete"),
+    subject_type: z.string().min(1).max(64).nullable().optional(),
+    subject: z.string().min(1).max(512).nullable().optional(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .openapi("EventPublish");
+
+export const EventAcceptedSchema = z
+  .object({
+    id: z.number().int(),
+    deliveries: z.number().int(),
+  })
+  .openapi("EventAccepted");
+
+export const PublishHeadersSchema = z.object({
+  "idempotency-key": z.string().min(1).max(255).optional(),
+});
+
+export const EventSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.string(),
+    subject_type: z.string().nullable(),
+    subject: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    created_at: z.string().openapi({ format: "date-time" }),
+    deliveries_count: z.number().int(),
+    deliveries: z.array(DeliverySchema),
+  })
+  .openapi("Event");
+
+export const EventIdParamsSchema = z.object({
+  id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" }, type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});
+
+export type EventPublish = z.infer<typeof EventPublishSchema>;

@@ -1,0 +1,34 @@
+import { createRoute } from "@hono/zod-openapi";
+import { problemResponses } from "../problem.js";
+import { apiKeySecurity as security, jsonContent as json } from "../router.js";
+import { EventAcceptedSchema, EventIdParamsSchema, EventPublishSchema, EventSchema, PublishHeadersSchema } from "./event-schemas.js";
+
+const tags = ["Events"];
+
+export const publishEvent = createRoute({
+  method: "post",
+  path: "/v1/events",
+  operationId: "publishEvent",
+  tags,
+  security,
+  summary: "Publish an event",
+  request: { headers: PublishHeadersSchema, body: { required: true, content: json(EventPublishSchema) } },
+  responses: {
+    202: { description: "Accepted: the event and its deliveries are stored.", content: json(EventAcceptedSchema) },
+    ...problemResponses(400, 401, 413, 415),
+  },
+});
+
+export const getEvent = createRoute({
+  method: "get",
+  path: "/v1/events/{id}",
+  operationId: "getEvent",
+  tags,
+  security,
+  summary: "Get an event with its deliveries",
+  request: { params: EventIdParamsSchema },
+  responses: { 200: { description: "The event.", content: json(EventSchema) }, ...problemResponses(400, 401, 404) },
+});
+
+export type PublishEventRoute = typeof publishEvent;
+export type GetEventRoute = typeof getEvent;
