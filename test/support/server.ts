@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp, createLogger, issueApiKey, insertAccount, loadConfig, type Config } from "@hookline/server";
+import type { Logger } from "pino";
 import type { TestDatabase } from "./databases.js";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -17,7 +18,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(database: TestDatabase, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestServer> {
   const config = loadConfig({
     PORT: "0",
     HOOKLINE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
@@ -26,7 +31,7 @@ export async function startTestServer(database: TestDatabase, env: Record<string
     LOG_LEVEL: "silent",
     ...env,
   });
-  const app = createApp({ store: database.store, config, logger: createLogger(config.logLevel) });
+  const app = createApp({ store: database.store, config, logger: options.logger ?? createLogger(config.logLevel) });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
   });
