@@ -79,6 +79,15 @@ describe("retries against a real server", () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it("stops waiting out Retry-After when the caller aborts", async () => {
+    const server = await scriptedServer([{ status: 503, headers: { "retry-after": "20" } }, ok]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const started = performance.now();
+    await expect(client.GET("/v1/hooks/{id}", { params: { path: { id: 4 } }, signal: AbortSignal.timeout(200) })).rejects.toThrow(/abort|timeout/i);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(server.seen).toHaveLength(1);
+  });
+
   it("gives up after retries + 1 attempts and returns the last problem document", async () => {
     const server = await scriptedServer([{ status: 503, body: { type: "about:blank", title: "Down", status: 503 } }]);
     const client = createClient({ baseUrl: server.url, apiKey: "k", retry: { ...fast, retries: 3 } });

@@ -34,6 +34,8 @@ class RetryableStatus extends Error {
 /**
  * Whether sending `request` twice is safe: the idempotent methods, and POST
  * when the caller gave an `Idempotency-Key` (the server then dedupes).
+ *
+ * @example isIdempotent(new Request("http://x/v1/hooks", { method: "POST" })) // false
  */
 export function isIdempotent(request: Request): boolean {
   return IDEMPOTENT_METHODS.has(request.method) || (request.method === "POST" && request.headers.has("Idempotency-Key"));
@@ -57,7 +59,21 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
   return Number.isNaN(date) ? 0 : Math.max(0, date - now);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects with the signal's reason as soon as the caller aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
 
 /**
  * Wraps `fetch` so idempotent requests are retried with p-retry on network
@@ -97,7 +113,7 @@ export function withRetries(fetchImpl: FetchFunction, options: RetryOptions = {}
             // This response is dropped: free its connection, then wait out
             // Retry-After (p-retry's own backoff follows, so never earlier).
             await error.response.body?.cancel();
-            await sleep(error.waitMs);
+            await sleep(error.waitMs, request.signal);
           },
         },
       );
