@@ -8,3 +8,8 @@ export { insertAccount } from "./store/accounts.js";
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from "./http/problem.js";
 export { loadOpenApiDocument, OPENAPI_BUNDLE_PATH, builtInEventTypes } from "./spec/openapi-document.js";
 export { inlineLocalRefs } from "./spec/inline-refs.js";
+export { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
+export { createDeliveryTransport, type DeliveryTransport, RESPONSE_BODY_CAP_BYTES } from "./delivery/transport.js";
+export { pingHook, type PingHookTarget, type PingResult } from "./delivery/ping.js";
+export { createPublishService, type PublishService, type PublishInput, type PublishResult } from "./events/publish-service.js";
+export { createMetrics, type Metrics } from "./metrics/metrics.js";

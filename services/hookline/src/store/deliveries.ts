@@ -105,7 +105,7 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
   }));
   const result = await sql<{ updated: number }>`
     with o as (
-      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as o(
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as o(
         delivery_id bigint, hook_id int, outcome text, next_attempt_at timestamptz, attempted boolean,
         attempted_at timestamptz, duration_ms int, request_headers jsonb, response_status int, response_body text,
         error_kind text, error text, last_status text, last_reason text, last_context text, failed boolean, deactivate boolean)

@@ -51,7 +51,7 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
         and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})
     ), ev as (
       insert into events (account_id, type, subject_type, subject, data, idempotency_key, deliveries_count)
-      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::jsonb,
+      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::text::jsonb,
              ${event.idempotencyKey}, (select count(*) from matched)
       on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
       returning id, deliveries_count

@@ -1,0 +1,121 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createDeliveryTransport, createDeliveryWorker, createLogger, loadConfig, type Config, type DeliveryWorker } from "@hookline/server";
+import type { TestDatabase } from "./databases.js";
+
+/** One request as a test receiver saw it. */
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+  at: number;
+}
+
+export type ReceiverHandler = (request: ReceivedRequest, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * A webhook receiver on 127.0.0.1 that records every request (and counts TCP
+ * connections, so a test can prove none was made). Answers 204 unless the
+ * test sets `handler`.
+ *
+ * @example
+ * const receiver = await startReceiver();
+ * receiver.handler = (_req, res) => res.writeHead(500).end();
+ */
+export async function startReceiver(handler?: ReceiverHandler) {
+  const requests: ReceivedRequest[] = [];
+  let connections = 0;
+  const waiters: Array<() => void> = [];
+  const state = { handler: handler ?? ((_: ReceivedRequest, res: ServerResponse) => void res.writeHead(204).end()) };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const request = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+    requests.push(request);
+    try {
+      await state.handler(request, res);
+    } catch {
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+    for (const wake of waiters.splice(0)) wake();
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    get connections() {
+      return connections;
+    },
+    set handler(next: ReceiverHandler) {
+      state.handler = next;
+    },
+    /** Resolves once `count` requests arrived; rejects after `timeoutMs`. */
+    async waitFor(count: number, timeoutMs = 10_000): Promise<ReceivedRequest[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (requests.length < count) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`receiver got ${requests.length} of ${count} requests within ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, 200));
+          waiters.push(() => (clearTimeout(timer), resolve()));
+        });
+      }
+      return requests.slice(0, count);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type TestReceiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/** Settings that keep delivery tests fast: quick retries, quick polls, private (loopback) targets allowed. */
+export const FAST_DELIVERY_ENV: Record<string, string> = {
+  HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
+  HOOKLINE_RETRY_SCHEDULE_MS: "100,200,300",
+  HOOKLINE_POLL_INTERVAL_MS: "50",
+  HOOKLINE_DELIVERY_TIMEOUT_MS: "2000",
+  HOOKLINE_LEASE_MS: "5000",
+  LOG_LEVEL: "silent",
+};
+
+/**
+ * A delivery worker in this process over a test database.
+ *
+ * @example
+ * const worker = await startTestWorker(database, { HOOKLINE_RETRY_SCHEDULE_MS: "50" });
+ * ...; await worker.stop();
+ */
+export async function startTestWorker(database: TestDatabase, env: Record<string, string> = {}): Promise<DeliveryWorker & { config: Config }> {
+  const config = loadConfig({ ...FAST_DELIVERY_ENV, ...env });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel) });
+  await worker.start();
+  return {
+    id: worker.id,
+    config,
+    start: worker.start,
+    async stop() {
+      await worker.stop();
+      await transport.close();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
