@@ -8,8 +8,8 @@ import { hookline } from "./client.js";
  */
 export async function publishOrderCreated(orderId: string) {
   const { data, error } = await hookline.POST("/v1/events", {
+    params: { header: { "idempotency-key": `order-created-${orderId}` } },
     body: { type: "order:created", data: { order_id: orderId, total_cents: 4200 } },
-    headers: { "Idempotency-Key": `order-created-${orderId}` },
   });
   if (error) throw new Error(`could not publish: ${error.title} (${error.detail ?? error.status})`);
   return { eventId: data.id, deliveries: data.deliveries };

@@ -60,6 +60,21 @@ describe.each(testBackends())("paginate against a live server on $kind", (backen
     expect(requested).toHaveLength(1);
   });
 
+  it("walks a path with path parameters (a hook's deliveries, newest first)", async () => {
+    const { data: hook } = await hookline.POST("/v1/hooks", { body: { url: "http://127.0.0.1:9/deliveries", events: ["page:test"] } });
+    for (let i = 0; i < 5; i++) await hookline.POST("/v1/events", { body: { type: "page:test", data: { i } } });
+    requested.length = 0;
+    const ids: number[] = [];
+    for await (const delivery of paginate(hookline, "/v1/hooks/{id}/deliveries", { params: { path: { id: hook!.id }, query: { limit: 2 } } })) {
+      expectTypeOf(delivery).toEqualTypeOf<components["schemas"]["Delivery"]>();
+      ids.push(delivery.id);
+    }
+    expect(ids).toHaveLength(5);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(requested.length).toBeGreaterThanOrEqual(3);
+    expect(requested.every((url) => new URL(url).pathname === `/v1/hooks/${hook!.id}/deliveries`)).toBe(true);
+  });
+
   it("throws a HooklineApiError carrying the problem document", async () => {
     const stranger = createClient({ baseUrl: server.url, apiKey: "wrong" });
     const walk = async () => {

@@ -6,9 +6,6 @@ import { testBackends, type TestDatabase } from "../../test/support/databases.js
 import { startTestServer, type TestServer } from "../../test/support/server.js";
 import { createClient, type HooklineClient } from "./client.js";
 
-type PendingExample<Name extends string, Result> = Record<Name, (arg: string | number) => Promise<Result>>;
-const pending = (name: string) => `../examples/${name}.js`;
-
 const sdkDir = fileURLToPath(new URL("..", import.meta.url));
 const RECEIVER = "http://127.0.0.1:9/orders";
 
@@ -36,10 +33,8 @@ describe.each(testBackends())("README examples against a live server on $kind", 
   let examples: {
     createHook: typeof import("../examples/create-hook.js");
     allHooks: typeof import("../examples/all-hooks.js");
-    // Typed loosely until /v1/events and /v1/hooks/{id}/deliveries are in the
-    // spec: these two examples are excluded from sdk/tsconfig.json until then.
-    publishEvent: PendingExample<"publishOrderCreated", { eventId: number; deliveries: number }>;
-    readDeliveries: PendingExample<"latestDeliveries", { status: string }[]>;
+    publishEvent: typeof import("../examples/publish-event.js");
+    readDeliveries: typeof import("../examples/read-deliveries.js");
   };
 
   beforeAll(async () => {
@@ -53,8 +48,8 @@ describe.each(testBackends())("README examples against a live server on $kind", 
     examples = {
       createHook: await import("../examples/create-hook.js"),
       allHooks: await import("../examples/all-hooks.js"),
-      publishEvent: (await import(pending("publish-event"))) as never,
-      readDeliveries: (await import(pending("read-deliveries"))) as never,
+      publishEvent: await import("../examples/publish-event.js"),
+      readDeliveries: await import("../examples/read-deliveries.js"),
     };
     check = createClient({ baseUrl: server.url, apiKey: key });
   });
