@@ -2,17 +2,35 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
-import { startCallbackReceiver, type CallbackReceiver } from "./callback-receiver.js";
+import { startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
+import { received } from "./received.js";
 
 /**
  * Kazoo's Crossbar webhooks document (seed 004): every sample curl request
  * replayed against a running Hookline (`http://my.server.com/...` becomes a
  * receiver on 127.0.0.1), answers checked against Kazoo's envelope and the spec.
  */
+/** Seed 004's base payload for a channel_create event. */
+const CHANNEL_CREATE = {
+  hook_event: "channel_create",
+  call_direction: "inbound",
+  timestamp: 63881234567,
+  account_id: "4b31dd1d32ce6d249897c06332375d65",
+  request: "2600@sip.example.com",
+  to: "2600@sip.example.com",
+  from: "+14155550100@sip.example.com",
+  call_id: "5d8c4f2e-90f3-11ee-b9d1-0242ac120002",
+  caller_id_name: "Jane Doe",
+  caller_id_number: "+14155550100",
+  callee_id_name: "Front Desk",
+  callee_id_number: "2600",
+};
+
 describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
   let database: TestDatabase;
   let server: TestServer;
-  let receiver: CallbackReceiver;
+  let receiver: TestReceiver;
+  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let kazoo: ReturnType<typeof specClient>;
   let v1: ReturnType<typeof specClient>;
   let account: { id: string; key: string };
@@ -21,13 +39,15 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
   beforeAll(async () => {
     database = await backend.create();
     server = await startTestServer(database);
-    receiver = await startCallbackReceiver();
+    worker = await startTestWorker(database);
+    receiver = await startReceiver();
     account = await server.newAccount("kazoo");
     kazoo = specClient(server.url, { "x-auth-token": account.key });
     v1 = specClient(server.url, { authorization: `Bearer ${account.key}` });
     webhooks = `/v1/accounts/${account.id}/webhooks`;
   });
   afterAll(async () => {
+    await worker?.stop();
     await receiver?.close();
     await server?.close();
     await database?.dispose();
@@ -39,7 +59,7 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
   }
 
   it("Create webhook: PUT with the {data} envelope", async () => {
-    const data = { name: "New Calls", uri: `${receiver.base}/calls/new.php`, http_verb: "post", hook: "channel_create", retries: 3 };
+    const data = { name: "New Calls", uri: `${receiver.url}/calls/new.php`, http_verb: "post", hook: "channel_create", retries: 3 };
     const created = await kazoo.call("PUT", webhooks, { body: { data } });
     expect(created.status).toBe(201);
     expectSuccessEnvelope(created.body);
@@ -64,7 +84,7 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
   it("Edit webhook: POST /{WEBHOOK_ID} replaces the document", async () => {
     const [hook] = (await kazoo.call("GET", webhooks)).body.data;
     const before = (await kazoo.call("GET", `${webhooks}/${hook.id}`)).body.revision;
-    const data = { name: "New Calls", uri: `${receiver.base}/calls/new_calls.php`, http_verb: "post", hook: "channel_create", retries: 3 };
+    const data = { name: "New Calls", uri: `${receiver.url}/calls/new_calls.php`, http_verb: "post", hook: "channel_create", retries: 3 };
     const edited = await kazoo.call("POST", `${webhooks}/${hook.id}`, { body: { data } });
     expect(edited.status).toBe(200);
     expectSuccessEnvelope(edited.body);
@@ -76,7 +96,7 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
     const [hook] = (await kazoo.call("GET", webhooks)).body.data;
     const canonical = await v1.call("GET", `/v1/hooks/${hook.id}`);
     expect(canonical.body).toMatchObject({
-      url: `${receiver.base}/calls/new_calls.php`,
+      url: `${receiver.url}/calls/new_calls.php`,
       events: ["channel_create"],
       name: "New Calls",
       http_verb: "post",
@@ -84,11 +104,11 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
       is_active: true,
     });
     const other = await v1.call("POST", "/v1/hooks", {
-      body: { url: `${receiver.base}/all`, events: ["*"], http_verb: "get", custom_data: { crm: "T-1" }, is_active: false },
+      body: { url: `${receiver.url}/all`, events: ["*"], http_verb: "get", custom_data: { crm: "T-1" }, is_active: false },
     });
     const seen = await kazoo.call("GET", `${webhooks}/${other.body.id}`);
-    expect(seen.body.data).toMatchObject({ uri: `${receiver.base}/all`, hook: "all", http_verb: "get", custom_data: { crm: "T-1" }, enabled: false });
-    const all = await kazoo.call("PUT", webhooks, { body: { data: { uri: `${receiver.base}/all2`, hook: "all", enabled: false } } });
+    expect(seen.body.data).toMatchObject({ uri: `${receiver.url}/all`, hook: "all", http_verb: "get", custom_data: { crm: "T-1" }, enabled: false });
+    const all = await kazoo.call("PUT", webhooks, { body: { data: { uri: `${receiver.url}/all2`, hook: "all", enabled: false } } });
     expect((await v1.call("GET", `/v1/hooks/${all.body.data.id}`)).body).toMatchObject({ events: ["all"], is_active: false, name: null });
     await v1.call("DELETE", `/v1/hooks/${other.body.id}`);
     await v1.call("DELETE", `/v1/hooks/${all.body.data.id}`);
@@ -99,13 +119,13 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
     expect(invalid.status).toBe(400);
     expect(invalid.headers.get("content-type")).toMatch(/^application\/json/);
     expect(invalid.body).toMatchObject({ status: "error", error: "400", message: "invalid data", data: { uri: { required: expect.any(Object) } } });
-    const badHook = await kazoo.call("PUT", webhooks, { body: { data: { uri: `${receiver.base}/x`, hook: "parking" } } });
+    const badHook = await kazoo.call("PUT", webhooks, { body: { data: { uri: `${receiver.url}/x`, hook: "parking" } } });
     expect(badHook.body.data).toHaveProperty("hook");
     const ssrf = await specClient(server.url, { "x-auth-token": account.key }).call("PUT", webhooks, {
       body: { data: { uri: "ftp://my.server.com/calls/new.php", hook: "channel_create" } },
     });
     expect(ssrf.status).toBe(400);
-    expect(ssrf.body.status).toBe("error");
+    expect(ssrf.body).toMatchObject({ status: "error", data: { uri: expect.any(Object) } });
     const missing = await kazoo.call("GET", `${webhooks}/999999`);
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ status: "error", error: "404", message: "bad_identifier" });
@@ -133,6 +153,25 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
     const theirs = specClient(server.url, { "x-auth-token": other.key });
     expect((await theirs.call("DELETE", `${webhooks}/${hook.id}`)).status).toBe(403);
     expect((await theirs.call("GET", `/v1/accounts/${other.id}/webhooks/${hook.id}`)).status).toBe(404);
+  });
+
+  it("delivers channel events to Kazoo webhooks: custom_data merged in, `get` as a query string", async () => {
+    const post = await kazoo.call("PUT", webhooks, {
+      body: { data: { name: "CRM", uri: `${receiver.url}/crm`, hook: "channel_create", custom_data: { crm_ticket: "T-1042" } } },
+    });
+    const get = await kazoo.call("PUT", webhooks, { body: { data: { name: "All", uri: `${receiver.url}/all.php`, http_verb: "get", hook: "all" } } });
+    const published = await v1.call("POST", "/v1/events", { body: { type: "channel_create", data: CHANNEL_CREATE } });
+    expect(published.status).toBe(202);
+    const [crm] = await received(receiver, (r) => r.url === "/crm");
+    expect(crm!.method).toBe("POST");
+    expect(JSON.parse(crm!.body)).toEqual({ ...CHANNEL_CREATE, crm_ticket: "T-1042" });
+    const [all] = await received(receiver, (r) => r.url.startsWith("/all.php?"));
+    expect(all!.method).toBe("GET");
+    const query = new URL(all!.url, receiver.url).searchParams;
+    expect(query.get("hook_event")).toBe("channel_create");
+    expect(query.get("call_id")).toBe(CHANNEL_CREATE.call_id);
+    await kazoo.call("DELETE", `${webhooks}/${post.body.data.id}`);
+    await kazoo.call("DELETE", `${webhooks}/${get.body.data.id}`);
   });
 
   it("Delete a webhook: DELETE answers the deleted document", async () => {

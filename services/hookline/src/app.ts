@@ -5,16 +5,15 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { stringify as toYaml } from "yaml";
-import { pingHook, type PingHookTarget } from "./delivery/ping.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
-import { createPublishService, type PublishInput } from "./events/publish-service.js";
+import { createPublishService } from "./events/publish-service.js";
 import { createHookService } from "./hooks/hook-service.js";
 import { createDeliveriesRouter } from "./http/deliveries/deliveries.index.js";
 import { createEventsRouter } from "./http/events/events.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
-import type { AppDeps, AppEnv, AuthenticatedAccount } from "./http/app-env.js";
+import type { AppDeps, AppEnv } from "./http/app-env.js";
 import { adminAuth, apiKeyAuth } from "./http/auth.js";
 import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
 import { createHealthRouter } from "./http/health/health.index.js";
@@ -73,16 +72,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createDeliveriesRouter({ store, hooks: hookService }));
   app.route("/", createMetricsRouter(metrics));
   // The profiles publish and ping through the same services as /v1.
-  const profileDeps = {
-    store,
-    config,
-    hooks: hookService,
-    ping: async (_account: AuthenticatedAccount, target: PingHookTarget) => {
-      const result = await pingHook(transport, target);
-      return result.ok ? undefined : result.reason;
-    },
-    publish: (account: AuthenticatedAccount, event: PublishInput) => publishService.publish(account, event),
-  };
+  const profileDeps = { store, config, hooks: hookService, events: publishService };
   app.route("/", createKuduRouter(profileDeps));
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));

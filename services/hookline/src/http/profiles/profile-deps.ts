@@ -1,33 +1,20 @@
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../../config.js";
+import type { PublishService } from "../../events/publish-service.js";
 import type { HookService } from "../../hooks/hook-service.js";
 import type { Store } from "../../store/database.js";
 import type { HookRow } from "../../store/schema.js";
 import type { AppEnv, AuthenticatedAccount } from "../app-env.js";
 import { apiKeyAuth } from "../auth.js";
+import { ProblemError } from "../problem.js";
 import { limitBody, requireJsonBody } from "../request-guards.js";
-
-/** Where a ping goes and how it is signed: a saved hook, or one about to be. */
-export interface PingTarget {
-  hookId: number | undefined;
-  url: string;
-  secret: string;
-  insecure_ssl: boolean;
-}
-
-/** Pings a callback: undefined when it answered 2xx, else why not. */
-export type PingCallback = (account: AuthenticatedAccount, target: PingTarget) => Promise<string | undefined>;
-
-/** Publishes an event; Kudu's publish and the profiles' tests use it. */
-export type PublishEvent = (account: AuthenticatedAccount, event: { type: string; data: Record<string, unknown> }) => Promise<unknown>;
 
 /** What a compatibility profile's router is built from. */
 export interface ProfileDeps {
   store: Store;
   config: Config;
   hooks: HookService;
-  ping: PingCallback;
-  publish: PublishEvent;
+  events: PublishService;
 }
 
 /**
@@ -58,4 +45,21 @@ export async function listAllHooks(hooks: HookService, account: AuthenticatedAcc
     after = page.nextAfter;
   } while (after !== undefined);
   return rows;
+}
+
+/**
+ * Runs a hook-service call and renames the fields its problems name, so a
+ * profile's client reads its own field names (`body.url` → `body.callback_url`).
+ *
+ * @example
+ * await withFieldNames(() => deps.hooks.create(account, input), { "body.url": "body.callback_url" });
+ */
+export async function withFieldNames<T>(work: () => Promise<T>, names: Record<string, string>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof ProblemError) || !error.errors) throw error;
+    const errors = error.errors.map((e) => ({ ...e, path: names[e.path] ?? e.path }));
+    throw new ProblemError(error.kind, error.detail, errors, error.headers);
+  }
 }

@@ -3,7 +3,7 @@ import { DEFAULT_RETRIES, type HookPatch } from "../../hooks/hook-schemas.js";
 import type { HookRow } from "../../../store/schema.js";
 import type { AppEnv, AppRouteHandler } from "../../app-env.js";
 import { ProblemError } from "../../problem.js";
-import { listAllHooks, type ProfileDeps } from "../profile-deps.js";
+import { listAllHooks, withFieldNames, type ProfileDeps } from "../profile-deps.js";
 import { kazooSuccess } from "./kazoo-envelope.js";
 import type { KazooWebhook, KazooWebhookData } from "./kazoo-schemas.js";
 import type * as routes from "./kazoo.routes.js";
@@ -51,6 +51,8 @@ export const ownAccountOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+const FIELD_NAMES = { "body.url": "body.data.uri", "body.custom_data": "body.data.custom_data" };
+
 /** Kazoo's webhooks over the shared hook service, in Crossbar's envelope. */
 export function createKazooHandlers(deps: ProfileDeps) {
   const { hooks } = deps;
@@ -60,7 +62,8 @@ export function createKazooHandlers(deps: ProfileDeps) {
   };
 
   const create: AppRouteHandler<routes.CreateKazooWebhookRoute> = async (c) => {
-    const row = await hooks.create(c.var.account, kazooToHook(c.req.valid("json").data));
+    const input = kazooToHook(c.req.valid("json").data);
+    const row = await withFieldNames(() => hooks.create(c.var.account, input), FIELD_NAMES);
     return kazooSuccess(c, webhookToKazoo(row), 201);
   };
 
@@ -69,7 +72,8 @@ export function createKazooHandlers(deps: ProfileDeps) {
   };
 
   const edit: AppRouteHandler<routes.EditKazooWebhookRoute> = async (c) => {
-    const row = await hooks.patch(c.var.account, c.req.valid("param").webhook_id, kazooToHook(c.req.valid("json").data));
+    const input = kazooToHook(c.req.valid("json").data);
+    const row = await withFieldNames(() => hooks.patch(c.var.account, c.req.valid("param").webhook_id, input), FIELD_NAMES);
     return kazooSuccess(c, webhookToKazoo(row), 200);
   };
 

@@ -41,7 +41,7 @@ export function createKuduHandlers(deps: ProfileDeps) {
 
   // Kudu's hook call is the published body itself, so it becomes the event's data.
   const publish: AppRouteHandler<routes.PublishKuduHookTypeRoute> = async (c) => {
-    await deps.publish(c.var.account, { type: c.req.valid("param").hookType, data: c.req.valid("json") });
+    await deps.events.publish(c.var.account, { type: c.req.valid("param").hookType, data: c.req.valid("json") });
     return c.body(null, 200);
   };
 
