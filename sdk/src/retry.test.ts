@@ -130,40 +130,39 @@ describe("retries against a real server", () => {
 
   it("retries a refused connection and succeeds once the server is up", async () => {
     const port = await freePort();
-    let calls = 0;
-    const client = createClient({
-      baseUrl: `http://127.0.0.1:${port}`,
-      apiKey: "k",
-      retry: fast,
-      // A real fetch, counted; after the first refusal a server starts on that port.
-      fetch: async (request, init) => {
-        calls++;
-        try {
-          return await fetch(request, init);
-        } catch (error) {
-          if (calls === 1) await scriptedServer([ok], port);
-          throw error;
-        }
-      },
-    });
-    const { data } = await getHook(client);
+    // After the first refusal, a server starts on that port.
+    const refused = countedClient(port, (calls) => (calls === 1 ? scriptedServer([ok], port) : undefined));
+    const { data } = await getHook(refused.client);
     expect(data?.id).toBe(4);
-    expect(calls).toBe(2);
+    expect(refused.calls()).toBe(2);
   });
 
   it("rejects with the network error after the last attempt on a port that refuses", async () => {
-    const port = await freePort();
-    let calls = 0;
-    const client = createClient({
-      baseUrl: `http://127.0.0.1:${port}`,
-      apiKey: "k",
-      retry: { ...fast, retries: 2 },
-      fetch: (request, init) => (calls++, fetch(request, init)),
-    });
-    await expect(getHook(client)).rejects.toThrow(/fetch failed/);
-    expect(calls).toBe(3);
+    const refused = countedClient(await freePort());
+    await expect(getHook(refused.client)).rejects.toThrow(/fetch failed/);
+    expect(refused.calls()).toBe(3);
   });
 });
+
+/** A client on 127.0.0.1:port whose real fetch is counted; `onFailure` runs when an attempt throws. */
+function countedClient(port: number, onFailure: (calls: number) => unknown = () => {}) {
+  let calls = 0;
+  const client = createClient({
+    baseUrl: `http://127.0.0.1:${port}`,
+    apiKey: "k",
+    retry: { ...fast, retries: 2 },
+    fetch: async (request, init) => {
+      calls++;
+      try {
+        return await fetch(request, init);
+      } catch (error) {
+        await onFailure(calls);
+        throw error;
+      }
+    },
+  });
+  return { client, calls: () => calls };
+}
 
 describe("retryAfterMs", () => {
   it("reads delta-seconds and HTTP-dates, and 0 for junk", () => {
