@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { Agent, buildConnector, request, errors as undiciErrors } from "undici";
 import type { AttemptErrorKind } from "../store/schema.js";
-import { isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
+import { isLocalName, isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
 import type { OutgoingRequest } from "./request.js";
 
 /** How much of a response body is kept (and read at all) per attempt. */
@@ -107,10 +107,12 @@ function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: bool
   } as buildConnector.BuildOptions);
   if (allowPrivateTargets) return connect;
   return (connectOptions, callback) => {
-    // net.connect does not call `lookup` for an IP literal: judge it here.
+    // net.connect does not call `lookup` for an IP literal: judge it here,
+    // and local names (localhost., *.internal) whatever a resolver says.
     const literal = literalAddressOf(connectOptions.hostname);
-    if (literal && isNonPublicAddress(literal)) {
-      callback(new RefusedTargetError(connectOptions.hostname, literal), null);
+    const refused = literal && isNonPublicAddress(literal) ? literal : isLocalName(connectOptions.hostname) ? "a local name" : undefined;
+    if (refused) {
+      callback(new RefusedTargetError(connectOptions.hostname, refused), null);
       return;
     }
     connect(connectOptions, callback);

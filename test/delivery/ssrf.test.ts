@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testBackends, type TestDatabase } from "../support/databases.js";
+import { FAST_DELIVERY_ENV, eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { specClient } from "../support/spec-client.js";
+
+const PRIVATE_REFUSED = { ...FAST_DELIVERY_ENV, HOOKLINE_ALLOW_PRIVATE_TARGETS: "false" };
+
+/**
+ * With private targets not allowed, a callback that resolves to loopback is
+ * refused at connect time — names (localhost, via /etc/hosts) and every
+ * spelling of the address — and no connection is ever made: the receiver on
+ * 127.0.0.1 counts TCP connections and must count zero. The hooks are written
+ * straight into the database, as if their name had resolved to a public
+ * address when they were saved (DNS rebinding).
+ */
+describe.each(testBackends())("SSRF guard at connect time ($kind)", (backend) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let worker: Awaited<ReturnType<typeof startTestWorker>>;
+  let receiver: TestReceiver;
+  let api: ReturnType<typeof specClient>;
+  let accountId: string;
+
+  beforeAll(async () => {
+    database = await backend.create();
+    server = await startTestServer(database, PRIVATE_REFUSED);
+    worker = await startTestWorker(database, PRIVATE_REFUSED);
+    receiver = await startReceiver();
+    const account = await server.newAccount();
+    accountId = account.id;
+    api = specClient(server.url, { authorization: `Bearer ${account.key}` });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await receiver?.close();
+    await server?.close();
+    await database?.dispose();
+  });
+
+  const spellings = (port: number) => [
+    `http://localhost:${port}/name`,
+    // Resolved through /etc/hosts to 127.0.0.1 here, and not a "local name": only the resolved-address check stops it.
+    `http://vm:${port}/hosts-file-name`,
+    `http://LOCALHOST.:${port}/trailing-dot`,
+    `http://127.1:${port}/short`,
+    `http://0x7f000001:${port}/hex`,
+    `http://2130706433:${port}/decimal`,
+    `http://[::ffff:127.0.0.1]:${port}/mapped`,
+    `http://[::1]:${port}/v6-loopback`,
+    `https://localhost:${port}/tls`,
+  ];
+
+  it("refuses the callback before connecting, whatever the spelling", async () => {
+    const urls = spellings(receiver.port);
+    const hooks = await database.store.db
+      .insertInto("hooks")
+      .values(urls.map((url) => ({ account_id: accountId, url, events: ["ssrf.probe"], secret: "123456", retries: 0, is_active: true, http_verb: "post" as const, insecure_ssl: false })))
+      .returning("id")
+      .execute();
+    const published = await api.call("POST", "/v1/events", { body: { type: "ssrf.probe", data: {} } });
+    expect(published.body.deliveries).toBe(urls.length);
+    const event = await api.call("GET", `/v1/events/${published.body.id}`);
+    for (const { id } of event.body.deliveries) {
+      const delivery = await eventually(async () => {
+        const d = await api.call("GET", `/v1/deliveries/${id}`);
+        return d.body.status === "pending" ? undefined : d.body;
+      });
+      expect(delivery.status).toBe("failed");
+      expect(delivery.attempts[0].error_kind, JSON.stringify(delivery.attempts[0])).toBe("refused-target");
+    }
+    expect(hooks).toHaveLength(urls.length);
+    expect(receiver.connections).toBe(0);
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  it("refuses a ping to such a hook, with the reason", async () => {
+    const [hook] = await database.store.db
+      .insertInto("hooks")
+      .values({ account_id: accountId, url: `http://vm:${receiver.port}/ping`, events: ["x"], secret: "123456", retries: 0, is_active: true, http_verb: "post", insecure_ssl: false })
+      .returning("id")
+      .execute();
+    const ping = await api.call("POST", `/v1/hooks/${hook!.id}/pings`);
+    expect(ping.status).toBe(400);
+    expect(ping.body.detail).toMatch(/refused target: vm resolves to 127\.0\.0\.1/);
+    expect(receiver.connections).toBe(0);
+  });
+
+  it("refuses loopback callbacks already when a hook is saved", async () => {
+    for (const url of spellings(receiver.port).filter((u) => !u.includes("//vm:"))) {
+      const created = await api.call("POST", "/v1/hooks", { body: { url, events: ["x"] } });
+      expect(created.status, url).toBe(400);
+    }
+  });
+});
