@@ -3,7 +3,7 @@ import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
 import { startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { received } from "./received.js";
+import { expectDocumented, received } from "./profile-checks.js";
 
 /**
  * Kazoo's Crossbar webhooks document (seed 004): every sample curl request
@@ -181,5 +181,9 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
     expectSuccessEnvelope(deleted.body);
     expect(deleted.body.data.id).toBe(hook.id);
     expect((await kazoo.call("GET", `${webhooks}/${hook.id}`)).status).toBe(404);
+  });
+
+  it("is described in the served spec and /docs under the Kazoo tag", async () => {
+    await expectDocumented(server.url, "Kazoo", ["/v1/accounts/{account_id}/webhooks", "/v1/accounts/{account_id}/webhooks/{webhook_id}"]);
   });
 });

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
-import { startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { received } from "./received.js";
+import { eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
+import { expectDocumented, received } from "./profile-checks.js";
 
 /**
  * Kudu's web hooks wiki (seed 001), replayed request by request against a
@@ -112,11 +112,31 @@ describe.each(testBackends())("Kudu profile ($kind)", (backend) => {
     expect(call!.headers["webhook-signature"]).toMatch(/^v1,/);
   });
 
+  it("Get Hook shows the last delivery: when, status, reason and the content published", async () => {
+    const [hook] = (await kudu.call("GET", "/api/hooks")).body;
+    const got = await eventually(async () => {
+      const answer = await kudu.call("GET", `/api/hooks/${hook.id}`);
+      return answer.body.last_status === null ? undefined : answer;
+    }, 10_000, "last_status set");
+    expect(got.body).toMatchObject({ last_status: "success", last_reason: "HTTP 204", last_datetime: expect.any(String) });
+    expect(JSON.parse(got.body.last_context)).toEqual(POST_DEPLOYMENT);
+  });
+
+  it("refuses a body that does not match a built-in type's schema, and a wildcard type", async () => {
+    const bad = await kudu.call("POST", "/api/hooks/publish/PostDeployment", { body: { status: 42 } });
+    expect(bad.status).toBe(400);
+    expect((await kudu.call("POST", "/api/hooks/publish/*", { body: {} })).status).toBe(400);
+  });
+
   it("Unsubscribe / Remove Hook: 200, then the hook is gone", async () => {
     const [hook] = (await kudu.call("GET", "/api/hooks")).body;
     const deleted = await kudu.call("DELETE", `/api/hooks/${hook.id}`);
     expect(deleted.status).toBe(200);
     expect((await kudu.call("GET", `/api/hooks/${hook.id}`)).status).toBe(404);
     expect((await kudu.call("DELETE", `/api/hooks/${hook.id}`)).status).toBe(404);
+  });
+
+  it("is described in the served spec and /docs under the Kudu tag", async () => {
+    await expectDocumented(server.url, "Kudu", ["/api/hooks", "/api/hooks/{id}", "/api/hooks/publish/{hookType}"]);
   });
 });

@@ -3,7 +3,7 @@ import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
 import { startReceiver, startTestWorker, type ReceivedRequest, type TestReceiver } from "../support/delivery.js";
-import { received } from "./received.js";
+import { expectDocumented, received } from "./profile-checks.js";
 
 /**
  * lopennaef's notifier hooks document (seed 003), replayed against a running
@@ -140,5 +140,9 @@ describe.each(testBackends())("lopennaef profile ($kind)", (backend) => {
   it("Delete a hook: 204 No Content", async () => {
     expect((await api.call("DELETE", `/hooks/${id}`)).status).toBe(204);
     expect((await api.call("GET", `/hooks/${id}`)).status).toBe(404);
+  });
+
+  it("is described in the served spec and /docs under the lopennaef tag", async () => {
+    await expectDocumented(server.url, "lopennaef", ["/hooks", "/hooks/{id}", "/hooks/{id}/pings"]);
   });
 });
