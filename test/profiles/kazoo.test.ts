@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testBackends } from "../support/databases.js";
+import type { TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
-import { startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { expectDocumented, received } from "./profile-checks.js";
+import type { TestReceiver } from "../support/delivery.js";
+import { expectDocumented, received, startProfileFixture, type ProfileFixture } from "./profile-checks.js";
 
 /**
  * Kazoo's Crossbar webhooks document (seed 004): every sample curl request
@@ -27,31 +27,23 @@ const CHANNEL_CREATE = {
 };
 
 describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
-  let database: TestDatabase;
+  let fixture: ProfileFixture;
   let server: TestServer;
   let receiver: TestReceiver;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let kazoo: ReturnType<typeof specClient>;
   let v1: ReturnType<typeof specClient>;
   let account: { id: string; key: string };
   let webhooks: string;
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database);
-    worker = await startTestWorker(database);
-    receiver = await startReceiver();
+    fixture = await startProfileFixture(backend);
+    ({ server, receiver } = fixture);
     account = await server.newAccount("kazoo");
     kazoo = specClient(server.url, { "x-auth-token": account.key });
     v1 = specClient(server.url, { authorization: `Bearer ${account.key}` });
     webhooks = `/v1/accounts/${account.id}/webhooks`;
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
-    await server?.close();
-    await database?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   function expectSuccessEnvelope(body: Record<string, unknown>) {
     expect(body).toMatchObject({ status: "success", request_id: expect.any(String), revision: expect.any(String) });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testBackends } from "../support/databases.js";
+import type { TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
-import { eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { expectDocumented, received } from "./profile-checks.js";
+import { eventually, type TestReceiver } from "../support/delivery.js";
+import { expectDocumented, received, startProfileFixture, type ProfileFixture } from "./profile-checks.js";
 
 /**
  * Kudu's web hooks wiki (seed 001), replayed request by request against a
@@ -25,30 +25,22 @@ const POST_DEPLOYMENT = {
 };
 
 describe.each(testBackends())("Kudu profile ($kind)", (backend) => {
-  let database: TestDatabase;
+  let fixture: ProfileFixture;
   let server: TestServer;
   let receiver: TestReceiver;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let kudu: ReturnType<typeof specClient>;
   let v1: ReturnType<typeof specClient>;
   let callback: string;
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database);
-    worker = await startTestWorker(database);
-    receiver = await startReceiver();
+    fixture = await startProfileFixture(backend);
+    ({ server, receiver } = fixture);
     callback = `${receiver.url}/callback`;
     const { key } = await server.newAccount("kudu");
     kudu = specClient(server.url, { authorization: basic(key) });
     v1 = specClient(server.url, { authorization: `Bearer ${key}` });
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
-    await server?.close();
-    await database?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   it("Subscribe / Add Hook: 201 {id, url, event}; the same URL again for the same event is the same hook", async () => {
     const created = await kudu.call("POST", "/api/hooks", { body: { url: callback, event: "PostDeployment", insecure_ssl: false } });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testBackends } from "../support/databases.js";
+import type { TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
-import { startReceiver, startTestWorker, type ReceivedRequest, type TestReceiver } from "../support/delivery.js";
-import { expectDocumented, received } from "./profile-checks.js";
+import type { ReceivedRequest, TestReceiver } from "../support/delivery.js";
+import { expectDocumented, received, startProfileFixture, type ProfileFixture } from "./profile-checks.js";
 
 /**
  * lopennaef's notifier hooks document (seed 003), replayed against a running
@@ -13,31 +13,23 @@ import { expectDocumented, received } from "./profile-checks.js";
 const isPing = (call: ReceivedRequest) => call.headers["hookline-event-type"] === "ping";
 
 describe.each(testBackends())("lopennaef profile ($kind)", (backend) => {
-  let database: TestDatabase;
+  let fixture: ProfileFixture;
   let server: TestServer;
   let receiver: TestReceiver;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let api: ReturnType<typeof specClient>;
   let v1: ReturnType<typeof specClient>;
   let callbackUrl: string;
   let id: number;
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database);
-    worker = await startTestWorker(database);
-    receiver = await startReceiver();
+    fixture = await startProfileFixture(backend);
+    ({ server, receiver } = fixture);
     callbackUrl = `${receiver.url}/callback_url`;
     const { key } = await server.newAccount("lopennaef");
     api = specClient(server.url, { authorization: `Bearer ${key}` });
     v1 = specClient(server.url, { authorization: `Bearer ${key}` });
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
-    await server?.close();
-    await database?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   const pings = () => receiver.requests.filter(isPing).length;
 

@@ -1,5 +1,7 @@
 import { expect } from "vitest";
-import { eventually, type ReceivedRequest, type TestReceiver } from "../support/delivery.js";
+import type { Backend } from "../support/databases.js";
+import { eventually, startReceiver, startTestWorker, type ReceivedRequest, type TestReceiver } from "../support/delivery.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 /**
  * The requests a receiver got that match `where`, once there is at least one
@@ -35,4 +37,35 @@ export async function expectDocumented(baseUrl: string, tag: string, paths: stri
   }
   const docs = await fetch(`${baseUrl}/docs`);
   expect(docs.status).toBe(200);
+}
+
+export interface ProfileFixture {
+  server: TestServer;
+  receiver: TestReceiver;
+  close(): Promise<void>;
+}
+
+/**
+ * What a profile test runs against: a Hookline API and a delivery worker over
+ * a fresh database of `backend`, and a receiver on 127.0.0.1 standing in for
+ * the seeds' callback URLs.
+ *
+ * @example
+ * const { server, receiver } = await startProfileFixture(backend);
+ */
+export async function startProfileFixture(backend: Backend): Promise<ProfileFixture> {
+  const database = await backend.create();
+  const server = await startTestServer(database);
+  const worker = await startTestWorker(database);
+  const receiver = await startReceiver();
+  return {
+    server,
+    receiver,
+    async close() {
+      await worker.stop();
+      await receiver.close();
+      await server.close();
+      await database.dispose();
+    },
+  };
 }

@@ -32,10 +32,6 @@ export const KuduHookDetailsSchema = KuduHookSchema.extend({
 /** A concrete event type: no wildcard, since an event has exactly one type. */
 const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
-export const KuduHookIdParamsSchema = z.object({
-  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
-});
-
 export const KuduHookTypeParamsSchema = z.object({
   hookType: z
     .string()

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { HookIdParamsSchema } from "../../hooks/hook-schemas.js";
 import { problemResponses } from "../../problem.js";
 import { jsonContent as json } from "../../router.js";
 import {
   KuduHookCreateSchema,
   KuduHookDetailsSchema,
-  KuduHookIdParamsSchema,
   KuduHookSchema,
   KuduHookTypeParamsSchema,
   KuduPublishBodySchema,
@@ -45,7 +45,7 @@ export const getKuduHook = createRoute({
   tags,
   security,
   summary: "Get a hook with its last delivery (Kudu)",
-  request: { params: KuduHookIdParamsSchema },
+  request: { params: HookIdParamsSchema },
   responses: { 200: { description: "The hook.", content: json(KuduHookDetailsSchema) }, ...problemResponses(400, 401, 404) },
 });
 
@@ -56,7 +56,7 @@ export const deleteKuduHook = createRoute({
   tags,
   security,
   summary: "Unsubscribe (Kudu)",
-  request: { params: KuduHookIdParamsSchema },
+  request: { params: HookIdParamsSchema },
   responses: { 200: { description: "Deleted." }, ...problemResponses(400, 401, 404) },
 });
 

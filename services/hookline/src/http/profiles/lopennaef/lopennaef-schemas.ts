@@ -33,8 +33,4 @@ export const LopennaefHookSchema = z
   })
   .openapi("LopennaefHook");
 
-export const LopennaefHookIdParamsSchema = z.object({
-  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
-});
-
 export type LopennaefHook = z.infer<typeof LopennaefHookSchema>;

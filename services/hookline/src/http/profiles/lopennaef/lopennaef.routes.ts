@@ -1,15 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { HookIdParamsSchema } from "../../hooks/hook-schemas.js";
 import { problemResponses } from "../../problem.js";
 import { apiKeySecurity as security, jsonContent as json } from "../../router.js";
 import {
   LopennaefHookCreateSchema,
-  LopennaefHookIdParamsSchema,
   LopennaefHookPatchSchema,
   LopennaefHookSchema,
 } from "./lopennaef-schemas.js";
 
 const tags = ["lopennaef"];
-const params = LopennaefHookIdParamsSchema;
+const params = HookIdParamsSchema;
 
 export const listLopennaefHooks = createRoute({
   method: "get",
