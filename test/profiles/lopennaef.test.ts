@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends } from "../support/databases.js";
 import type { TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
-import type { ReceivedRequest, TestReceiver } from "../support/delivery.js";
+import { eventually, type ReceivedRequest, type TestReceiver } from "../support/delivery.js";
 import { expectDocumented, received, startProfileFixture, type ProfileFixture } from "./profile-checks.js";
 
 /**
@@ -127,6 +127,20 @@ describe.each(testBackends())("lopennaef profile ($kind)", (backend) => {
     expect(JSON.parse(call!.body)).toEqual({ node: "n1" });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.requests.filter((c) => c.headers["hookline-event-type"] === "node.updated")).toHaveLength(1);
+  });
+
+  it("shows failed: true once a delivery exhausted its retries", async () => {
+    receiver.handler = (request, res) => void res.writeHead(isPing(request) ? 200 : 500).end();
+    const created = await api.call("POST", "/hooks", { body: { callback_url: `${receiver.url}/failing`, filter: { for_all: ["pipeline"] } } });
+    expect(created.body.failed).toBe(false);
+    await v1.call("POST", "/v1/events", { body: { type: "pipeline.broken", subject_type: "pipeline", data: { pipeline: "p1" } } });
+    const failed = await eventually(async () => {
+      const hook = (await api.call("GET", `/hooks/${created.body.id}`)).body;
+      return hook.failed ? hook : undefined;
+    }, 15_000, "failed: true");
+    expect(failed).toMatchObject({ callback_url: `${receiver.url}/failing`, failed: true });
+    receiver.handler = (_request, res) => void res.writeHead(200).end();
+    expect((await api.call("DELETE", `/hooks/${created.body.id}`)).status).toBe(204);
   });
 
   it("Delete a hook: 204 No Content", async () => {
