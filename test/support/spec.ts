@@ -30,6 +30,8 @@ export const specOperations: SpecOperation[] = Object.entries(specDocument.paths
 
 /** The operation a concrete request hits: the template that matches with the most literal segments. */
 export function findOperation(method: string, concretePath: string): SpecOperation | undefined {
+  // The server routes "/a/b/" as "/a/b" (Hono's non-strict matching), so the spec does too.
+  if (concretePath.length > 1 && concretePath.endsWith("/")) concretePath = concretePath.slice(0, -1);
   const candidates = specOperations.filter(
     (op) => op.method === method.toUpperCase() && templatePattern(op.path).test(concretePath),
   );
