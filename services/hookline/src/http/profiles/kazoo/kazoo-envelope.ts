@@ -5,8 +5,12 @@ import { PROBLEM_CONTENT_TYPE, type Problem } from "../../problem.js";
 import { jsonContent } from "../../router.js";
 import { KazooErrorSchema, type KazooError } from "./kazoo-schemas.js";
 
-/** Kazoo's webhook paths; errors on them are answered in Kazoo's envelope. */
-export const KAZOO_WEBHOOKS_PATH = /^\/v1\/accounts\/[^/]+\/webhooks(\/[^/]*)?\/?$/;
+/**
+ * Kazoo's two webhook paths, exactly (no trailing slash, as the router is
+ * strict); errors on them are answered in Kazoo's envelope, errors on any
+ * other path stay problem+json.
+ */
+export const KAZOO_WEBHOOKS_PATH = /^\/v1\/accounts\/[^/]+\/webhooks(\/[^/]+)?$/;
 
 /** Crossbar's `message` per status, where Kazoo has one of its own. */
 const KAZOO_MESSAGES: Record<number, string> = {

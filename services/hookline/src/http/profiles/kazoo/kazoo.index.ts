@@ -17,7 +17,8 @@ export { kazooErrorEnvelope } from "./kazoo-envelope.js";
 export function createKazooRouter(deps: ProfileDeps) {
   const handlers = createKazooHandlers(deps);
   const router = createRouter();
-  router.use("/v1/accounts/:account_id/webhooks/*", ownAccountOnly);
+  router.use("/v1/accounts/:account_id/webhooks", ownAccountOnly);
+  router.use("/v1/accounts/:account_id/webhooks/:webhook_id", ownAccountOnly);
   return router
     .openapi(routes.listKazooWebhooks, handlers.list)
     .openapi(routes.createKazooWebhook, handlers.create)
