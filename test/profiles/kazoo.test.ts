@@ -55,6 +55,7 @@ describe.each(testBackends())("Kazoo profile ($kind)", (backend) => {
     const created = await kazoo.call("PUT", webhooks, { body: { data } });
     expect(created.status).toBe(201);
     expectSuccessEnvelope(created.body);
+    expect(created.headers.get("x-request-id")).toBe(created.body.request_id);
     expect(created.body.data).toMatchObject({ ...data, id: expect.any(String), enabled: true });
   });
 
