@@ -69,7 +69,37 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect((await call(api, "GET", `/v1/hooks/${id}/secret`)).status).toBe(200);
     expect((await call(api, "POST", `/v1/hooks/${id}/secret/rotate`, {})).status).toBe(200);
     expect((await call(api, "GET", "/v1/event-types")).status).toBe(200);
-    expect((await call(api, "DELETE", `/v1/hooks/${id}`)).status).toBe(204);
+
+    // The compatibility profiles, on their own paths (no receiver listens on port 9).
+    const kudu = await call(api, "POST", "/api/hooks", { url: "http://127.0.0.1:9/kudu", event: "PostDeployment", insecure_ssl: false });
+    expect(kudu.status).toBe(201);
+    expect((await call(api, "GET", "/api/hooks")).status).toBe(200);
+    expect((await call(api, "GET", `/api/hooks/${kudu.body.id}`)).status).toBe(200);
+    expect((await call(api, "POST", "/api/hooks/publish/PostDeployment", {
+      id: "cd5bee7181e74ea38a3522e73253f6ebb8ed72fb", status: "success", author_email: "someone@somewhere.com", author: "Some One",
+      message: "My fix", deployer: "Some One", start_time: "2013-06-06T01:24:16.5873293Z", end_time: "2013-06-06T01:24:17.63342Z",
+    })).status).toBe(200);
+    expect((await call(api, "DELETE", `/api/hooks/${kudu.body.id}`)).status).toBe(200);
+
+    expect((await call(api, "POST", "/hooks", { callback_url: "http://127.0.0.1:9/lopennaef", filter: { for_all: ["node"] }, active: true })).status).toBe(400);
+    const lopennaef = await call(api, "PATCH", `/v1/hooks/${id}`, { events: ["*"] });
+    expect((await call(api, "GET", "/hooks")).status).toBe(200);
+    expect((await call(api, "GET", `/hooks/${lopennaef.body.id}`)).status).toBe(200);
+    expect((await call(api, "PATCH", `/hooks/${lopennaef.body.id}`, { active: false })).status).toBe(200);
+    expect((await call(api, "POST", `/hooks/${lopennaef.body.id}/pings`)).status).toBe(400);
+
+    const me = (await api.call("GET", "/v1/accounts/me")).body.id;
+    const kazoo = await call(api, "PUT", `/v1/accounts/${me}/webhooks`, { data: { name: "New Calls", uri: "http://127.0.0.1:9/calls", http_verb: "post", hook: "channel_create", retries: 3 } });
+    expect(kazoo.status).toBe(201);
+    expect((await call(api, "GET", `/v1/accounts/${me}/webhooks`)).status).toBe(200);
+    expect((await call(api, "GET", `/v1/accounts/${me}/webhooks/${kazoo.body.data.id}`)).status).toBe(200);
+    expect((await call(api, "POST", `/v1/accounts/${me}/webhooks/${kazoo.body.data.id}`, { data: { name: "New Calls", uri: "http://127.0.0.1:9/new", hook: "all" } })).status).toBe(200);
+    expect((await call(api, "DELETE", `/v1/accounts/${me}/webhooks/${kazoo.body.data.id}`)).status).toBe(200);
+    expect((await call(api, "GET", `/v1/accounts/${account.body.id}/webhooks`)).status).toBe(403);
+    expect((await call(api, "DELETE", `/hooks/${lopennaef.body.id}`)).status).toBe(204);
+    expect((await call(api, "DELETE", `/v1/hooks/${id}`)).status).toBe(404);
+    const last = await call(api, "POST", "/v1/hooks", { url: "http://127.0.0.1:9/last", events: ["*"] });
+    expect((await call(api, "DELETE", `/v1/hooks/${last.body.id}`)).status).toBe(204);
 
     // The documented problem answers, each checked against the spec too.
     expect((await call(api, "GET", `/v1/hooks/${id}`)).status).toBe(404);
