@@ -25,7 +25,13 @@ describe("the embedded quickstart (PGlite, no setup)", () => {
       expect(created.status).toBe(201);
       const docs = await fetch(`${url}/docs`);
       expect(docs.status).toBe(200);
-      expect(await docs.text()).toContain("/openapi.json");
+      const page = await docs.text();
+      expect(page).toContain("/openapi.json");
+      // The reference's script is served by Hookline itself, not a CDN.
+      expect(page).toContain("/docs/scalar.js");
+      const script = await fetch(`${url}/docs/scalar.js`);
+      expect(script.headers.get("content-type")).toMatch(/javascript/);
+      expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
     } finally {
       hookline.child.kill("SIGTERM");
     }

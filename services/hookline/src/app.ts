@@ -1,10 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { stringify as toYaml } from "yaml";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createPublishService } from "./events/publish-service.js";
 import { createHookService } from "./hooks/hook-service.js";
@@ -13,6 +11,7 @@ import { createEventsRouter } from "./http/events/events.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
+import { createApiDocsRouter } from "./http/api-docs.js";
 import type { AppDeps, AppEnv } from "./http/app-env.js";
 import { adminAuth, apiKeyAuth } from "./http/auth.js";
 import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
@@ -78,10 +77,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createKazooRouter(profileDeps));
 
   registerSecuritySchemes(app);
-  const yamlDocument = toYaml(document);
-  app.get("/openapi.json", (c) => c.json(document));
-  app.get("/openapi.yaml", (c) => c.body(yamlDocument, 200, { "content-type": "application/yaml; charset=utf-8" }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Hookline API" }));
+  app.route("/", createApiDocsRouter(document));
 
   app.notFound((c) => problemResponse(c, routeMiss(app, c)));
   app.onError((error, c) => {

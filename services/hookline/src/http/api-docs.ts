@@ -1,0 +1,34 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { Scalar } from "@scalar/hono-api-reference";
+import { Hono } from "hono";
+import { stringify as toYaml } from "yaml";
+import type { OpenApiDocument } from "../spec/openapi-document.js";
+import type { AppEnv } from "./app-env.js";
+
+const SCALAR_BUNDLE_PATH = "/docs/scalar.js";
+
+/**
+ * The spec as served (`/openapi.json`, `/openapi.yaml`) and the interactive
+ * reference (`/docs`). Scalar's browser bundle is served from this process
+ * rather than a CDN, so the reference works offline and behind strict egress.
+ */
+export function createApiDocsRouter(document: OpenApiDocument) {
+  const yamlDocument = toYaml(document);
+  const require = createRequire(import.meta.url);
+  const scalarRoot = join(dirname(require.resolve("@scalar/api-reference")), "..");
+  let scalarBundle: Buffer | undefined;
+
+  return new Hono<AppEnv>()
+    .get("/openapi.json", (c) => c.json(document))
+    .get("/openapi.yaml", (c) => c.body(yamlDocument, 200, { "content-type": "application/yaml; charset=utf-8" }))
+    .get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Hookline API", cdn: SCALAR_BUNDLE_PATH }))
+    .get(SCALAR_BUNDLE_PATH, (c) => {
+      scalarBundle ??= readFileSync(join(scalarRoot, "dist/browser/standalone.js"));
+      return c.body(new Uint8Array(scalarBundle), 200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=86400",
+      });
+    });
+}
