@@ -17,8 +17,11 @@ type Waiter = { target: number; resolve: (at: number) => void };
 export type Receiver = {
   url: string;
   count: () => number;
-  /** Resolves with the time (epochNow) the `target`-th request arrived. */
-  waitFor: (target: number, timeoutMs: number) => Promise<number>;
+  /**
+   * Resolves with the time (epochNow) the `target`-th request arrived; rejects
+   * when nothing arrives for `stallMs` (a stall, not a slow run, fails it).
+   */
+  waitFor: (target: number, stallMs: number) => Promise<number>;
   /**
    * Forgets counts and samples between runs; with `path`, counts only requests
    * to it, so stragglers of an earlier run cannot complete a later one.
@@ -71,14 +74,18 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     count: () => received,
-    waitFor: (target, timeoutMs) =>
+    waitFor: (target, stallMs) =>
       new Promise((resolve, reject) => {
         if (received >= target) return resolve(epochNow());
-        const timer = setTimeout(
-          () => reject(new Error(`receiver got ${received} of ${target} requests within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        waiters.push({ target, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+        let seen = received;
+        const timer = setInterval(() => {
+          if (received > seen) return void (seen = received);
+          clearInterval(timer);
+          waiters = waiters.filter((w) => w !== waiter);
+          reject(new Error(`receiver got ${received} of ${target} requests; none for ${stallMs / 1000} s`));
+        }, stallMs);
+        const waiter: Waiter = { target, resolve: (at) => (clearInterval(timer), resolve(at)) };
+        waiters.push(waiter);
       }),
     reset: (path) => {
       received = 0;

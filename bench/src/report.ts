@@ -62,3 +62,14 @@ function formatValue(r: BenchRow): string {
   if (r.value == null) return "n/a";
   return r.value.toLocaleString("en-US", { maximumFractionDigits: 2 });
 }
+
+/**
+ * One progress line on stderr, so a long or stuck run shows where it is
+ * without mixing into the table on stdout.
+ *
+ * @example
+ * progress("delivery: graphile-worker anchor")
+ */
+export function progress(message: string): void {
+  process.stderr.write(`  · ${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}

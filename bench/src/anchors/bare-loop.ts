@@ -53,7 +53,7 @@ export async function benchBareLoop(
   });
   try {
     const report = await call.result;
-    const lastAt = await receiver.waitFor(opts.deliveries, 120_000);
+    const lastAt = await receiver.waitFor(opts.deliveries, 15_000);
     const { checked, valid } = receiver.verifySamples(secret);
     return [
       {

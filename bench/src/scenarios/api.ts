@@ -3,7 +3,7 @@ import type { BenchConfig } from "../config.js";
 import { createAccountKey, createHook } from "../hookline-client.js";
 import { HooklineUnavailable, startHookline, type HooklineProcess } from "../hookline-process.js";
 import { loadNote, loadTest } from "../load-test.js";
-import { oneLine, ratioRow, unavailableRow, type BenchRow } from "../report.js";
+import { oneLine, progress, ratioRow, unavailableRow, type BenchRow } from "../report.js";
 import { newSecret } from "../signed-request.js";
 
 /**
@@ -15,6 +15,7 @@ import { newSecret } from "../signed-request.js";
  * const rows = await apiScenario(readConfig(process.env))
  */
 export async function apiScenario(config: BenchConfig): Promise<BenchRow[]> {
+  progress("api: bare Hono routes anchor");
   const anchor = await benchHonoRoutes({
     adminUrl: config.adminUrl,
     pgPool: config.pgPool,
@@ -24,6 +25,7 @@ export async function apiScenario(config: BenchConfig): Promise<BenchRow[]> {
   });
   const pk = anchor.rows.find((r) => r.name === "bare Hono PK SELECT (anchor)");
   let hookline: HooklineProcess;
+  progress("api: starting Hookline (role api)");
   try {
     hookline = await startHookline(config.adminUrl, "api");
   } catch (error) {

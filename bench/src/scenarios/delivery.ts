@@ -3,7 +3,7 @@ import { benchGraphileWorker } from "../anchors/graphile-worker.js";
 import type { BenchConfig } from "../config.js";
 import { HooklineUnavailable, startHookline } from "../hookline-process.js";
 import { startReceiver, type Receiver } from "../receiver-server.js";
-import { oneLine, ratioRow, unavailableRow, type BenchRow } from "../report.js";
+import { oneLine, progress, ratioRow, unavailableRow, type BenchRow } from "../report.js";
 import { hooklineFanout, hooklineLatency, hooklineThroughput } from "./hookline-delivery.js";
 
 /**
@@ -17,7 +17,9 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
   const receiver = await startReceiver();
   try {
     const opts = { deliveries: config.deliveries, concurrency: config.concurrency };
+    progress("delivery: bare loop anchor");
     const [bare] = await benchBareLoop(receiver, opts);
+    progress("delivery: graphile-worker anchor");
     const [graphile] = await benchGraphileWorker(receiver, config.adminUrl, opts);
     const hookline = await hooklineRows(config, receiver);
     const product = hookline.find((r) => r.name === "Hookline end to end");
@@ -35,6 +37,7 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
 
 async function hooklineRows(config: BenchConfig, receiver: Receiver): Promise<BenchRow[]> {
   let hookline;
+  progress("delivery: starting Hookline (role both)");
   try {
     hookline = await startHookline(config.adminUrl, "both");
   } catch (error) {
@@ -43,13 +46,14 @@ async function hooklineRows(config: BenchConfig, receiver: Receiver): Promise<Be
   }
   const rows: BenchRow[] = [];
   // Each part runs on its own; one failing part still leaves the others' figures.
-  const parts = [
-    () => hooklineThroughput(hookline, receiver, config.deliveries),
-    () => hooklineLatency(hookline, receiver, config.latencySamples),
-    () => hooklineFanout(hookline, receiver, config.fanoutHooks),
+  const parts: Array<[string, () => Promise<BenchRow[]>]> = [
+    ["throughput", () => hooklineThroughput(hookline, receiver, config.deliveries)],
+    ["publish→first attempt latency", () => hooklineLatency(hookline, receiver, config.latencySamples)],
+    [`fan-out to ${config.fanoutHooks} hooks`, () => hooklineFanout(hookline, receiver, config.fanoutHooks)],
   ];
   try {
-    for (const part of parts) {
+    for (const [name, part] of parts) {
+      progress(`delivery: Hookline ${name}`);
       try {
         rows.push(...(await part()));
       } catch (error) {
