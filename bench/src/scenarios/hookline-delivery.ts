@@ -112,5 +112,12 @@ export async function hooklineFanout(hookline: HooklineProcess, receiver: Receiv
       unit: "ms",
       note: `${valid}/${checked} signatures ok${lastAt === null ? `; STALLED: ${receiver.count()} of ${hooks} received` : ""}`,
     },
+    {
+      scenario: S,
+      name: "Hookline fan-out delivery rate",
+      value: lastAt === null ? null : round(hooks / ((lastAt - scheduledAt) / 1000)),
+      unit: "deliveries/s",
+      note: "worker alone: from the 202 to the last receipt, no publishing meanwhile",
+    },
   ];
 }
