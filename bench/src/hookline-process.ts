@@ -125,25 +125,44 @@ function freePort(): Promise<number> {
   });
 }
 
+/** What `sampleProcess` saw: peak RSS, the kernel's VmHWM, and CPU use in cores. */
+export type ProcessSample = { peakMb: number; hwmMb: number; cpuCores: number };
+
 /**
- * Polls a process's resident memory (/proc/<pid>/status) until stopped;
- * returns the peak seen and the kernel's own high-water mark (VmHWM), in MB.
+ * Polls a process's resident memory (/proc/<pid>/status) until stopped, and
+ * measures its CPU time over the same span (/proc/<pid>/stat): a figure near
+ * 1 core means the process is CPU-bound, well under 1 that it waits.
  *
  * @example
- * const sampler = sampleRss(hookline.pid); ...; const { peakMb, hwmMb } = await sampler.stop()
+ * const sampler = sampleProcess(hookline.pid); ...; const { peakMb, cpuCores } = await sampler.stop()
  */
-export function sampleRss(pid: number, everyMs = 100): { stop: () => Promise<{ peakMb: number; hwmMb: number }> } {
+export function sampleProcess(pid: number, everyMs = 100): { stop: () => Promise<ProcessSample> } {
   let peakKb = 0;
-  const read = async (field: "VmRSS" | "VmHWM") => {
-    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  };
-  const timer = setInterval(() => void read("VmRSS").then((kb) => (peakKb = Math.max(peakKb, kb))), everyMs);
+  const status = (field: "VmRSS" | "VmHWM") =>
+    readFile(`/proc/${pid}/status`, "utf8").then(
+      (text) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0),
+      () => 0,
+    );
+  // utime and stime are fields 14 and 15, counted after the ")" closing the command name.
+  const cpuTicks = () =>
+    readFile(`/proc/${pid}/stat`, "utf8").then(
+      (text) => {
+        const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+        return Number(fields[11]) + Number(fields[12]);
+      },
+      () => 0,
+    );
+  const startedAt = Date.now();
+  const startTicks = cpuTicks();
+  const timer = setInterval(() => void status("VmRSS").then((kb) => (peakKb = Math.max(peakKb, kb))), everyMs);
   return {
     stop: async () => {
       clearInterval(timer);
-      const hwmKb = await read("VmHWM");
-      return { peakMb: Math.round(peakKb / 1024), hwmMb: Math.round(hwmKb / 1024) };
+      const [hwmKb, endTicks, begin] = await Promise.all([status("VmHWM"), cpuTicks(), startTicks]);
+      // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ) on every platform Node supports.
+      const cpuSeconds = (endTicks - begin) / 100;
+      const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 100) / 100;
+      return { peakMb: Math.round(peakKb / 1024), hwmMb: Math.round(hwmKb / 1024), cpuCores };
     },
   };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { callApi, createAccountKey, createHook, expectApi } from "../hookline-client.js";
-import { sampleRss, type HooklineProcess } from "../hookline-process.js";
+import { sampleProcess, type HooklineProcess } from "../hookline-process.js";
 import { inParallel } from "../in-parallel.js";
 import { epochNow, type Receiver } from "../receiver-server.js";
 import { round, type BenchRow } from "../report.js";
@@ -24,7 +24,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
   const key = await createAccountKey(hookline, "bench-throughput");
   const hook = await createHook(hookline.url, key, `${receiver.url}/hookline`, newSecret());
   receiver.reset("/hookline");
-  const rss = sampleRss(hookline.pid);
+  const rss = sampleProcess(hookline.pid);
   let rejected = 0;
   let firstRejection = "";
   const startedAt = epochNow();
@@ -55,6 +55,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
     },
     { scenario: S, name: "Hookline publish (POST /v1/events)", value: round(n / ((publishedAt - startedAt) / 1000)), unit: "events/s", note: "accepted while delivering" },
     { scenario: S, name: "Hookline peak RSS (throughput run)", value: memory.peakMb, unit: "MB", note: `target < 300; VmHWM ${memory.hwmMb} MB (process lifetime)` },
+    { scenario: S, name: "Hookline CPU (throughput run)", value: memory.cpuCores, unit: "cores", note: "near 1: one process bound by its own event loop" },
   ];
 }
 
