@@ -2,6 +2,7 @@
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
+import { dropAllScratchDbs } from "./scratch-db.js";
 import { formatTable, oneLine, unavailableRow, type BenchRow } from "./report.js";
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     killAllChildren();
-    process.exit(130);
+    void dropAllScratchDbs().finally(() => process.exit(130));
   });
 }
 

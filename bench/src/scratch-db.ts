@@ -3,6 +3,8 @@ import postgres from "postgres";
 /** A database created for one benchmark part; `drop()` removes it. */
 export type ScratchDb = { name: string; url: string; drop: () => Promise<void> };
 
+const live = new Map<string, string>();
+
 /**
  * Creates a uniquely named database next to the admin URL's, so the bench
  * never writes into a shared database that other people's tests use.
@@ -19,12 +21,19 @@ export async function createScratchDb(adminUrl: string, label: string): Promise<
   } finally {
     await admin.end();
   }
+  live.set(name, adminUrl);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return { name, url: url.toString(), drop: () => dropDatabase(adminUrl, name) };
 }
 
+/** Drops every scratch database still alive; for Ctrl-C, after the children are killed. */
+export async function dropAllScratchDbs(): Promise<void> {
+  await Promise.allSettled([...live].map(([name, adminUrl]) => dropDatabase(adminUrl, name)));
+}
+
 async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  live.delete(name);
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     // FORCE: a child process killed mid-run may still hold connections.
