@@ -17,13 +17,14 @@ export type ReceiverHandler = (request: ReceivedRequest, res: ServerResponse) =>
 /**
  * A webhook receiver on 127.0.0.1 that records every request (and counts TCP
  * connections, so a test can prove none was made). Answers 204 unless the
- * test sets `handler`.
+ * test sets `handler`. `port` 0 picks a free one; a test reopens a closed
+ * receiver's port to end an outage.
  *
  * @example
  * const receiver = await startReceiver();
  * receiver.handler = (_req, res) => res.writeHead(500).end();
  */
-export async function startReceiver(handler?: ReceiverHandler) {
+export async function startReceiver(handler?: ReceiverHandler, port = 0) {
   const requests: ReceivedRequest[] = [];
   let connections = 0;
   const waiters: Array<() => void> = [];
@@ -41,11 +42,11 @@ export async function startReceiver(handler?: ReceiverHandler) {
     for (const wake of waiters.splice(0)) wake();
   });
   server.on("connection", () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
     requests,
     get connections() {
       return connections;

@@ -1,9 +1,9 @@
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, Migrator, PostgresDialect } from "kysely";
-import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import { migrationProvider } from "./migrations/index.js";
 import { createPglitePool } from "./pglite-pool.js";
+import { PostgresJsDialect } from "./postgres-js-dialect.js";
 import type { Database } from "./schema.js";
 
 export type StoreKind = "pglite" | "postgres";
@@ -48,7 +48,7 @@ function openPostgres(url: string, poolSize: number): Store {
       int8: { to: INT8_OID, from: [INT8_OID], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
     },
   });
-  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+  const db = new Kysely<Database>({ dialect: new PostgresJsDialect(sql) });
   return {
     db,
     kind: "postgres",

@@ -1,0 +1,96 @@
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  type TransactionSettings,
+} from "kysely";
+import type { ReservedSql, Sql } from "postgres";
+
+/**
+ * Kysely over postgres.js, running each statement on the pool and reserving a
+ * connection only for transactions.
+ *
+ * kysely-postgres-js reserves a connection (`sql.reserve()`) for every
+ * statement. A reserved connection whose backend dies (PostgreSQL restart,
+ * pg_terminate_backend, a proxy dropping it) goes back to postgres.js's pool
+ * without a socket, and statements sent to it hang or fail for good
+ * (porsager/postgres#1208) — a delivery worker stalled forever after one
+ * connection drop. Pool-level statements are retried on a fresh connection
+ * by postgres.js itself, and skip the reserve/release bookkeeping too.
+ */
+export class PostgresJsDialect implements Dialect {
+  constructor(private readonly sql: Sql) {}
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver(): Driver {
+    return new PostgresJsDriver(this.sql);
+  }
+  createIntrospector(db: Kysely<any>) {
+    return new PostgresIntrospector(db);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+}
+
+class PostgresJsConnection implements DatabaseConnection {
+  #reserved: ReservedSql | undefined;
+  constructor(private readonly sql: Sql) {}
+
+  /** Pins a connection for a transaction: BEGIN … COMMIT must share one. */
+  async reserve(): Promise<void> {
+    this.#reserved ??= await this.sql.reserve();
+  }
+
+  release(): void {
+    this.#reserved?.release();
+    this.#reserved = undefined;
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await (this.#reserved ?? this.sql).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
+    const affects = ["INSERT", "UPDATE", "DELETE", "MERGE"].includes(result.command);
+    return {
+      rows: Array.from(result.values()) as R[],
+      ...(affects ? { numAffectedRows: BigInt(result.count) } : {}),
+    };
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error("Streaming queries are not supported by this dialect.");
+  }
+}
+
+class PostgresJsDriver implements Driver {
+  constructor(private readonly sql: Sql) {}
+  async init(): Promise<void> {}
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new PostgresJsConnection(this.sql);
+  }
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const pinned = connection as PostgresJsConnection;
+    await pinned.reserve();
+    const modes = [settings.isolationLevel && `isolation level ${settings.isolationLevel}`, settings.accessMode].filter(Boolean);
+    await pinned.executeQuery(CompiledQuery.raw(`start transaction${modes.length ? ` ${modes.join(", ")}` : ""}`));
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("commit"));
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("rollback"));
+  }
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as PostgresJsConnection).release();
+  }
+  async destroy(): Promise<void> {
+    await this.sql.end();
+  }
+}
