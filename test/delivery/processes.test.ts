@@ -47,7 +47,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
         HOOKLINE_WORKER_CONCURRENCY: String(CONCURRENCY),
         HOOKLINE_POLL_INTERVAL_MS: "200",
         HOOKLINE_DELIVERY_TIMEOUT_MS: "1000",
-        HOOKLINE_LEASE_MS: "3000",
+        HOOKLINE_LEASE_MS: "4000",
         HOOKLINE_RETRY_SCHEDULE_MS: "200,400,800,1000",
         LOG_LEVEL: "info",
         // Lets the connection-drop test find the workers' backends (and only theirs).

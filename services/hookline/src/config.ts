@@ -64,7 +64,7 @@ export type Config = {
 };
 
 export interface DeliveryConfig {
-  /** Whole-attempt timeout: connect, headers and the (capped) body. */
+  /** Per-phase attempt timeout: connecting, the response headers, each wait for body data. */
   timeoutMs: number;
   /** Delay before retry n (1-based) is retryScheduleMs[n-1], the last entry repeating; ±20 % jitter. */
   retryScheduleMs: number[];
@@ -106,8 +106,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const e = parsed.data;
-  if (e.HOOKLINE_LEASE_MS < e.HOOKLINE_DELIVERY_TIMEOUT_MS + 1000) {
-    throw new ConfigError(["HOOKLINE_LEASE_MS: must exceed HOOKLINE_DELIVERY_TIMEOUT_MS by at least 1000 ms, or a slow attempt outlives its claim"]);
+  // An attempt may take the timeout three times over (connect, headers, body).
+  if (e.HOOKLINE_LEASE_MS < 3 * e.HOOKLINE_DELIVERY_TIMEOUT_MS + 1000) {
+    throw new ConfigError(["HOOKLINE_LEASE_MS: must be at least 3 × HOOKLINE_DELIVERY_TIMEOUT_MS + 1000 ms, or a slow attempt outlives its claim"]);
   }
   return {
     host: e.HOST,
