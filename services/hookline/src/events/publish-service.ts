@@ -5,6 +5,7 @@ import { ProblemError, type FieldError } from "../http/problem.js";
 import type { BuiltInEventType } from "../spec/openapi-document.js";
 import type { Store } from "../store/database.js";
 import { insertEventWithDeliveries } from "../store/events.js";
+import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -39,7 +40,8 @@ export interface PublishService {
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
  * const { id, deliveries } = await events.publish(account, { type: "build:complete", data }, "key-1");
  */
-export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[] }): PublishService {
+export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
+  const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
 
@@ -62,6 +64,7 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
         idempotencyKey: idempotencyKey ?? null,
         patterns: subscriptionPatternsFor(input.type),
       });
+      if (inserted.created && inserted.deliveries_count > 0) notifier.poke();
       return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
     },
   };

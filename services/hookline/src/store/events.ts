@@ -3,7 +3,7 @@ import type { Database, EventRow } from "./schema.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** The channel a publish notifies so idle workers claim at once instead of at their next poll. */
+/** The channel publishes notify (see events/delivery-notifier.ts) so idle workers claim at once instead of at their next poll. */
 export const DELIVERIES_CHANNEL = "hookline_deliveries";
 
 export interface NewEvent {
@@ -59,10 +59,8 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
       insert into deliveries (event_id, hook_id, account_id)
       select ev.id, matched.id, matched.account_id from ev cross join matched
       returning 1
-    ), notified as (
-      select pg_notify(${DELIVERIES_CHANNEL}, '') from ev where ev.deliveries_count > 0
     )
-    select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled, (select count(*) from notified) as notified
+    select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled
     from ev`.execute(db);
   const row = result.rows[0];
   if (row) return { id: Number(row.id), deliveries_count: Number(row.deliveries_count), created: true };
