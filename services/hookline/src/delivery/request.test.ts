@@ -1,0 +1,28 @@
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { buildRequest } from "./request.js";
+
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const target = { url: "https://example.com/hook?x=1", http_verb: "post" as const, secret: SECRET, previous_secret: null, custom_data: { env: "prod", status: "masked" } };
+
+describe("buildRequest", () => {
+  it("signs what the standardwebhooks package verifies, event fields winning over custom_data", () => {
+    const now = Math.floor(Date.now() / 1000);
+    const request = buildRequest(target, "build:complete", { status: "ok" }, "msg_7", now);
+    expect(JSON.parse(request.body)).toEqual({ env: "prod", status: "ok" });
+    expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual({ env: "prod", status: "ok" });
+  });
+
+  it("signs a non-whsec secret as its UTF-8 bytes", () => {
+    const request = buildRequest({ ...target, secret: "123456" }, "x", {}, "msg_1", Math.floor(Date.now() / 1000));
+    const key = Buffer.from("123456").toString("base64");
+    expect(() => new Webhook(key).verify(request.body, request.headers)).not.toThrow();
+  });
+
+  it("appends a get hook's fields to its query string and signs the empty body", () => {
+    const request = buildRequest({ ...target, http_verb: "get" }, "x", { a: [1] }, "msg_2", Math.floor(Date.now() / 1000));
+    expect(request.method).toBe("GET");
+    expect(new URL(request.url).search).toBe("?x=1&env=prod&status=masked&a=%5B1%5D");
+    expect(() => new Webhook(SECRET).verify("", request.headers)).not.toThrow();
+  });
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { retryAfterMs, retryDelayMs } from "./schedule.js";
+
+describe("retryDelayMs", () => {
+  const schedule = [1000, 60_000, 3_600_000];
+  it("follows the schedule with ±20 % jitter, repeating the last step", () => {
+    expect(retryDelayMs(1, schedule, () => 0)).toBe(800);
+    expect(retryDelayMs(1, schedule, () => 1)).toBe(1200);
+    expect(retryDelayMs(2, schedule, () => 0.5)).toBe(60_000);
+    expect(retryDelayMs(3, schedule, () => 0.5)).toBe(3_600_000);
+    expect(retryDelayMs(9, schedule, () => 0.5)).toBe(3_600_000);
+  });
+});
+
+describe("retryAfterMs", () => {
+  it("reads delay-seconds and HTTP-dates, bounded by the maximum", () => {
+    expect(retryAfterMs("120", 3600)).toBe(120_000);
+    expect(retryAfterMs("999999", 3600)).toBe(3_600_000);
+    const now = Date.parse("2026-11-22T15:00:00Z");
+    expect(retryAfterMs("Sun, 22 Nov 2026 15:00:30 GMT", 3600, now)).toBe(30_000);
+    expect(retryAfterMs("Sun, 22 Nov 2026 14:00:00 GMT", 3600, now)).toBe(0);
+  });
+  it("ignores absent or unreadable values", () => {
+    expect(retryAfterMs(undefined, 3600)).toBeUndefined();
+    expect(retryAfterMs("soon", 3600)).toBeUndefined();
+  });
+});
