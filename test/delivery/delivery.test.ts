@@ -1,34 +1,21 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { FAST_DELIVERY_ENV, eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { specClient } from "../support/spec-client.js";
+import { testBackends } from "../support/databases.js";
+import { eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /** The request each delivery sends (PRODUCT §4), checked at a real receiver on 127.0.0.1. */
 describe.each(testBackends())("delivery requests ($kind)", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  let receiver: TestReceiver;
-  let api: ReturnType<typeof specClient>;
+  let stack: DeliveryStack;
+  let api: DeliveryStack["api"];
+  let receiver: DeliveryStack["receiver"];
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database, FAST_DELIVERY_ENV);
-    worker = await startTestWorker(database);
-    receiver = await startReceiver();
-    const account = await server.newAccount();
-    api = specClient(server.url, { authorization: `Bearer ${account.key}` });
+    stack = await startDeliveryStack(backend);
+    ({ api, receiver } = stack);
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
-    await server?.close();
-    await database?.dispose();
-  });
+  afterAll(() => stack?.close());
 
   async function hook(path: string, fields: Record<string, unknown> = {}) {
     const created = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}${path}`, events: ["*"], secret: SECRET, ...fields } });

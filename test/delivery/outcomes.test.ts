@@ -1,26 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { FAST_DELIVERY_ENV, eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { specClient } from "../support/spec-client.js";
+import type { ServerResponse } from "node:http";
+import { testBackends } from "../support/databases.js";
+import { FAST_DELIVERY_ENV, eventually, startDeliveryStack, startReceiver, type DeliveryStack } from "../support/delivery.js";
 
 const ENV = { ...FAST_DELIVERY_ENV, HOOKLINE_DELIVERY_TIMEOUT_MS: "500", HOOKLINE_RETRY_AFTER_MAX_SECONDS: "3" };
 
 /** What each kind of answer (or non-answer) does to a delivery and its hook (PRODUCT §4). */
 describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  let receiver: TestReceiver;
-  let api: ReturnType<typeof specClient>;
-  const behaviours = new Map<string, (n: number, res: import("node:http").ServerResponse) => void>();
+  let stack: DeliveryStack;
+  let api: DeliveryStack["api"];
+  let receiver: DeliveryStack["receiver"];
+  const behaviours = new Map<string, (n: number, res: ServerResponse) => void>();
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database, ENV);
-    worker = await startTestWorker(database, ENV);
     const counts = new Map<string, number>();
-    receiver = await startReceiver((req, res) => {
+    stack = await startDeliveryStack(backend, ENV, (req, res) => {
       const path = req.url.split("?")[0]!;
       const n = (counts.get(path) ?? 0) + 1;
       counts.set(path, n);
@@ -28,14 +22,9 @@ describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
       if (behave) behave(n, res);
       else res.writeHead(204).end();
     });
-    api = specClient(server.url, { authorization: `Bearer ${(await server.newAccount()).key}` });
+    ({ api, receiver } = stack);
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
-    await server?.close();
-    await database?.dispose();
-  });
+  afterAll(() => stack?.close());
 
   /** A hook on its own event type at `path`, one event published to it; resolves to the delivery id. */
   async function deliverTo(path: string, hookFields: Record<string, unknown> = {}, url = `${receiver.url}${path}`) {

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { FAST_DELIVERY_ENV, eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { specClient } from "../support/spec-client.js";
+import { testBackends } from "../support/databases.js";
+import { FAST_DELIVERY_ENV, eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
 
 const PRIVATE_REFUSED = { ...FAST_DELIVERY_ENV, HOOKLINE_ALLOW_PRIVATE_TARGETS: "false" };
 
@@ -15,28 +13,18 @@ const PRIVATE_REFUSED = { ...FAST_DELIVERY_ENV, HOOKLINE_ALLOW_PRIVATE_TARGETS: 
  * address when they were saved (DNS rebinding).
  */
 describe.each(testBackends())("SSRF guard at connect time ($kind)", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  let receiver: TestReceiver;
-  let api: ReturnType<typeof specClient>;
+  let stack: DeliveryStack;
+  let api: DeliveryStack["api"];
+  let receiver: DeliveryStack["receiver"];
+  let database: DeliveryStack["database"];
   let accountId: string;
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database, PRIVATE_REFUSED);
-    worker = await startTestWorker(database, PRIVATE_REFUSED);
-    receiver = await startReceiver();
-    const account = await server.newAccount();
-    accountId = account.id;
-    api = specClient(server.url, { authorization: `Bearer ${account.key}` });
+    stack = await startDeliveryStack(backend, PRIVATE_REFUSED);
+    ({ api, receiver, database } = stack);
+    accountId = stack.account.id;
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
-    await server?.close();
-    await database?.dispose();
-  });
+  afterAll(() => stack?.close());
 
   const spellings = (port: number) => [
     `http://localhost:${port}/name`,

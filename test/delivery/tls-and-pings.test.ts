@@ -5,10 +5,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
-import { FAST_DELIVERY_ENV, eventually, startReceiver, startTestWorker, type TestReceiver } from "../support/delivery.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { specClient } from "../support/spec-client.js";
+import { testBackends } from "../support/databases.js";
+import { FAST_DELIVERY_ENV, eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
 
 /** A self-signed certificate for 127.0.0.1, made by the openssl CLI for this run only. */
 function selfSignedCertificate(): { key: string; cert: string } {
@@ -25,23 +23,19 @@ function selfSignedCertificate(): { key: string; cert: string } {
 }
 
 describe.each(testBackends())("TLS, pings and verify ($kind)", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  let receiver: TestReceiver;
+  let stack: DeliveryStack;
+  let api: DeliveryStack["api"];
+  let receiver: DeliveryStack["receiver"];
   let https: Server;
   let httpsUrl: string;
   const httpsRequests: string[] = [];
-  let api: ReturnType<typeof specClient>;
 
   beforeAll(async () => {
-    database = await backend.create();
-    server = await startTestServer(database, FAST_DELIVERY_ENV);
-    worker = await startTestWorker(database);
-    receiver = await startReceiver((req, res) => {
+    stack = await startDeliveryStack(backend, FAST_DELIVERY_ENV, (req, res) => {
       if (req.url.startsWith("/fail")) return void res.writeHead(500).end("no thanks");
       res.writeHead(204).end();
     });
+    ({ api, receiver } = stack);
     https = createServer(selfSignedCertificate(), (req, res) => {
       httpsRequests.push(req.url!);
       req.resume();
@@ -49,15 +43,11 @@ describe.each(testBackends())("TLS, pings and verify ($kind)", (backend) => {
     });
     await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
     httpsUrl = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
-    api = specClient(server.url, { authorization: `Bearer ${(await server.newAccount()).key}` });
   });
   afterAll(async () => {
-    await worker?.stop();
-    await receiver?.close();
     https?.closeAllConnections();
     await new Promise((resolve) => https?.close(resolve));
-    await server?.close();
-    await database?.dispose();
+    await stack?.close();
   });
 
   async function deliveryTo(url: string, fields: Record<string, unknown>) {

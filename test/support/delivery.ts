@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createDeliveryTransport, createDeliveryWorker, createLogger, loadConfig, type Config, type DeliveryWorker } from "@hookline/server";
-import type { TestDatabase } from "./databases.js";
+import type { Backend, TestDatabase } from "./databases.js";
+import { startTestServer, type TestServer } from "./server.js";
+import { specClient } from "./spec-client.js";
 
 /** One request as a test receiver saw it. */
 export interface ReceivedRequest {
@@ -119,4 +121,41 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Everything a delivery test drives: database, API, worker, receiver, and a spec-checked client with a key. */
+export interface DeliveryStack {
+  database: TestDatabase;
+  server: TestServer;
+  worker: Awaited<ReturnType<typeof startTestWorker>>;
+  receiver: TestReceiver;
+  account: { id: string; key: string };
+  api: ReturnType<typeof specClient>;
+  close(): Promise<void>;
+}
+
+/**
+ * A database of `backend`, the API and a worker over it (with `env`), a
+ * receiver (answering with `handler`) and an account.
+ *
+ * @example
+ * const stack = await startDeliveryStack(backend, FAST_DELIVERY_ENV);
+ * await stack.api.call("POST", "/v1/hooks", { body: { url: stack.receiver.url, events: ["*"] } });
+ */
+export async function startDeliveryStack(backend: Backend, env: Record<string, string> = FAST_DELIVERY_ENV, handler?: ReceiverHandler): Promise<DeliveryStack> {
+  const database = await backend.create();
+  const server = await startTestServer(database, env);
+  const worker = await startTestWorker(database, env);
+  const receiver = await startReceiver(handler);
+  const account = await server.newAccount();
+  const api = specClient(server.url, { authorization: `Bearer ${account.key}` });
+  return {
+    database, server, worker, receiver, account, api,
+    async close() {
+      await worker.stop();
+      await receiver.close();
+      await server.close();
+      await database.dispose();
+    },
+  };
 }

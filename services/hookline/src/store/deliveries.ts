@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import { DELIVERIES_CHANNEL } from "./events.js";
-import type { AttemptErrorKind, Database, DeliveryAttemptRow, DeliveryRow } from "./schema.js";
+import type { Database, DeliveryAttemptRow, DeliveryRow } from "./schema.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -67,15 +67,7 @@ export interface DeliveryOutcome {
   /** For `retry`: when the next attempt is due. */
   next_attempt_at: string | null;
   /** Null for a cancellation (nothing was sent). */
-  attempt: {
-    attempted_at: string;
-    duration_ms: number;
-    request_headers: Record<string, string>;
-    response_status: number | null;
-    response_body: string | null;
-    error_kind: AttemptErrorKind | null;
-    error: string | null;
-  } | null;
+  attempt: (Omit<DeliveryAttemptRow, "id" | "delivery_id" | "attempted_at"> & { attempted_at: string }) | null;
   /** The hook's `last_*` and `failed` fields after this outcome. */
   hook: { last_status: string; last_reason: string; last_context: string | null; failed: boolean | null; deactivate: boolean };
 }
