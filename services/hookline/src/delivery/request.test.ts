@@ -13,6 +13,15 @@ describe("buildRequest", () => {
     expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual({ env: "prod", status: "ok" });
   });
 
+  it("sends data given as JSON text verbatim when nothing is merged, and merges it otherwise", () => {
+    const now = Math.floor(Date.now() / 1000);
+    const plain = buildRequest({ ...target, custom_data: null }, "x", '{"a": 1}', "msg_3", now);
+    expect(plain.body).toBe('{"a": 1}');
+    expect(new Webhook(SECRET).verify(plain.body, plain.headers)).toEqual({ a: 1 });
+    const merged = buildRequest(target, "x", '{"status": "ok"}', "msg_4", now);
+    expect(JSON.parse(merged.body)).toEqual({ env: "prod", status: "ok" });
+  });
+
   it("signs a non-whsec secret as its UTF-8 bytes", () => {
     const request = buildRequest({ ...target, secret: "123456" }, "x", {}, "msg_1", Math.floor(Date.now() / 1000));
     const key = Buffer.from("123456").toString("base64");

@@ -28,6 +28,8 @@ export interface OutgoingRequest {
  * custom_data merged in at the top level (the event's own fields win, so a
  * hook cannot mask what happened), signed with Standard Webhooks headers.
  *
+ * `data` is an object, or the JSON text of one.
+ *
  * A `get` hook sends the same fields as a query string (non-string values
  * JSON-encoded) and no body; its signature covers the empty string as the
  * body, i.e. `{id}.{timestamp}.` — the query string is not signed.
@@ -35,8 +37,17 @@ export interface OutgoingRequest {
  * @example
  * buildRequest(hook, "build:complete", { status: "ok" }, "msg_42", Math.floor(Date.now() / 1000))
  */
-export function buildRequest(target: RequestTarget, eventType: string, data: Record<string, unknown>, messageId: string, timestamp: number): OutgoingRequest {
-  const payload = { ...(target.custom_data ?? {}), ...data };
+export function buildRequest(
+  target: RequestTarget,
+  eventType: string,
+  data: Record<string, unknown> | string,
+  messageId: string,
+  timestamp: number,
+): OutgoingRequest {
+  // `data` may come as the JSON text the database stored: a plain POST sends
+  // it untouched, saving a parse and a stringify per delivery.
+  const verbatim = typeof data === "string" && !target.custom_data && target.http_verb === "post" ? data : undefined;
+  const payload = verbatim === undefined ? { ...(target.custom_data ?? {}), ...(typeof data === "string" ? (JSON.parse(data) as Record<string, unknown>) : data) } : {};
   const secrets = target.previous_secret ? [target.secret, target.previous_secret] : [target.secret];
   const common = {
     "user-agent": USER_AGENT,
@@ -51,7 +62,7 @@ export function buildRequest(target: RequestTarget, eventType: string, data: Rec
     }
     return { url: url.toString(), method: "GET", body: "", headers: { ...common, "webhook-signature": signatureHeader(messageId, timestamp, "", secrets) } };
   }
-  const body = JSON.stringify(payload);
+  const body = verbatim ?? JSON.stringify(payload);
   return {
     url: target.url,
     method: "POST",

@@ -12,7 +12,8 @@ export interface ClaimedDelivery {
   attempts: number;
   retry_base: number;
   event_type: string;
-  data: Record<string, unknown>;
+  /** The event's data as JSON text: sent as is when nothing is merged into it, parsed only when something is. */
+  data_json: string;
   url: string;
   http_verb: "post" | "get";
   secret: string;
@@ -50,7 +51,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
     from due, hooks h, events e
     where d.id = due.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.attempts, d.retry_base, e.type as event_type, e.data,
+    returning d.id, d.event_id, d.hook_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
       h.url, h.http_verb, h.secret,
       case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
       h.custom_data, h.insecure_ssl, h.retries, h.is_active`.execute(db);
@@ -82,6 +83,13 @@ export interface DeliveryOutcome {
  */
 export async function recordOutcomes(db: Db, workerId: string, outcomes: DeliveryOutcome[]): Promise<number> {
   if (outcomes.length === 0) return 0;
+  // Only a hook's latest attempt in the batch sets its last_context (what was
+  // sent): the others' copies of the body would be encoded and shipped for nothing.
+  const latestOfHook = new Map<number, DeliveryOutcome>();
+  for (const o of outcomes) {
+    const seen = latestOfHook.get(o.hook_id);
+    if (o.attempt && (!seen?.attempt || seen.attempt.attempted_at <= o.attempt.attempted_at)) latestOfHook.set(o.hook_id, o);
+  }
   const rows = outcomes.map((o) => ({
     delivery_id: o.delivery_id,
     hook_id: o.hook_id,
@@ -91,7 +99,7 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
     ...(o.attempt ?? {}),
     last_status: o.hook.last_status,
     last_reason: o.hook.last_reason,
-    last_context: o.hook.last_context,
+    last_context: latestOfHook.get(o.hook_id) === o ? o.hook.last_context : null,
     failed: o.hook.failed,
     deactivate: o.hook.deactivate,
   }));
