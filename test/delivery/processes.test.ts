@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -113,7 +114,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
 
   it("two workers deliver thousands of deliveries, each exactly once", async () => {
     receiver = await startReceiver();
-    await Promise.all([startWorker(), startWorker()]);
+    const ports = [await freePort(), await freePort()];
+    await Promise.all(ports.map((port) => startWorker({ HOOKLINE_METRICS_PORT: String(port) })));
     const n = 4000;
     const started = Date.now();
     await enqueue(n, "/two");
@@ -122,7 +124,16 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     await new Promise((resolve) => setTimeout(resolve, 300)); // any duplicate would show up now
     expect(tally("/two")).toEqual({ distinct: n, total: n });
     await expect.poll(pendingCount, { timeout: 5000 }).toBe(0);
-    console.log(`two worker processes: ${n} deliveries in ${seconds.toFixed(2)} s (${Math.round(n / seconds)}/s), 0 duplicates`);
+    // Each worker counts its own outcomes on its /metrics: together, exactly n successes, and both took part.
+    const succeeded = await Promise.all(
+      ports.map(async (port) => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Number(/^hookline_deliveries_total\{outcome="succeeded"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      }),
+    );
+    expect(succeeded[0]! + succeeded[1]!).toBe(n);
+    expect(Math.min(...succeeded)).toBeGreaterThan(0);
+    console.log(`two worker processes: ${n} deliveries in ${seconds.toFixed(2)} s (${Math.round(n / seconds)}/s; ${succeeded.join(" + ")}), 0 duplicates`);
   }, 60_000);
 
   it("loses nothing when a worker is SIGKILLed mid-run; duplicates only for its in-flight attempts", async () => {
@@ -196,6 +207,15 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     const { distinct, total } = tally("/term");
     expect(total - distinct).toBe(0);
   }, 60_000);
+
+  function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+  }
 
   /** A receiver on a given port (the one that was down). */
   async function startReceiverOn(port: number): Promise<TestReceiver> {

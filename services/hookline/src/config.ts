@@ -40,6 +40,7 @@ const configSchema = z.object({
   HOOKLINE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   HOOKLINE_RETENTION_SECONDS: z.coerce.number().int().min(0).default(30 * 24 * 3600),
+  HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOOKLINE_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(600_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -83,6 +84,8 @@ export interface DeliveryConfig {
   /** Finished deliveries and their attempts older than this are pruned; 0 keeps them forever. */
   retentionSeconds: number;
   retentionIntervalMs: number;
+  /** A worker-only process serves /metrics and /healthz on this port (on HOST) when set; API processes use the API's port. */
+  metricsPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownGraceMs: e.HOOKLINE_SHUTDOWN_GRACE_MS,
       retentionSeconds: e.HOOKLINE_RETENTION_SECONDS,
       retentionIntervalMs: e.HOOKLINE_RETENTION_INTERVAL_MS,
+      metricsPort: e.HOOKLINE_METRICS_PORT,
     },
     logLevel: e.LOG_LEVEL,
   };

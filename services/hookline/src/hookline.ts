@@ -6,6 +6,9 @@ import type { Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
+import { createHealthRouter } from "./http/health/health.index.js";
+import { createMetricsRouter } from "./http/metrics/metrics.index.js";
+import { createRouter } from "./http/router.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
 
@@ -49,8 +52,12 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   if (config.role !== "worker") {
     const app = createApp({ store, config, logger, transport, metrics });
     server = await listen(app.fetch, config.host, config.port);
-    const { port } = server.address() as AddressInfo;
-    url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+    url = baseUrl(config.host, server);
+  } else if (config.delivery.metricsPort !== undefined) {
+    // A worker has no API, but its counters live in its own process: expose them.
+    const app = createRouter().route("/", createHealthRouter(store)).route("/", createMetricsRouter(metrics));
+    server = await listen(app.fetch, config.host, config.delivery.metricsPort);
+    logger.info({ url: `${baseUrl(config.host, server)}/metrics` }, "worker metrics");
   }
 
   return {
@@ -66,6 +73,11 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
       await store.close();
     },
   };
+}
+
+function baseUrl(host: string, server: ServerType): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
