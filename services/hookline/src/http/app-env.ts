@@ -26,7 +26,6 @@ export interface AppEnv {
   Variables: {
     account: AuthenticatedAccount;
     requestId: string;
-    logger: Logger;
   };
 }
 

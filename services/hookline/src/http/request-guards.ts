@@ -6,8 +6,24 @@ import { ProblemError } from "./problem.js";
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
+/**
+ * The body limit and the JSON content-type rule, for the methods that carry a
+ * body. A GET skips both: hono's body limit reads `c.req.raw.body`, which makes
+ * @hono/node-server build a full WHATWG Request for every request.
+ */
+export function bodyGuards(maxBytes: number): MiddlewareHandler<AppEnv> {
+  const limit = limitBody(maxBytes);
+  const json = requireJsonBody();
+  return (c, next) =>
+    METHODS_WITH_BODY.has(c.req.method)
+      ? limit(c, async () => {
+          await json(c, next);
+        })
+      : next();
+}
+
 /** Refuses bodies over `maxBytes` with a 413 problem, before anything parses them. */
-export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -20,7 +36,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
  * A request that sends a body must say it is JSON: anything else is a 415,
  * rather than a confusing validation error about fields the server could not read.
  */
-export function requireJsonBody(): MiddlewareHandler<AppEnv> {
+function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (METHODS_WITH_BODY.has(c.req.method)) {
       const length = c.req.header("content-length");

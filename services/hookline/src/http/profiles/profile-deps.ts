@@ -7,7 +7,7 @@ import type { HookRow } from "../../store/schema.js";
 import type { AppEnv, AuthenticatedAccount } from "../app-env.js";
 import { apiKeyAuth } from "../auth.js";
 import { ProblemError } from "../problem.js";
-import { limitBody, requireJsonBody } from "../request-guards.js";
+import { bodyGuards } from "../request-guards.js";
 
 /** What a compatibility profile's router is built from. */
 export interface ProfileDeps {
@@ -26,7 +26,7 @@ export interface ProfileDeps {
  * router.use("/hooks/*", ...keyedJsonGuards(deps));
  */
 export function keyedJsonGuards(deps: Pick<ProfileDeps, "store" | "config">): MiddlewareHandler<AppEnv>[] {
-  return [apiKeyAuth(deps.store, deps.config.keyCacheSeconds), limitBody(deps.config.bodyLimitBytes), requireJsonBody()];
+  return [apiKeyAuth(deps.store, deps.config.keyCacheSeconds), bodyGuards(deps.config.bodyLimitBytes)];
 }
 
 /**
