@@ -759,7 +759,9 @@ export interface webhooks {
          * @description Kazoo: a new channel (call leg) has begun.
          *     Kazoo's base channel payload; the body is the event's `data` with the
          *     hook's `custom_data` merged in at the top level. Hooks created with
-         *     `http_verb: get` receive the same fields as a query string.
+         *     `http_verb: get` receive the same fields as a query string (non-string
+         *     values JSON-encoded) and no body; their `webhook-signature` covers the
+         *     query string as sent, without the `?`, in place of the body.
          */
         post: operations["channelCreateWebhook"];
         delete?: never;
@@ -782,7 +784,9 @@ export interface webhooks {
          * @description Kazoo: a channel has been answered.
          *     Kazoo's base channel payload; the body is the event's `data` with the
          *     hook's `custom_data` merged in at the top level. Hooks created with
-         *     `http_verb: get` receive the same fields as a query string.
+         *     `http_verb: get` receive the same fields as a query string (non-string
+         *     values JSON-encoded) and no body; their `webhook-signature` covers the
+         *     query string as sent, without the `?`, in place of the body.
          */
         post: operations["channelAnswerWebhook"];
         delete?: never;
@@ -805,7 +809,9 @@ export interface webhooks {
          * @description Kazoo: a channel has finished; `hangup_cause` says why.
          *     Kazoo's base channel payload; the body is the event's `data` with the
          *     hook's `custom_data` merged in at the top level. Hooks created with
-         *     `http_verb: get` receive the same fields as a query string.
+         *     `http_verb: get` receive the same fields as a query string (non-string
+         *     values JSON-encoded) and no body; their `webhook-signature` covers the
+         *     query string as sent, without the `?`, in place of the body.
          */
         post: operations["channelDestroyWebhook"];
         delete?: never;
@@ -979,7 +985,7 @@ export interface components {
             /** @description False pauses deliveries. */
             is_active: boolean;
             /**
-             * @description `get` sends the payload as a query string (Kazoo).
+             * @description `get` sends the payload as a query string (Kazoo); the signature then covers the query string in place of a body.
              * @enum {string}
              */
             http_verb: "post" | "get";

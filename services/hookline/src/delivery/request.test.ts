@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+import { signingKeyOf } from "../signing/secret.js";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { buildRequest } from "./request.js";
@@ -28,10 +30,13 @@ describe("buildRequest", () => {
     expect(() => new Webhook(key).verify(request.body, request.headers)).not.toThrow();
   });
 
-  it("appends a get hook's fields to its query string and signs the empty body", () => {
-    const request = buildRequest({ ...target, http_verb: "get" }, "x", { a: [1] }, "msg_2", Math.floor(Date.now() / 1000));
+  it("appends a get hook's fields to its query string and signs that query string in place of a body", () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const request = buildRequest({ ...target, http_verb: "get" }, "x", { a: [1] }, "msg_2", timestamp);
     expect(request.method).toBe("GET");
     expect(new URL(request.url).search).toBe("?x=1&env=prod&status=masked&a=%5B1%5D");
-    expect(() => new Webhook(SECRET).verify("", request.headers)).not.toThrow();
+    expect(request.body).toBe("x=1&env=prod&status=masked&a=%5B1%5D");
+    const expected = createHmac("sha256", signingKeyOf(SECRET)).update(`msg_2.${timestamp}.${request.body}`).digest("base64");
+    expect(request.headers["webhook-signature"]).toBe(`v1,${expected}`);
   });
 });

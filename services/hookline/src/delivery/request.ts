@@ -19,7 +19,7 @@ export interface OutgoingRequest {
   url: string;
   method: "POST" | "GET";
   headers: Record<string, string>;
-  /** The signed body: the JSON sent by a POST, the empty string for a GET. */
+  /** What the signature covers: the JSON body of a POST, the query string of a GET (which sends no body). */
   body: string;
 }
 
@@ -31,8 +31,9 @@ export interface OutgoingRequest {
  * `data` is an object, or the JSON text of one.
  *
  * A `get` hook sends the same fields as a query string (non-string values
- * JSON-encoded) and no body; its signature covers the empty string as the
- * body, i.e. `{id}.{timestamp}.` — the query string is not signed.
+ * JSON-encoded) and no body. Its signature covers the query string as sent
+ * (without the `?`) in place of the body — `{id}.{timestamp}.{query}` — so
+ * a receiver can trust the fields, not only the headers.
  *
  * @example
  * buildRequest(hook, "build:complete", { status: "ok" }, "msg_42", Math.floor(Date.now() / 1000))
@@ -60,7 +61,8 @@ export function buildRequest(
     for (const [key, value] of Object.entries(payload)) {
       url.searchParams.append(key, typeof value === "string" ? value : JSON.stringify(value));
     }
-    return { url: url.toString(), method: "GET", body: "", headers: { ...common, "webhook-signature": signatureHeader(messageId, timestamp, "", secrets) } };
+    const query = url.search.slice(1);
+    return { url: url.toString(), method: "GET", body: query, headers: { ...common, "webhook-signature": signatureHeader(messageId, timestamp, query, secrets) } };
   }
   const body = verbatim ?? JSON.stringify(payload);
   return {
