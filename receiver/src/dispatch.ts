@@ -7,6 +7,7 @@ import {
 } from "./errors.js";
 import { parse, type EventPayloads, type EventType, type GenericEvent, type HooklineEvent } from "./events.js";
 import { acknowledged, problem, type ReceiverResponse } from "./problem.js";
+import { queryPayload } from "./query-payload.js";
 import type { RawBody } from "./sign.js";
 import { createVerifier, readHeader, type HeadersInput, type VerifyOptions } from "./verify.js";
 
@@ -19,6 +20,9 @@ export type EventFor<T extends string> = T extends EventType
   ? ReceivedEvent<{ type: T; data: EventPayloads[T] }>
   : ReceivedEvent<GenericEvent>;
 export type Handler<E> = (event: E) => unknown;
+
+/** One delivery as a middleware hands it over: the raw body, or for a GET delivery the raw query string. */
+export type DeliveredRequest = { headers: HeadersInput; body: RawBody; query?: string | undefined };
 
 export type ReceiverOptions = VerifyOptions & {
   /** The hook's secret, or several while a rotation is under way. */
@@ -38,7 +42,7 @@ export type Receiver = {
     handler: Handler<T extends "*" ? ReceivedEvent : EventFor<T>>,
   ): Receiver;
   /** Verifies, parses, drops duplicates and dispatches one request. Never throws. */
-  handle(request: { headers: HeadersInput; body: RawBody }): Promise<ReceiverResponse>;
+  handle(request: DeliveredRequest): Promise<ReceiverResponse>;
   /** Turns an error met before `handle` (body too large, wiring mistake) into an answer. */
   reject(error: Error): ReceiverResponse;
   readonly maxBodyBytes: number;
@@ -70,13 +74,15 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     }
   }
 
-  async function handle({ headers, body }: { headers: HeadersInput; body: RawBody }): Promise<ReceiverResponse> {
+  async function handle({ headers, body, query }: DeliveredRequest): Promise<ReceiverResponse> {
     let event: ReceivedEvent;
     try {
-      const { id, timestamp } = verifier.verify({ headers, body });
+      // A GET delivery carries its fields in the query string, which its signature covers instead of a body.
+      const signed = query ?? body;
+      const { id, timestamp } = verifier.verify({ headers, body: signed });
       const type = readHeader(headers, "hookline-event-type");
       if (!type) throw new WebhookPayloadError("missing_event_type", "Missing hookline-event-type header");
-      event = { ...parse(type, body), id, timestamp };
+      event = { ...parse(type, query === undefined ? body : JSON.stringify(queryPayload(query))), id, timestamp };
     } catch (error) {
       return receiver.reject(error as Error);
     }

@@ -24,6 +24,7 @@ export {
 } from "./errors.js";
 export * from "./events.js";
 export { createMemoryDedupe, type DedupeStore } from "./dedupe.js";
+export { queryPayload } from "./query-payload.js";
 export {
   createReceiver,
   type Receiver,

@@ -7,7 +7,7 @@ import { closeServer, deliver, describeReceiverScenarios, secret, urlOf } from "
 
 describeReceiverScenarios("express (reads the raw stream itself)", async (receiver) => {
   const app = express();
-  app.post("/webhooks", expressHandler(receiver));
+  app.all("/webhooks", expressHandler(receiver));
   const server = await listen(app);
   return { url: urlOf(server, "/webhooks"), close: () => closeServer(server) };
 });

@@ -3,6 +3,7 @@ import type { Receiver } from "../dispatch.js";
 import { PayloadTooLargeError, ReceiverConfigurationError } from "../errors.js";
 import { readNodeBody } from "./node-body.js";
 import { writeNodeResponse } from "./node.js";
+import { rawQueryOf } from "../query-payload.js";
 
 /** What Express/Connect hand a middleware, reduced to what we read (no @types/express needed). */
 export type ExpressLikeRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
@@ -21,6 +22,11 @@ export function expressHandler(
   receiver: Receiver,
 ): (req: ExpressLikeRequest, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
+    if (req.method === "GET") {
+      // Express rewrites req.url under a mount path; originalUrl keeps the query exactly as sent.
+      const target = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "";
+      return writeNodeResponse(res, await receiver.handle({ headers: req.headers, body: "", query: rawQueryOf(target) }));
+    }
     let body: Buffer | string;
     try {
       body = rawBodyOf(req) ?? (await readNodeBody(req, receiver.maxBodyBytes));

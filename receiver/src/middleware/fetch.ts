@@ -1,5 +1,6 @@
 import type { Receiver, ReceiverResponse } from "../dispatch.js";
 import { PayloadTooLargeError, ReceiverConfigurationError } from "../errors.js";
+import { rawQueryOf } from "../query-payload.js";
 
 /**
  * A fetch-style handler, `(Request) => Promise<Response>`: Next.js route
@@ -11,6 +12,9 @@ import { PayloadTooLargeError, ReceiverConfigurationError } from "../errors.js";
  */
 export function fetchHandler(receiver: Receiver): (request: Request) => Promise<Response> {
   return async (request) => {
+    if (request.method === "GET") {
+      return toResponse(await receiver.handle({ headers: request.headers, body: "", query: rawQueryOf(request.url) }));
+    }
     let body: Uint8Array;
     try {
       body = await readRequestBody(request, receiver.maxBodyBytes);

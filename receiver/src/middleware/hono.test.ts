@@ -5,7 +5,7 @@ import { honoHandler } from "./hono.js";
 import { deliver, describeReceiverScenarios, secret, serveFetch } from "./scenarios.test-helpers.js";
 
 describeReceiverScenarios("hono", async (receiver) => {
-  const app = new Hono().post("/webhooks", honoHandler(receiver));
+  const app = new Hono().on(["GET", "POST"], "/webhooks", honoHandler(receiver));
   return serveFetch(app.fetch);
 });
 

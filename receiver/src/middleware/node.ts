@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Receiver, ReceiverResponse } from "../dispatch.js";
 import { PayloadTooLargeError } from "../errors.js";
 import { readNodeBody } from "./node-body.js";
+import { rawQueryOf } from "../query-payload.js";
 
 /**
  * A Node `http` request listener: reads the raw body (up to the receiver's
@@ -13,6 +14,9 @@ import { readNodeBody } from "./node-body.js";
  */
 export function nodeHandler(receiver: Receiver): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
+    if (req.method === "GET") {
+      return writeNodeResponse(res, await receiver.handle({ headers: req.headers, body: "", query: rawQueryOf(req.url ?? "") }));
+    }
     let body: Buffer;
     try {
       body = await readNodeBody(req, receiver.maxBodyBytes);

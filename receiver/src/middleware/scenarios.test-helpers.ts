@@ -43,6 +43,29 @@ export async function deliver(
   return { status: response.status, json: text ? JSON.parse(text) : {}, contentType: response.headers.get("content-type") };
 }
 
+/**
+ * Sends a `http_verb: get` delivery the way Hookline does: fields in the query
+ * string (strings as they are, other values JSON-encoded), the signature over
+ * that query string in place of a body. `tamper` edits the query after signing.
+ */
+export async function deliverGet(url: string, type: string, payload: Record<string, unknown>, tamper = (query: string) => query) {
+  const id = `msg_get_${process.pid}_${++counter}`;
+  const timestamp = now();
+  const target = new URL(url);
+  for (const [name, value] of Object.entries(payload)) target.searchParams.append(name, typeof value === "string" ? value : JSON.stringify(value));
+  const query = target.search.slice(1);
+  const response = await fetch(`${target.origin}${target.pathname}?${tamper(query)}`, {
+    headers: {
+      "hookline-event-type": type,
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": sign({ id, timestamp, body: query, secret }),
+    },
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : {} };
+}
+
 /** Closes a node server, dropping idle keep-alive sockets so the test ends promptly. */
 export function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
@@ -153,6 +176,16 @@ export function describeReceiverScenarios(name: string, mount: (receiver: Receiv
       expect((await deliver(server.url, "PostDeployment", exploding, { id: "msg_boom" })).status).toBe(500);
       // Not remembered as handled: the retry reaches the handler (and fails) again instead of "duplicate".
       expect((await deliver(server.url, "PostDeployment", exploding, { id: "msg_boom" })).status).toBe(500);
+    });
+
+    it("takes a GET delivery's fields from its signed query string, typed; a changed query is refused", async () => {
+      const answer = await deliverGet(server.url, "channel_destroy", { ...destroy, hangup_code: "sip:200", custom: { a: 1 } });
+      expect(answer).toMatchObject({ status: 200, json: { received: true } });
+      expect(lastHandled()).toMatchObject({ type: "channel_destroy", data: { timestamp: 63881234567, hangup_cause: "NORMAL_CLEARING", custom: { a: 1 } } });
+      const before = handled.length;
+      const tampered = await deliverGet(server.url, "channel_destroy", destroy, (query) => query.replace("call-1", "call-2"));
+      expect(tampered).toMatchObject({ status: 401, json: { code: "no_matching_signature" } });
+      expect(handled.length).toBe(before);
     });
 
     it("answers 413 to a body over the limit", async () => {
