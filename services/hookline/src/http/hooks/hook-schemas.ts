@@ -46,41 +46,12 @@ const writableFields = {
   verify: z.boolean(),
 };
 
-export const HookCreateSchema = z
-  .strictObject({
-    url: writableFields.url,
-    events: writableFields.events,
-    name: writableFields.name.optional(),
-    subject_type: writableFields.subject_type.optional(),
-    subject: writableFields.subject.optional(),
-    filter: writableFields.filter.optional(),
-    secret: writableFields.secret.optional(),
-    is_active: writableFields.is_active.optional(),
-    http_verb: writableFields.http_verb.optional(),
-    retries: writableFields.retries.optional(),
-    custom_data: writableFields.custom_data.optional(),
-    insecure_ssl: writableFields.insecure_ssl.optional(),
-    verify: writableFields.verify.optional(),
-  })
-  .openapi("HookCreate");
+/** Every writable field, optional: what a PATCH takes. A create or replace also needs `url` and `events`. */
+const HookWritableSchema = z.strictObject(writableFields).partial();
 
-export const HookPatchSchema = z
-  .strictObject({
-    url: writableFields.url.optional(),
-    events: writableFields.events.optional(),
-    name: writableFields.name.optional(),
-    subject_type: writableFields.subject_type.optional(),
-    subject: writableFields.subject.optional(),
-    filter: writableFields.filter.optional(),
-    secret: writableFields.secret.optional(),
-    is_active: writableFields.is_active.optional(),
-    http_verb: writableFields.http_verb.optional(),
-    retries: writableFields.retries.optional(),
-    custom_data: writableFields.custom_data.optional(),
-    insecure_ssl: writableFields.insecure_ssl.optional(),
-    verify: writableFields.verify.optional(),
-  })
-  .openapi("HookPatch");
+export const HookCreateSchema = HookWritableSchema.required({ url: true, events: true }).openapi("HookCreate");
+
+export const HookPatchSchema = HookWritableSchema.openapi("HookPatch");
 
 export const HookSchema = z
   .object({
