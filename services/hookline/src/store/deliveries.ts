@@ -122,31 +122,30 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
           updated_at = now()
       from o
       where d.id = o.delivery_id and d.locked_by = ${workerId}
-      returning d.id
+      -- What the hook update needs comes back with the row: joining o to d
+      -- again (both CTE scans, the planner guesses 100 rows each) became a
+      -- nested loop, quadratic in the batch — 1.6 ms a row at 3,000.
+      returning d.id, o.hook_id, o.attempted, o.attempted_at, o.last_status, o.last_reason, o.last_context, o.failed, o.deactivate
     ), a as (
       insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, response_status, response_body, error_kind, error)
       select o.delivery_id, o.attempted_at, o.duration_ms, o.request_headers, o.response_status, o.response_body, o.error_kind, o.error
       from o where o.attempted and exists (select 1 from deliveries x where x.id = o.delivery_id)
     ), latest as (
-      -- last_* describe the hook's most recent attempt in the batch …
-      select distinct on (o.hook_id) o.hook_id, o.attempted_at, o.last_status, o.last_reason, o.last_context
-      from o join d on d.id = o.delivery_id
-      where o.attempted
-      order by o.hook_id, o.attempted_at desc
-    ), flags as (
-      -- … but a 410 anywhere in it deactivates, and "failed" follows the latest
-      -- attempt that decided it (a success or an exhausted delivery), not a mere retry.
-      select o.hook_id, bool_or(o.deactivate) as deactivate,
-             (array_agg(o.failed order by o.attempted_at desc) filter (where o.failed is not null))[1] as failed
-      from o join d on d.id = o.delivery_id
-      where o.attempted
-      group by o.hook_id
+      -- last_* describe the hook's most recent attempt in the batch, but a 410
+      -- anywhere in it deactivates, and "failed" follows the latest attempt
+      -- that decided it (a success or an exhausted delivery), not a mere retry.
+      select distinct on (hook_id) hook_id, attempted_at, last_status, last_reason, last_context,
+             bool_or(deactivate) over (partition by hook_id) as deactivate,
+             first_value(failed) over (partition by hook_id order by failed is null, attempted_at desc) as failed
+      from d
+      where attempted
+      order by hook_id, attempted_at desc
     ), h as (
       update hooks
       set last_datetime = latest.attempted_at, last_status = latest.last_status, last_reason = latest.last_reason,
-          last_context = latest.last_context, failed = coalesce(flags.failed, hooks.failed),
-          is_active = hooks.is_active and not flags.deactivate
-      from latest join flags on flags.hook_id = latest.hook_id
+          last_context = latest.last_context, failed = coalesce(latest.failed, hooks.failed),
+          is_active = hooks.is_active and not latest.deactivate
+      from latest
       where hooks.id = latest.hook_id
     )
     select count(*) as updated from d`.execute(db);
