@@ -121,7 +121,9 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
           finished_at = case when o.outcome = 'retry' then null else now() end,
           updated_at = now()
       from o
-      where d.id = o.delivery_id and d.locked_by = ${workerId}
+      -- The = any(array) lets the primary key find the rows whatever the
+      -- statistics say; a plain join seq-scanned the whole table per batch.
+      where d.id = any(array(select delivery_id from o)) and d.id = o.delivery_id and d.locked_by = ${workerId}
       -- What the hook update needs comes back with the row: joining o to d
       -- again (both CTE scans, the planner guesses 100 rows each) became a
       -- nested loop, quadratic in the batch — 1.6 ms a row at 3,000.
