@@ -82,7 +82,16 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   async function run(): Promise<void> {
     let failures = 0;
     const claimAtLeast = Math.max(1, Math.floor(Math.min(config.batchSize, config.concurrency) / 2));
+    // Sent but not yet recorded counts against claiming: when the database
+    // records slower than HTTP sends, the backlog (memory, and rows re-sent
+    // if it outlives their lease) stays bounded instead of growing for ever.
+    const maxUnrecorded = 4 * Math.max(config.batchSize, config.concurrency);
     while (!stopping) {
+      if (pendingOutcomes.length >= maxUnrecorded) {
+        woken = false;
+        await sleep(config.pollIntervalMs);
+        continue;
+      }
       const free = config.concurrency - inFlight;
       // Under load, wait until a useful batch fits rather than claiming one row per freed slot.
       if (free < claimAtLeast && inFlight > 0) {
@@ -141,6 +150,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       try {
         await recordOutcomes(store.db, id, batch);
         failures = 0;
+        signal(); // a claim may be waiting for the backlog to shrink
         for (const o of batch) metrics?.deliveries.inc({ outcome: o.outcome });
       } catch (error) {
         // Keep them: the attempt happened, and the database may be back soon.
