@@ -53,6 +53,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   let inFlight = 0;
   let pendingOutcomes: DeliveryOutcome[] = [];
   const toRelease: number[] = [];
+  const ready: ClaimedDelivery[] = [];
   const abort = new AbortController();
   let flushing: Promise<void> | undefined;
   let loopDone: Promise<void> | undefined;
@@ -86,15 +87,14 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     // records slower than HTTP sends, the backlog (memory, and rows re-sent
     // if it outlives their lease) stays bounded instead of growing for ever.
     const maxUnrecorded = 4 * Math.max(config.batchSize, config.concurrency);
+    // Claimed rows wait in `ready` for a free slot, so the next claim runs
+    // while the previous batch is still being sent: a claim round trip no
+    // longer leaves the HTTP slots empty. At most one batch waits.
+    const maxHeld = config.concurrency + config.batchSize;
     while (!stopping) {
-      if (pendingOutcomes.length >= maxUnrecorded) {
-        woken = false;
-        await sleep(config.pollIntervalMs);
-        continue;
-      }
-      const free = config.concurrency - inFlight;
+      const room = Math.min(config.batchSize, maxHeld - inFlight - ready.length);
       // Under load, wait until a useful batch fits rather than claiming one row per freed slot.
-      if (free < claimAtLeast && inFlight > 0) {
+      if (pendingOutcomes.length >= maxUnrecorded || (room < claimAtLeast && inFlight + ready.length > 0)) {
         woken = false;
         await sleep(config.pollIntervalMs);
         continue;
@@ -102,7 +102,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       woken = false;
       let claimed: ClaimedDelivery[];
       try {
-        claimed = await claimDeliveries(store.db, id, Math.min(free, config.batchSize), config.leaseMs);
+        claimed = await claimDeliveries(store.db, id, room, config.leaseMs);
         failures = 0;
       } catch (error) {
         failures++;
@@ -110,9 +110,15 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures));
         continue;
       }
-      for (const row of claimed) void attempt(row);
-      if (claimed.length < Math.min(free, config.batchSize)) await sleep(config.pollIntervalMs);
+      ready.push(...claimed);
+      pump();
+      if (claimed.length < room) await sleep(config.pollIntervalMs);
     }
+  }
+
+  /** Starts claimed rows while slots are free (none once stopping: stop() releases what is left). */
+  function pump(): void {
+    while (!stopping && inFlight < config.concurrency && ready.length > 0) void attempt(ready.shift()!);
   }
 
   async function attempt(row: ClaimedDelivery): Promise<void> {
@@ -133,6 +139,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       toRelease.push(row.id);
     } finally {
       inFlight--;
+      pump();
       signal();
     }
   }
@@ -183,6 +190,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       stopping = true;
       signal();
       await loopDone;
+      toRelease.push(...ready.splice(0).map((row) => row.id));
       await waitForInFlight(Date.now() + config.shutdownGraceMs);
       if (inFlight > 0) {
         abort.abort();
