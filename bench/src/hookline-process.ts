@@ -125,8 +125,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** What `sampleProcess` saw: peak RSS, the kernel's VmHWM, and CPU use in cores. */
-export type ProcessSample = { peakMb: number; hwmMb: number; cpuCores: number };
+/**
+ * What `sampleProcess` saw: RSS when sampling began, peak RSS (the larger of
+ * the polled peak and the kernel's VmHWM: a 100 ms poll misses short
+ * spikes, the high-water mark does not), and CPU use in cores.
+ */
+export type ProcessSample = { startMb: number; peakMb: number; hwmMb: number; cpuCores: number };
 
 /**
  * Polls a process's resident memory (/proc/<pid>/status) until stopped, and
@@ -154,15 +158,17 @@ export function sampleProcess(pid: number, everyMs = 100): { stop: () => Promise
     );
   const startedAt = Date.now();
   const startTicks = cpuTicks();
+  const startKb = status("VmRSS");
   const timer = setInterval(() => void status("VmRSS").then((kb) => (peakKb = Math.max(peakKb, kb))), everyMs);
   return {
     stop: async () => {
       clearInterval(timer);
-      const [hwmKb, endTicks, begin] = await Promise.all([status("VmHWM"), cpuTicks(), startTicks]);
+      const [hwmKb, endTicks, begin, atStartKb] = await Promise.all([status("VmHWM"), cpuTicks(), startTicks, startKb]);
       // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ) on every platform Node supports.
       const cpuSeconds = (endTicks - begin) / 100;
       const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 100) / 100;
-      return { peakMb: Math.round(peakKb / 1024), hwmMb: Math.round(hwmKb / 1024), cpuCores };
+      const mb = (kb: number) => Math.round(kb / 1024);
+      return { startMb: mb(atStartKb), peakMb: mb(Math.max(peakKb, hwmKb)), hwmMb: mb(hwmKb), cpuCores };
     },
   };
 }

@@ -54,7 +54,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
       note: `N=${n} events × 1 hook, publish c=${PUBLISH_CONCURRENCY}, ${valid}/${checked} signatures ok${rejected ? `, ${rejected} publishes refused (${firstRejection})` : ""}${partial}`,
     },
     { scenario: S, name: "Hookline publish (POST /v1/events)", value: round(n / ((publishedAt - startedAt) / 1000)), unit: "events/s", note: "accepted while delivering" },
-    { scenario: S, name: "Hookline peak RSS (throughput run)", value: memory.peakMb, unit: "MB", note: `target < 300; VmHWM ${memory.hwmMb} MB (process lifetime)` },
+    { scenario: S, name: "Hookline peak RSS (throughput run)", value: memory.peakMb, unit: "MB", note: `target < 300; ${memory.startMb} MB before the run; run through tsx like \`pnpm start\` (≈70 MB of it)` },
     { scenario: S, name: "Hookline CPU (throughput run)", value: memory.cpuCores, unit: "cores", note: "near 1: one process bound by its own event loop" },
   ];
 }
