@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { DeliveryConfig } from "../config.js";
@@ -55,6 +56,8 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const toRelease: number[] = [];
   const ready: ClaimedDelivery[] = [];
   const abort = new AbortController();
+  // Every attempt in flight listens on it (the concurrency is the bound).
+  setMaxListeners(0, abort.signal);
   let flushing: Promise<void> | undefined;
   let loopDone: Promise<void> | undefined;
   let unlisten: (() => Promise<void>) | undefined;
