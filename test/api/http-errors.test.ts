@@ -7,11 +7,13 @@ describe.each(testBackends())("HTTP errors are problem+json ($kind)", (backend) 
   let database: TestDatabase;
   let server: TestServer;
   let api: ReturnType<typeof specClient>;
+  let key: string;
 
   beforeAll(async () => {
     database = await backend.create();
     server = await startTestServer(database, { HOOKLINE_BODY_LIMIT_BYTES: "2048" });
-    api = specClient(server.url, { authorization: `Bearer ${(await server.newAccount()).key}` });
+    key = (await server.newAccount()).key;
+    api = specClient(server.url, { authorization: `Bearer ${key}` });
   });
   afterAll(async () => {
     await server?.close();
@@ -44,6 +46,23 @@ describe.each(testBackends())("HTTP errors are problem+json ($kind)", (backend) 
   it("a body over the limit → 413", async () => {
     const big = { url: "http://127.0.0.1:9/x", events: ["*"], name: "x".repeat(4000) };
     expectProblem(await api.call("POST", "/v1/hooks", { body: big }), 413, "payload-too-large");
+  });
+
+  it("a chunked body (no Content-Length) over the limit → 413, under it → read as usual", async () => {
+    const send = async (text: string) => {
+      const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(text)), c.close()) });
+      const response = await fetch(`${server.url}/v1/hooks`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit);
+      return { status: response.status, type: response.headers.get("content-type"), body: await response.json() };
+    };
+    const big = await send(JSON.stringify({ url: "http://127.0.0.1:9/x", events: ["*"], name: "x".repeat(4000) }));
+    expect(big).toMatchObject({ status: 413, type: "application/problem+json", body: { type: "https://hookline.dev/problems/payload-too-large" } });
+    const small = await send(JSON.stringify({ url: "http://127.0.0.1:9/chunked", events: ["*"] }));
+    expect(small).toMatchObject({ status: 201, body: { url: "http://127.0.0.1:9/chunked" } });
   });
 
   it("an unknown route → 404, a wrong method → 405 with Allow", async () => {
