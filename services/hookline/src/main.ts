@@ -16,6 +16,23 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+
+// postgres.js can reject a promise nobody holds when the server ends a
+// connection (admin shutdown 57P01/57P02/57P03, a reset socket) — seen once
+// under load while its LISTEN connection reconnected. The pool recovers by
+// itself, so such a rejection is logged, not fatal. Anything else is a bug:
+// log it and exit, and let the supervisor restart us (claims come back when
+// their lease runs out).
+const CONNECTION_LOST = new Set(["57P01", "57P02", "57P03", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
+process.on("unhandledRejection", (reason) => {
+  const code = (reason as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && CONNECTION_LOST.has(code)) {
+    logger.warn({ err: reason }, "database connection lost; postgres.js reconnects");
+    return;
+  }
+  logger.fatal({ err: reason }, "unhandled rejection");
+  process.exit(1);
+});
 const hookline = await startHookline(config, logger);
 const quickstart = await ensureDefaultAccount(hookline.store);
 
