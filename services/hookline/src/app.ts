@@ -42,7 +42,8 @@ export function createApp(deps: AppDeps) {
   const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
   const metrics = deps.metrics ?? createMetrics(store);
   const hookService = createHookService({ store, config, transport });
-  const publishService = createPublishService({ store, eventTypes: builtInEventTypes(document) });
+  const eventTypes = builtInEventTypes(document);
+  const publishService = createPublishService({ store, eventTypes });
 
   app.use(requestId());
   // One line per request. No per-request child logger: building one costs more
@@ -76,12 +77,12 @@ export function createApp(deps: AppDeps) {
   app.route("/", createHealthRouter(store));
   app.route("/", createAccountsRouter(store));
   app.route("/", createHooksRouter(hookService));
-  app.route("/", createEventTypesRouter(builtInEventTypes(document)));
+  app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
   app.route("/", createDeliveriesRouter({ store, hooks: hookService }));
   app.route("/", createMetricsRouter(metrics));
   // The profiles publish and ping through the same services as /v1.
-  const profileDeps = { store, config, hooks: hookService, events: publishService };
+  const profileDeps = { store, config, hooks: hookService, events: publishService, keyAuth };
   app.route("/", createKuduRouter(profileDeps));
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));

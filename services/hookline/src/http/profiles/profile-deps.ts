@@ -5,7 +5,6 @@ import type { HookService } from "../../hooks/hook-service.js";
 import type { Store } from "../../store/database.js";
 import type { HookRow } from "../../store/schema.js";
 import type { AppEnv, AuthenticatedAccount } from "../app-env.js";
-import { apiKeyAuth } from "../auth.js";
 import { ProblemError } from "../problem.js";
 import { bodyGuards } from "../request-guards.js";
 
@@ -15,6 +14,8 @@ export interface ProfileDeps {
   config: Config;
   hooks: HookService;
   events: PublishService;
+  /** The app's API-key middleware: one key cache for every path, not one per profile. */
+  keyAuth: MiddlewareHandler<AppEnv>;
 }
 
 /**
@@ -25,8 +26,8 @@ export interface ProfileDeps {
  * @example
  * router.use("/hooks/*", ...keyedJsonGuards(deps));
  */
-export function keyedJsonGuards(deps: Pick<ProfileDeps, "store" | "config">): MiddlewareHandler<AppEnv>[] {
-  return [apiKeyAuth(deps.store, deps.config.keyCacheSeconds), bodyGuards(deps.config.bodyLimitBytes)];
+export function keyedJsonGuards(deps: Pick<ProfileDeps, "keyAuth" | "config">): MiddlewareHandler<AppEnv>[] {
+  return [deps.keyAuth, bodyGuards(deps.config.bodyLimitBytes)];
 }
 
 /**
