@@ -133,7 +133,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     inFlight++;
     try {
       if (!row.is_active) return queue(cancelledOutcome(row));
-      const request = buildRequest(row, row.event_type, row.data_json, `msg_${row.id}`, Math.floor(Date.now() / 1000));
+      const request = buildRequest(row, row.event_type, row.data_json, row.message_id, Math.floor(Date.now() / 1000));
       const result = await transport.send(request, { insecureSsl: row.insecure_ssl, signal: abort.signal });
       if (abort.signal.aborted && !result.ok) {
         toRelease.push(row.id);

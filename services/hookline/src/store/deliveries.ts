@@ -9,6 +9,8 @@ export interface ClaimedDelivery {
   id: number;
   event_id: number;
   hook_id: number;
+  /** The `webhook-id` every attempt of this delivery carries. */
+  message_id: string;
   attempts: number;
   retry_base: number;
   event_type: string;
@@ -51,7 +53,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
     from due, hooks h, events e
     where d.id = due.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+    returning d.id, d.event_id, d.hook_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
       h.url, h.http_verb, h.secret,
       case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
       h.custom_data, h.insecure_ssl, h.retries, h.is_active`.execute(db);
@@ -180,8 +182,11 @@ export async function redeliver(db: Db, accountId: string, id: number): Promise<
     .where("id", "=", id)
     .where("locked_by", "is", null)
     .executeTakeFirst();
+  // Read before waking the workers: the answer shows the delivery pending and
+  // due now, not a claim a worker took a millisecond later.
+  const row = await findDelivery(db, accountId, id);
   if (updated.numUpdatedRows > 0n) await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(db);
-  return findDelivery(db, accountId, id);
+  return row;
 }
 
 export type DeliveryWithType = DeliveryRow & { event_type: string };

@@ -11,7 +11,13 @@ export interface NewEvent {
   type: string;
   subjectType: string | null;
   subject: string | null;
-  data: Record<string, unknown>;
+  /** The producer's `data`, as the exact JSON text of an object: stored byte for byte. */
+  dataText: string;
+  /**
+   * A ULID for this event (ulid library): each delivery's `webhook-id` is
+   * `msg_<ulid>_<hook id>`, so ids are globally unique and stable across retries.
+   */
+  ulid: string;
   idempotencyKey: string | null;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
@@ -51,13 +57,13 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
         and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})
     ), ev as (
       insert into events (account_id, type, subject_type, subject, data, idempotency_key, deliveries_count)
-      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::text::jsonb,
+      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${event.dataText}::json,
              ${event.idempotencyKey}, (select count(*) from matched)
       on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
       returning id, deliveries_count
     ), scheduled as (
-      insert into deliveries (event_id, hook_id, account_id)
-      select ev.id, matched.id, matched.account_id from ev cross join matched
+      insert into deliveries (event_id, hook_id, account_id, message_id)
+      select ev.id, matched.id, matched.account_id, ${"msg_" + event.ulid + "_"} || matched.id from ev cross join matched
       returning 1
     )
     select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled
@@ -74,5 +80,11 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
 }
 
 export async function findEvent(db: Db, accountId: string, id: number): Promise<EventRow | undefined> {
-  return db.selectFrom("events").selectAll().where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+  // `data::text`: the drivers would parse a json column, losing what it keeps.
+  return db
+    .selectFrom("events")
+    .select(["id", "account_id", "type", "subject_type", "subject", sql<string>`data::text`.as("data"), "idempotency_key", "deliveries_count", "created_at"])
+    .where("account_id", "=", accountId)
+    .where("id", "=", id)
+    .executeTakeFirst();
 }
