@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "./db-handle.js";
 import { DELIVERIES_CHANNEL } from "./events.js";
-import type { DeliveryAttemptRow, DeliveryRow } from "./schema.js";
+import type { DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from "./schema.js";
 
 /** Pending again, due now, with a fresh retry budget. A delivery under a claim is left to its worker. */
 export async function redeliver(db: Db, accountId: string, id: number): Promise<DeliveryWithType | undefined> {
@@ -36,10 +36,16 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
   return db.selectFrom("delivery_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
 }
 
-/** A hook's deliveries, newest first; `before` is the keyset cursor (ids below it). */
-export async function listHookDeliveries(db: Db, hookId: number, before: number | undefined, limit: number): Promise<DeliveryWithType[]> {
+/** A hook's deliveries, newest first, optionally in one status; `before` is the keyset cursor (ids below it). */
+export async function listHookDeliveries(
+  db: Db,
+  hookId: number,
+  filter: { before?: number | undefined; status?: DeliveryStatus | undefined },
+  limit: number,
+): Promise<DeliveryWithType[]> {
   let query = deliveriesWithType(db).where("deliveries.hook_id", "=", hookId);
-  if (before !== undefined) query = query.where("deliveries.id", "<", before);
+  if (filter.before !== undefined) query = query.where("deliveries.id", "<", filter.before);
+  if (filter.status !== undefined) query = query.where("deliveries.status", "=", filter.status);
   return query.orderBy("deliveries.id", "desc").limit(limit).execute();
 }
 
