@@ -174,6 +174,8 @@ function replaceableFields(input: HookCreate) {
     retries: input.retries ?? DEFAULT_RETRIES,
     custom_data: (input.custom_data ?? null) as HookRow["custom_data"],
     insecure_ssl: input.insecure_ssl ?? false,
+    max_in_flight: input.max_in_flight ?? null,
+    rate_limit: input.rate_limit ?? null,
   };
 }
 
