@@ -91,13 +91,121 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List an account's API keys
+         * @description Admin only. Every active key of the account, oldest first, as a plain JSON array; the keys themselves cannot be read back.
+         */
+        get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key for an account
          * @description Admin only. The key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
          */
         post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an account's API key
+         * @description Admin only. The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s).
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an account's API key
+         * @description Admin only. Creates a key with the same name and revokes this one, in one step; the answer carries the new key (shown this once).
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the calling account's API keys
+         * @description Every active key of the calling key's account, oldest first, as a plain JSON array: id, name, prefix, created and last-used times. Revoked keys are not listed. The keys themselves cannot be read back.
+         */
+        get: operations["listOwnApiKeys"];
+        put?: never;
+        /**
+         * Create an API key for the calling account
+         * @description The new key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
+         */
+        post: operations["createOwnApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the calling account's API keys
+         * @description The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s), the time a process may keep a key lookup cached. A key may revoke itself.
+         */
+        delete: operations["revokeOwnApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate one of the calling account's API keys
+         * @description Creates a key with the same name and revokes this one, in one step: the answer carries the new key (shown this once). The old key is refused as a revoked key is (see `revokeOwnApiKey`).
+         */
+        post: operations["rotateOwnApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -910,6 +1018,33 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description An API key as listed: everything but the key itself, which Hookline does not keep. `key_prefix` tells keys apart.
+         * @example {
+         *       "id": 2,
+         *       "account_id": "4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b",
+         *       "name": "ci deploys",
+         *       "key_prefix": "hkl_3q2-",
+         *       "created_at": "2026-11-22T15:00:00.000Z",
+         *       "last_used_at": "2026-11-29T09:12:00.000Z"
+         *     }
+         */
+        ApiKeyInfo: {
+            id: number;
+            account_id: string;
+            name: string;
+            /** @description The first characters of the key, to tell keys apart. Not a secret. */
+            key_prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to within about a minute plus the key cache (`HOOKLINE_KEY_CACHE_SECONDS`): the time is written at most once a minute per key. Null when never used.
+             */
+            last_used_at: string | null;
+        };
+        /** @description The account's active (unrevoked) keys, oldest first. */
+        ApiKeyList: components["schemas"]["ApiKeyInfo"][];
         /**
          * @example {
          *       "name": "ci deploys"
@@ -1991,6 +2126,13 @@ export interface components {
         };
     };
     parameters: {
+        /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+        AccountId: string;
+        /**
+         * @description The API key's id (as listed; not the key itself).
+         * @example 2
+         */
+        KeyId: number;
         /**
          * @description The hook's id.
          * @example 4
@@ -2128,6 +2270,31 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     createApiKey: {
         parameters: {
             query?: never;
@@ -2158,6 +2325,167 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listOwnApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    createOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    revokeOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    rotateOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     listHooks: {
