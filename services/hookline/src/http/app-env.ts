@@ -25,6 +25,8 @@ export interface AuthenticatedAccount {
 export interface AppEnv {
   Variables: {
     account: AuthenticatedAccount;
+    /** The id of the API key that authenticated the request. */
+    keyId: number;
     requestId: string;
   };
 }
