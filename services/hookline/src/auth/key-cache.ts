@@ -43,7 +43,12 @@ const MAX_WRONG_KEYS = 1_000;
  * request. `onError` hears about a failed write; authentication does not wait
  * for it.
  */
-export function createKeyAuthenticator(store: Store, cacheSeconds: number, onError: (error: unknown) => void): KeyAuthenticator {
+export function createKeyAuthenticator(
+  store: Store,
+  cacheSeconds: number,
+  onError: (error: unknown) => void,
+  limits: { validKeys: number; wrongKeys: number } = { validKeys: MAX_VALID_KEYS, wrongKeys: MAX_WRONG_KEYS },
+): KeyAuthenticator {
   const valid = new Map<string, Valid>();
   const wrong = new Map<string, number>();
   const ttlMs = cacheSeconds * 1000;
@@ -71,7 +76,7 @@ export function createKeyAuthenticator(store: Store, cacheSeconds: number, onErr
         valid.delete(keyHash);
         if (ttlMs > 0) {
           wrong.delete(keyHash);
-          if (wrong.size >= MAX_WRONG_KEYS) wrong.delete(wrong.keys().next().value!);
+          if (wrong.size >= limits.wrongKeys) wrong.delete(wrong.keys().next().value!);
           wrong.set(keyHash, now + ttlMs);
         }
         return undefined;
@@ -85,7 +90,7 @@ export function createKeyAuthenticator(store: Store, cacheSeconds: number, onErr
       if (ttlMs > 0) {
         // Re-inserted so the map's order stays oldest-first for eviction.
         valid.delete(keyHash);
-        if (valid.size >= MAX_VALID_KEYS) valid.delete(valid.keys().next().value!);
+        if (valid.size >= limits.validKeys) valid.delete(valid.keys().next().value!);
         valid.set(keyHash, entry);
       }
       return entry.owner;
