@@ -22,7 +22,7 @@ import { createHooksRouter } from "./http/hooks/hooks.index.js";
 import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kazoo.index.js";
 import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
-import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
+import { PROBLEM_KINDS, ProblemError, problemResponse, toProblemError, type ProblemKind } from "./http/problem.js";
 import { bodyGuards } from "./http/request-guards.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
@@ -134,11 +134,10 @@ function routeMiss(app: OpenAPIHono<AppEnv>, c: Context): ProblemError {
 }
 
 function asProblem(error: unknown): ProblemError {
-  if (error instanceof ProblemError) return error;
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
     const clientKind = error.status === 400 ? "malformed-request" : kind;
     return new ProblemError(clientKind ?? "internal", error.status < 500 ? error.message : undefined);
   }
-  return new ProblemError("internal");
+  return toProblemError(error);
 }
