@@ -34,6 +34,8 @@ export interface ApiKeyTable {
   key_prefix: string;
   created_at: Timestamp;
   revoked_at: Date | null;
+  /** Written at most once a minute per key (see `touchApiKey`), so it is accurate to about a minute. */
+  last_used_at: Date | null;
 }
 
 export interface HookTable {
