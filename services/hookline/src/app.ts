@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps) {
   const { store, config, logger } = deps;
   const app = new OpenAPIHono<AppEnv>();
   const document = loadOpenApiDocument();
-  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = deps.metrics ?? createMetrics(store);
   const hookService = createHookService({ store, config, transport });
   const eventTypes = builtInEventTypes(document);

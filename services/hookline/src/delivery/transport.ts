@@ -54,11 +54,11 @@ export class RefusedTargetError extends Error {
  * rebinding) is refused before any connection is made.
  *
  * @example
- * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000 });
+ * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000, deadlineMs: 30_000 });
  * const result = await transport.send(buildRequest(...), { insecureSsl: false });
  */
-export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; deadlineMs?: number; connections?: number }): DeliveryTransport {
-  const deadlineMs = options.deadlineMs ?? 2 * options.timeoutMs;
+export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; deadlineMs: number; connections?: number }): DeliveryTransport {
+  const { deadlineMs } = options;
   const agent = (rejectUnauthorized: boolean) =>
     new Agent({
       connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs),

@@ -33,7 +33,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
   const { store, config } = deps;
   const db = store.db;
   const transport =
-    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
 
   // A `verify` write pings first and saves nothing when the callback fails.
   async function verifyOrThrow(target: PingHookTarget): Promise<void> {
