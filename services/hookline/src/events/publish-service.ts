@@ -30,12 +30,10 @@ export interface PublishInput {
 export interface PublishResult {
   id: number;
   deliveries: number;
-  /** False when an earlier publish with the same idempotency key answered this already. */
-  created: boolean;
 }
 
 export interface PublishService {
-  publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string): Promise<PublishResult>;
+  publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
 }
 
 /**
@@ -48,7 +46,7 @@ export interface PublishService {
  *
  * @example
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
- * const { id, deliveries } = await events.publish(account, { type: "build:complete", data }, "key-1");
+ * const { id, deliveries } = await events.publish(account, { type: "build:complete", data });
  */
 export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
   // Monotonic: ids made in the same millisecond still sort in publish order.
@@ -58,7 +56,7 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
 
   return {
-    async publish(account, input, idempotencyKey) {
+    async publish(account, input) {
       if (isReservedEventType(input.type)) {
         throw invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
           { path: "body.type", message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
@@ -79,11 +77,10 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
         subject: input.subject ?? null,
         dataText: input.dataText ?? JSON.stringify(input.data),
         ulid: nextUlid(),
-        idempotencyKey: idempotencyKey ?? null,
         patterns: subscriptionPatternsFor(input.type),
       });
-      if (inserted.created && inserted.deliveries_count > 0) notifier.poke();
-      return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
+      if (inserted.deliveries_count > 0) notifier.poke();
+      return { id: inserted.id, deliveries: inserted.deliveries_count };
     },
   };
 }
