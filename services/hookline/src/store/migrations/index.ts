@@ -3,6 +3,7 @@ import * as accountsKeysHooks from "./2026-11-22T1500-accounts-keys-hooks.js";
 import * as eventsDeliveries from "./2026-11-22T1600-events-deliveries.js";
 import * as hooksEventsIndex from "./2026-11-22T1700-hooks-events-index.js";
 import * as hookIsolation from "./2026-11-30T0300-hook-isolation.js";
+import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-22T1600-events-deliveries": eventsDeliveries,
   "2026-11-22T1700-hooks-events-index": hooksEventsIndex,
   "2026-11-30T0300-hook-isolation": hookIsolation,
+  "2026-11-30T0301-hook-attempt-duration": hookAttemptDuration,
 };
 
 export const migrationProvider: MigrationProvider = {
