@@ -53,6 +53,7 @@ export async function fairnessScenario(config: BenchConfig): Promise<BenchRow[]>
       return receiver.latencies.slice(before).sort((a, b) => a - b);
     };
 
+    await healthyPhase("to warm up (not counted)");
     const alone = await healthyPhase("alone");
     progress(`fairness: ${config.slowBacklog} events to the ${config.slowMs / 1000} s hook`);
     await inParallel(config.slowBacklog, PUBLISH_CONCURRENCY, (seq) =>
