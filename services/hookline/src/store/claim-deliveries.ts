@@ -29,6 +29,19 @@ export interface ClaimedDelivery {
   more_due: boolean;
 }
 
+/**
+ * A hook whose attempts average under FAST_ATTEMPT_MS may hold
+ * FAST_HOOK_CAP_FACTOR × its cap. Rows are held for the whole claim → send →
+ * record cycle, not only while an attempt is open: a fast hook draining
+ * thousands of rows needs hundreds held (Little's law), while the cap is
+ * there to stop a slow receiver tying up the worker's slots. A hook not yet
+ * known to be fast (no attempt recorded) gets the plain cap, so a slow one's
+ * first burst is bounded too; a fast hook that turns slow can hold the larger
+ * allowance for one attempt deadline, until its average catches up.
+ */
+export const FAST_ATTEMPT_MS = 1000;
+export const FAST_HOOK_CAP_FACTOR = 16;
+
 /** What the claim needs to know besides the hooks' own fields. */
 export interface ClaimPolicy {
   /** The cap on rows held per hook for hooks whose `max_in_flight` is null. */
@@ -70,7 +83,10 @@ export interface ClaimPolicy {
  */
 export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy): Promise<ClaimedDelivery[]> {
   const horizon = policy.throttleHorizonMs / 1000;
-  const cap = sql`case when h.consecutive_failures >= ${policy.breakerThreshold} then 1 else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
+  const cap = sql`case
+    when h.consecutive_failures >= ${policy.breakerThreshold} then 1
+    when h.attempt_ms_avg < ${FAST_ATTEMPT_MS} then ${FAST_HOOK_CAP_FACTOR} * coalesce(h.max_in_flight, ${policy.hookMaxInFlight})
+    else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
   const result = await sql<ClaimedDelivery>`
     with held as (
       -- A dead worker's rows stop counting when their lease runs out.

@@ -78,6 +78,8 @@ export interface HookTable {
   failing_since: Date | null;
   /** Why Hookline disabled the hook (auto-disable, 410 Gone); null when a user paused it or it is active. */
   disabled_reason: string | null;
+  /** Moving average of the hook's attempt durations (ms); null before its first recorded attempt. */
+  attempt_ms_avg: number | null;
 }
 
 export interface EventTable {

@@ -7,6 +7,7 @@ import * as idempotencyKeys from "./2026-11-30T0200-idempotency-keys.js";
 import * as idBound from "./2026-11-30T0201-id-bound.js";
 import * as hookIsolation from "./2026-11-30T0300-hook-isolation.js";
 import * as apiKeyLastUsed from "./2026-11-30T0500-api-key-last-used.js";
+import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0200-idempotency-keys": idempotencyKeys,
   "2026-11-30T0201-id-bound": idBound,
   "2026-11-30T0300-hook-isolation": hookIsolation,
+  "2026-11-30T0301-hook-attempt-duration": hookAttemptDuration,
   "2026-11-30T0500-api-key-last-used": apiKeyLastUsed,
 };
 
