@@ -2893,7 +2893,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            503: components["responses"]["Unavailable"];
         };
     };
     kuduListHooks: {
