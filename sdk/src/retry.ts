@@ -76,9 +76,13 @@ function isRetryableStatus(response: Response, request: Request): boolean {
   return status === 429 || (status >= 500 && status <= 599);
 }
 
+/** RFC 9110 §5.6.7 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
 /**
- * `Retry-After` in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3);
- * 0 when absent or unreadable.
+ * `Retry-After` in ms, by RFC 9110 §10.2.3: delay-seconds (digits only) or an
+ * IMF-fixdate; 0 (the client's own backoff) when absent or anything else, so
+ * `120.5` or `-1` never reads as a date (V8's `Date.parse` would take them).
  *
  * @example retryAfterMs("2") // 2000
  */
@@ -86,6 +90,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
   if (!value) return 0;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (!IMF_FIXDATE.test(trimmed)) return 0;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? 0 : Math.max(0, date - now);
 }

@@ -1,7 +1,7 @@
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
-import type { AuthenticatedAccount } from "../http/app-env.js";
-import { ProblemError, type FieldError } from "../http/problem.js";
+import type { AuthenticatedAccount } from "../domain/account.js";
+import { invalid, type FieldError } from "../domain/errors.js";
 import type { BuiltInEventType } from "../spec/openapi-document.js";
 import type { Store } from "../store/database.js";
 import { insertEventWithDeliveries } from "../store/events.js";
@@ -32,7 +32,7 @@ export interface PublishService {
  * (Kudu's `POST /api/hooks/publish/{hookType}`): validates a built-in type's
  * `data` against its schema from the spec's `webhooks:` section (unknown types
  * pass unvalidated), then writes the event and its deliveries in one
- * statement. Throws a 400 `ProblemError` naming each bad field.
+ * statement. Throws an `invalid` `HooklineError` naming each bad field.
  *
  * @example
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
@@ -51,7 +51,7 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
           path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
           message: e.message ?? "is invalid",
         }));
-        throw new ProblemError("validation", `data does not match the ${input.type} event schema.`, errors);
+        throw invalid(`data does not match the ${input.type} event schema.`, errors);
       }
       const inserted = await insertEventWithDeliveries(deps.store.db, {
         accountId: account.id,

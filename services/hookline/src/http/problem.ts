@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { HooklineError, type FieldError, type HooklineErrorKind } from "../domain/errors.js";
+
+export type { FieldError };
 
 /**
  * Hookline's one error model: RFC 9457 problem details. Handlers throw a
@@ -28,12 +31,6 @@ export type ProblemKind = keyof typeof PROBLEM_KINDS;
 export const PROBLEM_TYPE_BASE = "https://hookline.dev/problems/";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export interface FieldError {
-  /** Where the bad value is: `body.url`, `query.limit`, `path.id`, `header.idempotency-key`. */
-  path: string;
-  message: string;
-}
-
 export class ProblemError extends Error {
   readonly status: ContentfulStatusCode;
   constructor(
@@ -46,6 +43,28 @@ export class ProblemError extends Error {
     this.status = PROBLEM_KINDS[kind].status;
     this.name = "ProblemError";
   }
+}
+
+/** The problem kind each domain error kind is answered with: the one place domain errors meet HTTP. */
+const KIND_OF_DOMAIN_ERROR: Record<HooklineErrorKind, ProblemKind> = {
+  invalid: "validation",
+  not_found: "not-found",
+  conflict: "conflict",
+  unavailable: "unavailable",
+};
+
+/**
+ * Any thrown value as the problem it is answered with: a `ProblemError` as
+ * is, a domain `HooklineError` by its kind (with `Retry-After` for
+ * `unavailable`), anything else as an opaque 500.
+ */
+export function toProblemError(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof HooklineError) {
+    const headers = error.retryAfterSeconds !== undefined ? { "retry-after": String(Math.ceil(error.retryAfterSeconds)) } : undefined;
+    return new ProblemError(KIND_OF_DOMAIN_ERROR[error.kind], error.detail, error.fields, headers);
+  }
+  return new ProblemError("internal");
 }
 
 export const ProblemSchema = z
