@@ -3621,7 +3621,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            503: components["responses"]["Unavailable"];
         };
     };
     kuduListHooks: {
