@@ -1,4 +1,8 @@
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { installFieldMessages } from "./domain/field-messages.js";
+
+installFieldMessages();
 
 /**
  * Hookline's configuration: environment variables, validated once at start.
@@ -43,6 +47,10 @@ const configSchema = z.object({
   HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOOKLINE_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(600_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOOKLINE_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  HOOKLINE_API_KEY: z.string().min(1).optional(),
+  /** Set by npm and pnpm to the folder the user ran the command in (the script itself runs in the package's folder). */
+  INIT_CWD: z.string().optional(),
 });
 
 export type Config = {
@@ -50,7 +58,11 @@ export type Config = {
   port: number;
   /** PostgreSQL connection string; absent means embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
-  /** PGlite data folder, or `memory://` for a throw-away in-memory database. */
+  /**
+   * PGlite data folder as an absolute path (a relative HOOKLINE_DATA_DIR is
+   * taken from the folder the user ran the command in), or `memory://` for a
+   * throw-away in-memory database.
+   */
   dataDir: string;
   dbPoolSize: number;
   role: "api" | "worker" | "both";
@@ -62,6 +74,10 @@ export type Config = {
   publicUrl: string | undefined;
   delivery: DeliveryConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** `auto`: human-readable lines on a terminal, JSON lines otherwise. */
+  logFormat: "auto" | "json" | "pretty";
+  /** For CLI commands that go through a running server as an account (`hookline trigger`, `hookline keys`). */
+  apiKey: string | undefined;
 };
 
 export interface DeliveryConfig {
@@ -90,7 +106,7 @@ export interface DeliveryConfig {
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
-    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+    super(issues.join("; "));
     this.name = "ConfigError";
   }
 }
@@ -106,18 +122,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
   const e = parsed.data;
   // An attempt may take the timeout three times over (connect, headers, body).
   if (e.HOOKLINE_LEASE_MS < 3 * e.HOOKLINE_DELIVERY_TIMEOUT_MS + 1000) {
-    throw new ConfigError(["HOOKLINE_LEASE_MS: must be at least 3 × HOOKLINE_DELIVERY_TIMEOUT_MS + 1000 ms, or a slow attempt outlives its claim"]);
+    throw new ConfigError(["HOOKLINE_LEASE_MS must be at least 3 × HOOKLINE_DELIVERY_TIMEOUT_MS + 1000 ms, or a slow attempt outlives its claim"]);
   }
   return {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
-    dataDir: e.HOOKLINE_DATA_DIR,
+    dataDir: resolveDataDir(e.HOOKLINE_DATA_DIR, e.INIT_CWD),
     dbPoolSize: e.HOOKLINE_DB_POOL_SIZE,
     role: e.HOOKLINE_ROLE,
     adminToken: e.HOOKLINE_ADMIN_TOKEN,
@@ -140,5 +156,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsPort: e.HOOKLINE_METRICS_PORT,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.HOOKLINE_LOG_FORMAT,
+    apiKey: e.HOOKLINE_API_KEY,
   };
+}
+
+/**
+ * A relative data folder is relative to where the user ran the command:
+ * `INIT_CWD` under npm/pnpm scripts (which run in the package's own folder),
+ * the working directory otherwise.
+ */
+function resolveDataDir(dataDir: string, initCwd: string | undefined): string {
+  if (dataDir === "memory://" || isAbsolute(dataDir)) return dataDir;
+  return resolve(initCwd && isAbsolute(initCwd) ? initCwd : process.cwd(), dataDir);
 }
