@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createKazooRouter(profileDeps));
 
   registerSecuritySchemes(app);
-  app.route("/", createApiDocsRouter(document));
+  app.route("/", createApiDocsRouter(document, config.publicUrl));
 
   app.notFound((c) => problemResponse(c, routeMiss(app, c)));
   app.onError((error, c) => {
