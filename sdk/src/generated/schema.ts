@@ -1047,7 +1047,7 @@ export interface components {
          *       "errors": [
          *         {
          *           "path": "body.url",
-         *           "message": "refused: the address 127.0.0.1 is not a public address (private targets are not allowed)"
+         *           "message": "refused: the address 127.0.0.1 is not a public address (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)"
          *         }
          *       ]
          *     }

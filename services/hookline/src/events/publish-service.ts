@@ -1,3 +1,4 @@
+import { ajvFieldError } from "../domain/field-messages.js";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
 import type { AuthenticatedAccount } from "../domain/account.js";
@@ -64,10 +65,7 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
       }
       const validate = validators.get(input.type);
       if (validate && !validate(input.data)) {
-        const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
-          path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
-          message: e.message ?? "is invalid",
-        }));
+        const errors: FieldError[] = (validate.errors ?? []).map((e) => ajvFieldError("body.data", e));
         throw invalid(`data does not match the ${input.type} event schema.`, errors);
       }
       const inserted = await insertEventWithDeliveries(deps.store.db, {
