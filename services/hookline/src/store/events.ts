@@ -52,8 +52,9 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
         and (h.subject is null or h.subject = ${event.subject})
         and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})
     ), ev as (
+      -- ::text first: postgres.js JSON-encodes a parameter the server types as json, storing a string.
       insert into events (account_id, type, subject_type, subject, data, deliveries_count)
-      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${event.dataText}::json,
+      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${event.dataText}::text::json,
              (select count(*) from matched)
       returning id, deliveries_count
     ), scheduled as (
