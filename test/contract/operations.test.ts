@@ -47,6 +47,18 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect((await asSecond.call("GET", "/v1/accounts/me")).body.id).toBe(account.body.id);
     expect((await call(api, "GET", "/v1/accounts/me")).status).toBe(200);
 
+    // Key management, for the admin and for the key's own account.
+    expect((await call(admin, "GET", `/v1/accounts/${account.body.id}/keys`)).body).toHaveLength(1);
+    const adminRotated = await call(admin, "POST", `/v1/accounts/${account.body.id}/keys/${key.body.id}/rotate`);
+    expect(adminRotated.status).toBe(201);
+    expect((await call(admin, "DELETE", `/v1/accounts/${account.body.id}/keys/${adminRotated.body.id}`)).status).toBe(204);
+    const ownKey = await call(api, "POST", "/v1/keys", { name: "own" });
+    expect(ownKey.status).toBe(201);
+    expect((await call(api, "GET", "/v1/keys")).body.map((k: { name: string }) => k.name)).toContain("own");
+    const ownRotated = await call(api, "POST", `/v1/keys/${ownKey.body.id}/rotate`);
+    expect(ownRotated.status).toBe(201);
+    expect((await call(api, "DELETE", `/v1/keys/${ownRotated.body.id}`)).status).toBe(204);
+
     const created = await call(api, "POST", "/v1/hooks", { url: "http://127.0.0.1:9/hook", events: ["build:*"], secret: "123456" });
     expect(created.status).toBe(201);
     const id = created.body.id;

@@ -91,13 +91,121 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List an account's API keys
+         * @description Admin only. Every active key of the account, oldest first, as a plain JSON array; the keys themselves cannot be read back.
+         */
+        get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key for an account
          * @description Admin only. The key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
          */
         post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an account's API key
+         * @description Admin only. The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s).
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an account's API key
+         * @description Admin only. Creates a key with the same name and revokes this one, in one step; the answer carries the new key (shown this once).
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the calling account's API keys
+         * @description Every active key of the calling key's account, oldest first, as a plain JSON array: id, name, prefix, created and last-used times. Revoked keys are not listed. The keys themselves cannot be read back.
+         */
+        get: operations["listOwnApiKeys"];
+        put?: never;
+        /**
+         * Create an API key for the calling account
+         * @description The new key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
+         */
+        post: operations["createOwnApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the calling account's API keys
+         * @description The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s), the time a process may keep a key lookup cached. A key may revoke itself.
+         */
+        delete: operations["revokeOwnApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate one of the calling account's API keys
+         * @description Creates a key with the same name and revokes this one, in one step: the answer carries the new key (shown this once). The old key is refused as a revoked key is (see `revokeOwnApiKey`).
+         */
+        post: operations["rotateOwnApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -984,6 +1092,33 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description An API key as listed: everything but the key itself, which Hookline does not keep. `key_prefix` tells keys apart.
+         * @example {
+         *       "id": 2,
+         *       "account_id": "4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b",
+         *       "name": "ci deploys",
+         *       "key_prefix": "hkl_3q2-",
+         *       "created_at": "2026-11-22T15:00:00.000Z",
+         *       "last_used_at": "2026-11-29T09:12:00.000Z"
+         *     }
+         */
+        ApiKeyInfo: {
+            id: number;
+            account_id: string;
+            name: string;
+            /** @description The first characters of the key, to tell keys apart. Not a secret. */
+            key_prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to within about a minute plus the key cache (`HOOKLINE_KEY_CACHE_SECONDS`): the time is written at most once a minute per key. Null when never used.
+             */
+            last_used_at: string | null;
+        };
+        /** @description The account's active (unrevoked) keys, oldest first. */
+        ApiKeyList: components["schemas"]["ApiKeyInfo"][];
         /**
          * @example {
          *       "name": "ci deploys"
@@ -2046,9 +2181,11 @@ export interface components {
         };
     };
     responses: {
-        /** @description A dependency (the database) is not available. */
+        /** @description A dependency (the database) is not available; nothing was done that a retry after `Retry-After` seconds (with the same `Idempotency-Key` for a write) would repeat. */
         Unavailable: {
             headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -2104,6 +2241,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Another request with the same `Idempotency-Key` is still running; retry after `Retry-After` seconds to get its answer. */
+        IdempotencyInProgress: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-in-progress",
+                 *       "title": "Idempotent request in progress",
+                 *       "status": 409,
+                 *       "detail": "A request with this Idempotency-Key is still running."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request body is larger than the configured limit. */
         PayloadTooLarge: {
             headers: {
@@ -2133,6 +2289,23 @@ export interface components {
                  *       "title": "Unsupported media type",
                  *       "status": 415,
                  *       "detail": "Send the body as application/json (got text/plain)."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The `Idempotency-Key` was used before with a different method, path or body: use a new key for a new request. */
+        IdempotencyMismatch: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-mismatch",
+                 *       "title": "Idempotency key reused",
+                 *       "status": 422,
+                 *       "detail": "This Idempotency-Key was used with a different request."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -2178,6 +2351,26 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+         *     string unique to this operation (a UUID is best); retries of it send the
+         *     same value. The first answer (status, `Location`, body) is stored per
+         *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+         *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+         *     5xx status are not stored: the retry runs the operation again. The same
+         *     key with a different method, path or body answers 422; while the first
+         *     request is still running a retry answers 409 with `Retry-After`. The SDK
+         *     sends a generated key with every write.
+         * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+         */
+        IdempotencyKey: string;
+        /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+        AccountId: string;
+        /**
+         * @description The API key's id (as listed; not the key itself).
+         * @example 2
+         */
+        KeyId: number;
         /**
          * @description The hook's id.
          * @example 4
@@ -2267,7 +2460,21 @@ export interface operations {
     createAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2290,8 +2497,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentAccount: {
@@ -2313,12 +2523,54 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
                 account_id: string;
@@ -2343,8 +2595,262 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOwnApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHooks: {
@@ -2400,12 +2906,27 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2431,8 +2952,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHook: {
@@ -2462,12 +2986,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     replaceHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2495,14 +3034,31 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2524,12 +3080,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     patchHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2557,8 +3130,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHookSecret: {
@@ -2588,12 +3164,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     rotateHookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2621,8 +3212,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listEventTypes: {
@@ -2644,6 +3238,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listEvents: {
@@ -2697,6 +3292,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     publishEvent: {
@@ -2704,10 +3300,18 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any string unique to this publish; retries of it send the same value.
-                 * @example deploy-7f3a2c-complete
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
                  */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -2729,8 +3333,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEvent: {
@@ -2760,12 +3367,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     pingHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2787,6 +3409,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHookDeliveries: {
@@ -2837,12 +3462,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     recoverHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2870,8 +3510,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getDelivery: {
@@ -2901,12 +3544,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     redeliverDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
@@ -2930,6 +3588,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getMetrics: {
@@ -2950,6 +3611,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduListHooks: {
@@ -2971,6 +3633,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduCreateHook: {
@@ -3016,6 +3679,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduGetHook: {
@@ -3045,6 +3709,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduDeleteHook: {
@@ -3072,6 +3737,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduPublish: {
@@ -3104,6 +3770,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefListHooks: {
@@ -3125,6 +3792,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefCreateHook: {
@@ -3158,6 +3826,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefGetHook: {
@@ -3187,6 +3856,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefDeleteHook: {
@@ -3214,6 +3884,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefEditHook: {
@@ -3249,6 +3920,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefPingHook: {
@@ -3276,6 +3948,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kazooListWebhooks: {

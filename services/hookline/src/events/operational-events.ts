@@ -36,7 +36,6 @@ export async function publishOperationalEvents(db: Db, recorded: RecordedOutcome
       subjectType: null,
       subject: null,
       data,
-      idempotencyKey: null,
       patterns: [type],
     });
     scheduled += inserted.deliveries_count;
