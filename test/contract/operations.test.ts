@@ -69,6 +69,14 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect(event.status).toBe(200);
     const deliveryId = event.body.deliveries[0].id;
     expect((await call(api, "GET", `/v1/hooks/${id}/deliveries?limit=1`)).status).toBe(200);
+    expect((await call(api, "GET", `/v1/hooks/${id}/deliveries?status=pending`)).status).toBe(200);
+    const recovered = await call(api, "POST", `/v1/hooks/${id}/recover`, { since: "2026-01-01T00:00:00Z" });
+    expect(recovered.status).toBe(202);
+    expect(recovered.body).toEqual({ recovered: 0 });
+    expect((await call(api, "POST", `/v1/hooks/${id}/recover`, { since: "yesterday" })).status).toBe(400);
+    const events = await call(api, "GET", "/v1/events?type=build:custom&limit=1");
+    expect(events.status).toBe(200);
+    expect(events.body.map((e: { id: number }) => e.id)).toEqual([published.body.id]);
     expect((await call(api, "GET", `/v1/deliveries/${deliveryId}`)).status).toBe(200);
     expect((await call(api, "POST", `/v1/deliveries/${deliveryId}/redeliver`)).status).toBe(202);
     // Nothing listens on port 9: the ping fails, with the reason.

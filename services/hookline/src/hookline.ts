@@ -77,7 +77,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   await migrateToLatest(store);
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
-  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   undo.push(() => transport.close());
   const metrics = createMetrics(store);
 
@@ -99,7 +99,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   if (config.role !== "api") {
     worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
     await worker.start();
-    stopRetention = startRetention({ store, config: config.delivery, logger });
+    stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
 
   return {

@@ -22,12 +22,10 @@ export interface PublishInput {
 export interface PublishResult {
   id: number;
   deliveries: number;
-  /** False when an earlier publish with the same idempotency key answered this already. */
-  created: boolean;
 }
 
 export interface PublishService {
-  publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string): Promise<PublishResult>;
+  publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
 }
 
 /**
@@ -39,7 +37,7 @@ export interface PublishService {
  *
  * @example
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
- * const { id, deliveries } = await events.publish(account, { type: "build:complete", data }, "key-1");
+ * const { id, deliveries } = await events.publish(account, { type: "build:complete", data });
  */
 export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
@@ -47,7 +45,7 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
 
   return {
-    async publish(account, input, idempotencyKey) {
+    async publish(account, input) {
       const validate = validators.get(input.type);
       if (validate && !validate(input.data)) {
         const errors: FieldError[] = (validate.errors ?? []).map((e) => ajvFieldError("body.data", e));
@@ -59,11 +57,10 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
         subjectType: input.subject_type ?? null,
         subject: input.subject ?? null,
         data: input.data,
-        idempotencyKey: idempotencyKey ?? null,
         patterns: subscriptionPatternsFor(input.type),
       });
-      if (inserted.created && inserted.deliveries_count > 0) notifier.poke();
-      return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
+      if (inserted.deliveries_count > 0) notifier.poke();
+      return { id: inserted.id, deliveries: inserted.deliveries_count };
     },
   };
 }

@@ -18,6 +18,8 @@ export const PROBLEM_KINDS = {
   "not-found": { status: 404, title: "Not found" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   "conflict": { status: 409, title: "Conflict" },
+  "idempotency-in-progress": { status: 409, title: "Idempotent request in progress" },
+  "idempotency-mismatch": { status: 422, title: "Idempotency key reused" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "internal": { status: 500, title: "Internal server error" },
@@ -115,6 +117,7 @@ const RESPONSE_DESCRIPTIONS: Record<number, string> = {
   409: "The request conflicts with the resource's current state.",
   413: "The request body is larger than the configured limit.",
   415: "The request body is not JSON.",
+  422: "The Idempotency-Key was used with a different request.",
   503: "A dependency (the database) is not available.",
 };
 
