@@ -45,7 +45,7 @@ const configSchema = z.object({
   HOOKLINE_ATTEMPT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   HOOKLINE_HOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
   HOOKLINE_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(10_000).default(10),
-  HOOKLINE_BREAKER_PROBE_INTERVAL_MS: z.coerce.number().int().min(10).max(24 * 3600_000).default(30_000),
+  HOOKLINE_BREAKER_PROBE_INTERVAL_MS: z.coerce.number().int().min(10).max(300_000).default(1_000),
   HOOKLINE_AUTO_DISABLE_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(5 * 24 * 3600),
   HOOKLINE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
@@ -107,7 +107,7 @@ export interface DeliveryConfig {
   hookMaxInFlight: number;
   /** Consecutive failed attempts that open a hook's circuit breaker. */
   breakerThreshold: number;
-  /** While a breaker is open, a failed probe waits this long before the next. */
+  /** While a breaker is open, the least wait after a failed probe (the wait grows to a tenth of the time failing, at most 5 min). */
   breakerProbeIntervalMs: number;
   /** A hook whose every attempt failed for this long is disabled (Svix: 5 days). */
   autoDisableSeconds: number;
