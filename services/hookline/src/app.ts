@@ -22,6 +22,7 @@ import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
 import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
 import { bodyGuards } from "./http/request-guards.js";
+import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
 /** The two admin operations; every other `/v1` operation takes an API key. */
@@ -41,7 +42,8 @@ export function createApp(deps: AppDeps) {
   const document = loadOpenApiDocument();
   const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
   const metrics = deps.metrics ?? createMetrics(store);
-  const hookService = createHookService({ store, config, transport });
+  const secrets = deps.secrets ?? (config.mainSecret ? createSecretBox(config.mainSecret, config.mainSecretPrevious) : ephemeralSecretBox());
+  const hookService = createHookService({ store, config, transport, secrets });
   const eventTypes = builtInEventTypes(document);
   const publishService = createPublishService({ store, eventTypes });
 

@@ -2,7 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
@@ -11,6 +11,9 @@ import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
+import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js";
+import { resolveSecretBox } from "./signing/main-key.js";
+import type { SecretBox } from "./signing/secret-box.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
@@ -34,6 +37,13 @@ export interface RunningHookline {
 export async function startHookline(config: Config, logger: Logger): Promise<RunningHookline> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   await migrateToLatest(store);
+  let secrets: SecretBox;
+  try {
+    secrets = await prepareSecrets(store, config, logger);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
@@ -42,7 +52,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   let worker: DeliveryWorker | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
   if (config.role !== "api") {
-    worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
+    worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
     await worker.start();
     stopRetention = startRetention({ store, config: config.delivery, logger });
   }
@@ -50,7 +60,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   let server: ServerType | undefined;
   let url: string | undefined;
   if (config.role !== "worker") {
-    const app = createApp({ store, config, logger, transport, metrics });
+    const app = createApp({ store, config, logger, transport, metrics, secrets });
     server = await listen(app.fetch, config.host, config.port);
     url = baseUrl(config.host, server);
   } else if (config.delivery.metricsPort !== undefined) {
@@ -73,6 +83,27 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
       await store.close();
     },
   };
+}
+
+/**
+ * The process's secret box, with the database brought in line with it:
+ * secrets stored in clear (from before encryption) are sealed now — a
+ * migration cannot, having no key — and a secret sealed under a key this
+ * process does not hold stops the start with a `ConfigError` naming
+ * HOOKLINE_MAIN_SECRET, rather than failing every delivery later.
+ */
+async function prepareSecrets(store: Store, config: Config, logger: Logger): Promise<SecretBox> {
+  const secrets = await resolveSecretBox(config, logger);
+  const sealed = await resealHookSecrets(store.db, secrets, { batchSize: 500, clearOnly: true });
+  if (sealed.resealed > 0) logger.info({ hooks: sealed.resealed }, "encrypted signing secrets stored in clear");
+  const unreadable = await findUnreadableSecret(store.db, secrets);
+  if (unreadable) {
+    throw new ConfigError([
+      `HOOKLINE_MAIN_SECRET: hook ${unreadable.id}'s signing secret is encrypted under main key ${unreadable.keyId}, ` +
+        `but this process holds only ${secrets.keys.map((k) => k.id).join(", ")}; set the right key, or list the old one in HOOKLINE_MAIN_SECRET_PREVIOUS`,
+    ]);
+  }
+  return secrets;
 }
 
 function baseUrl(host: string, server: ServerType): string {

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { DeliveryTransport } from "../delivery/transport.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { SecretBox } from "../signing/secret-box.js";
 import type { Store } from "../store/database.js";
 
 /** What the HTTP layer is built from. Passed in, never imported as a singleton. */
@@ -14,6 +15,8 @@ export interface AppDeps {
   transport?: DeliveryTransport;
   /** Shared with the worker so /metrics shows its counters. Created when absent. */
   metrics?: Metrics;
+  /** Seals and opens signing secrets. From `config.mainSecret` when absent (a throw-away key without one: tests of a `memory://` store). */
+  secrets?: SecretBox;
 }
 
 /** The account an API key belongs to, set by the auth middleware. */
