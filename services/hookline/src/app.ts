@@ -21,6 +21,7 @@ import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kaz
 import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
 import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
+import { createRateLimits } from "./http/rate-limits.js";
 import { bodyGuards } from "./http/request-guards.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
@@ -71,8 +72,9 @@ export function createApp(deps: AppDeps) {
 
   // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
   app.use("/v1/accounts/*", kazooErrorEnvelope());
-  const keyAuth = apiKeyAuth(store, config.keyCacheSeconds);
-  const admin = adminAuth(config.adminToken);
+  const limits = createRateLimits(config.rateLimit);
+  const keyAuth = apiKeyAuth(store, config.keyCacheSeconds, limits);
+  const admin = adminAuth(config.adminToken, limits);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
   app.use("/v1/*", bodyGuards(config.bodyLimitBytes));
 

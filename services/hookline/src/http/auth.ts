@@ -4,6 +4,7 @@ import { findAccountByKeyHash } from "../store/accounts.js";
 import type { Store } from "../store/database.js";
 import type { AppEnv, AuthenticatedAccount } from "./app-env.js";
 import { ProblemError } from "./problem.js";
+import type { RateLimits } from "./rate-limits.js";
 
 /**
  * Reads the API key from `Authorization: Bearer`, `X-Auth-Token` (Kazoo) or
@@ -35,7 +36,7 @@ const MAX_CACHED_KEYS = 10_000;
  * `cacheSeconds` so a hot key costs no database round trip per request; the
  * price is that a revoked key keeps working for up to that long.
  */
-export function apiKeyAuth(store: Store, cacheSeconds: number): MiddlewareHandler<AppEnv> {
+export function apiKeyAuth(store: Store, cacheSeconds: number, limits: RateLimits): MiddlewareHandler<AppEnv> {
   const cache = new Map<string, CachedAccount>();
 
   async function lookup(keyHash: string): Promise<AuthenticatedAccount | undefined> {
@@ -52,28 +53,33 @@ export function apiKeyAuth(store: Store, cacheSeconds: number): MiddlewareHandle
   }
 
   return async (c, next) => {
+    limits.checkAddress(c);
     const key = presentedKey(c.req);
     if (!key) {
       throw new ProblemError("unauthorized", "Send an API key as `Authorization: Bearer <key>` or `X-Auth-Token: <key>`.", undefined, {
         "www-authenticate": 'Bearer realm="hookline"',
+        ...limits.countFailure(c),
       });
     }
-    const account = await lookup(hashApiKey(key));
-    if (!account) throw new ProblemError("unauthorized", "The API key is not valid.");
+    const keyHash = hashApiKey(key);
+    const account = await lookup(keyHash);
+    if (!account) throw new ProblemError("unauthorized", "The API key is not valid.", undefined, limits.countFailure(c));
+    limits.admitKey(c, keyHash);
     c.set("account", account);
     await next();
   };
 }
 
 /** Admits only the configured admin token; without one, admin operations are off. */
-export function adminAuth(adminToken: string | undefined): MiddlewareHandler<AppEnv> {
+export function adminAuth(adminToken: string | undefined, limits: RateLimits): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    limits.checkAddress(c);
     if (!adminToken) {
       throw new ProblemError("unauthorized", "Admin operations are disabled: set HOOKLINE_ADMIN_TOKEN to enable them.");
     }
     const presented = presentedKey(c.req);
     if (!presented || !secretsEqual(presented, adminToken)) {
-      throw new ProblemError("unauthorized", "Admin operations need the admin token as `Authorization: Bearer <token>`.");
+      throw new ProblemError("unauthorized", "Admin operations need the admin token as `Authorization: Bearer <token>`.", undefined, limits.countFailure(c));
     }
     await next();
   };
