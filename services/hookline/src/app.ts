@@ -21,6 +21,7 @@ import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kaz
 import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
 import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
+import { withRateLimitResponses } from "./http/rate-limit-responses.js";
 import { createRateLimits } from "./http/rate-limits.js";
 import { bodyGuards } from "./http/request-guards.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
@@ -107,7 +108,7 @@ export type HooklineApp = ReturnType<typeof createApp>;
 
 /** The OpenAPI document the route definitions describe, for the contract suite. */
 export function generatedOpenApiDocument(app: HooklineApp) {
-  return app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } });
+  return withRateLimitResponses(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } }));
 }
 
 function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
