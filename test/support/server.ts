@@ -39,6 +39,9 @@ export async function startTestServer(
     HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
     HOOKLINE_KEY_CACHE_SECONDS: "0",
     HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
+    // Many tests send wrong credentials on purpose, all from 127.0.0.1:
+    // the address lockout is off unless a test sets it (rate-limits.test.ts).
+    HOOKLINE_RATE_LIMIT_FAILED_AUTH: "0",
     LOG_LEVEL: "silent",
     ...env,
   });
