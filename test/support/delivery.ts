@@ -103,11 +103,15 @@ export async function startTestWorker(database: TestDatabase, env: Record<string
   const secrets = createSecretBox(config.mainSecret!, config.mainSecretPrevious);
   const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel), secrets });
   await worker.start();
+  let stopped = false;
   return {
     id: worker.id,
     config,
     start: worker.start,
+    // Idempotent: a test may stop its stack's worker early (stack.close() stops it again).
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await worker.stop();
       await transport.close();
     },

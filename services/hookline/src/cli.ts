@@ -69,7 +69,8 @@ const reencrypt = defineCommand({
         return;
       }
       const done = await resealHookSecrets(store.db, box, { batchSize, onBatch: (p) => console.log(`re-encrypted ${p.resealed} hooks…`) });
-      console.log(`Re-encrypted ${done.resealed} hooks under main key ${box.current.id}; ${done.remaining} changed meanwhile (run again).`);
+      console.log(`Re-encrypted ${done.resealed} hooks under main key ${box.current.id}; ${done.remaining} still to do (changed meanwhile: run again).`);
+      if (done.unreadable.length > 0) console.error(`Not re-encrypted, their stored secret does not open (tampered?): hooks ${done.unreadable.join(", ")}`);
       if (done.remaining > 0) process.exitCode = 1;
     }),
 });

@@ -1,12 +1,14 @@
 import { sql, type Kysely } from "kysely";
-import { SEALED_PREFIX, type SecretBox } from "../signing/secret-box.js";
+import { SEALED_PREFIX, SecretDecryptionError, type SecretBox } from "../signing/secret-box.js";
 import type { Database } from "./schema.js";
 
 export interface ResealProgress {
   /** Rows whose secrets were rewritten under the current main key. */
   resealed: number;
-  /** Rows still not under the current key (changed concurrently; a rerun picks them up). */
+  /** Rows still not under the current key (changed concurrently, or unreadable). */
   remaining: number;
+  /** Hooks whose stored secret did not open (tampered, or under a key not configured): left as they are. */
+  unreadable: number[];
 }
 
 /**
@@ -30,7 +32,7 @@ export async function resealHookSecrets(
 ): Promise<ResealProgress> {
   const wanted = options.clearOnly ? SEALED_PREFIX : `${SEALED_PREFIX}${box.current.id}:`;
   const stale = sql<boolean>`(left(secret, ${wanted.length}) <> ${wanted} or left(previous_secret, ${wanted.length}) <> ${wanted})`;
-  const progress: ResealProgress = { resealed: 0, remaining: 0 };
+  const progress: ResealProgress = { resealed: 0, remaining: 0, unreadable: [] };
   let after = 0;
   for (;;) {
     const rows = await db
@@ -43,15 +45,26 @@ export async function resealHookSecrets(
       .execute();
     if (rows.length === 0) break;
     after = rows[rows.length - 1]!.id;
-    const next = rows.map((row) => ({
-      id: row.id,
-      secret: box.reseal(row.id, row.secret),
-      previous_secret: row.previous_secret === null ? null : box.reseal(row.id, row.previous_secret),
-    }));
+    const readable: typeof rows = [];
+    const next: Array<{ id: number; secret: string; previous_secret: string | null }> = [];
+    for (const row of rows) {
+      try {
+        next.push({
+          id: row.id,
+          secret: box.reseal(row.id, row.secret),
+          previous_secret: row.previous_secret === null ? null : box.reseal(row.id, row.previous_secret),
+        });
+        readable.push(row);
+      } catch (error) {
+        if (!(error instanceof SecretDecryptionError)) throw error;
+        progress.unreadable.push(row.id);
+      }
+    }
+    if (readable.length === 0) continue;
     const result = await sql`
       update hooks h set secret = v.new_secret, previous_secret = v.new_previous
-      from unnest(${rows.map((r) => r.id)}::int[], ${rows.map((r) => r.secret)}::text[], ${next.map((r) => r.secret)}::text[],
-                  ${rows.map((r) => r.previous_secret)}::text[], ${next.map((r) => r.previous_secret)}::text[])
+      from unnest(${readable.map((r) => r.id)}::int[], ${readable.map((r) => r.secret)}::text[], ${next.map((r) => r.secret)}::text[],
+                  ${readable.map((r) => r.previous_secret)}::text[], ${next.map((r) => r.previous_secret)}::text[])
            as v(id, old_secret, new_secret, old_previous, new_previous)
       where h.id = v.id and h.secret = v.old_secret and h.previous_secret is not distinct from v.old_previous`.execute(db);
     progress.resealed += Number(result.numAffectedRows ?? 0n);
