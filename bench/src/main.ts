@@ -1,4 +1,4 @@
-// `pnpm bench [delivery|api|receiver]`: runs the chosen scenarios (all by
+// `pnpm bench [delivery|api|receiver|secrets]`: runs the chosen scenarios (all by
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
@@ -7,11 +7,13 @@ import { formatTable, oneLine, unavailableRow, type BenchRow } from "./report.js
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
 import { receiverScenario } from "./scenarios/receiver.js";
+import { secretsScenario } from "./scenarios/secrets.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
   receiver: receiverScenario,
   api: apiScenario,
   delivery: deliveryScenario,
+  secrets: secretsScenario,
 };
 
 async function main(): Promise<void> {

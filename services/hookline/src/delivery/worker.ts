@@ -7,7 +7,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
 import { claimDeliveries, recordOutcomes, releaseDeliveries, type ClaimedDelivery, type DeliveryOutcome } from "../store/deliveries.js";
 import { DELIVERIES_CHANNEL } from "../store/events.js";
-import { SecretDecryptionError, type SecretBox } from "../signing/secret-box.js";
+import { cachedOpener, SecretDecryptionError, type SecretBox } from "../signing/secret-box.js";
 import { cancelledOutcome, outcomeOf, unsentOutcome } from "./outcome.js";
 import { buildRequest } from "./request.js";
 import type { DeliveryTransport } from "./transport.js";
@@ -50,7 +50,8 @@ const MAX_BACKOFF_MS = 5_000;
  * await worker.start(); … await worker.stop();
  */
 export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
-  const { store, config, transport, metrics, secrets } = deps;
+  const { store, config, transport, metrics } = deps;
+  const openSecret = cachedOpener(deps.secrets);
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const logger = deps.logger.child({ worker: id });
   let stopping = false;
@@ -136,11 +137,9 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     inFlight++;
     try {
       if (!row.is_active) return queue(cancelledOutcome(row));
-      // Opened per claimed row, not cached per hook: one AES-GCM open is a few
-      // microseconds against a ~100 µs HTTP attempt (bench/README.md, "encryption").
       let opened: ClaimedDelivery;
       try {
-        opened = openSecrets(row, secrets);
+        opened = openSecrets(row, openSecret);
       } catch (error) {
         if (!(error instanceof SecretDecryptionError)) throw error;
         // Never send with a signature the receiver would reject (or one made with the wrong key): record why, retry later.
@@ -229,10 +228,10 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
 }
 
 /** The claimed row with its signing secrets opened (throws `SecretDecryptionError`). */
-function openSecrets(row: ClaimedDelivery, secrets: SecretBox): ClaimedDelivery {
+function openSecrets(row: ClaimedDelivery, open: (hookId: number, stored: string) => string): ClaimedDelivery {
   return {
     ...row,
-    secret: secrets.open(row.hook_id, row.secret),
-    previous_secret: row.previous_secret === null ? null : secrets.open(row.hook_id, row.previous_secret),
+    secret: open(row.hook_id, row.secret),
+    previous_secret: row.previous_secret === null ? null : open(row.hook_id, row.previous_secret),
   };
 }
