@@ -500,9 +500,61 @@ export interface paths {
         put?: never;
         /**
          * Publish an event of a hook type (Kudu)
-         * @description Publishes the body as an event of type `hookType` (its `data`), as `POST /v1/events` would: every active hook subscribed to the type receives the body as published (with the hook's `custom_data` merged in), signed. Built-in types validate the body against their schema. Kudu's later wiki page writes the path as `/api/hooks/hooks/publish/…`, a typo: Kudu serves it here.
+         * @description Publishes the body as an event of type `hookType` (its `data`), as `POST /v1/events` would: every active hook subscribed to the type receives the body as published (with the hook's `custom_data` merged in), signed. Built-in types validate the body against their schema. Kudu's later wiki page writes the path as `/api/hooks/hooks/publish/…` and early Kudu used `/hooks/publish/…`: both are served too, as the same operation.
          */
         post: operations["kuduPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/hooks/publish/{hookType}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event type to publish, e.g. `PostDeployment`.
+                 * @example PostDeployment
+                 */
+                hookType: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish an event of a hook type (Kudu)
+         * @description The publish path as Kudu's later wiki (seed 001) writes it; the same operation as `POST /api/hooks/publish/{hookType}`. Publishes the body as an event of type `hookType` (its `data`), as `POST /v1/events` would.
+         */
+        post: operations["kuduPublishDocumented"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/publish/{hookType}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event type to publish, e.g. `PostDeployment`.
+                 * @example PostDeployment
+                 */
+                hookType: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish an event of a hook type (Kudu)
+         * @description Early Kudu's (seed 000) publish path; the same operation as `POST /api/hooks/publish/{hookType}`. Publishes the body as an event of type `hookType` (its `data`), as `POST /v1/events` would.
+         */
+        post: operations["kuduEarlyPublish"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2921,6 +2973,76 @@ export interface operations {
         };
     };
     kuduPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event type to publish, e.g. `PostDeployment`.
+                 * @example PostDeployment
+                 */
+                hookType: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KuduPublishBody"];
+            };
+        };
+        responses: {
+            /** @description Published; every subscriber of the type will receive the body. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    kuduPublishDocumented: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event type to publish, e.g. `PostDeployment`.
+                 * @example PostDeployment
+                 */
+                hookType: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KuduPublishBody"];
+            };
+        };
+        responses: {
+            /** @description Published; every subscriber of the type will receive the body. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    kuduEarlyPublish: {
         parameters: {
             query?: never;
             header?: never;
