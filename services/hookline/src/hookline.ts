@@ -46,7 +46,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   }
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
-  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = createMetrics(store);
 
   let worker: DeliveryWorker | undefined;
@@ -54,7 +54,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   if (config.role !== "api") {
     worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
     await worker.start();
-    stopRetention = startRetention({ store, config: config.delivery, logger });
+    stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
 
   let server: ServerType | undefined;

@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { hashApiKey, secretsEqual } from "../auth/api-key.js";
-import { findAccountByKeyHash } from "../store/accounts.js";
-import type { Store } from "../store/database.js";
+import type { KeyAuthenticator } from "../auth/key-cache.js";
 import type { AppEnv, AuthenticatedAccount } from "./app-env.js";
 import { ProblemError } from "./problem.js";
 import type { RateLimits } from "./rate-limits.js";
@@ -24,34 +23,11 @@ export function presentedKey(headers: { header(name: string): string | undefined
   return headers.header("x-auth-token") || undefined;
 }
 
-interface CachedAccount {
-  account: AuthenticatedAccount | undefined;
-  expiresAt: number;
-}
-
-const MAX_CACHED_KEYS = 10_000;
-
 /**
- * Authenticates every request by API key. Lookups are cached by key hash for
- * `cacheSeconds` so a hot key costs no database round trip per request; the
- * price is that a revoked key keeps working for up to that long.
+ * Authenticates every request by API key, through the process's key cache
+ * (see `createKeyAuthenticator` for the revocation bound).
  */
-export function apiKeyAuth(store: Store, cacheSeconds: number, limits: RateLimits): MiddlewareHandler<AppEnv> {
-  const cache = new Map<string, CachedAccount>();
-
-  async function lookup(keyHash: string): Promise<AuthenticatedAccount | undefined> {
-    const now = Date.now();
-    const cached = cache.get(keyHash);
-    if (cached && cached.expiresAt > now) return cached.account;
-    const row = await findAccountByKeyHash(store.db, keyHash);
-    const account = row ? { id: row.id, name: row.name } : undefined;
-    if (cacheSeconds > 0) {
-      if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value!);
-      cache.set(keyHash, { account, expiresAt: now + cacheSeconds * 1000 });
-    }
-    return account;
-  }
-
+export function apiKeyAuth(keys: KeyAuthenticator, limits: RateLimits): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     limits.checkAddress(c);
     const key = presentedKey(c.req);
@@ -62,10 +38,11 @@ export function apiKeyAuth(store: Store, cacheSeconds: number, limits: RateLimit
       });
     }
     const keyHash = hashApiKey(key);
-    const account = await lookup(keyHash);
-    if (!account) throw new ProblemError("unauthorized", "The API key is not valid.", undefined, limits.countFailure(c));
+    const owner = await keys.authenticate(keyHash);
+    if (!owner) throw new ProblemError("unauthorized", "The API key is not valid (wrong or revoked).", undefined, limits.countFailure(c));
     limits.admitKey(c, keyHash);
-    c.set("account", account);
+    c.set("account", owner.account);
+    c.set("keyId", owner.keyId);
     await next();
   };
 }
