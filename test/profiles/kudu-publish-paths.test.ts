@@ -24,8 +24,13 @@ describe("Kudu publish paths (pglite)", () => {
     const hook = await basic.call("POST", "/api/hooks", { body: { url: `${receiver.url}/deployed`, event: "PostDeployment", insecure_ssl: false } });
     expect(hook.status).toBe(201);
 
-    expect((await basic.call("POST", "/api/hooks/hooks/publish/PostDeployment", { body: { id: "documented", status: "success" } })).status).toBe(200);
-    expect((await basic.call("POST", "/hooks/publish/PostDeployment", { body: { id: "early", status: "success" } })).status).toBe(200);
+    // Seed 000's deployment body (PostDeployment is a built-in type: its schema is checked).
+    const deployment = (id: string) => ({
+      id, status: "success", author_email: "someone@somewhere.com", author: "Some One",
+      message: "My fix", deployer: "Some One", start_time: "2013-06-06T01:24:16.5873293Z", end_time: "2013-06-06T01:24:17.63342Z",
+    });
+    expect((await basic.call("POST", "/api/hooks/hooks/publish/PostDeployment", { body: deployment("documented") })).status).toBe(200);
+    expect((await basic.call("POST", "/hooks/publish/PostDeployment", { body: deployment("early") })).status).toBe(200);
     const calls = await received(receiver, (r) => r.url === "/deployed" && JSON.parse(r.body).id === "early");
     expect(calls).toHaveLength(1);
     await received(receiver, (r) => r.url === "/deployed" && JSON.parse(r.body).id === "documented");
