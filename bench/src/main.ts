@@ -1,4 +1,4 @@
-// `pnpm bench [delivery|api|receiver]`: runs the chosen scenarios (all by
+// `pnpm bench [delivery|api|receiver|secrets]`: runs the chosen scenarios (all by
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
@@ -8,12 +8,14 @@ import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
 import { fairnessScenario } from "./scenarios/fairness.js";
 import { receiverScenario } from "./scenarios/receiver.js";
+import { secretsScenario } from "./scenarios/secrets.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
   receiver: receiverScenario,
   api: apiScenario,
   delivery: deliveryScenario,
   fairness: fairnessScenario,
+  secrets: secretsScenario,
 };
 
 async function main(): Promise<void> {

@@ -27,6 +27,9 @@ import { bodyGuards } from "./http/request-guards.js";
 import { idempotency } from "./http/idempotency.js";
 import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
 import { isDatabaseUnavailable, isIdSpaceExhausted } from "./store/database-errors.js";
+import { withRateLimitResponses } from "./http/rate-limit-responses.js";
+import { createRateLimits } from "./http/rate-limits.js";
+import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
 /** Health, readiness and metrics: logged at debug, not info. */
@@ -49,7 +52,8 @@ export function createApp(deps: AppDeps) {
   const document = loadOpenApiDocument();
   const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = deps.metrics ?? createMetrics(store);
-  const hookService = createHookService({ store, config, transport });
+  const secrets = deps.secrets ?? (config.mainSecret ? createSecretBox(config.mainSecret, config.mainSecretPrevious) : ephemeralSecretBox());
+  const hookService = createHookService({ store, config, transport, secrets });
   const eventTypes = builtInEventTypes(document);
   const publishService = createPublishService({ store, eventTypes });
 
@@ -79,9 +83,10 @@ export function createApp(deps: AppDeps) {
 
   // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
   app.use("/v1/accounts/*", kazooErrorEnvelope());
+  const limits = createRateLimits(config.rateLimit);
   const keys = createKeyAuthenticator(store, config.keyCacheSeconds, (error) => logger.warn({ err: error }, "could not record an API key's last use"));
-  const keyAuth = apiKeyAuth(keys);
-  const admin = adminAuth(config.adminToken);
+  const keyAuth = apiKeyAuth(keys, limits);
+  const admin = adminAuth(config.adminToken, limits);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
   app.use("/v1/*", bodyGuards(config.bodyLimitBytes));
   app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
@@ -116,7 +121,7 @@ export type HooklineApp = ReturnType<typeof createApp>;
 
 /** The OpenAPI document the route definitions describe, for the contract suite. */
 export function generatedOpenApiDocument(app: HooklineApp) {
-  return describeCrossCuttingAnswers(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } }));
+  return withRateLimitResponses(describeCrossCuttingAnswers(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } })));
 }
 
 function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {

@@ -22,6 +22,7 @@ export const PROBLEM_KINDS = {
   "idempotency-mismatch": { status: 422, title: "Idempotency key reused" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "too-many-requests": { status: 429, title: "Too many requests" },
   "internal": { status: 500, title: "Internal server error" },
   "unavailable": { status: 503, title: "Service unavailable" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
