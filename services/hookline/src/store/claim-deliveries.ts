@@ -7,6 +7,8 @@ export interface ClaimedDelivery {
   event_id: number;
   hook_id: number;
   account_id: string;
+  /** The `webhook-id` every attempt of this delivery carries. */
+  message_id: string;
   attempts: number;
   retry_base: number;
   event_type: string;
@@ -127,7 +129,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
     from granted g left join paced p on p.hook_id = g.hook_id, hooks h, events e
     where d.id = g.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.account_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+    returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
       h.url, h.http_verb, h.secret,
       case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
       h.custom_data, h.insecure_ssl, h.retries, h.is_active,
