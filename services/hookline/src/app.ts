@@ -26,7 +26,6 @@ import { PROBLEM_KINDS, ProblemError, problemResponse, toProblemError, type Prob
 import { bodyGuards } from "./http/request-guards.js";
 import { idempotency } from "./http/idempotency.js";
 import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
-import { isDatabaseUnavailable, isIdSpaceExhausted } from "./store/database-errors.js";
 import { withRateLimitResponses } from "./http/rate-limit-responses.js";
 import { createRateLimits } from "./http/rate-limits.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
@@ -147,17 +146,8 @@ function routeMiss(app: OpenAPIHono<AppEnv>, c: Context): ProblemError {
   return new ProblemError("not-found", `No route ${c.req.method} ${c.req.path}.`);
 }
 
-/** Seconds a client should wait after a 503 for a lost database (a restart takes a few). */
-const DATABASE_RETRY_AFTER_SECONDS = "2";
-
 function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
-  if (isDatabaseUnavailable(error)) {
-    return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": DATABASE_RETRY_AFTER_SECONDS });
-  }
-  if (isIdSpaceExhausted(error)) {
-    return new ProblemError("internal", "Ids are exhausted: the next one would pass 2^53 - 1 (9007199254740991), the largest the API hands out. Nothing was written.");
-  }
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
     const clientKind = error.status === 400 ? "malformed-request" : kind;
