@@ -6,7 +6,7 @@ import { keysCommand } from "./cli/keys-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
 import { triggerCommand } from "./cli/trigger-command.js";
-import { DataDirBusyError, isDataDirLocked } from "./store/data-dir-lock.js";
+import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
 import { migrateToLatest, openStore } from "./store/database.js";
 import { loadConfigOrExit, reportFailure, runServer } from "./serve.js";
 import { dataDirBusyMessage } from "./startup-errors.js";
@@ -29,7 +29,6 @@ const migrate = defineCommand({
     if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
       throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(settings.dataDir, embeddedServer(settings)))} The running server has already migrated it.`);
     }
-    const { lockDataDir } = await import("./store/data-dir-lock.js");
     const lock = isEmbeddedOnDisk(settings) ? await lockDataDir(settings.dataDir, "migrate", () => {}) : undefined;
     const store = await openStore({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 1 });
     try {
