@@ -27,6 +27,13 @@ export interface PublishResult {
 
 export interface PublishService {
   publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string): Promise<PublishResult>;
+  /**
+   * Publishes the spec's example of built-in type `type` to hook `hookId`
+   * alone (Svix's "send example"), whatever the hook subscribes to. Throws a
+   * 400 problem naming `body.type` for a type with no example. The caller
+   * checks the hook belongs to the account.
+   */
+  sendExample(account: AuthenticatedAccount, hookId: number, type: string): Promise<PublishResult>;
 }
 
 /**
@@ -45,27 +52,42 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
 
+  const examples = new Map(deps.eventTypes.flatMap((t) => (t.example ? [[t.name, t.example] as const] : [])));
+
+  async function publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string, onlyHookId?: number) {
+    const validate = validators.get(input.type);
+    if (validate && !validate(input.data)) {
+      const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
+        path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
+        message: e.message ?? "is invalid",
+      }));
+      throw new ProblemError("validation", `data does not match the ${input.type} event schema.`, errors);
+    }
+    const inserted = await insertEventWithDeliveries(deps.store.db, {
+      accountId: account.id,
+      type: input.type,
+      subjectType: input.subject_type ?? null,
+      subject: input.subject ?? null,
+      data: input.data,
+      idempotencyKey: idempotencyKey ?? null,
+      patterns: subscriptionPatternsFor(input.type),
+      ...(onlyHookId === undefined ? {} : { onlyHookId }),
+    });
+    if (inserted.created && inserted.deliveries_count > 0) notifier.poke();
+    return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
+  }
+
   return {
-    async publish(account, input, idempotencyKey) {
-      const validate = validators.get(input.type);
-      if (validate && !validate(input.data)) {
-        const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
-          path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
-          message: e.message ?? "is invalid",
-        }));
-        throw new ProblemError("validation", `data does not match the ${input.type} event schema.`, errors);
+    publish: (account, input, idempotencyKey) => publish(account, input, idempotencyKey),
+    async sendExample(account, hookId, type) {
+      const data = examples.get(type);
+      if (!data) {
+        throw new ProblemError("validation", "The request has invalid fields.", [
+          { path: "body.type", message: `must be a built-in event type with an example: ${[...examples.keys()].join(", ")}` },
+        ]);
       }
-      const inserted = await insertEventWithDeliveries(deps.store.db, {
-        accountId: account.id,
-        type: input.type,
-        subjectType: input.subject_type ?? null,
-        subject: input.subject ?? null,
-        data: input.data,
-        idempotencyKey: idempotencyKey ?? null,
-        patterns: subscriptionPatternsFor(input.type),
-      });
-      if (inserted.created && inserted.deliveries_count > 0) notifier.poke();
-      return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
+      const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
+      return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, undefined, hookId);
     },
   };
 }

@@ -22,7 +22,7 @@ export interface OpenApiDocument {
 interface WebhookOperation {
   summary?: string;
   description?: string;
-  requestBody?: { content?: Record<string, { schema?: unknown }> };
+  requestBody?: { content?: Record<string, { schema?: unknown; examples?: Record<string, { value?: unknown }> }> };
 }
 
 export interface BuiltInEventType {
@@ -31,6 +31,8 @@ export interface BuiltInEventType {
   description: string;
   /** A self-contained JSON Schema (2020-12) of the payload's `data`. */
   schema: Record<string, unknown>;
+  /** The `data` of the spec's first example for this type, if it has one (what a test event sends). */
+  example: Record<string, unknown> | undefined;
 }
 
 let cached: OpenApiDocument | undefined;
@@ -44,13 +46,20 @@ export function loadOpenApiDocument(): OpenApiDocument {
 export function builtInEventTypes(document: OpenApiDocument): BuiltInEventType[] {
   return Object.entries(document.webhooks ?? {}).flatMap(([name, item]) => {
     const operation = item.post;
-    const schema = operation?.requestBody?.content?.["application/json"]?.schema;
+    const content = operation?.requestBody?.content?.["application/json"];
+    const schema = content?.schema;
     if (!operation || !schema) return [];
+    const example = Object.values(content.examples ?? {})[0]?.value;
     return [{
       name,
       summary: operation.summary ?? name,
       description: operation.description ?? "",
       schema: inlineLocalRefs(schema, document) as Record<string, unknown>,
+      example: isObject(example) ? example : undefined,
     }];
   });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

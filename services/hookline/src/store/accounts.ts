@@ -32,12 +32,12 @@ export async function insertApiKey(
     .executeTakeFirstOrThrow();
 }
 
-/** The account an unrevoked key (by its hash) belongs to. */
-export async function findAccountByKeyHash(db: Db, keyHash: string): Promise<AccountRow | undefined> {
+/** The account an unrevoked key (by its hash) belongs to, with the key's id. */
+export async function findAccountByKeyHash(db: Db, keyHash: string): Promise<(AccountRow & { key_id: number }) | undefined> {
   return db
     .selectFrom("api_keys")
     .innerJoin("accounts", "accounts.id", "api_keys.account_id")
-    .select(["accounts.id", "accounts.name", "accounts.created_at"])
+    .select(["accounts.id", "accounts.name", "accounts.created_at", "api_keys.id as key_id"])
     .where("api_keys.key_hash", "=", keyHash)
     .where("api_keys.revoked_at", "is", null)
     .executeTakeFirst();

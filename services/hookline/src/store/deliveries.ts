@@ -198,10 +198,17 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
   return db.selectFrom("delivery_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
 }
 
-/** A hook's deliveries, newest first; `before` is the keyset cursor (ids below it). */
-export async function listHookDeliveries(db: Db, hookId: number, before: number | undefined, limit: number): Promise<DeliveryWithType[]> {
+/** A hook's deliveries, newest first; `before` is the keyset cursor (ids below it); `status` keeps only that status. */
+export async function listHookDeliveries(
+  db: Db,
+  hookId: number,
+  before: number | undefined,
+  limit: number,
+  status?: DeliveryRow["status"],
+): Promise<DeliveryWithType[]> {
   let query = deliveriesWithType(db).where("deliveries.hook_id", "=", hookId);
   if (before !== undefined) query = query.where("deliveries.id", "<", before);
+  if (status !== undefined) query = query.where("deliveries.status", "=", status);
   return query.orderBy("deliveries.id", "desc").limit(limit).execute();
 }
 

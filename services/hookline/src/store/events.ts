@@ -15,6 +15,11 @@ export interface NewEvent {
   idempotencyKey: string | null;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
+  /**
+   * Deliver to this one hook of the account only, whatever it subscribes to
+   * (a test event sent from the dashboard); the subscription rules are skipped.
+   */
+  onlyHookId?: number;
 }
 
 export interface InsertedEvent {
@@ -43,12 +48,7 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
   const result = await sql<{ id: number; deliveries_count: number }>`
     with matched as (
       select h.id, h.account_id from hooks h
-      where h.account_id = ${event.accountId}
-        and h.is_active
-        and h.events && ${sql.val(event.patterns)}::text[]
-        and (h.subject_type is null or h.subject_type = ${event.subjectType})
-        and (h.subject is null or h.subject = ${event.subject})
-        and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})
+      where h.account_id = ${event.accountId} and ${event.onlyHookId === undefined ? subscribed(event) : sql`h.id = ${event.onlyHookId}`}
     ), ev as (
       insert into events (account_id, type, subject_type, subject, data, idempotency_key, deliveries_count)
       select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::text::jsonb,
@@ -71,6 +71,15 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
     .where("idempotency_key", "=", event.idempotencyKey)
     .executeTakeFirstOrThrow();
   return { ...first, created: false };
+}
+
+/** The hooks an event reaches by subscription (PRODUCT §3), as a condition on `hooks h`. */
+function subscribed(event: NewEvent) {
+  return sql`h.is_active
+        and h.events && ${sql.val(event.patterns)}::text[]
+        and (h.subject_type is null or h.subject_type = ${event.subjectType})
+        and (h.subject is null or h.subject = ${event.subject})
+        and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})`;
 }
 
 export async function findEvent(db: Db, accountId: string, id: number): Promise<EventRow | undefined> {

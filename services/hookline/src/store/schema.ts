@@ -11,6 +11,7 @@ export interface Database {
   events: EventTable;
   deliveries: DeliveryTable;
   delivery_attempts: DeliveryAttemptTable;
+  dashboard_sessions: DashboardSessionTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -108,6 +109,17 @@ export interface DeliveryAttemptTable {
   response_body: string | null;
   error_kind: AttemptErrorKind | null;
   error: string | null;
+}
+
+/** A signed-in dashboard session; the cookie carries the token, this row its SHA-256. */
+export interface DashboardSessionTable {
+  token_hash: string;
+  account_id: string;
+  api_key_id: number;
+  /** The synchronizer token every dashboard form must echo back. */
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Date;
 }
 
 export type EventRow = Selectable<EventTable>;

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import * as accountsKeysHooks from "./2026-11-22T1500-accounts-keys-hooks.js";
 import * as eventsDeliveries from "./2026-11-22T1600-events-deliveries.js";
 import * as hooksEventsIndex from "./2026-11-22T1700-hooks-events-index.js";
+import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-22T1500-accounts-keys-hooks": accountsKeysHooks,
   "2026-11-22T1600-events-deliveries": eventsDeliveries,
   "2026-11-22T1700-hooks-events-index": hooksEventsIndex,
+  "2026-11-30T0700-dashboard-sessions": dashboardSessions,
 };
 
 export const migrationProvider: MigrationProvider = {
