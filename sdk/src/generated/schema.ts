@@ -1859,9 +1859,11 @@ export interface components {
         };
     };
     responses: {
-        /** @description A dependency (the database) is not available. */
+        /** @description A dependency (the database) is not available; nothing was done that a retry after `Retry-After` seconds (with the same `Idempotency-Key` for a write) would repeat. */
         Unavailable: {
             headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1917,6 +1919,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Another request with the same `Idempotency-Key` is still running; retry after `Retry-After` seconds to get its answer. */
+        IdempotencyInProgress: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-in-progress",
+                 *       "title": "Idempotent request in progress",
+                 *       "status": 409,
+                 *       "detail": "A request with this Idempotency-Key is still running."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request body is larger than the configured limit. */
         PayloadTooLarge: {
             headers: {
@@ -1946,6 +1967,23 @@ export interface components {
                  *       "title": "Unsupported media type",
                  *       "status": 415,
                  *       "detail": "Send the body as application/json (got text/plain)."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The `Idempotency-Key` was used before with a different method, path or body: use a new key for a new request. */
+        IdempotencyMismatch: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-mismatch",
+                 *       "title": "Idempotency key reused",
+                 *       "status": 422,
+                 *       "detail": "This Idempotency-Key was used with a different request."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1991,6 +2029,19 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+         *     string unique to this operation (a UUID is best); retries of it send the
+         *     same value. The first answer (status, `Location`, body) is stored per
+         *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+         *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+         *     5xx status are not stored: the retry runs the operation again. The same
+         *     key with a different method, path or body answers 422; while the first
+         *     request is still running a retry answers 409 with `Retry-After`. The SDK
+         *     sends a generated key with every write.
+         * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+         */
+        IdempotencyKey: string;
         /**
          * @description The hook's id.
          * @example 4
@@ -2080,7 +2131,21 @@ export interface operations {
     createAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2103,8 +2168,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentAccount: {
@@ -2126,12 +2194,27 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
                 account_id: string;
@@ -2156,8 +2239,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHooks: {
@@ -2213,12 +2299,27 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2244,8 +2345,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHook: {
@@ -2275,12 +2379,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     replaceHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2308,14 +2427,31 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2337,12 +2473,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     patchHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2370,8 +2523,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHookSecret: {
@@ -2401,12 +2557,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     rotateHookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2434,8 +2605,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listEventTypes: {
@@ -2457,6 +2631,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     publishEvent: {
@@ -2464,10 +2639,18 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any string unique to this publish; retries of it send the same value.
-                 * @example deploy-7f3a2c-complete
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
                  */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -2489,8 +2672,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEvent: {
@@ -2520,12 +2706,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     pingHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2547,6 +2748,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHookDeliveries: {
@@ -2592,6 +2796,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getDelivery: {
@@ -2621,12 +2826,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     redeliverDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
@@ -2650,6 +2870,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getMetrics: {
@@ -2670,6 +2893,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduListHooks: {
@@ -2691,6 +2915,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduCreateHook: {
@@ -2736,6 +2961,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduGetHook: {
@@ -2765,6 +2991,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduDeleteHook: {
@@ -2792,6 +3019,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduPublish: {
@@ -2824,6 +3052,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefListHooks: {
@@ -2845,6 +3074,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefCreateHook: {
@@ -2878,6 +3108,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefGetHook: {
@@ -2907,6 +3138,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefDeleteHook: {
@@ -2934,6 +3166,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefEditHook: {
@@ -2969,6 +3202,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefPingHook: {
@@ -2996,6 +3230,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kazooListWebhooks: {

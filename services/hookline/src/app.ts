@@ -22,8 +22,11 @@ import { createHooksRouter } from "./http/hooks/hooks.index.js";
 import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kazoo.index.js";
 import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
-import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
+import { PROBLEM_KINDS, ProblemError, problemResponse, toProblemError, type ProblemKind } from "./http/problem.js";
 import { bodyGuards } from "./http/request-guards.js";
+import { idempotency } from "./http/idempotency.js";
+import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
+import { isDatabaseUnavailable } from "./store/database-errors.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
 /** The two admin operations; every other `/v1` operation takes an API key. */
@@ -75,6 +78,7 @@ export function createApp(deps: AppDeps) {
   const admin = adminAuth(config.adminToken);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
   app.use("/v1/*", bodyGuards(config.bodyLimitBytes));
+  app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
 
   app.route("/", createHealthRouter(store));
   app.route("/", createAccountsRouter(store));
@@ -107,7 +111,7 @@ export type HooklineApp = ReturnType<typeof createApp>;
 
 /** The OpenAPI document the route definitions describe, for the contract suite. */
 export function generatedOpenApiDocument(app: HooklineApp) {
-  return app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } });
+  return describeCrossCuttingAnswers(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } }));
 }
 
 function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
@@ -133,12 +137,18 @@ function routeMiss(app: OpenAPIHono<AppEnv>, c: Context): ProblemError {
   return new ProblemError("not-found", `No route ${c.req.method} ${c.req.path}.`);
 }
 
+/** Seconds a client should wait after a 503 for a lost database (a restart takes a few). */
+const DATABASE_RETRY_AFTER_SECONDS = "2";
+
 function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": DATABASE_RETRY_AFTER_SECONDS });
+  }
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
     const clientKind = error.status === 400 ? "malformed-request" : kind;
     return new ProblemError(clientKind ?? "internal", error.status < 500 ? error.message : undefined);
   }
-  return new ProblemError("internal");
+  return toProblemError(error);
 }

@@ -27,6 +27,7 @@ const configSchema = z.object({
   HOOKLINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  HOOKLINE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_PUBLIC_URL: z.url().optional(),
   HOOKLINE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   HOOKLINE_RETRY_SCHEDULE_MS: z
@@ -59,6 +60,8 @@ export type Config = {
   bodyLimitBytes: number;
   secretRotationGraceSeconds: number;
   keyCacheSeconds: number;
+  /** How long an `Idempotency-Key`'s first answer is kept and replayed (Stripe: 24 h). */
+  idempotencyTtlSeconds: number;
   publicUrl: string | undefined;
   delivery: DeliveryConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -125,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: e.HOOKLINE_BODY_LIMIT_BYTES,
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
+    idempotencyTtlSeconds: e.HOOKLINE_IDEMPOTENCY_TTL_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,
     delivery: {
       timeoutMs: e.HOOKLINE_DELIVERY_TIMEOUT_MS,

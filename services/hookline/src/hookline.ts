@@ -44,7 +44,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   if (config.role !== "api") {
     worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
     await worker.start();
-    stopRetention = startRetention({ store, config: config.delivery, logger });
+    stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
 
   let server: ServerType | undefined;

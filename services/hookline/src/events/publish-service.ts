@@ -1,7 +1,7 @@
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
-import type { AuthenticatedAccount } from "../http/app-env.js";
-import { ProblemError, type FieldError } from "../http/problem.js";
+import type { AuthenticatedAccount } from "../domain/account.js";
+import { invalid, type FieldError } from "../domain/errors.js";
 import type { BuiltInEventType } from "../spec/openapi-document.js";
 import type { Store } from "../store/database.js";
 import { insertEventWithDeliveries } from "../store/events.js";
@@ -21,16 +21,14 @@ export interface PublishInput {
 export interface PublishResult {
   id: number;
   deliveries: number;
-  /** False when an earlier publish with the same idempotency key answered this already. */
-  created: boolean;
 }
 
 export interface PublishService {
-  publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string): Promise<PublishResult>;
+  publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
   /**
    * Publishes the spec's example of built-in type `type` to hook `hookId`
-   * alone (Svix's "send example"), whatever the hook subscribes to. Throws a
-   * 400 problem naming `body.type` for a type with no example. The caller
+   * alone (Svix's "send example"), whatever the hook subscribes to. Throws an
+   * `invalid` error naming `body.type` for a type with no example. The caller
    * checks the hook belongs to the account.
    */
   sendExample(account: AuthenticatedAccount, hookId: number, type: string): Promise<PublishResult>;
@@ -41,11 +39,11 @@ export interface PublishService {
  * (Kudu's `POST /api/hooks/publish/{hookType}`): validates a built-in type's
  * `data` against its schema from the spec's `webhooks:` section (unknown types
  * pass unvalidated), then writes the event and its deliveries in one
- * statement. Throws a 400 `ProblemError` naming each bad field.
+ * statement. Throws an `invalid` `HooklineError` naming each bad field.
  *
  * @example
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
- * const { id, deliveries } = await events.publish(account, { type: "build:complete", data }, "key-1");
+ * const { id, deliveries } = await events.publish(account, { type: "build:complete", data });
  */
 export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
@@ -54,14 +52,14 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
 
   const examples = new Map(deps.eventTypes.flatMap((t) => (t.example ? [[t.name, t.example] as const] : [])));
 
-  async function publish(account: AuthenticatedAccount, input: PublishInput, idempotencyKey?: string, onlyHookId?: number) {
+  async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
     const validate = validators.get(input.type);
     if (validate && !validate(input.data)) {
       const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
         path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
         message: e.message ?? "is invalid",
       }));
-      throw new ProblemError("validation", `data does not match the ${input.type} event schema.`, errors);
+      throw invalid(`data does not match the ${input.type} event schema.`, errors);
     }
     const inserted = await insertEventWithDeliveries(deps.store.db, {
       accountId: account.id,
@@ -69,25 +67,24 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
       subjectType: input.subject_type ?? null,
       subject: input.subject ?? null,
       data: input.data,
-      idempotencyKey: idempotencyKey ?? null,
       patterns: subscriptionPatternsFor(input.type),
       ...(onlyHookId === undefined ? {} : { onlyHookId }),
     });
-    if (inserted.created && inserted.deliveries_count > 0) notifier.poke();
-    return { id: inserted.id, deliveries: inserted.deliveries_count, created: inserted.created };
+    if (inserted.deliveries_count > 0) notifier.poke();
+    return { id: inserted.id, deliveries: inserted.deliveries_count };
   }
 
   return {
-    publish: (account, input, idempotencyKey) => publish(account, input, idempotencyKey),
+    publish: (account, input) => publish(account, input),
     async sendExample(account, hookId, type) {
       const data = examples.get(type);
       if (!data) {
-        throw new ProblemError("validation", "The request has invalid fields.", [
+        throw invalid("The request has invalid fields.", [
           { path: "body.type", message: `must be a built-in event type with an example: ${[...examples.keys()].join(", ")}` },
         ]);
       }
       const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
-      return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, undefined, hookId);
+      return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, hookId);
     },
   };
 }

@@ -12,7 +12,6 @@ export interface NewEvent {
   subjectType: string | null;
   subject: string | null;
   data: Record<string, unknown>;
-  idempotencyKey: string | null;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
   /**
@@ -25,8 +24,6 @@ export interface NewEvent {
 export interface InsertedEvent {
   id: number;
   deliveries_count: number;
-  /** False when the idempotency key was already used: `id` and the count are the first publish's. */
-  created: boolean;
 }
 
 /**
@@ -40,9 +37,8 @@ export interface InsertedEvent {
  * `subject_type`/`subject` set takes only events with equal values; a hook
  * with `filter.for_all` takes only events whose subject_type is listed.
  *
- * With an idempotency key already used by this account the insert does
- * nothing (a concurrent duplicate waits on the unique index for the first
- * to commit) and the first event's answer is read back.
+ * A retried publish is deduplicated before it gets here, by its
+ * `Idempotency-Key` (http/idempotency.ts).
  */
 export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promise<InsertedEvent> {
   const result = await sql<{ id: number; deliveries_count: number }>`
@@ -50,10 +46,9 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
       select h.id, h.account_id from hooks h
       where h.account_id = ${event.accountId} and ${event.onlyHookId === undefined ? subscribed(event) : sql`h.id = ${event.onlyHookId}`}
     ), ev as (
-      insert into events (account_id, type, subject_type, subject, data, idempotency_key, deliveries_count)
+      insert into events (account_id, type, subject_type, subject, data, deliveries_count)
       select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::text::jsonb,
-             ${event.idempotencyKey}, (select count(*) from matched)
-      on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
+             (select count(*) from matched)
       returning id, deliveries_count
     ), scheduled as (
       insert into deliveries (event_id, hook_id, account_id)
@@ -62,15 +57,8 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
     )
     select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled
     from ev`.execute(db);
-  const row = result.rows[0];
-  if (row) return { id: Number(row.id), deliveries_count: Number(row.deliveries_count), created: true };
-  const first = await db
-    .selectFrom("events")
-    .select(["id", "deliveries_count"])
-    .where("account_id", "=", event.accountId)
-    .where("idempotency_key", "=", event.idempotencyKey)
-    .executeTakeFirstOrThrow();
-  return { ...first, created: false };
+  const row = result.rows[0]!;
+  return { id: Number(row.id), deliveries_count: Number(row.deliveries_count) };
 }
 
 /** The hooks an event reaches by subscription (PRODUCT §3), as a condition on `hooks h`. */

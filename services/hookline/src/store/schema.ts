@@ -11,6 +11,7 @@ export interface Database {
   events: EventTable;
   deliveries: DeliveryTable;
   delivery_attempts: DeliveryAttemptTable;
+  idempotency_keys: IdempotencyKeyTable;
   dashboard_sessions: DashboardSessionTable;
 }
 
@@ -71,7 +72,6 @@ export interface EventTable {
   subject_type: string | null;
   subject: string | null;
   data: Json;
-  idempotency_key: string | null;
   deliveries_count: number;
   created_at: Timestamp;
 }
@@ -130,3 +130,17 @@ export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type HookRow = Selectable<HookTable>;
 export type NewHook = Insertable<HookTable>;
 export type HookUpdate = Updateable<HookTable>;
+
+/** The first answer to a write per `Idempotency-Key` (see store/idempotency-keys.ts). */
+export interface IdempotencyKeyTable {
+  /** `account:<id>`, or `admin` for the admin token. */
+  scope: string;
+  key: string;
+  /** sha256 (hex) of method, path with query and body. */
+  fingerprint: string;
+  /** null while the first request runs. */
+  status: number | null;
+  headers: Record<string, string> | null;
+  body: string | null;
+  created_at: Timestamp;
+}

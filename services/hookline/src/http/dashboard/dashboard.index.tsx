@@ -6,7 +6,8 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { ProblemError } from "../problem.js";
+import { isDatabaseUnavailable } from "../../store/database-errors.js";
+import { ProblemError, toProblemError } from "../problem.js";
 import type { DashboardDeps } from "./dashboard-deps.js";
 import { createDeliveryHandlers } from "./deliveries.handlers.js";
 import { createHookHandlers } from "./hooks.handlers.js";
@@ -79,6 +80,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
     const problem = asDashboardProblem(error);
     if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
     const session = c.var.session ? { account_name: c.var.session.account_name, csrf_token: c.var.session.csrf_token } : undefined;
+    for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
     return renderPage(c, problem.status, <ProblemPage problem={problem} session={session} />);
   });
   return router;
@@ -91,11 +93,12 @@ function publicOrigin(c: Context, publicUrl: string | undefined): string {
   return `${isHttps(c, undefined) ? "https" : "http"}://${host}`;
 }
 
+/** The API's mapping (toProblemError), plus what hono's csrf and body-limit middleware throw. */
 function asDashboardProblem(error: unknown): ProblemError {
-  if (error instanceof ProblemError) return error;
+  if (isDatabaseUnavailable(error)) return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": "2" });
   if (error instanceof HTTPException && error.status === 403) {
     return new ProblemError("forbidden", "This form was not sent from the dashboard's own pages (origin check).");
   }
   if (error instanceof HTTPException && error.status === 413) return new ProblemError("payload-too-large");
-  return new ProblemError("internal");
+  return toProblemError(error);
 }

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { HookCreateSchema, HookIdParamsSchema, HookListQuerySchema } from "../hooks/hook-schemas.js";
-import { fieldErrors, ProblemError } from "../problem.js";
+import { fieldErrors, ProblemError, toProblemError } from "../problem.js";
 import { pageSession, parseOrThrow, type DashboardDeps } from "./dashboard-deps.js";
 import { renderPage } from "./layout.js";
 import { HooksPage, NewHookPage, type NewHookValues } from "./pages/hooks.js";
@@ -49,7 +49,8 @@ export function createHookHandlers(deps: DashboardDeps) {
       const hook = await deps.hooks.create(c.var.account, input.data);
       return renderPage(c, 201, <SecretRevealPage hook={hook} session={pageSession(c)} reason="created" />);
     } catch (error) {
-      if (error instanceof ProblemError && error.status < 500) return refuse(error);
+      const problem = toProblemError(error);
+      if (problem.status < 500) return refuse(problem);
       throw error;
     }
   };

@@ -22,10 +22,6 @@ export const EventAcceptedSchema = z
   })
   .openapi("EventAccepted");
 
-export const PublishHeadersSchema = z.object({
-  "idempotency-key": z.string().min(1).max(255).optional(),
-});
-
 export const EventSchema = z
   .object({
     id: z.number().int(),

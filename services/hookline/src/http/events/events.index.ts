@@ -11,7 +11,7 @@ import { getEvent, publishEvent, type GetEventRoute, type PublishEventRoute } fr
 
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
-    const result = await deps.publish.publish(c.var.account, c.req.valid("json"), c.req.valid("header")["idempotency-key"]);
+    const result = await deps.publish.publish(c.var.account, c.req.valid("json"));
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
   };
 

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { problemResponses } from "../problem.js";
 import { apiKeySecurity as security, jsonContent as json } from "../router.js";
-import { EventAcceptedSchema, EventIdParamsSchema, EventPublishSchema, EventSchema, PublishHeadersSchema } from "./event-schemas.js";
+import { EventAcceptedSchema, EventIdParamsSchema, EventPublishSchema, EventSchema } from "./event-schemas.js";
 
 const tags = ["Events"];
 
@@ -12,7 +12,7 @@ export const publishEvent = createRoute({
   tags,
   security,
   summary: "Publish an event",
-  request: { headers: PublishHeadersSchema, body: { required: true, content: json(EventPublishSchema) } },
+  request: { body: { required: true, content: json(EventPublishSchema) } },
   responses: {
     202: { description: "Accepted: the event and its deliveries are stored.", content: json(EventAcceptedSchema) },
     ...problemResponses(400, 401, 413, 415),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { EVENT_PATTERN, MAX_CUSTOM_DATA_BYTES, MAX_RETRIES } from "../../hooks/hook-input.js";
 
 /**
  * The wire shapes of a hook (the subscription). A superset of Alauda's
@@ -6,10 +7,7 @@ import { z } from "@hono/zod-openapi";
  * The hand-written spec describes the same shapes; the contract suite checks
  * that they agree.
  */
-export const EVENT_PATTERN = /^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]*(:\*)?)$/;
-export const MAX_CUSTOM_DATA_BYTES = 8 * 1024;
-export const MAX_RETRIES = 20;
-export const DEFAULT_RETRIES = 5;
+export { DEFAULT_RETRIES, EVENT_PATTERN, MAX_CUSTOM_DATA_BYTES, MAX_RETRIES } from "../../hooks/hook-input.js";
 
 const EventPattern = z
   .string()
