@@ -13,7 +13,8 @@ const SNIPPET_LENGTH = 200;
  * balancer, a proxy's HTML 502, JSON cut off mid-way) becomes an RFC 9457
  * problem with `type: "about:blank"`, the same status and a `detail` quoting
  * what came; a 2xx whose JSON cannot be read (truncated, empty, HTML) becomes
- * a 502 problem saying so. So a call returns `data` or a typed `error`, never
+ * a 502 problem saying so; a body cut off by a closed connection likewise.
+ * So a call returns `data` or a typed `error`, never
  * neither. Network errors still reject (with fetch's `TypeError`).
  *
  * @example
@@ -23,9 +24,18 @@ export function withTypedAnswers(fetchImpl: FetchFunction): FetchFunction {
   return async (request, init) => {
     const response = await fetchImpl(request, init);
     if (BODILESS.has(response.status) || request.method === "HEAD") return response;
-    const text = await response.text();
     const contentType = response.headers.get("content-type") ?? "";
-    const problem = response.ok ? unreadableSuccess(response, contentType, text) : unreadableError(response, contentType, text);
+    let text: string;
+    let problem: SyntheticProblem | undefined;
+    try {
+      text = await response.text();
+      problem = response.ok ? unreadableSuccess(response, contentType, text) : unreadableError(response, contentType, text);
+    } catch (error) {
+      // The connection closed before the body ended: what came is not the answer.
+      if (request.signal.aborted) throw error;
+      text = "";
+      problem = cutOff(response, error);
+    }
     if (!problem) return rebuilt(response, text, response.status, response.headers);
     const headers = new Headers(response.headers);
     headers.set("content-type", "application/problem+json");
@@ -68,6 +78,16 @@ function unreadableSuccess(response: Response, contentType: string, text: string
     title: "Bad Gateway",
     status: UNREADABLE_SUCCESS_STATUS,
     detail: `HTTP ${response.status} came with ${describe(contentType, text)}, which is not readable JSON.`,
+  };
+}
+
+function cutOff(response: Response, error: unknown): SyntheticProblem {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    type: "about:blank",
+    title: response.ok ? "Bad Gateway" : response.statusText || `HTTP ${response.status}`,
+    status: response.ok ? UNREADABLE_SUCCESS_STATUS : response.status,
+    detail: `HTTP ${response.status} was cut off before its body ended (${reason}).`,
   };
 }
 

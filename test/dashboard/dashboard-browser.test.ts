@@ -58,6 +58,7 @@ describe.runIf(hasChromium() || process.env.CI === "true")("the dashboard in Chr
     await page.locator("#deliveries a").first().click();
     await page.getByRole("heading", { name: /^Delivery #\d+$/ }).waitFor();
     expect(await page.locator(".response-body").first().innerText()).toContain(RECEIVER_SAYS);
+    expect(await page.getByRole("cell", { name: "dashboard-test" }).count()).toBe(1);
     expect(await page.getByText('"order": 1042').count()).toBe(1);
     await browser.screenshot("dashboard-delivery");
 

@@ -10,7 +10,9 @@ import { createDeliveriesRouter } from "./http/deliveries/deliveries.index.js";
 import { createEventsRouter } from "./http/events/events.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { createKeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
+import { createKeysRouter } from "./http/keys/keys.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
 import { createDashboardRouter } from "./http/dashboard/dashboard.index.js";
 import { DASHBOARD_PATH } from "./http/dashboard/session.js";
@@ -26,11 +28,11 @@ import { PROBLEM_KINDS, ProblemError, problemResponse, toProblemError, type Prob
 import { bodyGuards } from "./http/request-guards.js";
 import { idempotency } from "./http/idempotency.js";
 import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
-import { isDatabaseUnavailable } from "./store/database-errors.js";
+import { isDatabaseUnavailable, isIdSpaceExhausted } from "./store/database-errors.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
-/** The two admin operations; every other `/v1` operation takes an API key. */
-const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys)?\/?$/;
+/** The admin operations (accounts, an account's keys); every other `/v1` operation takes an API key. */
+const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys(\/[^/]+(\/rotate)?)?)?\/?$/;
 
 /**
  * Builds the HTTP application from its dependencies. Tests build their own
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps) {
   const { store, config, logger } = deps;
   const app = new OpenAPIHono<AppEnv>();
   const document = loadOpenApiDocument();
-  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = deps.metrics ?? createMetrics(store);
   const hookService = createHookService({ store, config, transport });
   const eventTypes = builtInEventTypes(document);
@@ -74,7 +76,8 @@ export function createApp(deps: AppDeps) {
 
   // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
   app.use("/v1/accounts/*", kazooErrorEnvelope());
-  const keyAuth = apiKeyAuth(store, config.keyCacheSeconds);
+  const keys = createKeyAuthenticator(store, config.keyCacheSeconds, (error) => logger.warn({ err: error }, "could not record an API key's last use"));
+  const keyAuth = apiKeyAuth(keys);
   const admin = adminAuth(config.adminToken);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
   app.use("/v1/*", bodyGuards(config.bodyLimitBytes));
@@ -82,6 +85,7 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", createHealthRouter(store));
   app.route("/", createAccountsRouter(store));
+  app.route("/", createKeysRouter(store, keys));
   app.route("/", createHooksRouter(hookService));
   app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
@@ -144,6 +148,9 @@ function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
   if (isDatabaseUnavailable(error)) {
     return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": DATABASE_RETRY_AFTER_SECONDS });
+  }
+  if (isIdSpaceExhausted(error)) {
+    return new ProblemError("internal", "Ids are exhausted: the next one would pass 2^53 - 1 (9007199254740991), the largest the API hands out. Nothing was written.");
   }
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);

@@ -36,7 +36,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   await migrateToLatest(store);
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
-  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = createMetrics(store);
 
   let worker: DeliveryWorker | undefined;

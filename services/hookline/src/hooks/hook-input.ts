@@ -25,6 +25,10 @@ export interface HookPatch {
   retries?: number | undefined;
   custom_data?: Record<string, unknown> | null | undefined;
   insecure_ssl?: boolean | undefined;
+  /** Most attempts in flight at once for this hook; null: the worker's default. */
+  max_in_flight?: number | null | undefined;
+  /** Most deliveries per second to this hook, across all workers; null: unlimited. */
+  rate_limit?: number | null | undefined;
   /** Not stored: ping the callback first and refuse the write when it does not answer 2xx (lopennaef). */
   verify?: boolean | undefined;
 }

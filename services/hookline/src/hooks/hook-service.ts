@@ -33,7 +33,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
   const { store, config } = deps;
   const db = store.db;
   const transport =
-    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
 
   // A `verify` write pings first and saves nothing when the callback fails.
   async function verifyOrThrow(target: PingHookTarget): Promise<void> {
@@ -174,6 +174,8 @@ function replaceableFields(input: HookCreate) {
     retries: input.retries ?? DEFAULT_RETRIES,
     custom_data: (input.custom_data ?? null) as HookRow["custom_data"],
     insecure_ssl: input.insecure_ssl ?? false,
+    max_in_flight: input.max_in_flight ?? null,
+    rate_limit: input.rate_limit ?? null,
   };
 }
 

@@ -23,6 +23,8 @@ export interface AppDeps {
 export interface AppEnv {
   Variables: {
     account: AuthenticatedAccount;
+    /** The id of the API key that authenticated the request. */
+    keyId: number;
     requestId: string;
   };
 }

@@ -62,3 +62,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function isReadOnlyStatement(sqlText: string): boolean {
   return /^\s*select\b/i.test(sqlText) && !/\b(insert|update|delete|merge|for\s+(no\s+key\s+)?update|for\s+(key\s+)?share|nextval|setval|pg_notify)\b/i.test(sqlText);
 }
+
+/**
+ * True when a sequence reached its MAXVALUE (SQLSTATE 2200H): ids stop at
+ * 2^53 - 1 (migration 2026-11-30T0201) rather than pass what JSON numbers
+ * carry exactly.
+ */
+export function isIdSpaceExhausted(error: unknown): boolean {
+  return codeOf(error) === "2200H";
+}

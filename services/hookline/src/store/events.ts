@@ -70,6 +70,21 @@ function subscribed(event: NewEvent) {
         and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})`;
 }
 
+/** An account's events, newest first, filtered by exact type and a created_at range; `before` is the keyset cursor (ids below it). */
+export async function listEvents(
+  db: Db,
+  accountId: string,
+  filter: { type?: string | undefined; since?: Date | undefined; until?: Date | undefined; before?: number | undefined },
+  limit: number,
+): Promise<EventRow[]> {
+  let query = db.selectFrom("events").selectAll().where("account_id", "=", accountId);
+  if (filter.type !== undefined) query = query.where("type", "=", filter.type);
+  if (filter.since !== undefined) query = query.where("created_at", ">=", filter.since);
+  if (filter.until !== undefined) query = query.where("created_at", "<", filter.until);
+  if (filter.before !== undefined) query = query.where("id", "<", filter.before);
+  return query.orderBy("id", "desc").limit(limit).execute();
+}
+
 export async function findEvent(db: Db, accountId: string, id: number): Promise<EventRow | undefined> {
   return db.selectFrom("events").selectAll().where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
 }

@@ -72,7 +72,8 @@ export async function claimIdempotencyKey(
 export async function completeIdempotencyKey(db: Kysely<Database>, scope: string, key: string, answer: StoredAnswer): Promise<void> {
   await db
     .updateTable("idempotency_keys")
-    .set({ status: answer.status, headers: JSON.stringify(answer.headers) as never, body: answer.body })
+    // As text cast to jsonb: postgres.js and PGlite serialize a JS value for a jsonb parameter differently.
+    .set({ status: answer.status, headers: sql<Record<string, string>>`${JSON.stringify(answer.headers)}::text::jsonb`, body: answer.body })
     .where("scope", "=", scope)
     .where("key", "=", key)
     .execute();

@@ -35,6 +35,8 @@ export interface ApiKeyTable {
   key_prefix: string;
   created_at: Timestamp;
   revoked_at: Date | null;
+  /** Written at most once a minute per key (see `touchApiKey`), so it is accurate to about a minute. */
+  last_used_at: Date | null;
 }
 
 export interface HookTable {
@@ -63,6 +65,19 @@ export interface HookTable {
   last_status: string | null;
   last_reason: string | null;
   last_context: string | null;
+  /** Attempts in flight (rows held by workers) at most; null: the server's default. */
+  max_in_flight: number | null;
+  /** Deliveries per second across every worker; null: unlimited. */
+  rate_limit: number | null;
+  /** GCRA theoretical arrival time of the next throttled attempt. */
+  throttle_tat: Date | null;
+  /** Claims take none of this hook's rows before this time (throttle pacing, breaker probe spacing). */
+  not_before: Date | null;
+  consecutive_failures: Generated<number>;
+  /** First failed attempt since the last success; null while the hook is healthy. */
+  failing_since: Date | null;
+  /** Why Hookline disabled the hook (auto-disable, 410 Gone); null when a user paused it or it is active. */
+  disabled_reason: string | null;
 }
 
 export interface EventTable {
@@ -109,6 +124,10 @@ export interface DeliveryAttemptTable {
   response_body: string | null;
   error_kind: AttemptErrorKind | null;
   error: string | null;
+  /** The response's headers (null when no response came, and on attempts recorded before they were kept). */
+  response_headers: Record<string, string> | null;
+  /** What was sent: the body of a POST or the query string of a GET, capped. */
+  request_body: string | null;
 }
 
 /** A signed-in dashboard session; the cookie carries the token, this row its SHA-256. */

@@ -34,7 +34,7 @@ export function createDeliveryHandlers(deps: DashboardDeps, testEventTypes: stri
     const { id } = parseOrThrow(HookIdParamsSchema, c.req.param(), "path");
     const query = parseOrThrow(HookPageQuerySchema, c.req.query(), "query");
     const hook = await deps.hooks.get(c.var.account, id);
-    const rows = await deliveries.listHookDeliveries(db, id, query.before, PAGE_SIZE + 1, query.status);
+    const rows = await deliveries.listHookDeliveries(db, id, { before: query.before, status: query.status }, PAGE_SIZE + 1);
     const page = rows.slice(0, PAGE_SIZE);
     const nextBefore = rows.length > PAGE_SIZE ? page[page.length - 1]!.id : undefined;
     const notice = query.sent ? `Test event #${query.sent} sent to this hook.` : undefined;

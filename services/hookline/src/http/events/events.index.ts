@@ -1,13 +1,27 @@
 import type { PublishService } from "../../events/publish-service.js";
 import type { Store } from "../../store/database.js";
 import { listEventDeliveries } from "../../store/deliveries.js";
-import { findEvent } from "../../store/events.js";
+import { findEvent, listEvents } from "../../store/events.js";
+import type { EventRow } from "../../store/schema.js";
 import type { AppRouteHandler } from "../app-env.js";
 import { deliveryToWire } from "../deliveries/delivery-wire.js";
 import { ProblemError } from "../problem.js";
 import { createRouter } from "../router.js";
 import { EVENT_DELIVERIES_SHOWN } from "./event-schemas.js";
-import { getEvent, publishEvent, type GetEventRoute, type PublishEventRoute } from "./events.routes.js";
+import { getEvent, listEvents as listEventsRoute, publishEvent, type GetEventRoute, type ListEventsRoute, type PublishEventRoute } from "./events.routes.js";
+
+/** An event row as the API shows it, without its deliveries. */
+function eventToWire(event: EventRow) {
+  return {
+    id: event.id,
+    type: event.type,
+    subject_type: event.subject_type,
+    subject: event.subject,
+    data: event.data,
+    created_at: event.created_at.toISOString(),
+    deliveries_count: event.deliveries_count,
+  };
+}
 
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
@@ -20,20 +34,26 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     const event = await findEvent(deps.store.db, c.var.account.id, id);
     if (!event) throw new ProblemError("not-found", `No event ${id} in this account.`);
     const deliveries = await listEventDeliveries(deps.store.db, event.id, EVENT_DELIVERIES_SHOWN);
-    return c.json(
-      {
-        id: event.id,
-        type: event.type,
-        subject_type: event.subject_type,
-        subject: event.subject,
-        data: event.data,
-        created_at: event.created_at.toISOString(),
-        deliveries_count: event.deliveries_count,
-        deliveries: deliveries.map(deliveryToWire),
-      },
-      200,
-    );
+    return c.json({ ...eventToWire(event), deliveries: deliveries.map(deliveryToWire) }, 200);
   };
 
-  return createRouter().openapi(publishEvent, publish).openapi(getEvent, get);
+  const list: AppRouteHandler<ListEventsRoute> = async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listEvents(
+      deps.store.db,
+      c.var.account.id,
+      { type: query.type, since: query.since ? new Date(query.since) : undefined, until: query.until ? new Date(query.until) : undefined, before: query.before },
+      query.limit + 1,
+    );
+    const page = rows.slice(0, query.limit);
+    if (rows.length > query.limit) {
+      const next = new URL(c.req.url);
+      next.searchParams.set("before", String(page[page.length - 1]!.id));
+      next.searchParams.set("limit", String(query.limit));
+      c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
+    }
+    return c.json(page.map(eventToWire), 200);
+  };
+
+  return createRouter().openapi(listEventsRoute, list).openapi(publishEvent, publish).openapi(getEvent, get);
 }

@@ -40,6 +40,8 @@ const writableFields = {
   retries: z.number().int().min(0).max(MAX_RETRIES),
   custom_data: CustomDataSchema.nullable(),
   insecure_ssl: z.boolean(),
+  max_in_flight: z.number().int().min(1).max(1000).nullable(),
+  rate_limit: z.number().int().min(1).max(10_000).nullable(),
   /** Not stored: ping the callback first and refuse the write when it does not answer 2xx (lopennaef). */
   verify: z.boolean(),
 };
@@ -73,6 +75,11 @@ export const HookSchema = z
     last_status: z.string().nullable(),
     last_reason: z.string().nullable(),
     last_context: z.string().nullable(),
+    max_in_flight: z.number().int().nullable(),
+    rate_limit: z.number().int().nullable(),
+    consecutive_failures: z.number().int(),
+    failing_since: z.string().openapi({ format: "date-time" }).nullable(),
+    disabled_reason: z.string().nullable(),
   })
   .openapi("Hook");
 

@@ -5,20 +5,11 @@ import type { DeliveryAttemptRow, EventRow } from "../../../store/schema.js";
 import { ActionForm, HeaderTable, Layout, Time, type PageSession } from "../layout.js";
 import { DASHBOARD_PATH } from "../session.js";
 
-/**
- * An attempt as stored. The request body and response headers are optional
- * because older rows (and stores before they were recorded) have none.
- */
-export type AttemptView = DeliveryAttemptRow & {
-  request_body?: string | null;
-  response_headers?: Record<string, string> | null;
-};
-
 /** A delivery: what was sent, each attempt with the receiver's answer, and Redeliver. */
 export function DeliveryDetailPage(props: {
   delivery: DeliveryWithType;
   event: EventRow | undefined;
-  attempts: AttemptView[];
+  attempts: DeliveryAttemptRow[];
   session: PageSession;
   notice?: string | undefined;
 }) {
@@ -57,10 +48,10 @@ export function DeliveryDetailPage(props: {
                 {a.error_kind && <><dt>Error</dt><dd>{`${a.error_kind}: ${a.error ?? ""}`}</dd></>}
               </dl>
               <HeaderTable caption="Request headers" headers={a.request_headers} />
-              {a.request_body != null && (
+              {a.request_body !== null && (
                 <><h4>Request body</h4><pre class="body"><code>{a.request_body}</code></pre></>
               )}
-              {a.response_headers !== undefined && <HeaderTable caption="Response headers" headers={a.response_headers} />}
+              <HeaderTable caption="Response headers" headers={a.response_headers} />
               <h4>Response body</h4>
               {a.response_body ? <pre class="body response-body"><code>{a.response_body}</code></pre> : <p>Empty.</p>}
             </li>
