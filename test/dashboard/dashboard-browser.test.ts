@@ -59,7 +59,9 @@ describe.runIf(hasChromium() || process.env.CI === "true")("the dashboard in Chr
     await page.getByRole("heading", { name: /^Delivery #\d+$/ }).waitFor();
     expect(await page.locator(".response-body").first().innerText()).toContain(RECEIVER_SAYS);
     expect(await page.getByRole("cell", { name: "dashboard-test" }).count()).toBe(1);
-    expect(await page.getByText('"order": 1042').count()).toBe(1);
+    // What was sent: the event's data, and the attempt's recorded request body.
+    expect(await page.getByRole("heading", { name: "Request body" }).count()).toBe(1);
+    expect(await page.locator("pre.body").filter({ hasText: "1042" }).count()).toBe(2);
     await browser.screenshot("dashboard-delivery");
 
     await page.getByRole("button", { name: "Redeliver" }).click();

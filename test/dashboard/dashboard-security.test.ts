@@ -26,7 +26,7 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
       body: JSON.stringify({ url: "http://127.0.0.1:9/a", events: ["*"] }),
     });
     hookA = (await res.json()) as typeof hookA;
-  });
+  }, 180_000); // creating and migrating a database is slow while the browser tests load the machine
   afterAll(() => database?.dispose());
 
   const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = { origin: ORIGIN }) =>

@@ -41,7 +41,7 @@ describe.runIf(hasChromium() || process.env.CI === "true")("/docs offline, in Ch
     database = await testBackends()[0]!.create();
     server = await startTestServer(database);
     browser = await openBrowser();
-  });
+  }, 240_000); // a database and Chromium take over a minute to start on a loaded two-core machine
   afterAll(async () => {
     await browser?.close();
     await server?.close();
