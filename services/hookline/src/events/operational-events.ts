@@ -1,3 +1,4 @@
+import { ulid } from "ulid";
 import type { Db } from "../store/db-handle.js";
 import { insertEventWithDeliveries } from "../store/events.js";
 import type { RecordedOutcomes } from "../store/record-outcomes.js";
@@ -35,7 +36,8 @@ export async function publishOperationalEvents(db: Db, recorded: RecordedOutcome
       type,
       subjectType: null,
       subject: null,
-      data,
+      dataText: JSON.stringify(data),
+      ulid: ulid(),
       patterns: [type],
     });
     scheduled += inserted.deliveries_count;

@@ -1,3 +1,4 @@
+import { ajvFieldError } from "../domain/field-messages.js";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
 import type { AuthenticatedAccount } from "../domain/account.js";
@@ -7,6 +8,8 @@ import type { Store } from "../store/database.js";
 import { insertEventWithDeliveries } from "../store/events.js";
 import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
+import { monotonicFactory } from "ulid";
+import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -14,7 +17,14 @@ export interface PublishInput {
   type: string;
   subject_type?: string | null | undefined;
   subject?: string | null | undefined;
+  /** A parsed copy of `data`: what a built-in type's schema is checked against. */
   data: Record<string, unknown>;
+  /**
+   * The producer's `data` as the exact JSON text it sent: what is stored and
+   * delivered. When absent, `data` is serialised (numbers beyond 2^53 are then
+   * already lost: pass the text when there is one).
+   */
+  dataText?: string | undefined;
 }
 
 /** The 202 answer: the event's id and how many deliveries it scheduled. */
@@ -28,8 +38,8 @@ export interface PublishService {
   /**
    * Publishes the spec's example of built-in type `type` to hook `hookId`
    * alone (Svix's "send example"), whatever the hook subscribes to. Throws an
-   * `invalid` error naming `body.type` for a type with no example. The caller
-   * checks the hook belongs to the account.
+   * `invalid` error naming `body.type` for a type with no example or one
+   * Hookline reserves. The caller checks the hook belongs to the account.
    */
   sendExample(account: AuthenticatedAccount, hookId: number, type: string): Promise<PublishResult>;
 }
@@ -38,7 +48,8 @@ export interface PublishService {
  * Publishing, shared by `POST /v1/events` and the compatibility profiles
  * (Kudu's `POST /api/hooks/publish/{hookType}`): validates a built-in type's
  * `data` against its schema from the spec's `webhooks:` section (unknown types
- * pass unvalidated), then writes the event and its deliveries in one
+ * pass unvalidated; Hookline's own types, see reserved-types.ts, are refused),
+ * then stores the producer's exact `data` text and writes the event and its deliveries in one
  * statement. Throws an `invalid` `HooklineError` naming each bad field.
  *
  * @example
@@ -46,19 +57,24 @@ export interface PublishService {
  * const { id, deliveries } = await events.publish(account, { type: "build:complete", data });
  */
 export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
+  // Monotonic: ids made in the same millisecond still sort in publish order.
+  const nextUlid = monotonicFactory();
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
 
-  const examples = new Map(deps.eventTypes.flatMap((t) => (t.example ? [[t.name, t.example] as const] : [])));
+  // Test events send the spec's examples; Hookline's own (reserved) types are not for publishing.
+  const examples = new Map(deps.eventTypes.flatMap((t) => (t.example && !isReservedEventType(t.name) ? [[t.name, t.example] as const] : [])));
 
   async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
+    if (isReservedEventType(input.type)) {
+      throw invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
+        { path: "body.type", message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
+      ]);
+    }
     const validate = validators.get(input.type);
     if (validate && !validate(input.data)) {
-      const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
-        path: ["body.data", ...e.instancePath.split("/").filter(Boolean)].join("."),
-        message: e.message ?? "is invalid",
-      }));
+      const errors: FieldError[] = (validate.errors ?? []).map((e) => ajvFieldError("body.data", e));
       throw invalid(`data does not match the ${input.type} event schema.`, errors);
     }
     const inserted = await insertEventWithDeliveries(deps.store.db, {
@@ -66,7 +82,8 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
       type: input.type,
       subjectType: input.subject_type ?? null,
       subject: input.subject ?? null,
-      data: input.data,
+      dataText: input.dataText ?? JSON.stringify(input.data),
+      ulid: nextUlid(),
       patterns: subscriptionPatternsFor(input.type),
       ...(onlyHookId === undefined ? {} : { onlyHookId }),
     });

@@ -22,7 +22,7 @@ export interface OpenApiDocument {
 interface WebhookOperation {
   summary?: string;
   description?: string;
-  requestBody?: { content?: Record<string, { schema?: unknown; examples?: Record<string, { value?: unknown }> }> };
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
 }
 
 export interface BuiltInEventType {
@@ -46,20 +46,27 @@ export function loadOpenApiDocument(): OpenApiDocument {
 export function builtInEventTypes(document: OpenApiDocument): BuiltInEventType[] {
   return Object.entries(document.webhooks ?? {}).flatMap(([name, item]) => {
     const operation = item.post;
-    const content = operation?.requestBody?.content?.["application/json"];
-    const schema = content?.schema;
+    const schema = operation?.requestBody?.content?.["application/json"]?.schema;
     if (!operation || !schema) return [];
-    const example = Object.values(content.examples ?? {})[0]?.value;
     return [{
       name,
       summary: operation.summary ?? name,
       description: operation.description ?? "",
       schema: inlineLocalRefs(schema, document) as Record<string, unknown>,
-      example: isObject(example) ? example : undefined,
+      example: eventTypeExample(document, name),
     }];
   });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/**
+ * The spec's example payload (`data`) for a built-in event type: the first
+ * example of its webhook's request body, or the schema's own example.
+ * Undefined for a type the spec does not define or gives no example for.
+ */
+export function eventTypeExample(document: OpenApiDocument, name: string): Record<string, unknown> | undefined {
+  const media = document.webhooks?.[name]?.post?.requestBody?.content?.["application/json"] as
+    | { examples?: Record<string, { value?: unknown }>; example?: unknown; schema?: { example?: unknown } }
+    | undefined;
+  const example = Object.values(media?.examples ?? {})[0]?.value ?? media?.example ?? media?.schema?.example;
+  return example && typeof example === "object" && !Array.isArray(example) ? (example as Record<string, unknown>) : undefined;
 }

@@ -11,7 +11,13 @@ export interface NewEvent {
   type: string;
   subjectType: string | null;
   subject: string | null;
-  data: Record<string, unknown>;
+  /** The producer's `data`, as the exact JSON text of an object: stored byte for byte. */
+  dataText: string;
+  /**
+   * A ULID for this event (ulid library): each delivery's `webhook-id` is
+   * `msg_<ulid>_<hook id>`, so ids are globally unique and stable across retries.
+   */
+  ulid: string;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
   /**
@@ -47,12 +53,12 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
       where h.account_id = ${event.accountId} and ${event.onlyHookId === undefined ? subscribed(event) : sql`h.id = ${event.onlyHookId}`}
     ), ev as (
       insert into events (account_id, type, subject_type, subject, data, deliveries_count)
-      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::text::jsonb,
+      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${event.dataText}::json,
              (select count(*) from matched)
       returning id, deliveries_count
     ), scheduled as (
-      insert into deliveries (event_id, hook_id, account_id)
-      select ev.id, matched.id, matched.account_id from ev cross join matched
+      insert into deliveries (event_id, hook_id, account_id, message_id)
+      select ev.id, matched.id, matched.account_id, ${"msg_" + event.ulid + "_"} || matched.id from ev cross join matched
       returning 1
     )
     select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled
@@ -70,6 +76,9 @@ function subscribed(event: NewEvent) {
         and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})`;
 }
 
+/** Every column, `data` as its stored text: the drivers would parse a json column, losing what it keeps. */
+const EVENT_COLUMNS = ["id", "account_id", "type", "subject_type", "subject", sql<string>`data::text`.as("data"), "deliveries_count", "created_at"] as const;
+
 /** An account's events, newest first, filtered by exact type and a created_at range; `before` is the keyset cursor (ids below it). */
 export async function listEvents(
   db: Db,
@@ -77,7 +86,7 @@ export async function listEvents(
   filter: { type?: string | undefined; since?: Date | undefined; until?: Date | undefined; before?: number | undefined },
   limit: number,
 ): Promise<EventRow[]> {
-  let query = db.selectFrom("events").selectAll().where("account_id", "=", accountId);
+  let query = db.selectFrom("events").select(EVENT_COLUMNS).where("account_id", "=", accountId);
   if (filter.type !== undefined) query = query.where("type", "=", filter.type);
   if (filter.since !== undefined) query = query.where("created_at", ">=", filter.since);
   if (filter.until !== undefined) query = query.where("created_at", "<", filter.until);
@@ -86,5 +95,10 @@ export async function listEvents(
 }
 
 export async function findEvent(db: Db, accountId: string, id: number): Promise<EventRow | undefined> {
-  return db.selectFrom("events").selectAll().where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+  return db
+    .selectFrom("events")
+    .select(EVENT_COLUMNS)
+    .where("account_id", "=", accountId)
+    .where("id", "=", id)
+    .executeTakeFirst();
 }

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import * as deliveries from "../../store/deliveries.js";
 import { findEvent } from "../../store/events.js";
-import { DeliveryIdParamsSchema, DeliverySchema } from "../deliveries/delivery-schemas.js";
+import { DeliveryIdParamsSchema, DeliveryListQuerySchema } from "../deliveries/delivery-schemas.js";
 import { HookIdParamsSchema } from "../hooks/hook-schemas.js";
 import { ProblemError } from "../problem.js";
 import { pageSession, parseOrThrow, type DashboardDeps } from "./dashboard-deps.js";
@@ -15,8 +15,8 @@ import { DASHBOARD_PATH, type DashboardEnv } from "./session.js";
 
 type C = Context<DashboardEnv>;
 
-/** The statuses the API reports, so the filter follows the spec when a status is added. */
-const STATUSES = DeliverySchema.shape.status.options;
+/** The statuses the API's list filters by, so the dashboard's filter follows it. */
+const STATUSES = DeliveryListQuerySchema.shape.status.unwrap().options;
 const PAGE_SIZE = 20;
 
 const HookPageQuerySchema = z.object({

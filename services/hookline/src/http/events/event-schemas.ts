@@ -49,3 +49,4 @@ export const EventIdParamsSchema = z.object({
 });
 
 export type EventPublish = z.infer<typeof EventPublishSchema>;
+export type Event = z.infer<typeof EventSchema>;
