@@ -61,6 +61,8 @@ export async function openBrowser(): Promise<TestBrowser> {
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
   });
+  // Playwright's 30 s default is too short when two browsers share a loaded two-core machine.
+  context.setDefaultTimeout(60_000);
   const blocked: string[] = [];
   const errors: string[] = [];
   await context.route("**/*", (route) => {
