@@ -14,6 +14,8 @@ import { createKeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
 import { createKeysRouter } from "./http/keys/keys.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
+import { createDashboardRouter } from "./http/dashboard/dashboard.index.js";
+import { DASHBOARD_PATH } from "./http/dashboard/session.js";
 import type { AppDeps, AppEnv } from "./http/app-env.js";
 import { adminAuth, apiKeyAuth } from "./http/auth.js";
 import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
@@ -103,6 +105,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createKuduRouter(profileDeps));
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));
+
+  app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks: hookService, events: publishService, eventTypes }));
 
   registerSecuritySchemes(app);
   app.route("/", createApiDocsRouter(document, config.publicUrl));

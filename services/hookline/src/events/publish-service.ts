@@ -35,6 +35,13 @@ export interface PublishResult {
 
 export interface PublishService {
   publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
+  /**
+   * Publishes the spec's example of built-in type `type` to hook `hookId`
+   * alone (Svix's "send example"), whatever the hook subscribes to. Throws an
+   * `invalid` error naming `body.type` for a type with no example or one
+   * Hookline reserves. The caller checks the hook belongs to the account.
+   */
+  sendExample(account: AuthenticatedAccount, hookId: number, type: string): Promise<PublishResult>;
 }
 
 /**
@@ -56,29 +63,45 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
 
+  // Test events send the spec's examples; Hookline's own (reserved) types are not for publishing.
+  const examples = new Map(deps.eventTypes.flatMap((t) => (t.example && !isReservedEventType(t.name) ? [[t.name, t.example] as const] : [])));
+
+  async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
+    if (isReservedEventType(input.type)) {
+      throw invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
+        { path: "body.type", message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
+      ]);
+    }
+    const validate = validators.get(input.type);
+    if (validate && !validate(input.data)) {
+      const errors: FieldError[] = (validate.errors ?? []).map((e) => ajvFieldError("body.data", e));
+      throw invalid(`data does not match the ${input.type} event schema.`, errors);
+    }
+    const inserted = await insertEventWithDeliveries(deps.store.db, {
+      accountId: account.id,
+      type: input.type,
+      subjectType: input.subject_type ?? null,
+      subject: input.subject ?? null,
+      dataText: input.dataText ?? JSON.stringify(input.data),
+      ulid: nextUlid(),
+      patterns: subscriptionPatternsFor(input.type),
+      ...(onlyHookId === undefined ? {} : { onlyHookId }),
+    });
+    if (inserted.deliveries_count > 0) notifier.poke();
+    return { id: inserted.id, deliveries: inserted.deliveries_count };
+  }
+
   return {
-    async publish(account, input) {
-      if (isReservedEventType(input.type)) {
-        throw invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
-          { path: "body.type", message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
+    publish: (account, input) => publish(account, input),
+    async sendExample(account, hookId, type) {
+      const data = examples.get(type);
+      if (!data) {
+        throw invalid("The request has invalid fields.", [
+          { path: "body.type", message: `must be a built-in event type with an example: ${[...examples.keys()].join(", ")}` },
         ]);
       }
-      const validate = validators.get(input.type);
-      if (validate && !validate(input.data)) {
-        const errors: FieldError[] = (validate.errors ?? []).map((e) => ajvFieldError("body.data", e));
-        throw invalid(`data does not match the ${input.type} event schema.`, errors);
-      }
-      const inserted = await insertEventWithDeliveries(deps.store.db, {
-        accountId: account.id,
-        type: input.type,
-        subjectType: input.subject_type ?? null,
-        subject: input.subject ?? null,
-        dataText: input.dataText ?? JSON.stringify(input.data),
-        ulid: nextUlid(),
-        patterns: subscriptionPatternsFor(input.type),
-      });
-      if (inserted.deliveries_count > 0) notifier.poke();
-      return { id: inserted.id, deliveries: inserted.deliveries_count };
+      const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
+      return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, hookId);
     },
   };
 }

@@ -20,6 +20,11 @@ export interface NewEvent {
   ulid: string;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
+  /**
+   * Deliver to this one hook of the account only, whatever it subscribes to
+   * (a test event sent from the dashboard); the subscription rules are skipped.
+   */
+  onlyHookId?: number;
 }
 
 export interface InsertedEvent {
@@ -45,12 +50,7 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
   const result = await sql<{ id: number; deliveries_count: number }>`
     with matched as (
       select h.id, h.account_id from hooks h
-      where h.account_id = ${event.accountId}
-        and h.is_active
-        and h.events && ${sql.val(event.patterns)}::text[]
-        and (h.subject_type is null or h.subject_type = ${event.subjectType})
-        and (h.subject is null or h.subject = ${event.subject})
-        and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})
+      where h.account_id = ${event.accountId} and ${event.onlyHookId === undefined ? subscribed(event) : sql`h.id = ${event.onlyHookId}`}
     ), ev as (
       -- ::text first: postgres.js JSON-encodes a parameter the server types as json, storing a string.
       insert into events (account_id, type, subject_type, subject, data, deliveries_count)
@@ -66,6 +66,15 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
     from ev`.execute(db);
   const row = result.rows[0]!;
   return { id: Number(row.id), deliveries_count: Number(row.deliveries_count) };
+}
+
+/** The hooks an event reaches by subscription (PRODUCT §3), as a condition on `hooks h`. */
+function subscribed(event: NewEvent) {
+  return sql`h.is_active
+        and h.events && ${sql.val(event.patterns)}::text[]
+        and (h.subject_type is null or h.subject_type = ${event.subjectType})
+        and (h.subject is null or h.subject = ${event.subject})
+        and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})`;
 }
 
 /** Every column, `data` as its stored text: the drivers would parse a json column, losing what it keeps. */
