@@ -1,5 +1,6 @@
 import { defineCommand, runMain } from "citty";
 import { loadConfig } from "./config.js";
+import { watchLauncher } from "./launcher-watch.js";
 import { issueApiKey } from "./http/accounts/accounts.handlers.js";
 import { findAccount } from "./store/accounts.js";
 import { migrateToLatest, openStore } from "./store/database.js";
@@ -43,9 +44,19 @@ const createKey = defineCommand({
     }),
 });
 
+// The server itself: main.ts starts on import (config, store, API, worker, signals).
+const start = defineCommand({
+  meta: { name: "start", description: "Start Hookline (role from HOOKLINE_ROLE: API, worker or both)" },
+  run: async () => {
+    // Under `npx pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
+    watchLauncher({ env: process.env, onLost: () => process.kill(process.pid, "SIGTERM") });
+    await import("./main.js");
+  },
+});
+
 const main = defineCommand({
   meta: { name: "hookline", description: "Hookline operator commands" },
-  subCommands: { migrate, keys: defineCommand({ meta: { name: "keys" }, subCommands: { create: createKey } }) },
+  subCommands: { start, migrate, keys: defineCommand({ meta: { name: "keys" }, subCommands: { create: createKey } }) },
 });
 
 await runMain(main);
