@@ -34,6 +34,32 @@ process.on("unhandledRejection", (reason) => {
   process.exit(1);
 });
 const hookline = await startHookline(config, logger);
+
+// Signals are handled before the start-up lines announce the server, so a
+// signal sent as soon as it is up is a graceful stop, never a default kill.
+let stoppingSince: number | undefined;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    // A second signal means "now": skip the graceful path. One Ctrl-C arrives
+    // twice within milliseconds under `pnpm start` (the terminal signals the
+    // process group, and pnpm forwards it), so only a signal more than a
+    // second after the first counts as a second one.
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince > 1000) process.exit(1);
+      return;
+    }
+    stoppingSince = Date.now();
+    logger.info({ signal }, "shutting down");
+    hookline.stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}
+
 const quickstart = await ensureDefaultAccount(hookline.store);
 
 if (hookline.url) {
@@ -44,21 +70,4 @@ if (hookline.url) {
   }
   lines.push(`  Database: ${config.databaseUrl ? "PostgreSQL" : `PGlite in ${config.dataDir}`}; role: ${config.role}`);
   process.stdout.write(`${lines.join("\n")}\n`);
-}
-
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    // A second signal means "now": skip the graceful path.
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    hookline.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  });
 }
