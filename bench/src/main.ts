@@ -1,4 +1,4 @@
-// `pnpm bench [delivery|api|receiver]`: runs the chosen scenarios (all by
+// `pnpm bench [delivery|api|receiver|footprint]`: runs the chosen scenarios (all by
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
@@ -6,12 +6,14 @@ import { dropAllScratchDbs } from "./scratch-db.js";
 import { formatTable, oneLine, unavailableRow, type BenchRow } from "./report.js";
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
+import { footprintScenario } from "./scenarios/footprint.js";
 import { receiverScenario } from "./scenarios/receiver.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
   receiver: receiverScenario,
   api: apiScenario,
   delivery: deliveryScenario,
+  footprint: footprintScenario,
 };
 
 async function main(): Promise<void> {

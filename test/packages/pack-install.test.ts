@@ -175,9 +175,15 @@ describe.each(testBackends().slice(0, 1))("the READMEs' programs against a live 
       new Promise<RegExpMatchArray>((resolve, reject) => {
         const timer = setInterval(() => {
           const match = output.match(pattern);
-          if (match) clearInterval(timer), clearTimeout(deadline), resolve(match);
+          if (!match) return;
+          clearInterval(timer);
+          clearTimeout(deadline);
+          resolve(match);
         }, 50);
-        const deadline = setTimeout(() => (clearInterval(timer), reject(new Error(`${file}: no ${pattern} in ${ms} ms:\n${output}`))), ms);
+        const deadline = setTimeout(() => {
+          clearInterval(timer);
+          reject(new Error(`${file}: no ${pattern} in ${ms} ms:\n${output}`));
+        }, ms);
       });
     return { waitFor, exited, output: () => output };
   }
