@@ -16,6 +16,12 @@ export type BenchConfig = {
   connections: number;
   /** postgres.js pool size of the bare Hono anchor. */
   pgPool: number;
+  /** Fairness: events to the healthy hook per phase (alone, then beside the slow hook). */
+  fairnessEvents: number;
+  /** Fairness: events queued for the slow hook before the healthy ones. */
+  slowBacklog: number;
+  /** Fairness: how long the slow receiver takes per request (ms). */
+  slowMs: number;
 };
 
 /**
@@ -44,5 +50,8 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     apiShortSeconds: num("BENCH_API_SHORT_SECONDS", 5, 2),
     connections: num("BENCH_CONNECTIONS", 50, 50),
     pgPool: num("BENCH_PG_POOL", 10, 10),
+    fairnessEvents: num("BENCH_FAIRNESS_EVENTS", 200, 50),
+    slowBacklog: num("BENCH_SLOW_BACKLOG", 1000, 200),
+    slowMs: num("BENCH_SLOW_MS", 10_000, 10_000),
   };
 }

@@ -7,6 +7,7 @@ import { formatTable, oneLine, unavailableRow, type BenchRow } from "./report.js
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
 import { footprintScenario } from "./scenarios/footprint.js";
+import { fairnessScenario } from "./scenarios/fairness.js";
 import { receiverScenario } from "./scenarios/receiver.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
@@ -14,6 +15,7 @@ const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = 
   api: apiScenario,
   delivery: deliveryScenario,
   footprint: footprintScenario,
+  fairness: fairnessScenario,
 };
 
 async function main(): Promise<void> {

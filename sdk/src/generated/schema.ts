@@ -91,13 +91,121 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List an account's API keys
+         * @description Admin only. Every active key of the account, oldest first, as a plain JSON array; the keys themselves cannot be read back.
+         */
+        get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key for an account
          * @description Admin only. The key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
          */
         post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an account's API key
+         * @description Admin only. The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s).
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an account's API key
+         * @description Admin only. Creates a key with the same name and revokes this one, in one step; the answer carries the new key (shown this once).
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the calling account's API keys
+         * @description Every active key of the calling key's account, oldest first, as a plain JSON array: id, name, prefix, created and last-used times. Revoked keys are not listed. The keys themselves cannot be read back.
+         */
+        get: operations["listOwnApiKeys"];
+        put?: never;
+        /**
+         * Create an API key for the calling account
+         * @description The new key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
+         */
+        post: operations["createOwnApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the calling account's API keys
+         * @description The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s), the time a process may keep a key lookup cached. A key may revoke itself.
+         */
+        delete: operations["revokeOwnApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate one of the calling account's API keys
+         * @description Creates a key with the same name and revokes this one, in one step: the answer carries the new key (shown this once). The old key is refused as a revoked key is (see `revokeOwnApiKey`).
+         */
+        post: operations["rotateOwnApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -245,7 +353,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List events
+         * @description The account's events as a plain JSON array, newest first, optionally of one type and within a time range. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page. Includes the events Hookline publishes itself (`hook.disabled`, `delivery.exhausted`).
+         */
+        get: operations["listEvents"];
         put?: never;
         /**
          * Publish an event
@@ -337,11 +449,37 @@ export interface paths {
         };
         /**
          * List a hook's deliveries
-         * @description The hook's deliveries as a plain JSON array, newest first. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page.
+         * @description The hook's deliveries as a plain JSON array, newest first, optionally only those in one `status`. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page.
          */
         get: operations["listHookDeliveries"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Requeue a hook's failed deliveries
+         * @description Makes every failed delivery of the hook created at or after `since` pending again, with a fresh retry budget, oldest first (Svix's recover). Each is requeued once: a delivery already pending again is not counted twice. Each keeps its `webhook-id`. Cancelled and succeeded deliveries are left as they are.
+         */
+        post: operations["recoverHook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -354,7 +492,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -380,7 +518,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -391,7 +529,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule a delivery again
-         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. A delivery a worker is sending right now is left as it is.
+         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. The answer shows it `pending` with `next_attempt_at` now. A delivery a worker is sending right now is left as it is (the answer shows it `in_flight`).
          */
         post: operations["redeliverDelivery"];
         delete?: never;
@@ -842,6 +980,50 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "hook.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hookline disabled a hook
+         * @description Published by Hookline about itself when it disables a hook of the
+         *     account (every attempt failing for the auto-disable period, or 410 Gone).
+         *     Subscribe a hook with `events: ["hook.disabled"]`.
+         */
+        post: operations["hookDisabledWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "delivery.exhausted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A delivery used up its retries
+         * @description Published by Hookline about itself when a delivery of the account failed
+         *     with its retries used up. Subscribe a hook with
+         *     `events: ["delivery.exhausted"]`.
+         */
+        post: operations["deliveryExhaustedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -865,7 +1047,7 @@ export interface components {
          *       "errors": [
          *         {
          *           "path": "body.url",
-         *           "message": "refused: the address 127.0.0.1 is not a public address (private targets are not allowed)"
+         *           "message": "refused: the address 127.0.0.1 is not a public address (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)"
          *         }
          *       ]
          *     }
@@ -910,6 +1092,33 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description An API key as listed: everything but the key itself, which Hookline does not keep. `key_prefix` tells keys apart.
+         * @example {
+         *       "id": 2,
+         *       "account_id": "4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b",
+         *       "name": "ci deploys",
+         *       "key_prefix": "hkl_3q2-",
+         *       "created_at": "2026-11-22T15:00:00.000Z",
+         *       "last_used_at": "2026-11-29T09:12:00.000Z"
+         *     }
+         */
+        ApiKeyInfo: {
+            id: number;
+            account_id: string;
+            name: string;
+            /** @description The first characters of the key, to tell keys apart. Not a secret. */
+            key_prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to within about a minute plus the key cache (`HOOKLINE_KEY_CACHE_SECONDS`): the time is written at most once a minute per key. Null when never used.
+             */
+            last_used_at: string | null;
+        };
+        /** @description The account's active (unrevoked) keys, oldest first. */
+        ApiKeyList: components["schemas"]["ApiKeyInfo"][];
         /**
          * @example {
          *       "name": "ci deploys"
@@ -964,7 +1173,12 @@ export interface components {
          *       "last_datetime": null,
          *       "last_status": null,
          *       "last_reason": null,
-         *       "last_context": null
+         *       "last_context": null,
+         *       "max_in_flight": null,
+         *       "rate_limit": null,
+         *       "consecutive_failures": 0,
+         *       "failing_since": null,
+         *       "disabled_reason": null
          *     }
          */
         Hook: {
@@ -1016,6 +1230,19 @@ export interface components {
             last_reason: string | null;
             /** @description The payload the last attempt sent. */
             last_context: string | null;
+            /** @description Most deliveries of this hook being sent at once, across every worker (claimed and not yet recorded). Null: the server's default (`HOOKLINE_HOOK_MAX_IN_FLIGHT`, 16). A slow receiver ties up this many worker slots, never all of them. */
+            max_in_flight: number | null;
+            /** @description Most deliveries per second to this hook, across every worker (Svix `throttleRate`). Null is unlimited. */
+            rate_limit: number | null;
+            /** @description Failed attempts since the last success. At the server's breaker threshold (`HOOKLINE_BREAKER_THRESHOLD`, 10) the circuit is open: one probe delivery at a time, the rest waiting without spending retries, until a probe succeeds. */
+            consecutive_failures: number;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            /** @description Why Hookline disabled the hook: every attempt failing for `HOOKLINE_AUTO_DISABLE_SECONDS` (5 days), or a `410 Gone`. Cleared when the hook is made active again. A `hook.disabled` event announces it. */
+            disabled_reason: string | null;
         };
         /**
          * @description A new hook. Omitted fields take their defaults.
@@ -1057,6 +1284,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             insecure_ssl?: boolean;
+            /** @description Most deliveries of this hook in flight at once, across every worker; null for the server's default. */
+            max_in_flight?: number | null;
+            /** @description Most deliveries per second to this hook, across every worker; null is unlimited. */
+            rate_limit?: number | null;
             /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). */
             verify?: boolean;
         };
@@ -1085,6 +1316,11 @@ export interface components {
          *       "last_status": null,
          *       "last_reason": null,
          *       "last_context": null,
+         *       "max_in_flight": null,
+         *       "rate_limit": null,
+         *       "consecutive_failures": 0,
+         *       "failing_since": null,
+         *       "disabled_reason": null,
          *       "secret": "123456"
          *     }
          */
@@ -1125,6 +1361,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             insecure_ssl?: boolean;
+            /** @description Most deliveries of this hook in flight at once, across every worker; null for the server's default. */
+            max_in_flight?: number | null;
+            /** @description Most deliveries per second to this hook, across every worker; null is unlimited. */
+            rate_limit?: number | null;
             /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). On an update the ping is sent when `url` changes or `is_active` becomes true. */
             verify?: boolean;
         };
@@ -1175,6 +1415,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description A published event as listings show it (without its deliveries; `GET /v1/events/{id}` has them). */
+        EventSummary: {
+            id: number;
+            type: string;
+            subject_type: string | null;
+            subject: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** @description How many deliveries the publish scheduled. */
+            deliveries_count: number;
+        };
         /**
          * @description An event to deliver. `data` of a built-in type (see `GET /v1/event-types` and the `webhooks:` section) must match that type's schema; any other type is delivered as given.
          * @example {
@@ -1195,13 +1449,13 @@ export interface components {
          *     }
          */
         EventPublish: {
-            /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). */
+            /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). Types Hookline sends itself are reserved and refused with a 400: `ping`, and any type starting with `hook.`, `delivery.` or `hookline.` (compared case-insensitively). */
             type: string;
             /** @description What kind of thing the event is about; matched by hooks' `subject_type` and `filter.for_all`. */
             subject_type?: string | null;
             /** @description Which thing the event is about (e.g. `namespace/repo`); matched by hooks' `subject`. */
             subject?: string | null;
-            /** @description The payload. Each delivery POSTs it, with the hook's `custom_data` merged in at the top level. */
+            /** @description The payload. Each delivery POSTs it exactly as written here — every number as written (also beyond 2^53), keys in this order, the same bytes — with the hook's `custom_data` members that `data` does not have added ahead of them; the signature covers those bytes. `GET /v1/events/{id}` shows the same text. */
             data: {
                 [key: string]: unknown;
             };
@@ -1222,6 +1476,7 @@ export interface components {
          * @description One event on its way to one hook.
          * @example {
          *       "id": 1207,
+         *       "message_id": "msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4",
          *       "event_id": 42,
          *       "hook_id": 4,
          *       "event_type": "build:complete",
@@ -1229,6 +1484,7 @@ export interface components {
          *       "attempt_count": 1,
          *       "next_attempt_at": null,
          *       "last_attempt_at": "2026-11-22T15:04:05.123Z",
+         *       "finished_at": "2026-11-22T15:04:05.140Z",
          *       "last_response_status": 200,
          *       "last_error": null,
          *       "created_at": "2026-11-22T15:04:05.101Z",
@@ -1236,24 +1492,31 @@ export interface components {
          *     }
          */
         Delivery: {
-            /** @description The delivery's id; every attempt carries `webhook-id: msg_<id>`. */
+            /** @description The delivery's id in this installation. */
             id: number;
+            /** @description The `webhook-id` every attempt of this delivery carries: `msg_<ULID>_<hook id>`, globally unique, the same on every retry and redelivery. */
+            message_id: string;
             event_id: number;
             hook_id: number;
             event_type: string;
             /**
-             * @description `pending` until a 2xx (`succeeded`), until the hook's retries are spent or the receiver answered 410 (`failed`), or until its turn came while the hook was inactive (`cancelled`, nothing sent).
+             * @description What is happening now. `pending`: waiting for its next attempt, due at `next_attempt_at`. `in_flight`: a worker is sending an attempt right now. Then, once finished (`finished_at` set): `succeeded` (a 2xx), `failed` (the hook's retries are spent or the receiver answered 410) or `cancelled` (its turn came while the hook was inactive; nothing sent).
              * @enum {string}
              */
-            status: "pending" | "succeeded" | "failed" | "cancelled";
+            status: "pending" | "in_flight" | "succeeded" | "failed" | "cancelled";
             attempt_count: number;
             /**
              * Format: date-time
-             * @description When a pending delivery is next tried; null once it is finished.
+             * @description When the next attempt is due (now or earlier: it is due now). Set only while `status` is `pending`; null while an attempt is in flight and once the delivery is finished.
              */
             next_attempt_at: string | null;
             /** Format: date-time */
             last_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the delivery succeeded, failed or was cancelled; null while `pending` or `in_flight`.
+             */
+            finished_at: string | null;
             last_response_status: number | null;
             /** @description Why the last attempt failed (`HTTP 500`, a timeout, a refused target…). */
             last_error: string | null;
@@ -1268,6 +1531,7 @@ export interface components {
             type: string;
             subject_type: string | null;
             subject: string | null;
+            /** @description The published `data`, exactly as the producer wrote it (numbers, key order). */
             data: {
                 [key: string]: unknown;
             };
@@ -1277,6 +1541,29 @@ export interface components {
             deliveries_count: number;
             /** @description The event's deliveries by id (the first 1,000; page through a hook's deliveries for more). */
             deliveries: components["schemas"]["Delivery"][];
+        };
+        /**
+         * @description Which failed deliveries to requeue.
+         * @example {
+         *       "since": "2026-11-29T00:00:00Z"
+         *     }
+         */
+        HookRecover: {
+            /**
+             * Format: date-time
+             * @description Requeue failed deliveries created at or after this time.
+             */
+            since: string;
+        };
+        /**
+         * @description What a recover requeued.
+         * @example {
+         *       "recovered": 12
+         *     }
+         */
+        HookRecovered: {
+            /** @description How many failed deliveries are pending again. */
+            recovered: number;
         };
         /** @description One HTTP attempt of a delivery. */
         DeliveryAttempt: {
@@ -1288,8 +1575,14 @@ export interface components {
             request_headers: {
                 [key: string]: string;
             };
+            /** @description What was sent: the JSON body of a POST, or the URL with its query string of a GET hook; the first 4 KiB. Null on attempts recorded before it was kept. */
+            request_body: string | null;
             /** @description Null when no response came (timeout, connection or TLS error, refused target). */
             response_status: number | null;
+            /** @description The response's headers (repeated ones joined by `, `), up to 4 KiB. Null when no response came. */
+            response_headers: {
+                [key: string]: string;
+            } | null;
             /** @description The first 4 KiB of the response body. */
             response_body: string | null;
             /**
@@ -1857,11 +2150,52 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * HookDisabledPayload
+         * @description Published by Hookline when it disables a hook: every attempt failed for
+         *     the auto-disable period (HOOKLINE_AUTO_DISABLE_SECONDS, 5 days), or the
+         *     receiver answered 410 Gone. Only hooks that list `hook.disabled` exactly
+         *     receive it (not `*`).
+         */
+        "hook-disabled": {
+            /** @description The disabled hook. */
+            hook_id: number;
+            /** @description The hook's `disabled_reason`. */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description The first failed attempt of the run that disabled it; null for a 410.
+             */
+            failing_since: string | null;
+            /** Format: date-time */
+            disabled_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * DeliveryExhaustedPayload
+         * @description Published by Hookline when a delivery failed and its retries are used up
+         *     (Svix's message.attempt.exhausted). Only hooks that list
+         *     `delivery.exhausted` exactly receive it (not `*`); deliveries of these
+         *     notices announce nothing when they are exhausted themselves.
+         */
+        "delivery-exhausted": {
+            /** @description The delivery that gave up; `GET /v1/deliveries/{id}` has its attempts. */
+            delivery_id: number;
+            hook_id: number;
+            event_id: number;
+            /** Format: date-time */
+            exhausted_at: string;
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
-        /** @description A dependency (the database) is not available. */
+        /** @description A dependency (the database) is not available; nothing was done that a retry after `Retry-After` seconds (with the same `Idempotency-Key` for a write) would repeat. */
         Unavailable: {
             headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1917,6 +2251,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Another request with the same `Idempotency-Key` is still running; retry after `Retry-After` seconds to get its answer. */
+        IdempotencyInProgress: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-in-progress",
+                 *       "title": "Idempotent request in progress",
+                 *       "status": 409,
+                 *       "detail": "A request with this Idempotency-Key is still running."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request body is larger than the configured limit. */
         PayloadTooLarge: {
             headers: {
@@ -1951,6 +2304,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The `Idempotency-Key` was used before with a different method, path or body: use a new key for a new request. */
+        IdempotencyMismatch: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-mismatch",
+                 *       "title": "Idempotency key reused",
+                 *       "status": 422,
+                 *       "detail": "This Idempotency-Key was used with a different request."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No such resource in this account. */
         NotFound: {
             headers: {
@@ -1968,7 +2338,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Any other status, a timeout or a connection error fails the attempt; it is retried with exponential backoff up to the hook's `retries`. `Retry-After` on 429 and 503 is honoured. */
+        /** @description Any other status, a timeout or a connection error fails the attempt; it is retried with exponential backoff up to the hook's `retries`. `Retry-After` on 429 and 503 is honoured when it is one of RFC 9110's two forms, delay-seconds (digits only, e.g. `120`) or an IMF-fixdate (`Sun, 22 Nov 2026 15:00:30 GMT`); any other value (`120.5`, `-1`, other date formats) is ignored and the retry schedule applies. */
         Failed: {
             headers: {
                 [name: string]: unknown;
@@ -1992,6 +2362,26 @@ export interface components {
     };
     parameters: {
         /**
+         * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+         *     string unique to this operation (a UUID is best); retries of it send the
+         *     same value. The first answer (status, `Location`, body) is stored per
+         *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+         *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+         *     5xx status are not stored: the retry runs the operation again. The same
+         *     key with a different method, path or body answers 422; while the first
+         *     request is still running a retry answers 409 with `Retry-After`. The SDK
+         *     sends a generated key with every write.
+         * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+         */
+        IdempotencyKey: string;
+        /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+        AccountId: string;
+        /**
+         * @description The API key's id (as listed; not the key itself).
+         * @example 2
+         */
+        KeyId: number;
+        /**
          * @description The hook's id.
          * @example 4
          */
@@ -2002,13 +2392,13 @@ export interface components {
          */
         EventId: number;
         /**
-         * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+         * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
          * @example 1207
          */
         DeliveryId: number;
         /**
-         * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-         * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+         * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+         * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
          */
         WebhookId: string;
         /**
@@ -2080,7 +2470,21 @@ export interface operations {
     createAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2103,8 +2507,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentAccount: {
@@ -2126,12 +2533,54 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
                 account_id: string;
@@ -2156,8 +2605,262 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOwnApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHooks: {
@@ -2213,12 +2916,27 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2244,8 +2962,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHook: {
@@ -2275,12 +2996,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     replaceHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2308,14 +3044,31 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2337,12 +3090,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     patchHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2370,8 +3140,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHookSecret: {
@@ -2401,12 +3174,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     rotateHookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2434,8 +3222,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listEventTypes: {
@@ -2457,6 +3248,61 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only events of this type (exactly).
+                 * @example build:complete
+                 */
+                type?: string;
+                /**
+                 * @description Only events created at or after this time.
+                 * @example 2026-11-29T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only events created before this time.
+                 * @example 2026-11-30T00:00:00Z
+                 */
+                until?: string;
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description Cursor from the `Link` header; events with a smaller id.
+                 * @example 1207
+                 */
+                before?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    /**
+                     * @description The next (older) page, when there is one.
+                     * @example </v1/events?before=1207&limit=50>; rel="next"
+                     */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSummary"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     publishEvent: {
@@ -2464,10 +3310,18 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any string unique to this publish; retries of it send the same value.
-                 * @example deploy-7f3a2c-complete
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
                  */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -2489,8 +3343,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEvent: {
@@ -2520,12 +3377,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     pingHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2547,6 +3419,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHookDeliveries: {
@@ -2557,6 +3432,11 @@ export interface operations {
                  * @example 50
                  */
                 limit?: number;
+                /**
+                 * @description Only deliveries in this state.
+                 * @example failed
+                 */
+                status?: "pending" | "succeeded" | "failed" | "cancelled";
                 /**
                  * @description Cursor from the `Link` header; deliveries with a smaller id.
                  * @example 1207
@@ -2592,6 +3472,59 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    recoverHook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HookRecover"];
+            };
+        };
+        responses: {
+            /** @description Requeued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookRecovered"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getDelivery: {
@@ -2600,7 +3533,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -2621,15 +3554,30 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     redeliverDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -2650,6 +3598,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getMetrics: {
@@ -2691,6 +3642,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduCreateHook: {
@@ -2736,6 +3688,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduGetHook: {
@@ -2765,6 +3718,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduDeleteHook: {
@@ -2792,6 +3746,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduPublish: {
@@ -2824,6 +3779,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefListHooks: {
@@ -2845,6 +3801,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefCreateHook: {
@@ -2878,6 +3835,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefGetHook: {
@@ -2907,6 +3865,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefDeleteHook: {
@@ -2934,6 +3893,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefEditHook: {
@@ -2969,6 +3929,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefPingHook: {
@@ -2996,6 +3957,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kazooListWebhooks: {
@@ -3416,8 +4378,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "PostDeployment";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3460,8 +4422,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "build:started";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3504,8 +4466,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "build:complete";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3548,8 +4510,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "build:failed";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3592,8 +4554,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "channel_create";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3636,8 +4598,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "channel_answer";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3680,8 +4642,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "channel_destroy";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3724,8 +4686,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "ping";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -3753,6 +4715,94 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ping"];
+            };
+        };
+        responses: {
+            410: components["responses"]["Gone"];
+            "2XX": components["responses"]["Acknowledged"];
+            default: components["responses"]["Failed"];
+        };
+    };
+    hookDisabledWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event type; equal to this webhook's name. */
+                "hookline-event-type": "hook.disabled";
+                /**
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Receivers reject messages outside a tolerance (5 minutes by default) to stop replays.
+                 * @example 1763823600
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`
+                 *     with the hook's secret (a `whsec_` secret is base64-decoded; any other is
+                 *     used as its UTF-8 bytes). During a secret rotation one signature per
+                 *     secret, space-separated; a message is genuine when any of them matches.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /**
+                 * @description `Hookline/<version>`.
+                 * @example Hookline/0.1.0
+                 */
+                "user-agent": components["parameters"]["UserAgent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["hook-disabled"];
+            };
+        };
+        responses: {
+            410: components["responses"]["Gone"];
+            "2XX": components["responses"]["Acknowledged"];
+            default: components["responses"]["Failed"];
+        };
+    };
+    deliveryExhaustedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event type; equal to this webhook's name. */
+                "hookline-event-type": "delivery.exhausted";
+                /**
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Receivers reject messages outside a tolerance (5 minutes by default) to stop replays.
+                 * @example 1763823600
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`
+                 *     with the hook's secret (a `whsec_` secret is base64-decoded; any other is
+                 *     used as its UTF-8 bytes). During a secret rotation one signature per
+                 *     secret, space-separated; a message is genuine when any of them matches.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /**
+                 * @description `Hookline/<version>`.
+                 * @example Hookline/0.1.0
+                 */
+                "user-agent": components["parameters"]["UserAgent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["delivery-exhausted"];
             };
         };
         responses: {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { ulid } from "ulid";
 import { buildRequest } from "./request.js";
 import type { DeliveryTransport } from "./transport.js";
 
@@ -25,7 +25,7 @@ export const PING_MESSAGE = "Hookline ping; answer 2xx to confirm this endpoint.
  *
  * @example
  * const result = await pingHook(transport, { hookId: 4, url, secret, insecure_ssl: false });
- * if (!result.ok) throw new ProblemError("validation", result.reason);
+ * if (!result.ok) throw invalid(result.reason);
  */
 export async function pingHook(transport: DeliveryTransport, target: PingHookTarget): Promise<PingResult> {
   const data = {
@@ -44,7 +44,7 @@ export async function pingHook(transport: DeliveryTransport, target: PingHookTar
     },
     "ping",
     data,
-    `msg_ping_${randomBytes(12).toString("hex")}`,
+    `msg_${ulid()}`,
     Math.floor(Date.now() / 1000),
   );
   const result = await transport.send(request, { insecureSsl: target.insecure_ssl });

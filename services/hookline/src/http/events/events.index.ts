@@ -1,17 +1,39 @@
 import type { PublishService } from "../../events/publish-service.js";
 import type { Store } from "../../store/database.js";
 import { listEventDeliveries } from "../../store/deliveries.js";
-import { findEvent } from "../../store/events.js";
+import { findEvent, listEvents } from "../../store/events.js";
+import type { EventRow } from "../../store/schema.js";
 import type { AppRouteHandler } from "../app-env.js";
 import { deliveryToWire } from "../deliveries/delivery-wire.js";
 import { ProblemError } from "../problem.js";
 import { createRouter } from "../router.js";
 import { EVENT_DELIVERIES_SHOWN } from "./event-schemas.js";
-import { getEvent, publishEvent, type GetEventRoute, type PublishEventRoute } from "./events.routes.js";
+import { rawMemberText } from "../../json/raw-member.js";
+import { getEvent, listEvents as listEventsRoute, publishEvent, type GetEventRoute, type ListEventsRoute, type PublishEventRoute } from "./events.routes.js";
+
+/**
+ * An event as the API shows it, as JSON text: `data` is spliced in as the
+ * stored text, so it reads exactly as published (c.json would parse and
+ * re-serialise it, rounding big numbers and reordering integer-like keys).
+ */
+function eventJson(event: EventRow, extra: Record<string, unknown> = {}): string {
+  const rest = {
+    id: event.id,
+    type: event.type,
+    subject_type: event.subject_type,
+    subject: event.subject,
+    created_at: event.created_at.toISOString(),
+    deliveries_count: event.deliveries_count,
+    ...extra,
+  };
+  return `{"data":${event.data},${JSON.stringify(rest).slice(1)}`;
+}
 
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
-    const result = await deps.publish.publish(c.var.account, c.req.valid("json"), c.req.valid("header")["idempotency-key"]);
+    // The stored and delivered data is the producer's own text of it, not a re-serialisation of the parsed copy.
+    const input = { ...c.req.valid("json"), dataText: rawMemberText(await c.req.text(), "data") };
+    const result = await deps.publish.publish(c.var.account, input);
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
   };
 
@@ -20,20 +42,27 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     const event = await findEvent(deps.store.db, c.var.account.id, id);
     if (!event) throw new ProblemError("not-found", `No event ${id} in this account.`);
     const deliveries = await listEventDeliveries(deps.store.db, event.id, EVENT_DELIVERIES_SHOWN);
-    return c.json(
-      {
-        id: event.id,
-        type: event.type,
-        subject_type: event.subject_type,
-        subject: event.subject,
-        data: event.data,
-        created_at: event.created_at.toISOString(),
-        deliveries_count: event.deliveries_count,
-        deliveries: deliveries.map(deliveryToWire),
-      },
-      200,
-    );
+    const json = eventJson(event, { deliveries: deliveries.map((row) => deliveryToWire(row)) });
+    return c.body(json, 200, { "content-type": "application/json" }) as never;
   };
 
-  return createRouter().openapi(publishEvent, publish).openapi(getEvent, get);
+  const list: AppRouteHandler<ListEventsRoute> = async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listEvents(
+      deps.store.db,
+      c.var.account.id,
+      { type: query.type, since: query.since ? new Date(query.since) : undefined, until: query.until ? new Date(query.until) : undefined, before: query.before },
+      query.limit + 1,
+    );
+    const page = rows.slice(0, query.limit);
+    if (rows.length > query.limit) {
+      const next = new URL(c.req.url);
+      next.searchParams.set("before", String(page[page.length - 1]!.id));
+      next.searchParams.set("limit", String(query.limit));
+      c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
+    }
+    return c.body(`[${page.map((row) => eventJson(row)).join(",")}]`, 200, { "content-type": "application/json" }) as never;
+  };
+
+  return createRouter().openapi(listEventsRoute, list).openapi(publishEvent, publish).openapi(getEvent, get);
 }
