@@ -1,12 +1,4 @@
 import { defineConfig } from "tsdown";
+import { packageBuild } from "../tsdown.packages.ts";
 
-// The published build: ESM and CommonJS, each with its own .d.ts and source maps.
-export default defineConfig({
-  entry: { index: "src/index.ts" },
-  format: ["esm", "cjs"],
-  platform: "node",
-  target: "node20",
-  dts: true,
-  sourcemap: true,
-  clean: true,
-});
+export default defineConfig(packageBuild({ index: "src/index.ts" }));
