@@ -2,7 +2,7 @@ import { defineConfig } from "tsdown";
 
 // The server's runnable build: compiled JavaScript, one file per source file
 // (unbundled, so paths read relative to import.meta.url — the spec bundle,
-// package.json — resolve exactly as from src/), dependencies left external.
+// package.json — resolve exactly as from src/), npm dependencies left external.
 // Types are checked by `pnpm typecheck`, not here: transpiling only keeps the
 // build (run on every install) to seconds.
 export default defineConfig({
@@ -14,4 +14,6 @@ export default defineConfig({
   dts: false,
   sourcemap: true,
   clean: true,
+  // Workspace packages export TypeScript sources (for development), so they are compiled in.
+  noExternal: [/^@hookline\//],
 });
