@@ -1,4 +1,4 @@
-// `pnpm bench [delivery|api|receiver|secrets]`: runs the chosen scenarios (all by
+// `pnpm bench [delivery|api|receiver|fairness|secrets|footprint]`: runs the chosen scenarios (all by
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
@@ -6,6 +6,7 @@ import { dropAllScratchDbs } from "./scratch-db.js";
 import { formatTable, oneLine, unavailableRow, type BenchRow } from "./report.js";
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
+import { footprintScenario } from "./scenarios/footprint.js";
 import { fairnessScenario } from "./scenarios/fairness.js";
 import { receiverScenario } from "./scenarios/receiver.js";
 import { secretsScenario } from "./scenarios/secrets.js";
@@ -14,6 +15,7 @@ const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = 
   receiver: receiverScenario,
   api: apiScenario,
   delivery: deliveryScenario,
+  footprint: footprintScenario,
   fairness: fairnessScenario,
   secrets: secretsScenario,
 };

@@ -7,6 +7,7 @@ import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
 import { triggerCommand } from "./cli/trigger-command.js";
 import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
+import { watchLauncher } from "./launcher-watch.js";
 import { migrateToLatest, openStore } from "./store/database.js";
 import { loadConfigOrExit, reportFailure, runServer } from "./serve.js";
 import { dataDirBusyMessage } from "./startup-errors.js";
@@ -19,7 +20,11 @@ const config = () => (loaded ??= loadConfigOrExit(process.env));
 
 const start = defineCommand({
   meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT/SIGTERM" },
-  run: () => runServer(process.env, process.stdout.isTTY === true),
+  run: () => {
+    // Under `npx pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
+    watchLauncher({ env: process.env, onLost: () => process.kill(process.pid, "SIGTERM") });
+    return runServer(process.env, process.stdout.isTTY === true);
+  },
 });
 
 const migrate = defineCommand({
