@@ -33,9 +33,15 @@ export class HooklineUnavailable extends Error {}
  * const hookline = await startHookline(config.adminUrl, "both")
  * try { ... } finally { await hookline.stop() }
  */
-export async function startHookline(adminUrl: string, role: "api" | "worker" | "both"): Promise<HooklineProcess> {
+export async function startHookline(
+  adminUrl: string,
+  role: "api" | "worker" | "both",
+  options: { db?: ScratchDb; env?: Record<string, string> } = {},
+): Promise<HooklineProcess> {
   if (!existsSync(mainFile)) throw new HooklineUnavailable(`Hookline not available: ${mainFile} does not exist yet`);
-  const db = await createScratchDb(adminUrl, "hookline");
+  // A database handed in belongs to the caller (several processes in turn share it); ours is dropped on stop.
+  const owned = options.db === undefined;
+  const db = options.db ?? (await createScratchDb(adminUrl, "hookline"));
   const adminToken = randomBytes(24).toString("hex");
   const port = await freePort();
   const env = {
@@ -47,6 +53,9 @@ export async function startHookline(adminUrl: string, role: "api" | "worker" | "
     HOOKLINE_ADMIN_TOKEN: adminToken,
     HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
     LOG_LEVEL: "warn",
+    // A worker-only process has no API; its health endpoint is what /readyz polls.
+    ...(role === "worker" ? { HOOKLINE_METRICS_PORT: String(port) } : {}),
+    ...options.env,
   };
   const lines: string[] = [];
   try {
@@ -58,10 +67,10 @@ export async function startHookline(adminUrl: string, role: "api" | "worker" | "
       url,
       pid: child.pid!,
       adminToken,
-      stop: () => stopProcess(child, db),
+      stop: () => stopProcess(child, owned ? db : undefined),
     };
   } catch (error) {
-    await db.drop();
+    if (owned) await db.drop();
     throw error instanceof HooklineUnavailable ? error : new HooklineUnavailable(`Hookline not available: ${String(error)}`);
   }
 }
@@ -103,7 +112,7 @@ async function waitReady(child: ChildProcess, url: string, lines: string[]): Pro
   throw new HooklineUnavailable(`Hookline not available: /readyz not 200 within ${READY_TIMEOUT_MS / 1000}s: ${lines.slice(-5).join(" | ").slice(-400)}`);
 }
 
-async function stopProcess(child: ChildProcess, db: ScratchDb): Promise<void> {
+async function stopProcess(child: ChildProcess, db: ScratchDb | undefined): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
@@ -111,7 +120,7 @@ async function stopProcess(child: ChildProcess, db: ScratchDb): Promise<void> {
     await Promise.race([exited, sleep(5_000)]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
-  await db.drop();
+  await db?.drop();
 }
 
 function freePort(): Promise<number> {
