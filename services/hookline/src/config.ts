@@ -22,6 +22,7 @@ const configSchema = z.object({
   HOOKLINE_DATA_DIR: z.string().min(1).default(".hookline-data"),
   HOOKLINE_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   HOOKLINE_ROLE: z.enum(["api", "worker", "both"]).default("both"),
+  HOOKLINE_WORKER_THREAD: booleanFromEnv.default(true),
   HOOKLINE_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   HOOKLINE_ALLOW_PRIVATE_TARGETS: booleanFromEnv.default(false),
   HOOKLINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
@@ -54,6 +55,12 @@ export type Config = {
   dataDir: string;
   dbPoolSize: number;
   role: "api" | "worker" | "both";
+  /**
+   * Role `both` on PostgreSQL: run the delivery worker on a thread of its own
+   * (delivery/worker-thread.ts) instead of the API's event loop. PGlite always
+   * shares one loop: it is one connection.
+   */
+  workerThread: boolean;
   adminToken: string | undefined;
   allowPrivateTargets: boolean;
   bodyLimitBytes: number;
@@ -120,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: e.HOOKLINE_DATA_DIR,
     dbPoolSize: e.HOOKLINE_DB_POOL_SIZE,
     role: e.HOOKLINE_ROLE,
+    workerThread: e.HOOKLINE_WORKER_THREAD,
     adminToken: e.HOOKLINE_ADMIN_TOKEN,
     allowPrivateTargets: e.HOOKLINE_ALLOW_PRIVATE_TARGETS,
     bodyLimitBytes: e.HOOKLINE_BODY_LIMIT_BYTES,

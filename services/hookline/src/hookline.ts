@@ -6,6 +6,7 @@ import type { Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
+import { startWorkerThread, type WorkerThread } from "./delivery/worker-thread.js";
 import { createHealthRouter } from "./http/health/health.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
@@ -16,7 +17,7 @@ export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
   url: string | undefined;
   store: Store;
-  /** The delivery worker, when this process has the worker role. */
+  /** The delivery worker, when this process has the worker role and runs it on this thread's event loop. */
   worker: DeliveryWorker | undefined;
   /** Graceful stop: no new requests or claims, in-flight work finished or released, pool closed. */
   stop(): Promise<void>;
@@ -40,8 +41,11 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   const metrics = createMetrics(store);
 
   let worker: DeliveryWorker | undefined;
+  let workerThread: WorkerThread | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
-  if (config.role !== "api") {
+  if (config.role === "both" && config.workerThread && store.kind === "postgres") {
+    workerThread = await startWorkerThread(config, logger, metrics, () => process.exit(1));
+  } else if (config.role !== "api") {
     worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
     await worker.start();
     stopRetention = startRetention({ store, config: config.delivery, logger });
@@ -68,7 +72,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
       // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool.
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
       if (server && "closeIdleConnections" in server) server.closeIdleConnections();
-      await Promise.all([closed, worker?.stop(), stopRetention?.()]);
+      await Promise.all([closed, worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
     },

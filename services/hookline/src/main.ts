@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { startHookline } from "./hookline.js";
 import { createLogger } from "./logger.js";
 import { ensureDefaultAccount } from "./quickstart.js";
+import { isConnectionLost } from "./store/connection-lost.js";
 
 // The process entry point: env → config → store → API and worker → signals.
 let config;
@@ -17,16 +18,11 @@ try {
 
 const logger = createLogger(config.logLevel);
 
-// postgres.js can reject a promise nobody holds when the server ends a
-// connection (admin shutdown 57P01/57P02/57P03, a reset socket) — seen once
-// under load while its LISTEN connection reconnected. The pool recovers by
-// itself, so such a rejection is logged, not fatal. Anything else is a bug:
-// log it and exit, and let the supervisor restart us (claims come back when
-// their lease runs out).
-const CONNECTION_LOST = new Set(["57P01", "57P02", "57P03", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
+// A lost database connection (store/connection-lost.ts) is logged, not fatal.
+// Anything else is a bug: log it and exit, and let the supervisor restart us
+// (claims come back when their lease runs out).
 process.on("unhandledRejection", (reason) => {
-  const code = (reason as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && CONNECTION_LOST.has(code)) {
+  if (isConnectionLost(reason)) {
     logger.warn({ err: reason }, "database connection lost; postgres.js reconnects");
     return;
   }
