@@ -175,7 +175,7 @@ export function sampleProcess(pid: number, everyMs = 100): { stop: () => Promise
       const [hwmKb, endTicks, begin, atStartKb] = await Promise.all([status("VmHWM"), cpuTicks(), startTicks, startKb]);
       // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ) on every platform Node supports.
       const cpuSeconds = (endTicks - begin) / 100;
-      const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 100) / 100;
+      const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 1000) / 1000;
       const mb = (kb: number) => Math.round(kb / 1024);
       return { startMb: mb(atStartKb), peakMb: mb(Math.max(peakKb, hwmKb)), hwmMb: mb(hwmKb), cpuCores };
     },
