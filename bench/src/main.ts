@@ -6,12 +6,14 @@ import { dropAllScratchDbs } from "./scratch-db.js";
 import { formatTable, oneLine, summarize, unavailableRow, type BenchRow } from "./report.js";
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
+import { largeTablesScenario } from "./scenarios/large-tables.js";
 import { receiverScenario } from "./scenarios/receiver.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
   receiver: receiverScenario,
   api: apiScenario,
   delivery: deliveryScenario,
+  large: largeTablesScenario,
 };
 
 async function main(): Promise<void> {

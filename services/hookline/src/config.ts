@@ -26,6 +26,7 @@ const configSchema = z.object({
   HOOKLINE_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   HOOKLINE_ALLOW_PRIVATE_TARGETS: booleanFromEnv.default(false),
   HOOKLINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  HOOKLINE_BATCH_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   HOOKLINE_PUBLIC_URL: z.url().optional(),
@@ -64,6 +65,8 @@ export type Config = {
   adminToken: string | undefined;
   allowPrivateTargets: boolean;
   bodyLimitBytes: number;
+  /** Body limit of `POST /v1/events/batch` (up to 1,000 events). */
+  batchBodyLimitBytes: number;
   secretRotationGraceSeconds: number;
   keyCacheSeconds: number;
   publicUrl: string | undefined;
@@ -131,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.HOOKLINE_ADMIN_TOKEN,
     allowPrivateTargets: e.HOOKLINE_ALLOW_PRIVATE_TARGETS,
     bodyLimitBytes: e.HOOKLINE_BODY_LIMIT_BYTES,
+    batchBodyLimitBytes: e.HOOKLINE_BATCH_BODY_LIMIT_BYTES,
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,

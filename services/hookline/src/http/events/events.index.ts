@@ -4,15 +4,30 @@ import { listEventDeliveries } from "../../store/deliveries.js";
 import { findEvent } from "../../store/events.js";
 import type { AppRouteHandler } from "../app-env.js";
 import { deliveryToWire } from "../deliveries/delivery-wire.js";
-import { ProblemError } from "../problem.js";
+import { ProblemError, problemBody } from "../problem.js";
 import { createRouter } from "../router.js";
 import { EVENT_DELIVERIES_SHOWN } from "./event-schemas.js";
-import { getEvent, publishEvent, type GetEventRoute, type PublishEventRoute } from "./events.routes.js";
+import {
+  getEvent,
+  publishEvent,
+  publishEventBatch,
+  type GetEventRoute,
+  type PublishEventBatchRoute,
+  type PublishEventRoute,
+} from "./events.routes.js";
 
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
     const result = await deps.publish.publish(c.var.account, c.req.valid("json"), c.req.valid("header")["idempotency-key"]);
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
+  };
+
+  const publishBatch: AppRouteHandler<PublishEventBatchRoute> = async (c) => {
+    const outcomes = await deps.publish.publishMany(c.var.account, c.req.valid("json").events);
+    const results = outcomes.map((o) =>
+      o.ok ? { status: 202 as const, id: o.result.id, deliveries: o.result.deliveries } : { status: o.problem.status, problem: problemBody(o.problem) },
+    );
+    return c.json({ results }, 200);
   };
 
   const get: AppRouteHandler<GetEventRoute> = async (c) => {
@@ -35,5 +50,5 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     );
   };
 
-  return createRouter().openapi(publishEvent, publish).openapi(getEvent, get);
+  return createRouter().openapi(publishEvent, publish).openapi(publishEventBatch, publishBatch).openapi(getEvent, get);
 }

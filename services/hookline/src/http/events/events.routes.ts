@@ -1,7 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { problemResponses } from "../problem.js";
 import { apiKeySecurity as security, jsonContent as json } from "../router.js";
-import { EventAcceptedSchema, EventIdParamsSchema, EventPublishSchema, EventSchema, PublishHeadersSchema } from "./event-schemas.js";
+import {
+  EventAcceptedSchema,
+  EventBatchResultSchema,
+  EventBatchSchema,
+  EventIdParamsSchema,
+  EventPublishSchema,
+  EventSchema,
+  PublishHeadersSchema,
+} from "./event-schemas.js";
 
 const tags = ["Events"];
 
@@ -19,6 +27,20 @@ export const publishEvent = createRoute({
   },
 });
 
+export const publishEventBatch = createRoute({
+  method: "post",
+  path: "/v1/events/batch",
+  operationId: "publishEventBatch",
+  tags,
+  security,
+  summary: "Publish up to 1,000 events at once",
+  request: { body: { required: true, content: json(EventBatchSchema) } },
+  responses: {
+    200: { description: "Processed: one result per event, in the order sent.", content: json(EventBatchResultSchema) },
+    ...problemResponses(400, 401, 413, 415),
+  },
+});
+
 export const getEvent = createRoute({
   method: "get",
   path: "/v1/events/{id}",
@@ -32,3 +54,4 @@ export const getEvent = createRoute({
 
 export type PublishEventRoute = typeof publishEvent;
 export type GetEventRoute = typeof getEvent;
+export type PublishEventBatchRoute = typeof publishEventBatch;
