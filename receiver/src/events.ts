@@ -119,6 +119,22 @@ export const PingSchema = z.looseObject({
   message: z.string(),
 });
 
+/** Hookline disabled a hook (published by Hookline itself; subscribe with `events: ["hook.disabled"]`). */
+export const HookDisabledSchema = z.looseObject({
+  hook_id: z.int().min(1),
+  reason: z.string(),
+  failing_since: z.iso.datetime({ offset: true }).nullable(),
+  disabled_at: dateTime(),
+});
+
+/** A delivery used up its retries (published by Hookline itself; subscribe with `events: ["delivery.exhausted"]`). */
+export const DeliveryExhaustedSchema = z.looseObject({
+  delivery_id: z.int().min(1),
+  hook_id: z.int().min(1),
+  event_id: z.int().min(1),
+  exhausted_at: dateTime(),
+});
+
 /** Every built-in event type with its payload schema; keys are the spec's `webhooks:` names. */
 export const eventSchemas = {
   PostDeployment: PostDeploymentSchema,
@@ -129,6 +145,8 @@ export const eventSchemas = {
   channel_answer: ChannelAnswerSchema,
   channel_destroy: ChannelDestroySchema,
   ping: PingSchema,
+  "hook.disabled": HookDisabledSchema,
+  "delivery.exhausted": DeliveryExhaustedSchema,
 } as const;
 
 export type EventSchemas = typeof eventSchemas;
@@ -145,6 +163,8 @@ export type ChannelCreateEvent = EventPayloads["channel_create"];
 export type ChannelAnswerEvent = EventPayloads["channel_answer"];
 export type ChannelDestroyEvent = EventPayloads["channel_destroy"];
 export type PingEvent = EventPayloads["ping"];
+export type HookDisabledEvent = EventPayloads["hook.disabled"];
+export type DeliveryExhaustedEvent = EventPayloads["delivery.exhausted"];
 
 /** A built-in event: narrow on `type` to get its payload type. */
 export type KnownEvent = { [K in EventType]: { type: K; data: EventPayloads[K] } }[EventType];

@@ -1,6 +1,7 @@
 import createFetchClient, { type Client } from "openapi-fetch";
 import type { components, paths } from "./generated/schema.js";
 import { withRetries, type FetchFunction, type RetryOptions } from "./retry.js";
+import { withTypedAnswers } from "./typed-answers.js";
 
 /** An RFC 9457 problem document, as every Hookline error body is. */
 export type Problem = components["schemas"]["Problem"];
@@ -21,7 +22,10 @@ export interface HooklineClientOptions {
 
 /**
  * A typed Hookline client. Calls return `{ data, error, response }` (they do
- * not throw on HTTP errors); `error` is the operation's problem document.
+ * not throw on HTTP errors); `error` is the operation's problem document, or
+ * an `about:blank` problem with the status when what came was not one (an
+ * empty or HTML answer from a proxy, truncated JSON). Writes get a generated
+ * `Idempotency-Key` and are retried like reads (unless `retry: false`).
  *
  * @example
  * const hookline = createClient({ baseUrl: "http://127.0.0.1:8080", apiKey });
@@ -32,6 +36,8 @@ export function createClient(options: HooklineClientOptions): HooklineClient {
   return createFetchClient<paths>({
     baseUrl: options.baseUrl,
     headers: { Authorization: `Bearer ${options.apiKey}` },
-    fetch: options.retry === false ? baseFetch : withRetries(baseFetch, options.retry),
+    // Answers are made readable first, so an empty 503 or a truncated 200 is
+    // a typed problem to the retries and to the caller alike.
+    fetch: options.retry === false ? withTypedAnswers(baseFetch) : withRetries(withTypedAnswers(baseFetch), options.retry),
   });
 }

@@ -2,7 +2,7 @@ import type { ClientPathsWithMethod, MaybeOptionalInit, MethodResponse } from "o
 import { HooklineApiError } from "./api-error.js";
 import type { HooklineClient, Problem } from "./client.js";
 import type { paths } from "./generated/schema.js";
-import { nextLink } from "./link-header.js";
+import { nextLink, UnreadableLinkHeaderError } from "./link-header.js";
 
 type GetPath = ClientPathsWithMethod<HooklineClient, "get">;
 
@@ -23,7 +23,9 @@ const MAX_PAGES = 100_000;
  * Every item of a paginated list, page after page, following the
  * `Link: <…>; rel="next"` header until there is none. The first request uses
  * `init`; later ones keep its path parameters and take the query from the
- * link (over the first query's filters). An error page throws a `HooklineApiError`.
+ * link (over the first query's filters). An error page, or a `Link` header
+ * that is not RFC 8288, throws a `HooklineApiError`: a walk never ends early
+ * in silence.
  *
  * @example
  * for await (const hook of paginate(hookline, "/v1/hooks", { params: { query: { limit: 100 } } })) {
@@ -44,7 +46,19 @@ export async function* paginate<P extends ListPath>(
     const { data, error, response } = await get(path, { ...options, params: { ...options.params, query } });
     if (!response.ok) throw new HooklineApiError(response.status, error as Problem | undefined);
     yield* data as ListItem<P>[];
-    const next = nextLink(response.headers.get("Link"));
+    let next: string | undefined;
+    try {
+      next = nextLink(response.headers.get("Link"));
+    } catch (cause) {
+      // Stopping here would look like the last page: fail instead.
+      if (!(cause instanceof UnreadableLinkHeaderError)) throw cause;
+      throw new HooklineApiError(response.status, {
+        type: "about:blank",
+        title: "Unreadable Link header",
+        status: response.status,
+        detail: `paginate(${path}) cannot tell whether a next page follows: ${cause.message}`,
+      });
+    }
     if (!next) return;
     // The link's query wins, but filters it leaves out still apply.
     query = { ...query, ...Object.fromEntries(new URL(next, response.url).searchParams) };

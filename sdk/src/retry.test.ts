@@ -97,12 +97,32 @@ describe("retries against a real server", () => {
     expect(server.seen).toHaveLength(4);
   });
 
-  it("sends a POST without Idempotency-Key once", async () => {
-    const server = await scriptedServer([{ status: 503 }, ok]);
+  it("gives a POST without a key a generated Idempotency-Key and retries it with the same key", async () => {
+    const server = await scriptedServer([{ status: 503 }, { status: 201, body: hook }]);
     const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
-    const { response } = await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
-    expect(response.status).toBe(503);
-    expect(server.seen).toHaveLength(1);
+    const { data } = await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    expect(data?.id).toBe(4);
+    const keys = server.seen.map((r) => r.headers["idempotency-key"]);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it("makes a new key per call, never reusing one for a different request", async () => {
+    const server = await scriptedServer([{ status: 201, body: hook }]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    expect(new Set(server.seen.map((r) => r.headers["idempotency-key"])).size).toBe(2);
+  });
+
+  it("retries a keyed write on 409 with Retry-After (the first request still runs)", async () => {
+    const busy: Answer = { status: 409, headers: { "retry-after": "0" }, body: { type: "https://hookline.dev/problems/idempotency-in-progress", title: "Idempotent request in progress", status: 409 } };
+    const server = await scriptedServer([busy, { status: 201, body: hook }]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const { data } = await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    expect(data?.id).toBe(4);
+    expect(server.seen).toHaveLength(2);
   });
 
   it("retries a POST with Idempotency-Key, resending the same body", async () => {
@@ -118,14 +138,23 @@ describe("retries against a real server", () => {
     expect(JSON.parse(server.seen[1]!.body)).toEqual({ url: "http://127.0.0.1/in", events: ["*"] });
   });
 
-  it("never retries a PATCH, nor anything when retry is false", async () => {
+  it("retries a PATCH and a DELETE with their keys; sends a Kazoo write (no key there) once, and nothing twice when retry is false", async () => {
     const server = await scriptedServer([{ status: 500 }]);
-    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: { ...fast, retries: 1 } });
     await client.PATCH("/v1/hooks/{id}", { params: { path: { id: 4 } }, body: { name: "x" } });
+    await client.DELETE("/v1/hooks/{id}", { params: { path: { id: 4 } } });
+    await client.POST("/v1/accounts/{account_id}/webhooks/{webhook_id}", {
+      params: { path: { account_id: "a".repeat(32), webhook_id: 4 } },
+      body: { data: { name: "x", uri: "http://127.0.0.1/in", hook: "all" } },
+    });
     const once = createClient({ baseUrl: server.url, apiKey: "k", retry: false });
     const { response } = await getHook(once);
+    await once.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
     expect(response.status).toBe(500);
-    expect(server.seen.map((r) => r.method)).toEqual(["PATCH", "GET"]);
+    expect(server.seen.map((r) => [r.method, r.headers["idempotency-key"] !== undefined])).toEqual([
+      ["PATCH", true], ["PATCH", true], ["DELETE", true], ["DELETE", true], ["POST", false], ["GET", false], ["POST", false],
+    ]);
+    expect(server.seen[1]!.headers["idempotency-key"]).toBe(server.seen[0]!.headers["idempotency-key"]);
   });
 
   it("retries a refused connection and succeeds once the server is up", async () => {
@@ -172,6 +201,15 @@ describe("retryAfterMs", () => {
     expect(retryAfterMs("Wed, 31 Dec 2025 00:00:00 GMT", now)).toBe(0);
     expect(retryAfterMs("soon", now)).toBe(0);
     expect(retryAfterMs(null, now)).toBe(0);
+  });
+
+  it("ignores what is neither delay-seconds nor an IMF-fixdate (RFC 9110)", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    for (const junk of ["120.5", "1.5", "-1", "1e3", "2026-01-01T00:00:02Z", "Thursday, 01-Jan-26 00:00:02 GMT", "Thu Jan  1 00:00:02 2026"]) {
+      expect(retryAfterMs(junk, now), junk).toBe(0);
+    }
+    // The lenient parse this replaces read "120.5" as a date in 2001: make sure the test would see it.
+    expect(Date.parse("120.5")).not.toBeNaN();
   });
 });
 

@@ -20,6 +20,31 @@ export interface RetryOptions {
 export type FetchFunction = (request: Request, init?: RequestInit) => Promise<Response>;
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Kazoo's profile keeps Crossbar's contract and takes no key (see the spec's Idempotency-Key parameter). */
+const KAZOO_PATH = /^\/v1\/accounts\/[^/]+\/webhooks(\/[^/]+)?$/;
+
+/**
+ * Whether Hookline honours `Idempotency-Key` on this request: every write
+ * under `/v1` but Kazoo's profile (the spec's rule).
+ */
+export function takesIdempotencyKey(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  return WRITE_METHODS.has(request.method) && /\/v1\//.test(path) && !KAZOO_PATH.test(path.replace(/^.*?(?=\/v1\/)/, ""));
+}
+
+/**
+ * The request with a generated `Idempotency-Key` (a random UUID) when it is a
+ * write that takes one and the caller gave none — as stripe-node does — so
+ * every retry of it is answered from the first attempt and nothing is done
+ * twice. A caller's own key is kept.
+ */
+export function withIdempotencyKey(request: Request): Request {
+  if (request.headers.has("Idempotency-Key") || !takesIdempotencyKey(request)) return request;
+  const headers = new Headers(request.headers);
+  headers.set("Idempotency-Key", globalThis.crypto.randomUUID());
+  return new Request(request, { headers });
+}
 
 /** A 429 or 5xx that p-retry should try again; carries the response for the last attempt. */
 class RetryableStatus extends Error {
@@ -32,22 +57,32 @@ class RetryableStatus extends Error {
 }
 
 /**
- * Whether sending `request` twice is safe: the idempotent methods, and POST
- * when the caller gave an `Idempotency-Key` (the server then dedupes).
+ * Whether sending `request` twice is safe: the idempotent methods, and any
+ * write carrying an `Idempotency-Key` (the server replays the first answer).
  *
  * @example isIdempotent(new Request("http://x/v1/hooks", { method: "POST" })) // false
  */
 export function isIdempotent(request: Request): boolean {
-  return IDEMPOTENT_METHODS.has(request.method) || (request.method === "POST" && request.headers.has("Idempotency-Key"));
-}
-
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || (status >= 500 && status <= 599);
+  return IDEMPOTENT_METHODS.has(request.method) || request.headers.has("Idempotency-Key");
 }
 
 /**
- * `Retry-After` in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3);
- * 0 when absent or unreadable.
+ * 429 and 5xx; and 409 with `Retry-After` for a keyed request: the server's
+ * "the first request with this key still runs" (Stripe's answer too).
+ */
+function isRetryableStatus(response: Response, request: Request): boolean {
+  const { status } = response;
+  if (status === 409) return request.headers.has("Idempotency-Key") && response.headers.has("Retry-After");
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+/** RFC 9110 §5.6.7 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/**
+ * `Retry-After` in ms, by RFC 9110 §10.2.3: delay-seconds (digits only) or an
+ * IMF-fixdate; 0 (the client's own backoff) when absent or anything else, so
+ * `120.5` or `-1` never reads as a date (V8's `Date.parse` would take them).
  *
  * @example retryAfterMs("2") // 2000
  */
@@ -55,6 +90,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
   if (!value) return 0;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (!IMF_FIXDATE.test(trimmed)) return 0;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? 0 : Math.max(0, date - now);
 }
@@ -77,8 +113,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Wraps `fetch` so idempotent requests are retried with p-retry on network
- * errors, 429 and 5xx, waiting at least `Retry-After` when the server sends
- * one. Other requests go through once. After the last attempt the last
+ * errors, 429 and 5xx (and 409 "in progress" for a keyed write), waiting at
+ * least `Retry-After` when the server sends one. Writes that take an
+ * `Idempotency-Key` get a generated one first, so they are retried too;
+ * other requests go through once. After the last attempt the last
  * response is returned as is, so openapi-fetch still hands the caller its
  * typed problem document.
  *
@@ -87,14 +125,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  */
 export function withRetries(fetchImpl: FetchFunction, options: RetryOptions = {}): FetchFunction {
   const { retries = 2, minTimeout = 250, maxTimeout = 5_000, maxRetryAfter = 30_000 } = options;
-  return async (request, init) => {
-    if (retries === 0 || !isIdempotent(request)) return fetchImpl(request, init);
+  return async (original, init) => {
+    if (retries === 0) return fetchImpl(original, init);
+    // One key per call, made before the first attempt: every retry sends it.
+    const request = withIdempotencyKey(original);
+    if (!isIdempotent(request)) return fetchImpl(request, init);
     try {
       return await pRetry(
         async () => {
           // Each attempt sends a clone: a Request body can be read only once.
           const response = await fetchImpl(request.clone(), init);
-          if (!isRetryableStatus(response.status)) return response;
+          if (!isRetryableStatus(response, request)) return response;
           const waitMs = retryAfterMs(response.headers.get("Retry-After"));
           if (waitMs > maxRetryAfter) return response;
           throw new RetryableStatus(response, waitMs);

@@ -47,6 +47,18 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect((await asSecond.call("GET", "/v1/accounts/me")).body.id).toBe(account.body.id);
     expect((await call(api, "GET", "/v1/accounts/me")).status).toBe(200);
 
+    // Key management, for the admin and for the key's own account.
+    expect((await call(admin, "GET", `/v1/accounts/${account.body.id}/keys`)).body).toHaveLength(1);
+    const adminRotated = await call(admin, "POST", `/v1/accounts/${account.body.id}/keys/${key.body.id}/rotate`);
+    expect(adminRotated.status).toBe(201);
+    expect((await call(admin, "DELETE", `/v1/accounts/${account.body.id}/keys/${adminRotated.body.id}`)).status).toBe(204);
+    const ownKey = await call(api, "POST", "/v1/keys", { name: "own" });
+    expect(ownKey.status).toBe(201);
+    expect((await call(api, "GET", "/v1/keys")).body.map((k: { name: string }) => k.name)).toContain("own");
+    const ownRotated = await call(api, "POST", `/v1/keys/${ownKey.body.id}/rotate`);
+    expect(ownRotated.status).toBe(201);
+    expect((await call(api, "DELETE", `/v1/keys/${ownRotated.body.id}`)).status).toBe(204);
+
     const created = await call(api, "POST", "/v1/hooks", { url: "http://127.0.0.1:9/hook", events: ["build:*"], secret: "123456" });
     expect(created.status).toBe(201);
     const id = created.body.id;
@@ -62,6 +74,14 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect(event.status).toBe(200);
     const deliveryId = event.body.deliveries[0].id;
     expect((await call(api, "GET", `/v1/hooks/${id}/deliveries?limit=1`)).status).toBe(200);
+    expect((await call(api, "GET", `/v1/hooks/${id}/deliveries?status=pending`)).status).toBe(200);
+    const recovered = await call(api, "POST", `/v1/hooks/${id}/recover`, { since: "2026-01-01T00:00:00Z" });
+    expect(recovered.status).toBe(202);
+    expect(recovered.body).toEqual({ recovered: 0 });
+    expect((await call(api, "POST", `/v1/hooks/${id}/recover`, { since: "yesterday" })).status).toBe(400);
+    const events = await call(api, "GET", "/v1/events?type=build:custom&limit=1");
+    expect(events.status).toBe(200);
+    expect(events.body.map((e: { id: number }) => e.id)).toEqual([published.body.id]);
     expect((await call(api, "GET", `/v1/deliveries/${deliveryId}`)).status).toBe(200);
     expect((await call(api, "POST", `/v1/deliveries/${deliveryId}/redeliver`)).status).toBe(202);
     // Nothing listens on port 9: the ping fails, with the reason.

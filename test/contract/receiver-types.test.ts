@@ -36,5 +36,7 @@ describe("receiver payload types ≡ the spec's webhooks", () => {
     expectTypeOf<Fields<EventPayloads["channel_answer"]>>().toEqualTypeOf<Fields<SpecPayload<"channel_answer">>>();
     expectTypeOf<Fields<EventPayloads["channel_destroy"]>>().toEqualTypeOf<Fields<SpecPayload<"channel_destroy">>>();
     expectTypeOf<Fields<EventPayloads["ping"]>>().toEqualTypeOf<Fields<SpecPayload<"ping">>>();
+    expectTypeOf<Fields<EventPayloads["hook.disabled"]>>().toEqualTypeOf<Fields<SpecPayload<"hook.disabled">>>();
+    expectTypeOf<Fields<EventPayloads["delivery.exhausted"]>>().toEqualTypeOf<Fields<SpecPayload<"delivery.exhausted">>>();
   });
 });

@@ -89,7 +89,7 @@ describe.each(testBackends())("metrics and retention ($kind)", (backend) => {
       await database.store.db.updateTable("events").set({ created_at: new Date(Date.now() - 3_600_000) }).execute();
 
       const config = loadConfig({ HOOKLINE_RETENTION_SECONDS: "60", HOOKLINE_RETENTION_INTERVAL_MS: "100" });
-      const stop = startRetention({ store: database.store, config: config.delivery, logger: createLogger("silent") });
+      const stop = startRetention({ store: database.store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger: createLogger("silent") });
       try {
         await eventually(async () => ((await api.call("GET", `/v1/deliveries/${oldDelivery}`)).status === 404 ? true : undefined), 5_000, "pruned");
       } finally {

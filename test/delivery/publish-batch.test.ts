@@ -66,27 +66,38 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
   });
 
   it("keeps idempotency per event: a used key (earlier, or earlier in the same batch) answers the first publish", async () => {
-    const earlier = await api.call("POST", "/v1/events", { body: { type: "idem.batch", data: {} }, headers: { "idempotency-key": "k-earlier" } });
+    const earlier = await api.call("POST", "/v1/events/batch", { body: { events: [{ type: "idem.batch", data: {}, idempotency_key: "k-earlier" }] } });
+    const header = await api.call("POST", "/v1/events", { body: { type: "idem.batch", data: {} }, headers: { "idempotency-key": "k-header" } });
     const res = await api.call("POST", "/v1/events/batch", {
       body: {
         events: [
           { type: "idem.batch", data: {}, idempotency_key: "k-earlier" },
           { type: "idem.batch", data: { n: 1 }, idempotency_key: "k-new" },
-          { type: "idem.batch", data: { n: 2 }, idempotency_key: "k-new" },
+          { type: "idem.batch", data: { n: 1 }, idempotency_key: "k-new" },
           { type: "idem.batch", data: {} },
+          { type: "idem.batch", data: { other: true }, idempotency_key: "k-earlier" },
+          { type: "idem.batch", data: {}, idempotency_key: "k-header" },
         ],
       },
     });
-    const [again, fresh, duplicate, unkeyed] = res.body.results;
-    expect(again).toEqual({ status: 202, id: earlier.body.id, deliveries: earlier.body.deliveries });
+    const [again, fresh, duplicate, unkeyed, otherEvent, headerKey] = res.body.results;
+    expect(again).toEqual(earlier.body.results[0]);
     expect(duplicate).toEqual(fresh);
     expect(unkeyed.id).not.toBe(fresh.id);
+    // A key bound to another event, or to another request, is refused for this event alone.
+    expect(otherEvent.status).toBe(422);
+    expect(headerKey.status).toBe(422);
+    expect(header.status).toBe(202);
+    // Another account's same key is its own.
+    const elsewhere = await other.call("POST", "/v1/events/batch", { body: { events: [{ type: "idem.batch", data: {}, idempotency_key: "k-earlier" }] } });
+    expect(elsewhere.body.results[0].id).not.toBe(again.id);
     const count = await database.store.db
       .selectFrom("events")
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("type", "=", "idem.batch")
       .executeTakeFirstOrThrow();
-    expect(Number(count.n)).toBe(3); // the earlier one, k-new once, the unkeyed one
+    // k-earlier once, the header publish, k-new once, the unkeyed one, the other account's.
+    expect(Number(count.n)).toBe(5);
   });
 
   it("refuses a malformed batch whole, naming the fields, and stores nothing", async () => {
@@ -112,7 +123,7 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
     expect(last.body.data).toEqual({ i: 999 });
   });
 
-  it("coalesced single publishes: each is answered with its own event, keys and validation stay per event", async () => {
+  it("coalesced single publishes: each is answered with its own event, Idempotency-Key and validation stay per request", async () => {
     const bodies = Array.from({ length: 40 }, (_, i) => ({ type: "build:burst", data: { i } }));
     const answers = await Promise.all([
       ...bodies.map((body) => api.call("POST", "/v1/events", { body })),

@@ -66,11 +66,20 @@ describe.each(testBackends())("publishing ($kind)", (backend) => {
     const again = await api.call("POST", "/v1/events", { body, headers });
     expect(again.status).toBe(202);
     expect(again.body).toEqual(first.body);
-    // Concurrent duplicates: one insert wins on the unique index, the rest read its answer.
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    // The same key with another body is refused, not answered with the first publish.
+    const changed = await api.call("POST", "/v1/events", { body: { ...body, data: { n: 2 } }, headers });
+    expect(changed.status).toBe(422);
+    // Concurrent duplicates: one claims the key and publishes; the others get
+    // its answer, or 409 with Retry-After while it still runs.
     const racing = await Promise.all(
       Array.from({ length: 8 }, () => api.call("POST", "/v1/events", { body, headers: { "idempotency-key": "publish-2" } })),
     );
-    expect(new Set(racing.map((r) => r.body.id)).size).toBe(1);
+    const accepted = racing.filter((r) => r.status === 202);
+    const busy = racing.filter((r) => r.status === 409);
+    expect(accepted.length + busy.length).toBe(8);
+    expect(new Set(accepted.map((r) => r.body.id)).size).toBe(1);
+    expect(busy.every((r) => r.headers.get("retry-after") === "1")).toBe(true);
     // Keys are per account: another account's same key is a new event.
     const elsewhere = await other.call("POST", "/v1/events", { body, headers });
     expect(elsewhere.body.id).not.toBe(first.body.id);
@@ -81,7 +90,7 @@ describe.each(testBackends())("publishing ($kind)", (backend) => {
       .where("events.type", "=", "idem.test")
       .executeTakeFirstOrThrow();
     // publish-1 once, publish-2 once, and the other account's own publish.
-    expect(Number(count.n)).toBe(first.body.deliveries + racing[0]!.body.deliveries + elsewhere.body.deliveries);
+    expect(Number(count.n)).toBe(first.body.deliveries + accepted[0]!.body.deliveries + elsewhere.body.deliveries);
     expect(first.body.deliveries).toBe(3); // idem, star, all
   });
 

@@ -98,7 +98,7 @@ export const FAST_DELIVERY_ENV: Record<string, string> = {
  */
 export async function startTestWorker(database: TestDatabase, env: Record<string, string> = {}): Promise<DeliveryWorker & { config: Config }> {
   const config = loadConfig({ ...FAST_DELIVERY_ENV, ...env });
-  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel) });
   await worker.start();
   return {

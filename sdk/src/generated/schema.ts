@@ -91,13 +91,121 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List an account's API keys
+         * @description Admin only. Every active key of the account, oldest first, as a plain JSON array; the keys themselves cannot be read back.
+         */
+        get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key for an account
          * @description Admin only. The key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
          */
         post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an account's API key
+         * @description Admin only. The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s).
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an account's API key
+         * @description Admin only. Creates a key with the same name and revokes this one, in one step; the answer carries the new key (shown this once).
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the calling account's API keys
+         * @description Every active key of the calling key's account, oldest first, as a plain JSON array: id, name, prefix, created and last-used times. Revoked keys are not listed. The keys themselves cannot be read back.
+         */
+        get: operations["listOwnApiKeys"];
+        put?: never;
+        /**
+         * Create an API key for the calling account
+         * @description The new key is in this answer and nowhere else; Hookline keeps only its SHA-256 hash.
+         */
+        post: operations["createOwnApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the calling account's API keys
+         * @description The key stops working at once in the process that answers, and in every other Hookline process within `HOOKLINE_KEY_CACHE_SECONDS` (default 30 s), the time a process may keep a key lookup cached. A key may revoke itself.
+         */
+        delete: operations["revokeOwnApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate one of the calling account's API keys
+         * @description Creates a key with the same name and revokes this one, in one step: the answer carries the new key (shown this once). The old key is refused as a revoked key is (see `revokeOwnApiKey`).
+         */
+        post: operations["rotateOwnApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -245,7 +353,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List events
+         * @description The account's events as a plain JSON array, newest first, optionally of one type and within a time range. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page. Includes the events Hookline publishes itself (`hook.disabled`, `delivery.exhausted`).
+         */
+        get: operations["listEvents"];
         put?: never;
         /**
          * Publish an event
@@ -374,11 +486,37 @@ export interface paths {
         };
         /**
          * List a hook's deliveries
-         * @description The hook's deliveries as a plain JSON array, newest first. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page.
+         * @description The hook's deliveries as a plain JSON array, newest first, optionally only those in one `status`. Pages are cut by `limit` and continued by the `Link: <…>; rel="next"` header, whose `before` cursor is the last id of the page.
          */
         get: operations["listHookDeliveries"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Requeue a hook's failed deliveries
+         * @description Makes every failed delivery of the hook created at or after `since` pending again, with a fresh retry budget, oldest first (Svix's recover). Each is requeued once: a delivery already pending again is not counted twice. Each keeps its `webhook-id`. Cancelled and succeeded deliveries are left as they are.
+         */
+        post: operations["recoverHook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -879,6 +1017,50 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "hook.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hookline disabled a hook
+         * @description Published by Hookline about itself when it disables a hook of the
+         *     account (every attempt failing for the auto-disable period, or 410 Gone).
+         *     Subscribe a hook with `events: ["hook.disabled"]`.
+         */
+        post: operations["hookDisabledWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "delivery.exhausted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A delivery used up its retries
+         * @description Published by Hookline about itself when a delivery of the account failed
+         *     with its retries used up. Subscribe a hook with
+         *     `events: ["delivery.exhausted"]`.
+         */
+        post: operations["deliveryExhaustedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -948,6 +1130,33 @@ export interface components {
             created_at: string;
         };
         /**
+         * @description An API key as listed: everything but the key itself, which Hookline does not keep. `key_prefix` tells keys apart.
+         * @example {
+         *       "id": 2,
+         *       "account_id": "4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b",
+         *       "name": "ci deploys",
+         *       "key_prefix": "hkl_3q2-",
+         *       "created_at": "2026-11-22T15:00:00.000Z",
+         *       "last_used_at": "2026-11-29T09:12:00.000Z"
+         *     }
+         */
+        ApiKeyInfo: {
+            id: number;
+            account_id: string;
+            name: string;
+            /** @description The first characters of the key, to tell keys apart. Not a secret. */
+            key_prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to within about a minute plus the key cache (`HOOKLINE_KEY_CACHE_SECONDS`): the time is written at most once a minute per key. Null when never used.
+             */
+            last_used_at: string | null;
+        };
+        /** @description The account's active (unrevoked) keys, oldest first. */
+        ApiKeyList: components["schemas"]["ApiKeyInfo"][];
+        /**
          * @example {
          *       "name": "ci deploys"
          *     }
@@ -1001,7 +1210,12 @@ export interface components {
          *       "last_datetime": null,
          *       "last_status": null,
          *       "last_reason": null,
-         *       "last_context": null
+         *       "last_context": null,
+         *       "max_in_flight": null,
+         *       "rate_limit": null,
+         *       "consecutive_failures": 0,
+         *       "failing_since": null,
+         *       "disabled_reason": null
          *     }
          */
         Hook: {
@@ -1053,6 +1267,19 @@ export interface components {
             last_reason: string | null;
             /** @description The payload the last attempt sent. */
             last_context: string | null;
+            /** @description Most deliveries of this hook being sent at once, across every worker (claimed and not yet recorded). Null: the server's default (`HOOKLINE_HOOK_MAX_IN_FLIGHT`, 16). A slow receiver ties up this many worker slots, never all of them. */
+            max_in_flight: number | null;
+            /** @description Most deliveries per second to this hook, across every worker (Svix `throttleRate`). Null is unlimited. */
+            rate_limit: number | null;
+            /** @description Failed attempts since the last success. At the server's breaker threshold (`HOOKLINE_BREAKER_THRESHOLD`, 10) the circuit is open: one probe delivery at a time, the rest waiting without spending retries, until a probe succeeds. */
+            consecutive_failures: number;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            /** @description Why Hookline disabled the hook: every attempt failing for `HOOKLINE_AUTO_DISABLE_SECONDS` (5 days), or a `410 Gone`. Cleared when the hook is made active again. A `hook.disabled` event announces it. */
+            disabled_reason: string | null;
         };
         /**
          * @description A new hook. Omitted fields take their defaults.
@@ -1094,6 +1321,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             insecure_ssl?: boolean;
+            /** @description Most deliveries of this hook in flight at once, across every worker; null for the server's default. */
+            max_in_flight?: number | null;
+            /** @description Most deliveries per second to this hook, across every worker; null is unlimited. */
+            rate_limit?: number | null;
             /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). */
             verify?: boolean;
         };
@@ -1122,6 +1353,11 @@ export interface components {
          *       "last_status": null,
          *       "last_reason": null,
          *       "last_context": null,
+         *       "max_in_flight": null,
+         *       "rate_limit": null,
+         *       "consecutive_failures": 0,
+         *       "failing_since": null,
+         *       "disabled_reason": null,
          *       "secret": "123456"
          *     }
          */
@@ -1162,6 +1398,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             insecure_ssl?: boolean;
+            /** @description Most deliveries of this hook in flight at once, across every worker; null for the server's default. */
+            max_in_flight?: number | null;
+            /** @description Most deliveries per second to this hook, across every worker; null is unlimited. */
+            rate_limit?: number | null;
             /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). On an update the ping is sent when `url` changes or `is_active` becomes true. */
             verify?: boolean;
         };
@@ -1211,6 +1451,20 @@ export interface components {
             schema: {
                 [key: string]: unknown;
             };
+        };
+        /** @description A published event as listings show it (without its deliveries; `GET /v1/events/{id}` has them). */
+        EventSummary: {
+            id: number;
+            type: string;
+            subject_type: string | null;
+            subject: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** @description How many deliveries the publish scheduled. */
+            deliveries_count: number;
         };
         /**
          * @description An event to deliver. `data` of a built-in type (see `GET /v1/event-types` and the `webhooks:` section) must match that type's schema; any other type is delivered as given.
@@ -1401,6 +1655,29 @@ export interface components {
             /** @description The event's deliveries by id (the first 1,000; page through a hook's deliveries for more). */
             deliveries: components["schemas"]["Delivery"][];
         };
+        /**
+         * @description Which failed deliveries to requeue.
+         * @example {
+         *       "since": "2026-11-29T00:00:00Z"
+         *     }
+         */
+        HookRecover: {
+            /**
+             * Format: date-time
+             * @description Requeue failed deliveries created at or after this time.
+             */
+            since: string;
+        };
+        /**
+         * @description What a recover requeued.
+         * @example {
+         *       "recovered": 12
+         *     }
+         */
+        HookRecovered: {
+            /** @description How many failed deliveries are pending again. */
+            recovered: number;
+        };
         /** @description One HTTP attempt of a delivery. */
         DeliveryAttempt: {
             id: number;
@@ -1411,8 +1688,14 @@ export interface components {
             request_headers: {
                 [key: string]: string;
             };
+            /** @description What was sent: the JSON body of a POST, or the URL with its query string of a GET hook; the first 4 KiB. Null on attempts recorded before it was kept. */
+            request_body: string | null;
             /** @description Null when no response came (timeout, connection or TLS error, refused target). */
             response_status: number | null;
+            /** @description The response's headers (repeated ones joined by `, `), up to 4 KiB. Null when no response came. */
+            response_headers: {
+                [key: string]: string;
+            } | null;
             /** @description The first 4 KiB of the response body. */
             response_body: string | null;
             /**
@@ -1980,11 +2263,52 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * HookDisabledPayload
+         * @description Published by Hookline when it disables a hook: every attempt failed for
+         *     the auto-disable period (HOOKLINE_AUTO_DISABLE_SECONDS, 5 days), or the
+         *     receiver answered 410 Gone. Only hooks that list `hook.disabled` exactly
+         *     receive it (not `*`).
+         */
+        "hook-disabled": {
+            /** @description The disabled hook. */
+            hook_id: number;
+            /** @description The hook's `disabled_reason`. */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description The first failed attempt of the run that disabled it; null for a 410.
+             */
+            failing_since: string | null;
+            /** Format: date-time */
+            disabled_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * DeliveryExhaustedPayload
+         * @description Published by Hookline when a delivery failed and its retries are used up
+         *     (Svix's message.attempt.exhausted). Only hooks that list
+         *     `delivery.exhausted` exactly receive it (not `*`); deliveries of these
+         *     notices announce nothing when they are exhausted themselves.
+         */
+        "delivery-exhausted": {
+            /** @description The delivery that gave up; `GET /v1/deliveries/{id}` has its attempts. */
+            delivery_id: number;
+            hook_id: number;
+            event_id: number;
+            /** Format: date-time */
+            exhausted_at: string;
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
-        /** @description A dependency (the database) is not available. */
+        /** @description A dependency (the database) is not available; nothing was done that a retry after `Retry-After` seconds (with the same `Idempotency-Key` for a write) would repeat. */
         Unavailable: {
             headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -2040,6 +2364,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Another request with the same `Idempotency-Key` is still running; retry after `Retry-After` seconds to get its answer. */
+        IdempotencyInProgress: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-in-progress",
+                 *       "title": "Idempotent request in progress",
+                 *       "status": 409,
+                 *       "detail": "A request with this Idempotency-Key is still running."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request body is larger than the configured limit. */
         PayloadTooLarge: {
             headers: {
@@ -2069,6 +2412,23 @@ export interface components {
                  *       "title": "Unsupported media type",
                  *       "status": 415,
                  *       "detail": "Send the body as application/json (got text/plain)."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The `Idempotency-Key` was used before with a different method, path or body: use a new key for a new request. */
+        IdempotencyMismatch: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/idempotency-mismatch",
+                 *       "title": "Idempotency key reused",
+                 *       "status": 422,
+                 *       "detail": "This Idempotency-Key was used with a different request."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -2114,6 +2474,26 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+         *     string unique to this operation (a UUID is best); retries of it send the
+         *     same value. The first answer (status, `Location`, body) is stored per
+         *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+         *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+         *     5xx status are not stored: the retry runs the operation again. The same
+         *     key with a different method, path or body answers 422; while the first
+         *     request is still running a retry answers 409 with `Retry-After`. The SDK
+         *     sends a generated key with every write.
+         * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+         */
+        IdempotencyKey: string;
+        /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+        AccountId: string;
+        /**
+         * @description The API key's id (as listed; not the key itself).
+         * @example 2
+         */
+        KeyId: number;
         /**
          * @description The hook's id.
          * @example 4
@@ -2203,7 +2583,21 @@ export interface operations {
     createAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2226,8 +2620,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentAccount: {
@@ -2249,12 +2646,54 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
                 account_id: string;
@@ -2279,8 +2718,262 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOwnApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The API key's id (as listed; not the key itself).
+                 * @example 2
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key. `key` is shown this once and cannot be read again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHooks: {
@@ -2336,12 +3029,27 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2367,8 +3075,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHook: {
@@ -2398,12 +3109,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     replaceHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2431,14 +3157,31 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2460,12 +3203,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     patchHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2493,8 +3253,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHookSecret: {
@@ -2524,12 +3287,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     rotateHookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2557,8 +3335,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listEventTypes: {
@@ -2580,6 +3361,61 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only events of this type (exactly).
+                 * @example build:complete
+                 */
+                type?: string;
+                /**
+                 * @description Only events created at or after this time.
+                 * @example 2026-11-29T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only events created before this time.
+                 * @example 2026-11-30T00:00:00Z
+                 */
+                until?: string;
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description Cursor from the `Link` header; events with a smaller id.
+                 * @example 1207
+                 */
+                before?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    /**
+                     * @description The next (older) page, when there is one.
+                     * @example </v1/events?before=1207&limit=50>; rel="next"
+                     */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSummary"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     publishEvent: {
@@ -2587,10 +3423,18 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any string unique to this publish; retries of it send the same value.
-                 * @example deploy-7f3a2c-complete
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
                  */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -2612,8 +3456,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     publishEventBatch: {
@@ -2671,12 +3518,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     pingHook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The hook's id.
@@ -2698,6 +3560,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listHookDeliveries: {
@@ -2708,6 +3573,11 @@ export interface operations {
                  * @example 50
                  */
                 limit?: number;
+                /**
+                 * @description Only deliveries in this state.
+                 * @example failed
+                 */
+                status?: "pending" | "succeeded" | "failed" | "cancelled";
                 /**
                  * @description Cursor from the `Link` header; deliveries with a smaller id.
                  * @example 1207
@@ -2743,6 +3613,59 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    recoverHook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The hook's id.
+                 * @example 4
+                 */
+                id: components["parameters"]["HookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HookRecover"];
+            };
+        };
+        responses: {
+            /** @description Requeued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookRecovered"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getDelivery: {
@@ -2772,12 +3695,27 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     redeliverDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
@@ -2801,6 +3739,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getMetrics: {
@@ -2821,6 +3762,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduListHooks: {
@@ -2842,6 +3784,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduCreateHook: {
@@ -2887,6 +3830,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduGetHook: {
@@ -2916,6 +3860,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduDeleteHook: {
@@ -2943,6 +3888,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kuduPublish: {
@@ -2975,6 +3921,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefListHooks: {
@@ -2996,6 +3943,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefCreateHook: {
@@ -3029,6 +3977,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefGetHook: {
@@ -3058,6 +4007,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefDeleteHook: {
@@ -3085,6 +4035,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefEditHook: {
@@ -3120,6 +4071,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     lopennaefPingHook: {
@@ -3147,6 +4099,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     kazooListWebhooks: {
@@ -3904,6 +4857,94 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ping"];
+            };
+        };
+        responses: {
+            410: components["responses"]["Gone"];
+            "2XX": components["responses"]["Acknowledged"];
+            default: components["responses"]["Failed"];
+        };
+    };
+    hookDisabledWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event type; equal to this webhook's name. */
+                "hookline-event-type": "hook.disabled";
+                /**
+                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
+                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Receivers reject messages outside a tolerance (5 minutes by default) to stop replays.
+                 * @example 1763823600
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`
+                 *     with the hook's secret (a `whsec_` secret is base64-decoded; any other is
+                 *     used as its UTF-8 bytes). During a secret rotation one signature per
+                 *     secret, space-separated; a message is genuine when any of them matches.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /**
+                 * @description `Hookline/<version>`.
+                 * @example Hookline/0.1.0
+                 */
+                "user-agent": components["parameters"]["UserAgent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["hook-disabled"];
+            };
+        };
+        responses: {
+            410: components["responses"]["Gone"];
+            "2XX": components["responses"]["Acknowledged"];
+            default: components["responses"]["Failed"];
+        };
+    };
+    deliveryExhaustedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event type; equal to this webhook's name. */
+                "hookline-event-type": "delivery.exhausted";
+                /**
+                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
+                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /**
+                 * @description Unix seconds when this attempt was signed. Receivers reject messages outside a tolerance (5 minutes by default) to stop replays.
+                 * @example 1763823600
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /**
+                 * @description `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`
+                 *     with the hook's secret (a `whsec_` secret is base64-decoded; any other is
+                 *     used as its UTF-8 bytes). During a secret rotation one signature per
+                 *     secret, space-separated; a message is genuine when any of them matches.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /**
+                 * @description `Hookline/<version>`.
+                 * @example Hookline/0.1.0
+                 */
+                "user-agent": components["parameters"]["UserAgent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["delivery-exhausted"];
             };
         };
         responses: {

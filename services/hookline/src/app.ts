@@ -10,7 +10,9 @@ import { createDeliveriesRouter } from "./http/deliveries/deliveries.index.js";
 import { createEventsRouter } from "./http/events/events.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { createKeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
+import { createKeysRouter } from "./http/keys/keys.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
 import type { AppDeps, AppEnv } from "./http/app-env.js";
 import { adminAuth, apiKeyAuth } from "./http/auth.js";
@@ -20,12 +22,15 @@ import { createHooksRouter } from "./http/hooks/hooks.index.js";
 import { createKazooRouter, kazooErrorEnvelope } from "./http/profiles/kazoo/kazoo.index.js";
 import { createKuduRouter } from "./http/profiles/kudu/kudu.index.js";
 import { createLopennaefRouter } from "./http/profiles/lopennaef/lopennaef.index.js";
-import { PROBLEM_KINDS, ProblemError, problemResponse, type ProblemKind } from "./http/problem.js";
+import { PROBLEM_KINDS, ProblemError, problemResponse, toProblemError, type ProblemKind } from "./http/problem.js";
 import { bodyGuards } from "./http/request-guards.js";
+import { idempotency } from "./http/idempotency.js";
+import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
+import { isDatabaseUnavailable, isIdSpaceExhausted } from "./store/database-errors.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
-/** The two admin operations; every other `/v1` operation takes an API key. */
-const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys)?\/?$/;
+/** The admin operations (accounts, an account's keys); every other `/v1` operation takes an API key. */
+const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys(\/[^/]+(\/rotate)?)?)?\/?$/;
 
 /**
  * Builds the HTTP application from its dependencies. Tests build their own
@@ -39,7 +44,7 @@ export function createApp(deps: AppDeps) {
   const { store, config, logger } = deps;
   const app = new OpenAPIHono<AppEnv>();
   const document = loadOpenApiDocument();
-  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = deps.metrics ?? createMetrics(store);
   const hookService = createHookService({ store, config, transport });
   const eventTypes = builtInEventTypes(document);
@@ -69,15 +74,18 @@ export function createApp(deps: AppDeps) {
 
   // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
   app.use("/v1/accounts/*", kazooErrorEnvelope());
-  const keyAuth = apiKeyAuth(store, config.keyCacheSeconds);
+  const keys = createKeyAuthenticator(store, config.keyCacheSeconds, (error) => logger.warn({ err: error }, "could not record an API key's last use"));
+  const keyAuth = apiKeyAuth(keys);
   const admin = adminAuth(config.adminToken);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
   const guards = bodyGuards(config.bodyLimitBytes);
   const batchGuards = bodyGuards(config.batchBodyLimitBytes);
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/batch" ? batchGuards(c, next) : guards(c, next)));
+  app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
 
   app.route("/", createHealthRouter(store));
   app.route("/", createAccountsRouter(store));
+  app.route("/", createKeysRouter(store, keys));
   app.route("/", createHooksRouter(hookService));
   app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
@@ -105,7 +113,7 @@ export type HooklineApp = ReturnType<typeof createApp>;
 
 /** The OpenAPI document the route definitions describe, for the contract suite. */
 export function generatedOpenApiDocument(app: HooklineApp) {
-  return app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } });
+  return describeCrossCuttingAnswers(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } }));
 }
 
 function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
@@ -131,12 +139,21 @@ function routeMiss(app: OpenAPIHono<AppEnv>, c: Context): ProblemError {
   return new ProblemError("not-found", `No route ${c.req.method} ${c.req.path}.`);
 }
 
+/** Seconds a client should wait after a 503 for a lost database (a restart takes a few). */
+const DATABASE_RETRY_AFTER_SECONDS = "2";
+
 function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": DATABASE_RETRY_AFTER_SECONDS });
+  }
+  if (isIdSpaceExhausted(error)) {
+    return new ProblemError("internal", "Ids are exhausted: the next one would pass 2^53 - 1 (9007199254740991), the largest the API hands out. Nothing was written.");
+  }
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
     const clientKind = error.status === 400 ? "malformed-request" : kind;
     return new ProblemError(clientKind ?? "internal", error.status < 500 ? error.message : undefined);
   }
-  return new ProblemError("internal");
+  return toProblemError(error);
 }

@@ -1,6 +1,6 @@
 import { defineCommand, runMain } from "citty";
 import { loadConfig } from "./config.js";
-import { issueApiKey } from "./http/accounts/accounts.handlers.js";
+import { issueApiKey } from "./auth/key-service.js";
 import { findAccount } from "./store/accounts.js";
 import { migrateToLatest, openStore } from "./store/database.js";
 

@@ -29,6 +29,7 @@ const configSchema = z.object({
   HOOKLINE_BATCH_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  HOOKLINE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_PUBLIC_URL: z.url().optional(),
   HOOKLINE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   HOOKLINE_RETRY_SCHEDULE_MS: z
@@ -39,6 +40,11 @@ const configSchema = z.object({
   HOOKLINE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   HOOKLINE_WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   HOOKLINE_LEASE_MS: z.coerce.number().int().min(1000).max(3600_000).default(60_000),
+  HOOKLINE_ATTEMPT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).optional(),
+  HOOKLINE_HOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
+  HOOKLINE_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(10_000).default(10),
+  HOOKLINE_BREAKER_PROBE_INTERVAL_MS: z.coerce.number().int().min(10).max(24 * 3600_000).default(30_000),
+  HOOKLINE_AUTO_DISABLE_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(5 * 24 * 3600),
   HOOKLINE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   HOOKLINE_RETENTION_SECONDS: z.coerce.number().int().min(0).default(30 * 24 * 3600),
@@ -69,6 +75,8 @@ export type Config = {
   batchBodyLimitBytes: number;
   secretRotationGraceSeconds: number;
   keyCacheSeconds: number;
+  /** How long an `Idempotency-Key`'s first answer is kept and replayed (Stripe: 24 h). */
+  idempotencyTtlSeconds: number;
   publicUrl: string | undefined;
   delivery: DeliveryConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -85,8 +93,18 @@ export interface DeliveryConfig {
   concurrency: number;
   /** Most deliveries one claim takes. */
   batchSize: number;
-  /** How long a claim holds a delivery; must outlast an attempt. */
+  /** How long a claim holds a delivery; must outlast an attempt's deadline (with a margin to start it). */
   leaseMs: number;
+  /** The whole attempt at most: connect, headers and the full body. Default 2 × timeoutMs. */
+  attemptDeadlineMs: number;
+  /** Rows held by workers (claimed, not yet recorded) per hook, for hooks without their own `max_in_flight`. */
+  hookMaxInFlight: number;
+  /** Consecutive failed attempts that open a hook's circuit breaker. */
+  breakerThreshold: number;
+  /** While a breaker is open, a failed probe waits this long before the next. */
+  breakerProbeIntervalMs: number;
+  /** A hook whose every attempt failed for this long is disabled (Svix: 5 days). */
+  autoDisableSeconds: number;
   /** Claim even without a NOTIFY this often (retries falling due, missed notifications). */
   pollIntervalMs: number;
   /** On shutdown, how long in-flight attempts may run before they are aborted and released. */
@@ -97,6 +115,13 @@ export interface DeliveryConfig {
   /** A worker-only process serves /metrics and /healthz on this port (on HOST) when set; API processes use the API's port. */
   metricsPort: number | undefined;
 }
+
+/**
+ * Time kept between an attempt's deadline and the end of its claim: the
+ * worker's clock reads the claim later than the database set it, and the
+ * outcome must still be written by the holder.
+ */
+export const LEASE_MARGIN_MS = 1000;
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -119,9 +144,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const e = parsed.data;
-  // An attempt may take the timeout three times over (connect, headers, body).
-  if (e.HOOKLINE_LEASE_MS < 3 * e.HOOKLINE_DELIVERY_TIMEOUT_MS + 1000) {
-    throw new ConfigError(["HOOKLINE_LEASE_MS: must be at least 3 × HOOKLINE_DELIVERY_TIMEOUT_MS + 1000 ms, or a slow attempt outlives its claim"]);
+  const attemptDeadlineMs = e.HOOKLINE_ATTEMPT_DEADLINE_MS ?? 2 * e.HOOKLINE_DELIVERY_TIMEOUT_MS;
+  if (attemptDeadlineMs < e.HOOKLINE_DELIVERY_TIMEOUT_MS) {
+    throw new ConfigError(["HOOKLINE_ATTEMPT_DEADLINE_MS: must be at least HOOKLINE_DELIVERY_TIMEOUT_MS"]);
+  }
+  // The worker starts an attempt only while deadline + LEASE_MARGIN_MS still
+  // fit in its claim; a lease shorter than that could start none.
+  if (e.HOOKLINE_LEASE_MS < attemptDeadlineMs + 2 * LEASE_MARGIN_MS) {
+    throw new ConfigError([
+      `HOOKLINE_LEASE_MS: must be at least the attempt deadline (${attemptDeadlineMs} ms) + ${2 * LEASE_MARGIN_MS} ms, or an attempt could outlive its claim`,
+    ]);
   }
   return {
     host: e.HOST,
@@ -137,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     batchBodyLimitBytes: e.HOOKLINE_BATCH_BODY_LIMIT_BYTES,
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
+    idempotencyTtlSeconds: e.HOOKLINE_IDEMPOTENCY_TTL_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,
     delivery: {
       timeoutMs: e.HOOKLINE_DELIVERY_TIMEOUT_MS,
@@ -145,6 +178,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       concurrency: e.HOOKLINE_WORKER_CONCURRENCY,
       batchSize: e.HOOKLINE_WORKER_BATCH_SIZE,
       leaseMs: e.HOOKLINE_LEASE_MS,
+      attemptDeadlineMs,
+      hookMaxInFlight: e.HOOKLINE_HOOK_MAX_IN_FLIGHT,
+      breakerThreshold: e.HOOKLINE_BREAKER_THRESHOLD,
+      breakerProbeIntervalMs: e.HOOKLINE_BREAKER_PROBE_INTERVAL_MS,
+      autoDisableSeconds: e.HOOKLINE_AUTO_DISABLE_SECONDS,
       pollIntervalMs: e.HOOKLINE_POLL_INTERVAL_MS,
       shutdownGraceMs: e.HOOKLINE_SHUTDOWN_GRACE_MS,
       retentionSeconds: e.HOOKLINE_RETENTION_SECONDS,

@@ -37,7 +37,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   await migrateToLatest(store);
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
-  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = createMetrics(store);
 
   let worker: DeliveryWorker | undefined;
@@ -48,7 +48,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   } else if (config.role !== "api") {
     worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
     await worker.start();
-    stopRetention = startRetention({ store, config: config.delivery, logger });
+    stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
 
   let server: ServerType | undefined;

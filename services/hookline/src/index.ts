@@ -3,7 +3,7 @@ export { createApp, generatedOpenApiDocument, type HooklineApp } from "./app.js"
 export { loadConfig, ConfigError, type Config } from "./config.js";
 export { startHookline, type RunningHookline } from "./hookline.js";
 export { createLogger } from "./logger.js";
-export { issueApiKey } from "./http/accounts/accounts.handlers.js";
+export { issueApiKey } from "./auth/key-service.js";
 export { insertAccount } from "./store/accounts.js";
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from "./http/problem.js";
 export { loadOpenApiDocument, OPENAPI_BUNDLE_PATH, builtInEventTypes } from "./spec/openapi-document.js";

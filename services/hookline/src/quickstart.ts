@@ -1,6 +1,6 @@
 import { countAccounts, insertAccount } from "./store/accounts.js";
 import type { Store } from "./store/database.js";
-import { issueApiKey } from "./http/accounts/accounts.handlers.js";
+import { issueApiKey } from "./auth/key-service.js";
 
 /**
  * On an empty database, creates a "default" account and one API key, so the

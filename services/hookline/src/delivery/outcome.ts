@@ -1,10 +1,11 @@
 import type { DeliveryConfig } from "../config.js";
-import type { ClaimedDelivery, DeliveryOutcome } from "../store/deliveries.js";
+import type { ClaimedDelivery } from "../store/claim-deliveries.js";
+import type { DeliveryOutcome } from "../store/record-outcomes.js";
 import type { OutgoingRequest } from "./request.js";
 import { retryAfterMs, retryDelayMs } from "./schedule.js";
 import type { AttemptResult } from "./transport.js";
 
-/** How much of the sent body a hook's `last_context` keeps. */
+/** How much of what was sent a hook's `last_context` and an attempt's `request_body` keep. */
 const CONTEXT_CAP = 4096;
 
 /**
@@ -20,16 +21,18 @@ export function outcomeOf(
   result: AttemptResult,
   config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
 ): DeliveryOutcome {
+  const context = (request.method === "GET" ? request.url : request.body).slice(0, CONTEXT_CAP);
   const attempt = {
     attempted_at: result.startedAt.toISOString(),
     duration_ms: result.durationMs,
     request_headers: request.headers,
+    request_body: context,
     response_status: result.status,
+    response_headers: result.status === null ? null : result.headers,
     response_body: result.body,
     error_kind: result.errorKind,
     error: result.error,
   };
-  const context = (request.method === "GET" ? request.url : request.body).slice(0, CONTEXT_CAP);
   const base = { delivery_id: claimed.id, hook_id: claimed.hook_id, attempt };
   if (result.ok) {
     return { ...base, outcome: "succeeded", next_attempt_at: null, hook: { last_status: "success", last_reason: `HTTP ${result.status}`, last_context: context, failed: false, deactivate: false } };
@@ -40,7 +43,7 @@ export function outcomeOf(
   }
   const made = claimed.attempts + 1 - claimed.retry_base;
   if (made > claimed.retries) {
-    return { ...base, outcome: "failed", next_attempt_at: null, hook: { last_status: "failure", last_reason: `${reason} (retries exhausted)`, last_context: context, failed: true, deactivate: false } };
+    return { ...base, outcome: "failed", next_attempt_at: null, exhausted: true, hook: { last_status: "failure", last_reason: `${reason} (retries exhausted)`, last_context: context, failed: true, deactivate: false } };
   }
   const honoured = result.status === 429 || result.status === 503 ? retryAfterMs(result.headers["retry-after"], config.retryAfterMaxSeconds) : undefined;
   const delay = honoured ?? retryDelayMs(made, config.retryScheduleMs);

@@ -25,7 +25,7 @@ export const PING_MESSAGE = "Hookline ping; answer 2xx to confirm this endpoint.
  *
  * @example
  * const result = await pingHook(transport, { hookId: 4, url, secret, insecure_ssl: false });
- * if (!result.ok) throw new ProblemError("validation", result.reason);
+ * if (!result.ok) throw invalid(result.reason);
  */
 export async function pingHook(transport: DeliveryTransport, target: PingHookTarget): Promise<PingResult> {
   const data = {

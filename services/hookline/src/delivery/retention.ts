@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { DeliveryConfig } from "../config.js";
 import type { Store } from "../store/database.js";
 import { pruneFinished } from "../store/deliveries.js";
+import { pruneIdempotencyKeys } from "../store/idempotency-keys.js";
 
 const PRUNE_BATCH = 1000;
 /** Bounds one pruning round, so a huge backlog is worked off over several intervals. */
@@ -11,12 +12,14 @@ const MAX_BATCHES_PER_ROUND = 100;
  * Prunes finished deliveries (and their attempts and emptied events) older
  * than `retentionSeconds`, every `retentionIntervalMs`, in batches of 1,000 so
  * no statement holds many locks. Several workers may prune at once: they
- * only delete, so the worst case is wasted work. Returns the stop function.
+ * only delete, so the worst case is wasted work. Expired `Idempotency-Key`
+ * answers (older than `idempotencyTtlSeconds`) go in the same rounds.
+ * Returns the stop function.
  *
  * @example
- * const stopRetention = startRetention({ store, config: config.delivery, logger });
+ * const stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
  */
-export function startRetention(deps: { store: Store; config: DeliveryConfig; logger: Logger }): () => Promise<void> {
+export function startRetention(deps: { store: Store; config: DeliveryConfig; idempotencyTtlSeconds: number; logger: Logger }): () => Promise<void> {
   const { store, config, logger } = deps;
   if (config.retentionSeconds === 0) return async () => {};
   let running: Promise<void> | undefined;
@@ -29,6 +32,13 @@ export function startRetention(deps: { store: Store; config: DeliveryConfig; log
       if (deleted < PRUNE_BATCH) break;
     }
     if (total > 0) logger.info({ deleted: total }, "pruned finished deliveries");
+    let keys = 0;
+    for (let i = 0; i < MAX_BATCHES_PER_ROUND && !stopped; i++) {
+      const deleted = await pruneIdempotencyKeys(store.db, deps.idempotencyTtlSeconds, PRUNE_BATCH);
+      keys += deleted;
+      if (deleted < PRUNE_BATCH) break;
+    }
+    if (keys > 0) logger.info({ deleted: keys }, "pruned expired idempotency keys");
   };
   const timer = setInterval(() => {
     running ??= round()

@@ -6,6 +6,8 @@ import type { OutgoingRequest } from "./request.js";
 
 /** How much of a response body is kept (and read at all) per attempt. */
 export const RESPONSE_BODY_CAP_BYTES = 4096;
+/** How much of the response headers an attempt keeps (their JSON, in bytes); later headers are dropped. */
+export const RESPONSE_HEADERS_CAP_BYTES = 4096;
 
 export interface AttemptResult {
   /** 2xx within the timeout. */
@@ -13,7 +15,8 @@ export interface AttemptResult {
   status: number | null;
   /** The first RESPONSE_BODY_CAP_BYTES of the body, as text. */
   body: string | null;
-  headers: Record<string, string | string[] | undefined>;
+  /** The response headers, repeated ones joined, within RESPONSE_HEADERS_CAP_BYTES; empty when no response came. */
+  headers: Record<string, string>;
   errorKind: AttemptErrorKind | null;
   error: string | null;
   durationMs: number;
@@ -22,9 +25,11 @@ export interface AttemptResult {
 
 /**
  * Sends delivery requests: the one HTTP client of the worker and of pings.
- * An attempt is bounded by `timeoutMs` for each of connecting, waiting for the
- * response headers, and each wait for body data (at most 3 × timeoutMs in all;
- * the lease must outlast that).
+ * `timeoutMs` bounds each wait (connecting, the response headers, each wait
+ * for body data); `deadlineMs` bounds the whole attempt, connect to last body
+ * byte. undici's timeouts alone never end a receiver that drips one byte
+ * per wait (FINDINGS.md), so the deadline is its own signal. The lease must
+ * outlast the deadline (config.ts checks it).
  */
 export interface DeliveryTransport {
   send(request: OutgoingRequest, options: { insecureSsl: boolean; signal?: AbortSignal }): Promise<AttemptResult>;
@@ -49,10 +54,11 @@ export class RefusedTargetError extends Error {
  * rebinding) is refused before any connection is made.
  *
  * @example
- * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000 });
+ * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000, deadlineMs: 30_000 });
  * const result = await transport.send(buildRequest(...), { insecureSsl: false });
  */
-export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; connections?: number }): DeliveryTransport {
+export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; deadlineMs: number; connections?: number }): DeliveryTransport {
+  const { deadlineMs } = options;
   const agent = (rejectUnauthorized: boolean) =>
     new Agent({
       connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs),
@@ -73,16 +79,17 @@ export function createDeliveryTransport(options: { allowPrivateTargets: boolean;
         durationMs: Math.round(performance.now() - started),
         startedAt,
       });
+      // The per-wait timeouts are the Agent's; the whole-attempt deadline is
+      // a timer signal, joined with shutdown's when there is one.
+      const deadline = AbortSignal.timeout(deadlineMs);
+      const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, deadline]) : deadline;
       try {
         const response = await request(outgoing.url, {
           dispatcher: sendOptions.insecureSsl ? insecure : secure,
           method: outgoing.method,
           headers: outgoing.headers,
           body: outgoing.method === "POST" ? outgoing.body : null,
-          // The timeouts are the Agent's (connect, headers, body: each timeoutMs),
-          // not a per-request AbortSignal: two signals per attempt were a
-          // measurable share of the worker's CPU. The signal is shutdown's.
-          ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
+          signal,
         });
         const body = await readCapped(response.body);
         const ok = response.statusCode >= 200 && response.statusCode < 300;
@@ -90,12 +97,12 @@ export function createDeliveryTransport(options: { allowPrivateTargets: boolean;
           ok,
           status: response.statusCode,
           body,
-          headers: response.headers,
+          headers: cappedHeaders(response.headers),
           errorKind: ok ? null : "status",
           error: ok ? null : `HTTP ${response.statusCode}`,
         });
       } catch (error) {
-        const [errorKind, message] = classify(error, options.timeoutMs);
+        const [errorKind, message] = deadline.aborted ? (["timeout", `attempt deadline of ${deadlineMs} ms exceeded`] as const) : classify(error, options.timeoutMs);
         return done({ ok: false, status: null, body: null, headers: {}, errorKind, error: message });
       }
     },
@@ -152,6 +159,20 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
     }
   }
   return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_CAP_BYTES).toString("utf8");
+}
+
+/** The response headers as strings (repeated ones joined by ", "), stopping before RESPONSE_HEADERS_CAP_BYTES of JSON. */
+function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let size = 2;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(", ") : value;
+    size += name.length + text.length + 6;
+    if (size > RESPONSE_HEADERS_CAP_BYTES) break;
+    kept[name] = text;
+  }
+  return kept;
 }
 
 function classify(error: unknown, timeoutMs: number): [AttemptErrorKind, string] {

@@ -28,11 +28,11 @@ process.on("unhandledRejection", (reason) => {
 try {
   // The API's thread migrated the database already.
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
-  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+  const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = createMetrics(store, { processMetrics: false });
   const worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
   await worker.start();
-  const stopRetention = startRetention({ store, config: config.delivery, logger });
+  const stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   port.on("message", (message: ToWorkerThread) => {
     if (message.type === "metrics") {
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: "metrics", id: message.id, metrics: json }));

@@ -2,14 +2,23 @@ import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import type { DeliveryConfig } from "../config.js";
+import { LEASE_MARGIN_MS, type DeliveryConfig } from "../config.js";
+import { createDeliveryNotifier } from "../events/delivery-notifier.js";
+import { publishOperationalEvents } from "../events/operational-events.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { claimDeliveries, type ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { Store } from "../store/database.js";
-import { claimDeliveries, recordOutcomes, releaseDeliveries, type ClaimedDelivery, type DeliveryOutcome } from "../store/deliveries.js";
 import { DELIVERIES_CHANNEL } from "../store/events.js";
-import { cancelledOutcome, outcomeOf } from "./outcome.js";
-import { buildRequest } from "./request.js";
+import { recordOutcomes, type DeliveryOutcome, type RecordedOutcomes } from "../store/record-outcomes.js";
+import { releaseDeliveries } from "../store/release-deliveries.js";
+import { attemptDelivery } from "./attempt.js";
+import { runClaimLoop } from "./claim-loop.js";
+import { HeldRows } from "./held-rows.js";
+import { createOutcomeBatcher } from "./outcome-batcher.js";
+import { shutDown } from "./shutdown.js";
+import { THROTTLE_HORIZON_MS } from "./throttle.js";
 import type { DeliveryTransport } from "./transport.js";
+import { createWaker } from "./waker.js";
 
 export interface DeliveryWorker {
   readonly id: string;
@@ -26,21 +35,18 @@ export interface WorkerDeps {
   metrics?: Metrics | undefined;
 }
 
-const MAX_BACKOFF_MS = 5_000;
-
 /**
- * The delivery worker: claims due deliveries in batches, sends them with at
- * most `concurrency` attempts in flight, and records outcomes in batches.
+ * The delivery worker: claims due deliveries in batches (claim-loop.ts, with
+ * the per-hook caps, throttle and breaker in the claim itself), starts them
+ * while slots are free and their lease still covers a whole attempt
+ * (held-rows.ts), sends each under a hard deadline (attempt.ts), and records
+ * outcomes in batches (outcome-batcher.ts), publishing the operational
+ * events they cause. stop() is shutdown.ts.
  *
  * Database work stays bounded whatever the load: one claim and one outcome
- * flush at a time, so this worker never has more than two queries in flight
+ * write at a time, so this worker never has more than two queries in flight
  * (postgres.js slows down badly when queries queue behind its pool —
- * FINDINGS.md). Outcomes that arrive while a flush runs simply join the next
- * one, which is what batches them under load without a timer adding latency
- * when idle.
- *
- * Wake-ups come from NOTIFY (a publish) with a polling fallback (retries
- * falling due, notifications lost while a connection was down).
+ * FINDINGS.md).
  *
  * @example
  * const worker = createDeliveryWorker({ store, config: config.delivery, transport, logger });
@@ -50,164 +56,113 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const { store, config, transport, metrics } = deps;
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const logger = deps.logger.child({ worker: id });
-  let stopping = false;
-  let inFlight = 0;
-  let pendingOutcomes: DeliveryOutcome[] = [];
-  const toRelease: number[] = [];
-  const ready: ClaimedDelivery[] = [];
+  const notifier = createDeliveryNotifier(store);
+  const waker = createWaker();
   const abort = new AbortController();
   // Every attempt in flight listens on it (the concurrency is the bound).
   setMaxListeners(0, abort.signal);
-  let flushing: Promise<void> | undefined;
+  const held = new HeldRows({
+    concurrency: config.concurrency,
+    batchSize: config.batchSize,
+    leaseMs: config.leaseMs,
+    deadlineMs: config.attemptDeadlineMs,
+    marginMs: LEASE_MARGIN_MS,
+  });
+  const toRelease: number[] = [];
+  let stopping = false;
+  let paceTimer: NodeJS.Timeout | undefined;
   let loopDone: Promise<void> | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  const policy = { ...config, throttleHorizonMs: THROTTLE_HORIZON_MS };
 
-  // One resolver wakes the loop: a NOTIFY, a freed slot, stop. A wake that
-  // comes while the loop is busy is remembered, so none is lost.
-  let woken = false;
-  let wake: () => void = () => void (woken = true);
-  const signal = () => {
-    woken = true;
-    wake();
-  };
-  function sleep(ms: number): Promise<void> {
-    if (woken || stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = () => void (woken = true);
-        resolve();
-      }
-      wake = done;
-    });
-  }
+  const outcomes = createOutcomeBatcher({
+    logger,
+    // A batch with a failure may disable a hook or exhaust a delivery: its
+    // notices are written in the same transaction, so none is lost or duplicated.
+    record: (batch) =>
+      batch.some((o) => o.attempt && o.outcome !== "succeeded")
+        ? store.db.transaction().execute(async (trx) => {
+            const recorded = await recordOutcomes(trx, id, batch, policy);
+            return { ...recorded, notices: await publishOperationalEvents(trx, recorded) };
+          })
+        : recordOutcomes(store.db, id, batch, policy),
+    onRecorded(batch: DeliveryOutcome[], recorded: RecordedOutcomes & { notices?: number }) {
+      if (recorded.notices) notifier.poke();
+      for (const hook of recorded.disabled) logger.warn({ hook: hook.hook_id, reason: hook.reason }, "hook disabled");
+      for (const o of batch) metrics?.deliveries.inc({ outcome: o.outcome });
+      waker.wake(); // a claim may be waiting for the backlog to shrink
+    },
+  });
 
-  async function run(): Promise<void> {
-    let failures = 0;
-    const claimAtLeast = Math.max(1, Math.floor(Math.min(config.batchSize, config.concurrency) / 2));
-    // Sent but not yet recorded counts against claiming: when the database
-    // records slower than HTTP sends, the backlog (memory, and rows re-sent
-    // if it outlives their lease) stays bounded instead of growing for ever.
-    // This cap is also the at-least-once window: a worker killed at any moment
-    // leaves its in-flight attempts plus these answered-but-unrecorded ones to
-    // be sent again (test/delivery/processes.test.ts asserts that bound). A cap
-    // of `concurrency` alone measured ~6.0k/s against ~8.0k/s for the
-    // fan-out drain (`pnpm bench delivery`, same machine, back to back).
-    const maxUnrecorded = 4 * Math.max(config.batchSize, config.concurrency);
-    // Claimed rows wait in `ready` for a free slot, so the next claim runs
-    // while the previous batch is still being sent: a claim round trip no
-    // longer leaves the HTTP slots empty. At most one batch waits.
-    const maxHeld = config.concurrency + config.batchSize;
-    while (!stopping) {
-      const room = Math.min(config.batchSize, maxHeld - inFlight - ready.length);
-      // Under load, wait until a useful batch fits rather than claiming one row per freed slot.
-      if (pendingOutcomes.length >= maxUnrecorded || (room < claimAtLeast && inFlight + ready.length > 0)) {
-        woken = false;
-        await sleep(config.pollIntervalMs);
-        continue;
-      }
-      woken = false;
-      let claimed: ClaimedDelivery[];
-      try {
-        claimed = await claimDeliveries(store.db, id, room, config.leaseMs);
-        failures = 0;
-      } catch (error) {
-        failures++;
-        logger.warn({ err: error }, "claim failed; retrying");
-        await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures));
-        continue;
-      }
-      ready.push(...claimed);
-      pump();
-      if (claimed.length < room) await sleep(config.pollIntervalMs);
-    }
-  }
-
-  /** Starts claimed rows while slots are free (none once stopping: stop() releases what is left). */
+  /** Starts what may start now, releases what no longer fits its lease, and sets a timer for the next paced row. */
   function pump(): void {
-    while (!stopping && inFlight < config.concurrency && ready.length > 0) void attempt(ready.shift()!);
+    if (stopping) return;
+    const { start, release, wakeAt } = held.take(Date.now());
+    for (const row of start) void run(row);
+    if (release.length > 0) {
+      toRelease.push(...release.map((row) => row.id));
+      void releaseDeliveries(store.db, id, toRelease.splice(0)).catch((error) => logger.warn({ err: error }, "releasing late rows failed; their leases will expire"));
+    }
+    clearTimeout(paceTimer);
+    if (wakeAt !== undefined) paceTimer = setTimeout(pump, Math.max(0, wakeAt - Date.now()));
   }
 
-  async function attempt(row: ClaimedDelivery): Promise<void> {
-    inFlight++;
+  async function run(row: ClaimedDelivery): Promise<void> {
     try {
-      if (!row.is_active) return queue(cancelledOutcome(row));
-      const request = buildRequest(row, row.event_type, row.data_json, `msg_${row.id}`, Math.floor(Date.now() / 1000));
-      const result = await transport.send(request, { insecureSsl: row.insecure_ssl, signal: abort.signal });
-      if (abort.signal.aborted && !result.ok) {
-        toRelease.push(row.id);
-        return;
-      }
-      metrics?.attemptDuration.observe({ result: result.ok ? "success" : (result.errorKind ?? "failure") }, result.durationMs / 1000);
-      queue(outcomeOf(row, request, result, config));
+      const end = await attemptDelivery(row, { transport, config, shutdown: abort.signal, metrics });
+      if ("release" in end) toRelease.push(row.id);
+      else outcomes.queue(end.outcome);
     } catch (error) {
       // A bug, not a receiver's failure: hand the row back rather than lose it.
       logger.error({ err: error, delivery: row.id }, "attempt crashed");
       toRelease.push(row.id);
     } finally {
-      inFlight--;
+      held.finished();
       pump();
-      signal();
+      waker.wake();
     }
-  }
-
-  function queue(outcome: DeliveryOutcome): void {
-    pendingOutcomes.push(outcome);
-    flushing ??= flush().finally(() => (flushing = undefined));
-  }
-
-  async function flush(): Promise<void> {
-    let failures = 0;
-    while (pendingOutcomes.length > 0) {
-      const batch = pendingOutcomes;
-      pendingOutcomes = [];
-      try {
-        await recordOutcomes(store.db, id, batch);
-        failures = 0;
-        signal(); // a claim may be waiting for the backlog to shrink
-        for (const o of batch) metrics?.deliveries.inc({ outcome: o.outcome });
-      } catch (error) {
-        // Keep them: the attempt happened, and the database may be back soon.
-        // If our lease runs out first, another worker re-sends (at-least-once).
-        pendingOutcomes = batch.concat(pendingOutcomes);
-        failures++;
-        logger.warn({ err: error, outcomes: batch.length }, "recording outcomes failed; retrying");
-        if (stopping && failures > 5) {
-          logger.error({ outcomes: pendingOutcomes.length }, "giving up on recording outcomes at shutdown; their leases will expire");
-          pendingOutcomes = [];
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures)));
-      }
-    }
-  }
-
-  async function waitForInFlight(deadline: number): Promise<void> {
-    while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   return {
     id,
     async start() {
-      unlisten = await store.listen(DELIVERIES_CHANNEL, signal);
-      loopDone = run();
-      logger.info({ concurrency: config.concurrency, batch: config.batchSize }, "delivery worker started");
+      unlisten = await store.listen(DELIVERIES_CHANNEL, waker.wake);
+      loopDone = runClaimLoop({
+        claim: (limit) => claimDeliveries(store.db, id, limit, config.leaseMs, policy),
+        held,
+        unrecorded: () => outcomes.pending,
+        // This cap is also the at-least-once window: a worker killed at any
+        // moment leaves its in-flight attempts plus these answered-but-
+        // unrecorded ones to be sent again (test/delivery/processes.test.ts
+        // asserts that bound). A cap of `concurrency` alone measured ~6.0k/s
+        // against ~8.0k/s for the fan-out drain (`pnpm bench delivery`).
+        maxUnrecorded: 4 * Math.max(config.batchSize, config.concurrency),
+        claimAtLeast: Math.max(1, Math.floor(Math.min(config.batchSize, config.concurrency) / 2)),
+        pollIntervalMs: config.pollIntervalMs,
+        waker,
+        stopping: () => stopping,
+        claimed(rows, sentAt) {
+          held.add(rows, sentAt);
+          pump();
+        },
+        logger,
+      });
+      logger.info({ concurrency: config.concurrency, batch: config.batchSize, deadlineMs: config.attemptDeadlineMs }, "delivery worker started");
     },
     async stop() {
       stopping = true;
-      signal();
-      await loopDone;
-      toRelease.push(...ready.splice(0).map((row) => row.id));
-      await waitForInFlight(Date.now() + config.shutdownGraceMs);
-      if (inFlight > 0) {
-        abort.abort();
-        await waitForInFlight(Date.now() + 1000);
-      }
-      while (flushing) await flushing;
-      await releaseDeliveries(store.db, id, toRelease.splice(0)).catch((error) =>
-        logger.warn({ err: error }, "releasing claims failed; their leases will expire"),
-      );
+      clearTimeout(paceTimer);
+      waker.wake();
+      await shutDown({
+        loopDone,
+        held,
+        graceMs: config.shutdownGraceMs,
+        abort,
+        outcomes,
+        release: (ids) => releaseDeliveries(store.db, id, ids),
+        toRelease,
+        logger,
+      });
       await unlisten?.().catch(() => {});
       logger.info("delivery worker stopped");
     },

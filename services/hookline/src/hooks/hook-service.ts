@@ -1,19 +1,19 @@
 import type { Config } from "../config.js";
-import { ProblemError, type FieldError } from "../http/problem.js";
+import type { AuthenticatedAccount } from "../domain/account.js";
+import { invalid, notFound, type FieldError } from "../domain/errors.js";
 import { generateSigningSecret, secretProblem } from "../signing/secret.js";
 import type { Store } from "../store/database.js";
 import * as hooks from "../store/hooks.js";
 import type { HookRow } from "../store/schema.js";
 import { refusalForHost } from "../targets/address-policy.js";
-import { DEFAULT_RETRIES, type HookCreate, type HookListQuery, type HookPatch } from "../http/hooks/hook-schemas.js";
-import type { AuthenticatedAccount } from "../http/app-env.js";
+import { DEFAULT_RETRIES, type HookCreate, type HookListQuery, type HookPatch } from "./hook-input.js";
 import { pingHook, type PingHookTarget } from "../delivery/ping.js";
 import { createDeliveryTransport, type DeliveryTransport } from "../delivery/transport.js";
 
 /**
  * The rules of a hook, shared by the canonical `/v1/hooks` API and every
  * compatibility profile: what makes a callback URL or secret acceptable,
- * what a replace resets, how secrets rotate. Throws `ProblemError`s.
+ * what a replace resets, how secrets rotate. Throws `HooklineError`s.
  */
 export interface HookService {
   create(account: AuthenticatedAccount, input: HookCreate): Promise<HookRow>;
@@ -25,7 +25,7 @@ export interface HookService {
   patch(account: AuthenticatedAccount, id: number, input: HookPatch): Promise<HookRow>;
   remove(account: AuthenticatedAccount, id: number): Promise<void>;
   rotateSecret(account: AuthenticatedAccount, id: number, secret: string | undefined): Promise<HookRow>;
-  /** Sends a `ping` to the hook now; throws a 400 problem with the reason when it does not answer 2xx. */
+  /** Sends a `ping` to the hook now; throws an `invalid` error with the reason when it does not answer 2xx. */
   ping(account: AuthenticatedAccount, id: number): Promise<void>;
 }
 
@@ -33,13 +33,13 @@ export function createHookService(deps: { store: Store; config: Config; transpor
   const { store, config } = deps;
   const db = store.db;
   const transport =
-    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs });
+    deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
 
   // A `verify` write pings first and saves nothing when the callback fails.
   async function verifyOrThrow(target: PingHookTarget): Promise<void> {
     const result = await pingHook(transport, target);
     if (!result.ok) {
-      throw new ProblemError("validation", `The callback did not answer the ping: ${result.reason}`, [
+      throw invalid(`The callback did not answer the ping: ${result.reason}`, [
         { path: "body.url", message: `ping failed: ${result.reason}` },
       ]);
     }
@@ -69,11 +69,11 @@ export function createHookService(deps: { store: Store; config: Config; transpor
       const why = secretProblem(input.secret);
       if (why) errors.push({ path: "body.secret", message: why });
     }
-    if (errors.length) throw new ProblemError("validation", "The request has invalid fields.", errors);
+    if (errors.length) throw invalid("The request has invalid fields.", errors);
   }
 
   async function found(row: HookRow | undefined, id: number): Promise<HookRow> {
-    if (!row) throw new ProblemError("not-found", `No hook ${id} in this account.`);
+    if (!row) throw notFound(`No hook ${id} in this account.`);
     return row;
   }
 
@@ -142,7 +142,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
     },
 
     async remove(account, id) {
-      if (!(await hooks.deleteHook(db, account.id, id))) throw new ProblemError("not-found", `No hook ${id} in this account.`);
+      if (!(await hooks.deleteHook(db, account.id, id))) throw notFound(`No hook ${id} in this account.`);
     },
 
     async rotateSecret(account, id, secret) {
@@ -155,7 +155,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
       const row = await found(await hooks.findHook(db, account.id, id), id);
       const graceActive = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > new Date();
       const result = await pingHook(transport, { ...pingTargetOf(row), previous_secret: graceActive ? row.previous_secret : null });
-      if (!result.ok) throw new ProblemError("validation", `The callback did not answer the ping: ${result.reason}`);
+      if (!result.ok) throw invalid(`The callback did not answer the ping: ${result.reason}`);
     },
   };
 }
@@ -174,6 +174,8 @@ function replaceableFields(input: HookCreate) {
     retries: input.retries ?? DEFAULT_RETRIES,
     custom_data: (input.custom_data ?? null) as HookRow["custom_data"],
     insecure_ssl: input.insecure_ssl ?? false,
+    max_in_flight: input.max_in_flight ?? null,
+    rate_limit: input.rate_limit ?? null,
   };
 }
 

@@ -1,9 +1,12 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import type { AuthenticatedAccount } from "../domain/account.js";
 import type { DeliveryTransport } from "../delivery/transport.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
+
+export type { AuthenticatedAccount };
 
 /** What the HTTP layer is built from. Passed in, never imported as a singleton. */
 export interface AppDeps {
@@ -16,15 +19,12 @@ export interface AppDeps {
   metrics?: Metrics;
 }
 
-/** The account an API key belongs to, set by the auth middleware. */
-export interface AuthenticatedAccount {
-  id: string;
-  name: string;
-}
 
 export interface AppEnv {
   Variables: {
     account: AuthenticatedAccount;
+    /** The id of the API key that authenticated the request. */
+    keyId: number;
     requestId: string;
   };
 }

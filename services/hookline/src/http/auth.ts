@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { hashApiKey, secretsEqual } from "../auth/api-key.js";
-import { findAccountByKeyHash } from "../store/accounts.js";
-import type { Store } from "../store/database.js";
+import type { KeyAuthenticator } from "../auth/key-cache.js";
 import type { AppEnv, AuthenticatedAccount } from "./app-env.js";
 import { ProblemError } from "./problem.js";
 
@@ -23,34 +22,11 @@ export function presentedKey(headers: { header(name: string): string | undefined
   return headers.header("x-auth-token") || undefined;
 }
 
-interface CachedAccount {
-  account: AuthenticatedAccount | undefined;
-  expiresAt: number;
-}
-
-const MAX_CACHED_KEYS = 10_000;
-
 /**
- * Authenticates every request by API key. Lookups are cached by key hash for
- * `cacheSeconds` so a hot key costs no database round trip per request; the
- * price is that a revoked key keeps working for up to that long.
+ * Authenticates every request by API key, through the process's key cache
+ * (see `createKeyAuthenticator` for the revocation bound).
  */
-export function apiKeyAuth(store: Store, cacheSeconds: number): MiddlewareHandler<AppEnv> {
-  const cache = new Map<string, CachedAccount>();
-
-  async function lookup(keyHash: string): Promise<AuthenticatedAccount | undefined> {
-    const now = Date.now();
-    const cached = cache.get(keyHash);
-    if (cached && cached.expiresAt > now) return cached.account;
-    const row = await findAccountByKeyHash(store.db, keyHash);
-    const account = row ? { id: row.id, name: row.name } : undefined;
-    if (cacheSeconds > 0) {
-      if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value!);
-      cache.set(keyHash, { account, expiresAt: now + cacheSeconds * 1000 });
-    }
-    return account;
-  }
-
+export function apiKeyAuth(keys: KeyAuthenticator): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = presentedKey(c.req);
     if (!key) {
@@ -58,9 +34,10 @@ export function apiKeyAuth(store: Store, cacheSeconds: number): MiddlewareHandle
         "www-authenticate": 'Bearer realm="hookline"',
       });
     }
-    const account = await lookup(hashApiKey(key));
-    if (!account) throw new ProblemError("unauthorized", "The API key is not valid.");
-    c.set("account", account);
+    const owner = await keys.authenticate(hashApiKey(key));
+    if (!owner) throw new ProblemError("unauthorized", "The API key is not valid (wrong or revoked).");
+    c.set("account", owner.account);
+    c.set("keyId", owner.keyId);
     await next();
   };
 }

@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { HooklineError, type FieldError, type HooklineErrorKind } from "../domain/errors.js";
+
+export type { FieldError };
 
 /**
  * Hookline's one error model: RFC 9457 problem details. Handlers throw a
@@ -15,6 +18,8 @@ export const PROBLEM_KINDS = {
   "not-found": { status: 404, title: "Not found" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   "conflict": { status: 409, title: "Conflict" },
+  "idempotency-in-progress": { status: 409, title: "Idempotent request in progress" },
+  "idempotency-mismatch": { status: 422, title: "Idempotency key reused" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "internal": { status: 500, title: "Internal server error" },
@@ -25,12 +30,6 @@ export type ProblemKind = keyof typeof PROBLEM_KINDS;
 
 export const PROBLEM_TYPE_BASE = "https://hookline.dev/problems/";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
-
-export interface FieldError {
-  /** Where the bad value is: `body.url`, `query.limit`, `path.id`, `header.idempotency-key`. */
-  path: string;
-  message: string;
-}
 
 export class ProblemError extends Error {
   readonly status: ContentfulStatusCode;
@@ -44,6 +43,28 @@ export class ProblemError extends Error {
     this.status = PROBLEM_KINDS[kind].status;
     this.name = "ProblemError";
   }
+}
+
+/** The problem kind each domain error kind is answered with: the one place domain errors meet HTTP. */
+const KIND_OF_DOMAIN_ERROR: Record<HooklineErrorKind, ProblemKind> = {
+  invalid: "validation",
+  not_found: "not-found",
+  conflict: "conflict",
+  unavailable: "unavailable",
+};
+
+/**
+ * Any thrown value as the problem it is answered with: a `ProblemError` as
+ * is, a domain `HooklineError` by its kind (with `Retry-After` for
+ * `unavailable`), anything else as an opaque 500.
+ */
+export function toProblemError(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof HooklineError) {
+    const headers = error.retryAfterSeconds !== undefined ? { "retry-after": String(Math.ceil(error.retryAfterSeconds)) } : undefined;
+    return new ProblemError(KIND_OF_DOMAIN_ERROR[error.kind], error.detail, error.fields, headers);
+  }
+  return new ProblemError("internal");
 }
 
 export const ProblemSchema = z
@@ -96,6 +117,7 @@ const RESPONSE_DESCRIPTIONS: Record<number, string> = {
   409: "The request conflicts with the resource's current state.",
   413: "The request body is larger than the configured limit.",
   415: "The request body is not JSON.",
+  422: "The Idempotency-Key was used with a different request.",
   503: "A dependency (the database) is not available.",
 };
 

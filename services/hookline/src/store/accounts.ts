@@ -32,12 +32,15 @@ export async function insertApiKey(
     .executeTakeFirstOrThrow();
 }
 
-/** The account an unrevoked key (by its hash) belongs to. */
-export async function findAccountByKeyHash(db: Db, keyHash: string): Promise<AccountRow | undefined> {
+/** The account an unrevoked key (by its hash) belongs to, with the key's id and last use. */
+export async function findAccountByKeyHash(
+  db: Db,
+  keyHash: string,
+): Promise<(AccountRow & { key_id: number; last_used_at: Date | null }) | undefined> {
   return db
     .selectFrom("api_keys")
     .innerJoin("accounts", "accounts.id", "api_keys.account_id")
-    .select(["accounts.id", "accounts.name", "accounts.created_at"])
+    .select(["accounts.id", "accounts.name", "accounts.created_at", "api_keys.id as key_id", "api_keys.last_used_at"])
     .where("api_keys.key_hash", "=", keyHash)
     .where("api_keys.revoked_at", "is", null)
     .executeTakeFirst();

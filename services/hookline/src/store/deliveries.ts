@@ -1,169 +1,7 @@
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql } from "kysely";
+import type { Db } from "./db-handle.js";
 import { DELIVERIES_CHANNEL } from "./events.js";
-import type { Database, DeliveryAttemptRow, DeliveryRow } from "./schema.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
-
-/** A claimed delivery with everything needed to send it, read in the claim itself. */
-export interface ClaimedDelivery {
-  id: number;
-  event_id: number;
-  hook_id: number;
-  attempts: number;
-  retry_base: number;
-  event_type: string;
-  /** The event's data as JSON text: sent as is when nothing is merged into it, parsed only when something is. */
-  data_json: string;
-  url: string;
-  http_verb: "post" | "get";
-  secret: string;
-  /** The rotated-out secret while its grace period lasts, else null. */
-  previous_secret: string | null;
-  custom_data: Record<string, unknown> | null;
-  insecure_ssl: boolean;
-  retries: number;
-  is_active: boolean;
-}
-
-/**
- * Claims up to `limit` due deliveries for worker `workerId` (the queue's one
- * hot statement, graphile-worker style: select … for update skip locked, then
- * update … returning).
- *
- * SKIP LOCKED lets any number of workers claim at once without waiting on
- * each other or taking the same row. The claim moves `next_attempt_at` to the
- * end of the lease: a worker that dies holding rows needs no reaper, its rows
- * are simply due again when the lease runs out (at-least-once). The partial
- * index deliveries_due_idx serves the scan, so finished rows cost nothing.
- */
-export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const result = await sql<ClaimedDelivery>`
-    with due as (
-      select id from deliveries
-      where status = 'pending' and next_attempt_at <= now()
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked
-    )
-    update deliveries d
-    set locked_by = ${workerId},
-        locked_until = now() + make_interval(secs => ${leaseMs / 1000}),
-        next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
-    from due, hooks h, events e
-    where d.id = due.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
-      h.url, h.http_verb, h.secret,
-      case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
-      h.custom_data, h.insecure_ssl, h.retries, h.is_active`.execute(db);
-  return result.rows;
-}
-
-export type DeliveryOutcomeKind = "succeeded" | "retry" | "failed" | "cancelled";
-
-/** What one attempt (or a cancellation, which has no attempt) did to a delivery. */
-export interface DeliveryOutcome {
-  delivery_id: number;
-  hook_id: number;
-  outcome: DeliveryOutcomeKind;
-  /** For `retry`: when the next attempt is due. */
-  next_attempt_at: string | null;
-  /** Null for a cancellation (nothing was sent). */
-  attempt: (Omit<DeliveryAttemptRow, "id" | "delivery_id" | "attempted_at"> & { attempted_at: string }) | null;
-  /** The hook's `last_*` and `failed` fields after this outcome. */
-  hook: { last_status: string; last_reason: string; last_context: string | null; failed: boolean | null; deactivate: boolean };
-}
-
-/**
- * Records a batch of outcomes in one statement: attempts inserted, deliveries
- * moved on, hooks' `last_*` fields set from their latest outcome.
- *
- * Only rows this worker still holds (`locked_by = workerId`) change: if our
- * lease ran out and another worker re-claimed a row, its result wins and ours
- * is dropped (the attempt itself is still logged — it happened).
- */
-export async function recordOutcomes(db: Db, workerId: string, outcomes: DeliveryOutcome[]): Promise<number> {
-  if (outcomes.length === 0) return 0;
-  // Only a hook's latest attempt in the batch sets its last_context (what was
-  // sent): the others' copies of the body would be encoded and shipped for nothing.
-  const latestOfHook = new Map<number, DeliveryOutcome>();
-  for (const o of outcomes) {
-    const seen = latestOfHook.get(o.hook_id);
-    if (o.attempt && (!seen?.attempt || seen.attempt.attempted_at <= o.attempt.attempted_at)) latestOfHook.set(o.hook_id, o);
-  }
-  const rows = outcomes.map((o) => ({
-    delivery_id: o.delivery_id,
-    hook_id: o.hook_id,
-    outcome: o.outcome,
-    next_attempt_at: o.next_attempt_at,
-    attempted: o.attempt !== null,
-    ...(o.attempt ?? {}),
-    last_status: o.hook.last_status,
-    last_reason: o.hook.last_reason,
-    last_context: latestOfHook.get(o.hook_id) === o ? o.hook.last_context : null,
-    failed: o.hook.failed,
-    deactivate: o.hook.deactivate,
-  }));
-  const result = await sql<{ updated: number }>`
-    with o as (
-      select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as o(
-        delivery_id bigint, hook_id int, outcome text, next_attempt_at timestamptz, attempted boolean,
-        attempted_at timestamptz, duration_ms int, request_headers jsonb, response_status int, response_body text,
-        error_kind text, error text, last_status text, last_reason text, last_context text, failed boolean, deactivate boolean)
-    ), d as (
-      update deliveries d
-      set status = case when o.outcome = 'retry' then 'pending' else o.outcome end,
-          attempts = d.attempts + case when o.attempted then 1 else 0 end,
-          next_attempt_at = coalesce(o.next_attempt_at, d.next_attempt_at),
-          locked_by = null, locked_until = null,
-          last_attempt_at = coalesce(o.attempted_at, d.last_attempt_at),
-          last_response_status = case when o.attempted then o.response_status else d.last_response_status end,
-          last_error = case when o.attempted then o.error else coalesce(o.error, d.last_error) end,
-          finished_at = case when o.outcome = 'retry' then null else now() end,
-          updated_at = now()
-      from o
-      -- The = any(array) lets the primary key find the rows whatever the
-      -- statistics say; a plain join seq-scanned the whole table per batch.
-      where d.id = any(array(select delivery_id from o)) and d.id = o.delivery_id and d.locked_by = ${workerId}
-      -- What the hook update needs comes back with the row: joining o to d
-      -- again (both CTE scans, the planner guesses 100 rows each) became a
-      -- nested loop, quadratic in the batch — 1.6 ms a row at 3,000.
-      returning d.id, o.hook_id, o.attempted, o.attempted_at, o.last_status, o.last_reason, o.last_context, o.failed, o.deactivate
-    ), a as (
-      insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, response_status, response_body, error_kind, error)
-      select o.delivery_id, o.attempted_at, o.duration_ms, o.request_headers, o.response_status, o.response_body, o.error_kind, o.error
-      from o where o.attempted and exists (select 1 from deliveries x where x.id = o.delivery_id)
-    ), latest as (
-      -- last_* describe the hook's most recent attempt in the batch, but a 410
-      -- anywhere in it deactivates, and "failed" follows the latest attempt
-      -- that decided it (a success or an exhausted delivery), not a mere retry.
-      select distinct on (hook_id) hook_id, attempted_at, last_status, last_reason, last_context,
-             bool_or(deactivate) over (partition by hook_id) as deactivate,
-             first_value(failed) over (partition by hook_id order by failed is null, attempted_at desc) as failed
-      from d
-      where attempted
-      order by hook_id, attempted_at desc
-    ), h as (
-      update hooks
-      set last_datetime = latest.attempted_at, last_status = latest.last_status, last_reason = latest.last_reason,
-          last_context = latest.last_context, failed = coalesce(latest.failed, hooks.failed),
-          is_active = hooks.is_active and not latest.deactivate
-      from latest
-      where hooks.id = latest.hook_id
-    )
-    select count(*) as updated from d`.execute(db);
-  return Number(result.rows[0]?.updated ?? 0);
-}
-
-/** Hands rows back to the queue, due now (graceful shutdown with attempts not started or aborted). */
-export async function releaseDeliveries(db: Db, workerId: string, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable("deliveries")
-    .set({ locked_by: null, locked_until: null, next_attempt_at: sql`now()`, updated_at: sql`now()` })
-    .where("id", "in", ids)
-    .where("locked_by", "=", workerId)
-    .execute();
-}
+import type { DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from "./schema.js";
 
 /** Pending again, due now, with a fresh retry budget. A delivery under a claim is left to its worker. */
 export async function redeliver(db: Db, accountId: string, id: number): Promise<DeliveryWithType | undefined> {
@@ -198,10 +36,16 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
   return db.selectFrom("delivery_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
 }
 
-/** A hook's deliveries, newest first; `before` is the keyset cursor (ids below it). */
-export async function listHookDeliveries(db: Db, hookId: number, before: number | undefined, limit: number): Promise<DeliveryWithType[]> {
+/** A hook's deliveries, newest first, optionally in one status; `before` is the keyset cursor (ids below it). */
+export async function listHookDeliveries(
+  db: Db,
+  hookId: number,
+  filter: { before?: number | undefined; status?: DeliveryStatus | undefined },
+  limit: number,
+): Promise<DeliveryWithType[]> {
   let query = deliveriesWithType(db).where("deliveries.hook_id", "=", hookId);
-  if (before !== undefined) query = query.where("deliveries.id", "<", before);
+  if (filter.before !== undefined) query = query.where("deliveries.id", "<", filter.before);
+  if (filter.status !== undefined) query = query.where("deliveries.status", "=", filter.status);
   return query.orderBy("deliveries.id", "desc").limit(limit).execute();
 }
 

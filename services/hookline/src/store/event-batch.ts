@@ -2,15 +2,27 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import type { InsertedEvent, NewEvent } from "./events.js";
 import type { Database } from "./schema.js";
 
-/** What became of one event of a batch: stored (or found by its idempotency key), or the error that refused it. */
-export type BatchOutcome = { ok: true; event: InsertedEvent } | { ok: false; error: unknown };
+/** An event of a batch; with `idempotency`, a key of the `idempotency_keys` table (scope `account:<id>`) guards it. */
+export type BatchEvent = NewEvent & { idempotency?: { key: string; fingerprint: string } | undefined };
+
+/** A stored event; `created` is false when its idempotency key answered with an earlier publish. */
+export type BatchInserted = InsertedEvent & { created: boolean };
+
+/**
+ * What became of one event of a batch: stored (or found by its idempotency
+ * key), or why not — `mismatch` when its key was used for something else.
+ */
+export type BatchOutcome = { ok: true; event: BatchInserted } | { ok: false; error: unknown; mismatch?: boolean };
 
 /**
  * Writes many events, each with one pending delivery per matching active
- * hook, in ONE transaction of two set-based statements, whatever the count:
- * the events and their deliveries are inserted from one snapshot of the
- * hooks (so each stored count equals its rows), then the events whose
- * idempotency key was already taken read the first publish's answer.
+ * hook, in ONE transaction of set-based statements, whatever the count: the
+ * events' idempotency keys are claimed, the events and their deliveries are
+ * inserted from one snapshot of the hooks (so each stored count equals its
+ * rows) and the keys' answers recorded; an event whose key was taken before
+ * (or earlier in the batch) gets the first publish's answer, or a mismatch
+ * when the key was used for another event. A concurrent publish with the
+ * same key waits on the key's row until this transaction ends.
  * Outcomes come back in input order. Events may belong to different accounts
  * (coalesced single publishes do).
  *
@@ -24,7 +36,7 @@ export type BatchOutcome = { ok: true; event: InsertedEvent } | { ok: false; err
  * @example
  * const outcomes = await insertEventBatch(store.db, [{ accountId, type: "a", ... }, ...]);
  */
-export async function insertEventBatch(db: Kysely<Database>, events: NewEvent[]): Promise<BatchOutcome[]> {
+export async function insertEventBatch(db: Kysely<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
   if (events.length === 0) return [];
   return db.transaction().execute(async (trx) => {
     try {
@@ -53,22 +65,40 @@ export async function insertEventBatch(db: Kysely<Database>, events: NewEvent[])
   });
 }
 
-async function insertSetBased(db: Transaction<Database>, events: NewEvent[]): Promise<BatchOutcome[]> {
-  const input = events.map((e, ord) => ({
+async function insertSetBased(db: Transaction<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
+  const outcomes: Array<BatchOutcome | undefined> = new Array(events.length);
+  // Keys: the first event with a key this statement could take writes; the others are answered from it or from the stored row.
+  const firstWithKey = new Map<string, number>();
+  const keyed = events.map((e, ord) => ({ e, ord })).filter(({ e }) => e.idempotency !== undefined);
+  let claimed = new Set<string>();
+  if (keyed.length > 0) {
+    const rows = keyed
+      .filter(({ e, ord }) => !firstWithKey.has(scopeKey(e)) && firstWithKey.set(scopeKey(e), ord))
+      .map(({ e }) => ({ scope: `account:${e.accountId}`, key: e.idempotency!.key, fingerprint: e.idempotency!.fingerprint }));
+    const taken = await sql<{ scope: string; key: string }>`
+      insert into idempotency_keys (scope, key, fingerprint)
+      select k.scope, k.key, k.fingerprint from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as k(scope text, key text, fingerprint text)
+      on conflict (scope, key) do nothing
+      returning scope, key`.execute(db);
+    claimed = new Set(taken.rows.map((r) => `${r.scope}\u0000${r.key}`));
+  }
+  const writes = events
+    .map((e, ord) => ({ e, ord }))
+    .filter(({ e, ord }) => e.idempotency === undefined || (claimed.has(scopeKey(e)) && firstWithKey.get(scopeKey(e)) === ord));
+  const input = writes.map(({ e, ord }) => ({
     ord,
     account_id: e.accountId,
     type: e.type,
     subject_type: e.subjectType,
     subject: e.subject,
     data: JSON.stringify(e.data),
-    idempotency_key: e.idempotencyKey,
     patterns: e.patterns,
   }));
   const created = await sql<{ ord: number; id: number; deliveries_count: number }>`
     with input as materialized (
       select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
       from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
-        ord int, account_id text, type text, subject_type text, subject text, data text, idempotency_key text, patterns text[])
+        ord int, account_id text, type text, subject_type text, subject text, data text, patterns text[])
     ), matched as (
       select input.id as event_id, h.id as hook_id, h.account_id
       from input join hooks h
@@ -81,12 +111,10 @@ async function insertSetBased(db: Transaction<Database>, events: NewEvent[]): Pr
     ), counts as (
       select event_id, count(*) as n from matched group by event_id
     ), ev as (
-      insert into events (id, account_id, type, subject_type, subject, data, idempotency_key, deliveries_count)
-      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::jsonb, input.idempotency_key,
-             coalesce(counts.n, 0)
+      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count)
+      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::jsonb, coalesce(counts.n, 0)
       from input left join counts on counts.event_id = input.id
       order by input.ord
-      on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
       returning id, deliveries_count
     ), scheduled as (
       insert into deliveries (event_id, hook_id, account_id)
@@ -94,24 +122,45 @@ async function insertSetBased(db: Transaction<Database>, events: NewEvent[]): Pr
       from matched join ev on ev.id = matched.event_id
     )
     select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id`.execute(db);
-  const outcomes: Array<BatchOutcome | undefined> = new Array(events.length);
   for (const row of created.rows) outcomes[row.ord] = { ok: true, event: { id: Number(row.id), deliveries_count: Number(row.deliveries_count), created: true } };
-  const replays = events.map((e, ord) => ({ e, ord })).filter(({ ord }) => outcomes[ord] === undefined);
-  if (replays.length > 0) {
-    // A new statement sees what committed meanwhile and what this transaction
-    // wrote: a key taken by a concurrent publish, or by an earlier event of this batch.
-    const firsts = await sql<{ account_id: string; idempotency_key: string; id: number; deliveries_count: number }>`
-      select e.account_id, e.idempotency_key, e.id, e.deliveries_count
-      from events e
-      join jsonb_to_recordset(${JSON.stringify(replays.map(({ e }) => ({ a: e.accountId, k: e.idempotencyKey })))}::text::jsonb) as r(a text, k text)
-        on e.account_id = r.a and e.idempotency_key = r.k`.execute(db);
-    const byKey = new Map(firsts.rows.map((r) => [`${r.account_id}\u0000${r.idempotency_key}`, r]));
-    for (const { e, ord } of replays) {
-      const first = byKey.get(`${e.accountId}\u0000${e.idempotencyKey}`);
-      outcomes[ord] = first
-        ? { ok: true, event: { id: Number(first.id), deliveries_count: Number(first.deliveries_count), created: false } }
-        : { ok: false, error: new Error(`event ${ord} was neither stored nor found by its idempotency key`) };
+  if (keyed.length === 0) return outcomes as BatchOutcome[];
+
+  // Record the answers of the keys this batch took, as the Idempotency-Key layer stores its answers.
+  const answers = [...firstWithKey]
+    .filter(([sk]) => claimed.has(sk))
+    .map(([, ord]) => {
+      const o = outcomes[ord] as { event: BatchInserted };
+      return { scope: `account:${events[ord]!.accountId}`, key: events[ord]!.idempotency!.key, body: JSON.stringify({ id: o.event.id, deliveries: o.event.deliveries_count }) };
+    });
+  if (answers.length > 0) {
+    await sql`
+      update idempotency_keys k set status = 202, headers = '{"content-type":"application/json"}'::jsonb, body = a.body
+      from jsonb_to_recordset(${JSON.stringify(answers)}::text::jsonb) as a(scope text, key text, body text)
+      where k.scope = a.scope and k.key = a.key`.execute(db);
+  }
+  const stored = await sql<{ scope: string; key: string; fingerprint: string; status: number | null; body: string | null }>`
+    select k.scope, k.key, k.fingerprint, k.status, k.body from idempotency_keys k
+    join jsonb_to_recordset(${JSON.stringify([...firstWithKey.keys()].filter((sk) => !claimed.has(sk)).map((sk) => ({ s: sk.split("\u0000")[0], k: sk.split("\u0000")[1] })))}::text::jsonb) as r(s text, k text)
+      on k.scope = r.s and k.key = r.k`.execute(db);
+  const byKey = new Map(stored.rows.map((r) => [`${r.scope}\u0000${r.key}`, r]));
+  for (const { e, ord } of keyed) {
+    if (outcomes[ord] !== undefined) continue;
+    const sk = scopeKey(e);
+    const first = firstWithKey.get(sk)!;
+    const row = byKey.get(sk);
+    // The first answer under this key: an earlier event of this batch, or the stored one.
+    const sameEvent = claimed.has(sk) ? events[first]!.idempotency!.fingerprint === e.idempotency!.fingerprint : row?.fingerprint === e.idempotency!.fingerprint;
+    const answer = claimed.has(sk) ? (outcomes[first] as { event: BatchInserted }).event : row?.status === 202 && row.body ? (JSON.parse(row.body) as { id: number; deliveries: number }) : undefined;
+    if (!sameEvent || answer === undefined) {
+      outcomes[ord] = { ok: false, mismatch: true, error: new Error(`idempotency key ${e.idempotency!.key} was used for another request`) };
+    } else {
+      const deliveries = "deliveries_count" in answer ? answer.deliveries_count : answer.deliveries;
+      outcomes[ord] = { ok: true, event: { id: Number(answer.id), deliveries_count: Number(deliveries), created: false } };
     }
   }
   return outcomes as BatchOutcome[];
+}
+
+function scopeKey(e: BatchEvent): string {
+  return `account:${e.accountId}\u0000${e.idempotency?.key}`;
 }

@@ -12,7 +12,6 @@ export interface NewEvent {
   subjectType: string | null;
   subject: string | null;
   data: Record<string, unknown>;
-  idempotencyKey: string | null;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
 }
@@ -20,8 +19,6 @@ export interface NewEvent {
 export interface InsertedEvent {
   id: number;
   deliveries_count: number;
-  /** False when the idempotency key was already used: `id` and the count are the first publish's. */
-  created: boolean;
 }
 
 /**
@@ -35,9 +32,8 @@ export interface InsertedEvent {
  * `subject_type`/`subject` set takes only events with equal values; a hook
  * with `filter.for_all` takes only events whose subject_type is listed.
  *
- * With an idempotency key already used by this account the insert does
- * nothing (a concurrent duplicate waits on the unique index for the first
- * to commit) and the first event's answer is read back.
+ * A retried publish is deduplicated before it gets here, by its
+ * `Idempotency-Key` (http/idempotency.ts).
  */
 export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promise<InsertedEvent> {
   const result = await sql<{ id: number; deliveries_count: number }>`
@@ -50,10 +46,9 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
         and (h.subject is null or h.subject = ${event.subject})
         and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})
     ), ev as (
-      insert into events (account_id, type, subject_type, subject, data, idempotency_key, deliveries_count)
+      insert into events (account_id, type, subject_type, subject, data, deliveries_count)
       select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${JSON.stringify(event.data)}::text::jsonb,
-             ${event.idempotencyKey}, (select count(*) from matched)
-      on conflict (account_id, idempotency_key) where idempotency_key is not null do nothing
+             (select count(*) from matched)
       returning id, deliveries_count
     ), scheduled as (
       insert into deliveries (event_id, hook_id, account_id)
@@ -62,15 +57,23 @@ export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promis
     )
     select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled
     from ev`.execute(db);
-  const row = result.rows[0];
-  if (row) return { id: Number(row.id), deliveries_count: Number(row.deliveries_count), created: true };
-  const first = await db
-    .selectFrom("events")
-    .select(["id", "deliveries_count"])
-    .where("account_id", "=", event.accountId)
-    .where("idempotency_key", "=", event.idempotencyKey)
-    .executeTakeFirstOrThrow();
-  return { ...first, created: false };
+  const row = result.rows[0]!;
+  return { id: Number(row.id), deliveries_count: Number(row.deliveries_count) };
+}
+
+/** An account's events, newest first, filtered by exact type and a created_at range; `before` is the keyset cursor (ids below it). */
+export async function listEvents(
+  db: Db,
+  accountId: string,
+  filter: { type?: string | undefined; since?: Date | undefined; until?: Date | undefined; before?: number | undefined },
+  limit: number,
+): Promise<EventRow[]> {
+  let query = db.selectFrom("events").selectAll().where("account_id", "=", accountId);
+  if (filter.type !== undefined) query = query.where("type", "=", filter.type);
+  if (filter.since !== undefined) query = query.where("created_at", ">=", filter.since);
+  if (filter.until !== undefined) query = query.where("created_at", "<", filter.until);
+  if (filter.before !== undefined) query = query.where("id", "<", filter.before);
+  return query.orderBy("id", "desc").limit(limit).execute();
 }
 
 export async function findEvent(db: Db, accountId: string, id: number): Promise<EventRow | undefined> {

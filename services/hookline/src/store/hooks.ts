@@ -64,10 +64,23 @@ export async function listHooks(db: Db, accountId: string, filter: HookListFilte
   return query.orderBy("id").limit(filter.limit).execute();
 }
 
+/**
+ * Applies `changes`. Switching an inactive hook on also forgets why it was
+ * disabled and its run of failures: the user says the receiver is fixed, so
+ * its breaker starts closed and auto-disable counts afresh.
+ */
 export async function updateHook(db: Db, accountId: string, id: number, changes: HookUpdate): Promise<HookRow | undefined> {
+  const reactivated =
+    changes.is_active === true
+      ? {
+          disabled_reason: sql<null>`case when hooks.is_active then hooks.disabled_reason end`,
+          failing_since: sql<null>`case when hooks.is_active then hooks.failing_since end`,
+          consecutive_failures: sql<number>`case when hooks.is_active then hooks.consecutive_failures else 0 end`,
+        }
+      : {};
   return db
     .updateTable("hooks")
-    .set({ ...changes, updated_at: sql`now()` })
+    .set({ ...changes, ...reactivated, updated_at: sql`now()` })
     .where("account_id", "=", accountId)
     .where("id", "=", id)
     .returningAll()

@@ -11,6 +11,7 @@ import {
   type TransactionSettings,
 } from "kysely";
 import type { ReservedSql, Sql } from "postgres";
+import { isAbortedBySession, isDatabaseUnavailable, isReadOnlyStatement } from "./database-errors.js";
 
 /**
  * Kysely over postgres.js, running each statement on the pool and reserving a
@@ -55,12 +56,29 @@ class PostgresJsConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await (this.#reserved ?? this.sql).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
+    let result;
+    try {
+      result = await this.#send(query);
+    } catch (error) {
+      // A lost connection (a terminated backend, a restart) fails the
+      // statement in flight. Outside a transaction it is sent once more, on
+      // a fresh connection, when that cannot do anything twice: the server
+      // says it aborted the session before a commit, or the statement only
+      // reads. Anything else may have committed, so the error stands (the
+      // API answers 503 and a client retries with its Idempotency-Key).
+      const retry = !this.#reserved && isDatabaseUnavailable(error) && (isAbortedBySession(error) || isReadOnlyStatement(query.sql));
+      if (!retry) throw error;
+      result = await this.#send(query);
+    }
     const affects = ["INSERT", "UPDATE", "DELETE", "MERGE"].includes(result.command);
     return {
       rows: Array.from(result.values()) as R[],
       ...(affects ? { numAffectedRows: BigInt(result.count) } : {}),
     };
+  }
+
+  #send(query: CompiledQuery) {
+    return (this.#reserved ?? this.sql).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
   }
 
   // eslint-disable-next-line require-yield

@@ -11,6 +11,7 @@ export interface Database {
   events: EventTable;
   deliveries: DeliveryTable;
   delivery_attempts: DeliveryAttemptTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -33,6 +34,8 @@ export interface ApiKeyTable {
   key_prefix: string;
   created_at: Timestamp;
   revoked_at: Date | null;
+  /** Written at most once a minute per key (see `touchApiKey`), so it is accurate to about a minute. */
+  last_used_at: Date | null;
 }
 
 export interface HookTable {
@@ -61,6 +64,19 @@ export interface HookTable {
   last_status: string | null;
   last_reason: string | null;
   last_context: string | null;
+  /** Attempts in flight (rows held by workers) at most; null: the server's default. */
+  max_in_flight: number | null;
+  /** Deliveries per second across every worker; null: unlimited. */
+  rate_limit: number | null;
+  /** GCRA theoretical arrival time of the next throttled attempt. */
+  throttle_tat: Date | null;
+  /** Claims take none of this hook's rows before this time (throttle pacing, breaker probe spacing). */
+  not_before: Date | null;
+  consecutive_failures: Generated<number>;
+  /** First failed attempt since the last success; null while the hook is healthy. */
+  failing_since: Date | null;
+  /** Why Hookline disabled the hook (auto-disable, 410 Gone); null when a user paused it or it is active. */
+  disabled_reason: string | null;
 }
 
 export interface EventTable {
@@ -70,7 +86,6 @@ export interface EventTable {
   subject_type: string | null;
   subject: string | null;
   data: Json;
-  idempotency_key: string | null;
   deliveries_count: number;
   created_at: Timestamp;
 }
@@ -108,6 +123,10 @@ export interface DeliveryAttemptTable {
   response_body: string | null;
   error_kind: AttemptErrorKind | null;
   error: string | null;
+  /** The response's headers (null when no response came, and on attempts recorded before they were kept). */
+  response_headers: Record<string, string> | null;
+  /** What was sent: the body of a POST or the query string of a GET, capped. */
+  request_body: string | null;
 }
 
 export type EventRow = Selectable<EventTable>;
@@ -118,3 +137,17 @@ export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type HookRow = Selectable<HookTable>;
 export type NewHook = Insertable<HookTable>;
 export type HookUpdate = Updateable<HookTable>;
+
+/** The first answer to a write per `Idempotency-Key` (see store/idempotency-keys.ts). */
+export interface IdempotencyKeyTable {
+  /** `account:<id>`, or `admin` for the admin token. */
+  scope: string;
+  key: string;
+  /** sha256 (hex) of method, path with query and body. */
+  fingerprint: string;
+  /** null while the first request runs. */
+  status: number | null;
+  headers: Record<string, string> | null;
+  body: string | null;
+  created_at: Timestamp;
+}

@@ -1,5 +1,5 @@
-import { generateApiKey } from "../../auth/api-key.js";
-import { findAccount, insertAccount, insertApiKey } from "../../store/accounts.js";
+import { issueApiKey } from "../../auth/key-service.js";
+import { findAccount, insertAccount } from "../../store/accounts.js";
 import type { Store } from "../../store/database.js";
 import type { AccountRow } from "../../store/schema.js";
 import type { AppRouteHandler } from "../app-env.js";
@@ -8,13 +8,6 @@ import type * as routes from "./accounts.routes.js";
 
 export function accountToWire(row: Pick<AccountRow, "id" | "name" | "created_at">) {
   return { id: row.id, name: row.name, created_at: row.created_at.toISOString() };
-}
-
-/** Creates a key for an account; the raw key is in the answer and nowhere else. */
-export async function issueApiKey(store: Store, accountId: string, name: string) {
-  const { key, hash, prefix } = generateApiKey();
-  const row = await insertApiKey(store.db, { accountId, name, hash, prefix });
-  return { id: row.id, account_id: row.account_id, name: row.name, key, key_prefix: row.key_prefix, created_at: row.created_at.toISOString() };
 }
 
 export function createAccountHandlers(store: Store) {

@@ -1,6 +1,7 @@
 import type { HookService } from "../../hooks/hook-service.js";
 import type { Store } from "../../store/database.js";
 import * as deliveries from "../../store/deliveries.js";
+import { recoverFailedDeliveries } from "../../store/recover-deliveries.js";
 import type { AppRouteHandler } from "../app-env.js";
 import { ProblemError } from "../problem.js";
 import { createRouter } from "../router.js";
@@ -15,7 +16,7 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
     await deps.hooks.get(c.var.account, id);
-    const rows = await deliveries.listHookDeliveries(db, id, query.before, query.limit + 1);
+    const rows = await deliveries.listHookDeliveries(db, id, { before: query.before, status: query.status }, query.limit + 1);
     const page = rows.slice(0, query.limit);
     if (rows.length > query.limit) {
       const next = new URL(c.req.url);
@@ -41,6 +42,13 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
     return c.json(deliveryToWire(row), 202);
   };
 
+  const recover: AppRouteHandler<routes.RecoverHookRoute> = async (c) => {
+    const { id } = c.req.valid("param");
+    await deps.hooks.get(c.var.account, id);
+    const recovered = await recoverFailedDeliveries(db, id, new Date(c.req.valid("json").since));
+    return c.json({ recovered }, 202);
+  };
+
   const ping: AppRouteHandler<routes.PingHookRoute> = async (c) => {
     await deps.hooks.ping(c.var.account, c.req.valid("param").id);
     return c.body(null, 204);
@@ -50,5 +58,6 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
     .openapi(routes.listHookDeliveries, list)
     .openapi(routes.getDelivery, get)
     .openapi(routes.redeliverDelivery, redeliver)
+    .openapi(routes.recoverHook, recover)
     .openapi(routes.pingHook, ping);
 }

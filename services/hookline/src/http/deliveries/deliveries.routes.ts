@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { HookIdParamsSchema } from "../hooks/hook-schemas.js";
 import { problemResponses } from "../problem.js";
 import { apiKeySecurity as security, jsonContent as json } from "../router.js";
-import { DeliveryDetailSchema, DeliveryIdParamsSchema, DeliveryListQuerySchema, DeliverySchema } from "./delivery-schemas.js";
+import { DeliveryDetailSchema, DeliveryIdParamsSchema, DeliveryListQuerySchema, DeliverySchema, HookRecoveredSchema, HookRecoverSchema } from "./delivery-schemas.js";
 
 const tags = ["Deliveries"];
 
@@ -57,6 +57,18 @@ export const pingHook = createRoute({
   responses: { 204: { description: "The callback answered the ping with a 2xx." }, ...problemResponses(400, 401, 404) },
 });
 
+export const recoverHook = createRoute({
+  method: "post",
+  path: "/v1/hooks/{id}/recover",
+  operationId: "recoverHook",
+  tags,
+  security,
+  summary: "Requeue a hook's failed deliveries",
+  request: { params: HookIdParamsSchema, body: { required: true, content: json(HookRecoverSchema) } },
+  responses: { 202: { description: "Requeued.", content: json(HookRecoveredSchema) }, ...problemResponses(400, 401, 404, 413, 415) },
+});
+
+export type RecoverHookRoute = typeof recoverHook;
 export type ListHookDeliveriesRoute = typeof listHookDeliveries;
 export type GetDeliveryRoute = typeof getDelivery;
 export type RedeliverDeliveryRoute = typeof redeliverDelivery;

@@ -24,7 +24,9 @@ export const DeliveryAttemptSchema = z
     attempted_at: z.string().openapi({ format: "date-time" }),
     duration_ms: z.number().int(),
     request_headers: z.record(z.string(), z.string()),
+    request_body: z.string().nullable(),
     response_status: z.number().int().nullable(),
+    response_headers: z.record(z.string(), z.string()).nullable(),
     response_body: z.string().nullable(),
     error_kind: z.enum(["status", "timeout", "connection", "tls", "dns", "refused-target", "other"]).nullable(),
     error: z.string().nullable(),
@@ -38,8 +40,15 @@ export const DeliveryIdParamsSchema = z.object({
 });
 
 export const DeliveryListQuerySchema = z.object({
+  status: z.enum(["pending", "succeeded", "failed", "cancelled"]).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
 });
+
+export const HookRecoverSchema = z
+  .strictObject({ since: z.iso.datetime({ offset: true }).openapi({ format: "date-time" }) })
+  .openapi("HookRecover");
+
+export const HookRecoveredSchema = z.object({ recovered: z.number().int() }).openapi("HookRecovered");
 
 export type Delivery = z.infer<typeof DeliverySchema>;

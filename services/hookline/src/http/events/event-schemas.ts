@@ -48,22 +48,27 @@ export const EventBatchResultSchema = z
   })
   .openapi("EventBatchResult");
 
-export const PublishHeadersSchema = z.object({
-  "idempotency-key": z.string().min(1).max(255).optional(),
-});
+const eventFields = {
+  id: z.number().int(),
+  type: z.string(),
+  subject_type: z.string().nullable(),
+  subject: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  created_at: z.string().openapi({ format: "date-time" }),
+  deliveries_count: z.number().int(),
+};
 
-export const EventSchema = z
-  .object({
-    id: z.number().int(),
-    type: z.string(),
-    subject_type: z.string().nullable(),
-    subject: z.string().nullable(),
-    data: z.record(z.string(), z.unknown()),
-    created_at: z.string().openapi({ format: "date-time" }),
-    deliveries_count: z.number().int(),
-    deliveries: z.array(DeliverySchema),
-  })
-  .openapi("Event");
+export const EventSummarySchema = z.object(eventFields).openapi("EventSummary");
+
+export const EventSchema = z.object({ ...eventFields, deliveries: z.array(DeliverySchema) }).openapi("Event");
+
+export const EventListQuerySchema = z.object({
+  type: z.string().min(1).max(128).optional(),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ format: "date-time" }),
+  until: z.iso.datetime({ offset: true }).optional().openapi({ format: "date-time" }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});
 
 export const EventIdParamsSchema = z.object({
   id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" }, type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),

@@ -1,14 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import { problemResponses } from "../problem.js";
 import { apiKeySecurity as security, jsonContent as json } from "../router.js";
+import { z } from "@hono/zod-openapi";
 import {
   EventAcceptedSchema,
   EventBatchResultSchema,
   EventBatchSchema,
   EventIdParamsSchema,
+  EventListQuerySchema,
   EventPublishSchema,
   EventSchema,
-  PublishHeadersSchema,
+  EventSummarySchema,
 } from "./event-schemas.js";
 
 const tags = ["Events"];
@@ -20,7 +22,7 @@ export const publishEvent = createRoute({
   tags,
   security,
   summary: "Publish an event",
-  request: { headers: PublishHeadersSchema, body: { required: true, content: json(EventPublishSchema) } },
+  request: { body: { required: true, content: json(EventPublishSchema) } },
   responses: {
     202: { description: "Accepted: the event and its deliveries are stored.", content: json(EventAcceptedSchema) },
     ...problemResponses(400, 401, 413, 415),
@@ -52,6 +54,25 @@ export const getEvent = createRoute({
   responses: { 200: { description: "The event.", content: json(EventSchema) }, ...problemResponses(400, 401, 404) },
 });
 
+export const listEvents = createRoute({
+  method: "get",
+  path: "/v1/events",
+  operationId: "listEvents",
+  tags,
+  security,
+  summary: "List events",
+  request: { query: EventListQuerySchema },
+  responses: {
+    200: {
+      description: "A page of events, newest first; `Link: <…>; rel=\"next\"` points to the next page.",
+      headers: z.object({ Link: z.string().optional() }),
+      content: json(z.array(EventSummarySchema)),
+    },
+    ...problemResponses(400, 401),
+  },
+});
+
+export type ListEventsRoute = typeof listEvents;
 export type PublishEventRoute = typeof publishEvent;
 export type GetEventRoute = typeof getEvent;
 export type PublishEventBatchRoute = typeof publishEventBatch;

@@ -7,6 +7,9 @@ import { ProblemError } from "../problem.js";
 
 const StatusSchema = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
 
+/** How long /readyz waits for the database before answering 503. */
+export const READINESS_TIMEOUT_MS = 1000;
+
 export const healthz = createRoute({
   method: "get",
   path: "/healthz",
@@ -32,10 +35,15 @@ export function createHealthRouter(store: Store) {
   return createRouter()
     .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(readyz, async (c) => {
-      try {
-        await sql`select 1`.execute(store.db);
-      } catch {
-        throw new ProblemError("unavailable", "The database does not answer.");
+      // Bounded: a load balancer's probe must get an answer, not hang on a
+      // connection attempt to a database that is restarting.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), READINESS_TIMEOUT_MS)));
+      const probe = sql`select 1`.execute(store.db).then(() => "ok" as const, () => "failed" as const);
+      const outcome = await Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+      if (outcome !== "ok") {
+        const detail = outcome === "timeout" ? `The database did not answer within ${READINESS_TIMEOUT_MS} ms.` : "The database does not answer.";
+        throw new ProblemError("unavailable", detail, undefined, { "retry-after": "2" });
       }
       return c.json({ status: "ok" as const }, 200);
     });

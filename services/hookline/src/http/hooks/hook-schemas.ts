@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { EVENT_PATTERN, MAX_CUSTOM_DATA_BYTES, MAX_RETRIES } from "../../hooks/hook-input.js";
 
 /**
  * The wire shapes of a hook (the subscription). A superset of Alauda's
@@ -6,10 +7,7 @@ import { z } from "@hono/zod-openapi";
  * The hand-written spec describes the same shapes; the contract suite checks
  * that they agree.
  */
-export const EVENT_PATTERN = /^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]*(:\*)?)$/;
-export const MAX_CUSTOM_DATA_BYTES = 8 * 1024;
-export const MAX_RETRIES = 20;
-export const DEFAULT_RETRIES = 5;
+export { DEFAULT_RETRIES, EVENT_PATTERN, MAX_CUSTOM_DATA_BYTES, MAX_RETRIES } from "../../hooks/hook-input.js";
 
 const EventPattern = z
   .string()
@@ -42,6 +40,8 @@ const writableFields = {
   retries: z.number().int().min(0).max(MAX_RETRIES),
   custom_data: CustomDataSchema.nullable(),
   insecure_ssl: z.boolean(),
+  max_in_flight: z.number().int().min(1).max(1000).nullable(),
+  rate_limit: z.number().int().min(1).max(10_000).nullable(),
   /** Not stored: ping the callback first and refuse the write when it does not answer 2xx (lopennaef). */
   verify: z.boolean(),
 };
@@ -75,6 +75,11 @@ export const HookSchema = z
     last_status: z.string().nullable(),
     last_reason: z.string().nullable(),
     last_context: z.string().nullable(),
+    max_in_flight: z.number().int().nullable(),
+    rate_limit: z.number().int().nullable(),
+    consecutive_failures: z.number().int(),
+    failing_since: z.string().openapi({ format: "date-time" }).nullable(),
+    disabled_reason: z.string().nullable(),
   })
   .openapi("Hook");
 

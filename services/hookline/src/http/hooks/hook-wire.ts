@@ -24,6 +24,11 @@ export function hookToWire(row: HookRow): Hook {
     last_status: row.last_status,
     last_reason: row.last_reason,
     last_context: row.last_context,
+    max_in_flight: row.max_in_flight,
+    rate_limit: row.rate_limit,
+    consecutive_failures: row.consecutive_failures,
+    failing_since: row.failing_since?.toISOString() ?? null,
+    disabled_reason: row.disabled_reason,
   };
 }
 

@@ -5,7 +5,7 @@ import type { HookService } from "../../hooks/hook-service.js";
 import type { Store } from "../../store/database.js";
 import type { HookRow } from "../../store/schema.js";
 import type { AppEnv, AuthenticatedAccount } from "../app-env.js";
-import { ProblemError } from "../problem.js";
+import { HooklineError } from "../../domain/errors.js";
 import { bodyGuards } from "../request-guards.js";
 
 /** What a compatibility profile's router is built from. */
@@ -49,7 +49,7 @@ export async function listAllHooks(hooks: HookService, account: AuthenticatedAcc
 }
 
 /**
- * Runs a hook-service call and renames the fields its problems name, so a
+ * Runs a hook-service call and renames the fields its errors name, so a
  * profile's client reads its own field names (`body.url` → `body.callback_url`).
  *
  * @example
@@ -59,8 +59,8 @@ export async function withFieldNames<T>(work: () => Promise<T>, names: Record<st
   try {
     return await work();
   } catch (error) {
-    if (!(error instanceof ProblemError) || !error.errors) throw error;
-    const errors = error.errors.map((e) => ({ ...e, path: names[e.path] ?? e.path }));
-    throw new ProblemError(error.kind, error.detail, errors, error.headers);
+    if (!(error instanceof HooklineError) || !error.fields) throw error;
+    const fields = error.fields.map((e) => ({ ...e, path: names[e.path] ?? e.path }));
+    throw new HooklineError(error.kind, error.detail, fields, error.retryAfterSeconds);
   }
 }

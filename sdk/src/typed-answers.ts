@@ -1,0 +1,117 @@
+import type { FetchFunction } from "./retry.js";
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+/** Statuses whose answers have no body by definition (RFC 9110 §15.3.5, §15.3.6, §15.4.5). */
+const BODILESS = new Set([204, 205, 304]);
+/** What a proxy in front of a server that answered unreadably would say. */
+const UNREADABLE_SUCCESS_STATUS = 502;
+const SNIPPET_LENGTH = 200;
+
+/**
+ * Wraps `fetch` so every answer openapi-fetch sees is readable: an error
+ * status whose body is not a JSON problem document (an empty 503 from a load
+ * balancer, a proxy's HTML 502, JSON cut off mid-way) becomes an RFC 9457
+ * problem with `type: "about:blank"`, the same status and a `detail` quoting
+ * what came; a 2xx whose JSON cannot be read (truncated, empty, HTML) becomes
+ * a 502 problem saying so; a body cut off by a closed connection likewise.
+ * So a call returns `data` or a typed `error`, never
+ * neither. Network errors still reject (with fetch's `TypeError`).
+ *
+ * @example
+ * const fetch = withTypedAnswers(globalThis.fetch);
+ */
+export function withTypedAnswers(fetchImpl: FetchFunction): FetchFunction {
+  return async (request, init) => {
+    const response = await fetchImpl(request, init);
+    if (BODILESS.has(response.status) || request.method === "HEAD") return response;
+    const contentType = response.headers.get("content-type") ?? "";
+    let text: string;
+    let problem: SyntheticProblem | undefined;
+    try {
+      text = await response.text();
+      problem = response.ok ? unreadableSuccess(response, contentType, text) : unreadableError(response, contentType, text);
+    } catch (error) {
+      // The connection closed before the body ended: what came is not the answer.
+      if (request.signal.aborted) throw error;
+      text = "";
+      problem = cutOff(response, error);
+    }
+    if (!problem) return rebuilt(response, text, response.status, response.headers);
+    const headers = new Headers(response.headers);
+    headers.set("content-type", "application/problem+json");
+    headers.delete("content-length");
+    headers.delete("content-encoding");
+    return rebuilt(response, JSON.stringify(problem), problem.status, headers);
+  };
+}
+
+interface SyntheticProblem {
+  type: "about:blank";
+  title: string;
+  status: number;
+  detail: string;
+}
+
+function unreadableError(response: Response, contentType: string, text: string): SyntheticProblem | undefined {
+  if (JSON_TYPE.test(contentType)) {
+    const parsed = tryParse(text);
+    // Any JSON object stands: a problem document, or a profile's own error envelope (Kazoo's).
+    if (parsed.ok && isObject(parsed.value)) return undefined;
+  }
+  return {
+    type: "about:blank",
+    title: response.statusText || `HTTP ${response.status}`,
+    status: response.status,
+    detail: `HTTP ${response.status} came with ${describe(contentType, text)} instead of a problem document.`,
+  };
+}
+
+function unreadableSuccess(response: Response, contentType: string, text: string): SyntheticProblem | undefined {
+  const json = JSON_TYPE.test(contentType);
+  if (!json && !/^text\/html/i.test(contentType)) return undefined;
+  if (json) {
+    const parsed = tryParse(text);
+    if (parsed.ok) return undefined;
+  }
+  return {
+    type: "about:blank",
+    title: "Bad Gateway",
+    status: UNREADABLE_SUCCESS_STATUS,
+    detail: `HTTP ${response.status} came with ${describe(contentType, text)}, which is not readable JSON.`,
+  };
+}
+
+function cutOff(response: Response, error: unknown): SyntheticProblem {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    type: "about:blank",
+    title: response.ok ? "Bad Gateway" : response.statusText || `HTTP ${response.status}`,
+    status: response.ok ? UNREADABLE_SUCCESS_STATUS : response.status,
+    detail: `HTTP ${response.status} was cut off before its body ended (${reason}).`,
+  };
+}
+
+function describe(contentType: string, text: string): string {
+  if (text.length === 0) return "an empty body";
+  const snippet = text.length > SNIPPET_LENGTH ? `${text.slice(0, SNIPPET_LENGTH)}…` : text;
+  return `a ${contentType || "body without content type"} body (${text.length} characters: ${JSON.stringify(snippet)})`;
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A new Response with `body`, keeping the original's URL (paginate resolves links against it). */
+function rebuilt(original: Response, body: string, status: number, headers: Headers): Response {
+  const response = new Response(body, { status, statusText: status === original.status ? original.statusText : "", headers });
+  Object.defineProperty(response, "url", { value: original.url });
+  return response;
+}

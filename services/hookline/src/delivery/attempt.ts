@@ -1,0 +1,37 @@
+import type { DeliveryConfig } from "../config.js";
+import { isOperationalEventType } from "../events/operational-events.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { ClaimedDelivery } from "../store/claim-deliveries.js";
+import type { DeliveryOutcome } from "../store/record-outcomes.js";
+import { cancelledOutcome, outcomeOf } from "./outcome.js";
+import { buildRequest } from "./request.js";
+import type { DeliveryTransport } from "./transport.js";
+
+/** How an attempt ended for the worker: an outcome to record, or the row to hand back unsent. */
+export type AttemptEnd = { outcome: DeliveryOutcome } | { release: true };
+
+/**
+ * One attempt of one claimed delivery: builds the signed request, sends it
+ * under the transport's whole-attempt deadline (joined with `shutdown`), and
+ * turns the result into an outcome. An attempt cut short by shutdown is
+ * released, not counted: the receiver may or may not have it, and the next
+ * worker sends it again under the same `webhook-id`.
+ *
+ * @example
+ * const end = await attemptDelivery(row, { transport, config, shutdown: abort.signal });
+ */
+export async function attemptDelivery(
+  row: ClaimedDelivery,
+  deps: { transport: DeliveryTransport; config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">; shutdown: AbortSignal; metrics?: Metrics | undefined },
+): Promise<AttemptEnd> {
+  if (!row.is_active) return { outcome: cancelledOutcome(row) };
+  const request = buildRequest(row, row.event_type, row.data_json, `msg_${row.id}`, Math.floor(Date.now() / 1000));
+  const result = await deps.transport.send(request, { insecureSsl: row.insecure_ssl, signal: deps.shutdown });
+  if (deps.shutdown.aborted && !result.ok) return { release: true };
+  deps.metrics?.attemptDuration.observe({ result: result.ok ? "success" : (result.errorKind ?? "failure") }, result.durationMs / 1000);
+  const outcome = outcomeOf(row, request, result, deps.config);
+  // A notice about a notice is never sent: a broken receiver of
+  // delivery.exhausted would otherwise feed itself for ever.
+  if (outcome.exhausted && isOperationalEventType(row.event_type)) outcome.exhausted = false;
+  return { outcome };
+}

@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import type { Logger } from "pino";
+import type { Store } from "../store/database.js";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../store/idempotency-keys.js";
+import type { AppEnv } from "./app-env.js";
+import { ProblemError } from "./problem.js";
+import { KAZOO_WEBHOOKS_PATH } from "./profiles/kazoo/kazoo-envelope.js";
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** The headers a replay repeats: what the body means and where a created resource is. */
+const REPLAYED_HEADERS = ["content-type", "location"];
+const MAX_KEY_LENGTH = 255;
+/** How long a retry that found its key in progress should wait, in seconds. */
+const IN_PROGRESS_RETRY_AFTER = "1";
+
+/**
+ * Whether `Idempotency-Key` applies to `method` on `path`: every write under
+ * `/v1` but Kazoo's profile, whose seed clients keep Crossbar's contract (as
+ * the other profiles, which are not under `/v1`).
+ */
+export function takesIdempotencyKey(method: string, path: string): boolean {
+  return WRITE_METHODS.has(method.toUpperCase()) && path.startsWith("/v1/") && !KAZOO_WEBHOOKS_PATH.test(path);
+}
+
+/**
+ * Stripe's `Idempotency-Key` for every write under `/v1`, after auth. The
+ * first answer below 500 (status, `content-type`, `location`, body) is stored
+ * per account and key and replayed to retries with `Idempotent-Replayed:
+ * true` until `ttlSeconds` have passed; a 5xx (or a throw) frees the key so a
+ * retry runs the operation again. The same key with another method, path or
+ * body is a 422; a retry while the first request runs is a 409 with
+ * `Retry-After` (Stripe's answer too: it does not wait, so no request holds
+ * a connection for another).
+ *
+ * @example
+ * app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
+ */
+export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Logger }): MiddlewareHandler<AppEnv> {
+  const { store, ttlSeconds, logger } = deps;
+  return async (c, next) => {
+    const key = c.req.header("idempotency-key");
+    if (key === undefined || !takesIdempotencyKey(c.req.method, c.req.path)) return next();
+    if (key.length < 1 || key.length > MAX_KEY_LENGTH) {
+      throw new ProblemError("validation", "The request has invalid fields.", [
+        { path: "header.idempotency-key", message: `must be 1 to ${MAX_KEY_LENGTH} characters` },
+      ]);
+    }
+    const account = c.get("account") as AppEnv["Variables"]["account"] | undefined;
+    const scope = account ? `account:${account.id}` : "admin";
+    const url = new URL(c.req.url);
+    const body = c.req.method === "DELETE" ? "" : await c.req.text();
+    const fingerprint = createHash("sha256").update(`${c.req.method} ${url.pathname}${url.search}\n`).update(body).digest("hex");
+
+    const claim = await claimIdempotencyKey(store.db, scope, key, fingerprint, ttlSeconds);
+    if (claim.kind === "mismatch") {
+      throw new ProblemError("idempotency-mismatch", "This Idempotency-Key was used with a different request (method, path or body); send a new key for a new request.");
+    }
+    if (claim.kind === "in-progress") {
+      throw new ProblemError("idempotency-in-progress", "A request with this Idempotency-Key is still running; retry to get its answer.", undefined, {
+        "retry-after": IN_PROGRESS_RETRY_AFTER,
+      });
+    }
+    if (claim.kind === "replay") {
+      const { status, headers, body: stored } = claim.answer;
+      return new Response(status === 204 || status === 304 ? null : stored, { status, headers: { ...headers, "idempotent-replayed": "true" } });
+    }
+
+    try {
+      await next();
+    } catch (error) {
+      await releaseIdempotencyKey(store.db, scope, key).catch(() => {});
+      throw error;
+    }
+    const answer = c.res;
+    if (answer.status >= 500) {
+      await releaseIdempotencyKey(store.db, scope, key).catch(() => {});
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = answer.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    try {
+      await completeIdempotencyKey(store.db, scope, key, { status: answer.status, headers, body: await answer.clone().text() });
+    } catch (error) {
+      // The answer stands; the key stays in progress until IDEMPOTENCY_LOCK_SECONDS pass.
+      logger.warn({ err: error, request_id: c.var.requestId }, "could not store the answer of an idempotent request");
+    }
+  };
+}

@@ -1,0 +1,120 @@
+import { sql } from "kysely";
+import type { Db } from "./db-handle.js";
+
+/** A claimed delivery with everything needed to send it, read in the claim itself. */
+export interface ClaimedDelivery {
+  id: number;
+  event_id: number;
+  hook_id: number;
+  account_id: string;
+  attempts: number;
+  retry_base: number;
+  event_type: string;
+  /** The event's data as JSON text: sent as is when nothing is merged into it, parsed only when something is. */
+  data_json: string;
+  url: string;
+  http_verb: "post" | "get";
+  secret: string;
+  /** The rotated-out secret while its grace period lasts, else null. */
+  previous_secret: string | null;
+  custom_data: Record<string, unknown> | null;
+  insecure_ssl: boolean;
+  retries: number;
+  is_active: boolean;
+  /** For a throttled hook: when (epoch ms, database clock) this attempt may start; null: at once. */
+  start_at: number | null;
+  /** The claim left due rows behind (a hook's cap or throttle took fewer than were due): claim again without waiting. */
+  more_due: boolean;
+}
+
+/** What the claim needs to know besides the hooks' own fields. */
+export interface ClaimPolicy {
+  /** The cap on rows held per hook for hooks whose `max_in_flight` is null. */
+  hookMaxInFlight: number;
+  /** Consecutive failures at which a hook's breaker is open: its cap drops to 1 (one probe at a time). */
+  breakerThreshold: number;
+  /** A throttled hook's rows are claimed only when they may start within this many ms. */
+  throttleHorizonMs: number;
+}
+
+/**
+ * Claims up to `limit` due deliveries for worker `workerId` (the queue's one
+ * hot statement, graphile-worker style: select … for update skip locked, then
+ * update … returning), fairly across hooks.
+ *
+ * SKIP LOCKED lets any number of workers claim at once without waiting on
+ * each other or taking the same row. The claim moves `next_attempt_at` to the
+ * end of the lease: a worker that dies holding rows needs no reaper, its rows
+ * are simply due again when the lease runs out (at-least-once). The partial
+ * index deliveries_due_idx serves the scan, so finished rows cost nothing.
+ *
+ * Fairness (issue 9): a hook may have at most its cap of rows held — claimed
+ * by any worker and not yet recorded — so a slow receiver ties up that many
+ * worker slots, not all of them. `held` counts them from the small partial
+ * index deliveries_held_idx; hooks at their cap, and hooks told to wait
+ * (`not_before`: throttle pacing, breaker probe spacing), are left out of
+ * the due scan, and a window rank keeps one claim from taking more of a
+ * hook's rows than its room. The count is read in this statement's snapshot:
+ * two claims running at the same moment can each fill the same room, so
+ * the cap can be exceeded by one claim's share per concurrent claimer,
+ * never more, and it is back under on the next claim. A claim that left
+ * due rows of a capped hook behind says so (`more_due`): the next claim,
+ * which skips that hook, runs at once instead of after a poll.
+ *
+ * Throttling is GCRA on `hooks.throttle_tat`, exact across workers: the
+ * UPDATE of a hook row re-reads the latest committed `throttle_tat` under its
+ * row lock (READ COMMITTED re-evaluation), so two workers' grants never
+ * overlap; each granted row gets its start time 1/rate after the previous.
+ */
+export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy): Promise<ClaimedDelivery[]> {
+  const horizon = policy.throttleHorizonMs / 1000;
+  const cap = sql`case when h.consecutive_failures >= ${policy.breakerThreshold} then 1 else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
+  const result = await sql<ClaimedDelivery>`
+    with held as (
+      -- A dead worker's rows stop counting when their lease runs out.
+      select hook_id, count(*)::int as n from deliveries
+      where locked_by is not null and locked_until > now()
+      group by hook_id
+    ), shut as (
+      select held.hook_id from held join hooks h on h.id = held.hook_id where held.n >= ${cap}
+      union all
+      select id from hooks where not_before > now()
+    ), due as (
+      select id, hook_id, next_attempt_at from deliveries
+      where status = 'pending' and next_attempt_at <= now()
+        and hook_id <> all(array(select hook_id from shut))
+      order by next_attempt_at
+      limit ${limit}
+      for update skip locked
+    ), ranked as (
+      select due.id, due.hook_id, row_number() over (partition by due.hook_id order by due.next_attempt_at, due.id) as rank
+      from due
+    ), granted as (
+      select r.id, r.hook_id, r.rank, h.rate_limit
+      from ranked r join hooks h on h.id = r.hook_id left join held on held.hook_id = r.hook_id
+      where r.rank <= ${cap} - coalesce(held.n, 0)
+        -- A throttled hook: only the rows that may start within the horizon.
+        and (h.rate_limit is null
+          or r.rank <= 1 + floor(extract(epoch from now() - greatest(h.throttle_tat, now())) * h.rate_limit + ${horizon} * h.rate_limit))
+    ), paced as (
+      update hooks h
+      set throttle_tat = greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit),
+          not_before = greatest(h.not_before, greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit - ${horizon}))
+      from (select hook_id, count(*)::int as n from granted where rate_limit is not null group by hook_id) t
+      where h.id = t.hook_id
+      returning h.id as hook_id, h.throttle_tat as tat, h.rate_limit, t.n
+    )
+    update deliveries d
+    set locked_by = ${workerId},
+        locked_until = now() + make_interval(secs => ${leaseMs / 1000}),
+        next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
+    from granted g left join paced p on p.hook_id = g.hook_id, hooks h, events e
+    where d.id = g.id and h.id = d.hook_id and e.id = d.event_id
+    returning d.id, d.event_id, d.hook_id, d.account_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+      h.url, h.http_verb, h.secret,
+      case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
+      h.custom_data, h.insecure_ssl, h.retries, h.is_active,
+      (extract(epoch from p.tat - make_interval(secs => (p.n - g.rank + 1)::float8 / p.rate_limit)) * 1000)::float8 as start_at,
+      (select count(*) from ranked) > (select count(*) from granted) as more_due`.execute(db);
+  return result.rows;
+}

@@ -1,0 +1,73 @@
+/**
+ * What a lost or unreachable database looks like, from postgres.js and from
+ * PostgreSQL itself. Used to answer 503 instead of 500, and by the dialect to
+ * decide when a statement may be sent again.
+ */
+
+/** postgres.js's own connection errors and Node's socket errors. */
+const CONNECTION_ERROR_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+
+/**
+ * SQLSTATEs after which the statement did not run to a commit: the server
+ * ended the session (admin_shutdown, crash_shutdown, cannot_connect_now,
+ * idle_session_timeout) or refused the connection (too_many_connections).
+ * PostgreSQL Appendix A, classes 57 and 53.
+ */
+const ABORTED_SQLSTATES = new Set(["57P01", "57P02", "57P03", "57P05", "53300"]);
+
+function codeOf(error: unknown): string | undefined {
+  if (!error || typeof error !== "object") return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * True when the statement never ran to a commit because the session was
+ * ended or refused by the server: sending it again on a fresh connection is
+ * safe whatever it does.
+ */
+export function isAbortedBySession(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && ABORTED_SQLSTATES.has(code);
+}
+
+/**
+ * True when `error` says the database is unreachable or the connection to it
+ * was lost (PostgreSQL restarting, a backend terminated, a network drop),
+ * rather than that a statement was wrong. SQLSTATE class 08 is "connection
+ * exception".
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code === undefined) return false;
+  return CONNECTION_ERROR_CODES.has(code) || ABORTED_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * True for a statement that only reads (a plain SELECT: no data-modifying
+ * CTE, no row locks, no sequence calls), so running it twice changes nothing.
+ */
+export function isReadOnlyStatement(sqlText: string): boolean {
+  return /^\s*select\b/i.test(sqlText) && !/\b(insert|update|delete|merge|for\s+(no\s+key\s+)?update|for\s+(key\s+)?share|nextval|setval|pg_notify)\b/i.test(sqlText);
+}
+
+/**
+ * True when a sequence reached its MAXVALUE (SQLSTATE 2200H): ids stop at
+ * 2^53 - 1 (migration 2026-11-30T0201) rather than pass what JSON numbers
+ * carry exactly.
+ */
+export function isIdSpaceExhausted(error: unknown): boolean {
+  return codeOf(error) === "2200H";
+}

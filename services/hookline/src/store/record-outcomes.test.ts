@@ -1,0 +1,87 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimDeliveries } from "./claim-deliveries.js";
+import type { Store } from "./database.js";
+import { recordOutcomes, type DeliveryOutcome } from "./record-outcomes.js";
+import { hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
+
+const claimPolicy = { hookMaxInFlight: 16, breakerThreshold: 3, throttleHorizonMs: 1000 };
+const breaker = { breakerThreshold: 3, breakerProbeIntervalMs: 60_000, autoDisableSeconds: 3600 };
+
+/** The breaker and auto-disable as the outcome statement keeps them, and what the claim does with them. */
+describe("recordOutcomes: breaker and auto-disable", () => {
+  let store: Store;
+  let accountId: string;
+  beforeAll(async () => ({ store, accountId } = await openFixtureStore()));
+  afterAll(() => store?.close());
+
+  const result = (id: number, hookId: number, ok: boolean, exhausted = false): DeliveryOutcome => ({
+    delivery_id: id,
+    hook_id: hookId,
+    outcome: ok ? "succeeded" : exhausted ? "failed" : "retry",
+    next_attempt_at: ok || exhausted ? null : new Date(Date.now() + 3600_000).toISOString(),
+    exhausted,
+    attempt: { attempted_at: new Date().toISOString(), duration_ms: 1, request_headers: {}, request_body: "{}", response_status: ok ? 200 : 500, response_headers: {}, response_body: "", error_kind: ok ? null : "status", error: ok ? null : "HTTP 500" },
+    hook: { last_status: ok ? "success" : "failure", last_reason: "x", last_context: null, failed: ok ? false : exhausted ? true : null, deactivate: false },
+  });
+  const hookState = (id: number) => store.db.selectFrom("hooks").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+  const claimOf = async (hookId: number) => (await claimDeliveries(store.db, "w", 100, 30_000, claimPolicy)).filter((r) => r.hook_id === hookId);
+
+  it("opens after the threshold of consecutive failures: one probe at a time, spaced; a success closes it", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 10);
+    const claimed = await claimOf(hookId);
+    expect(claimed).toHaveLength(10);
+    const ids = claimed.map((r) => r.id).sort((a, b) => a - b);
+    // Two batches of failures add up (another worker's batch would too).
+    await recordOutcomes(store.db, "w", [result(ids[0]!, hookId, false), result(ids[1]!, hookId, false)], breaker);
+    expect((await hookState(hookId)).consecutive_failures).toBe(2);
+    expect((await hookState(hookId)).not_before).toBeNull();
+    await recordOutcomes(store.db, "w", [result(ids[2]!, hookId, false)], breaker);
+    const open = await hookState(hookId);
+    expect(open.consecutive_failures).toBe(3);
+    expect(open.not_before!.getTime()).toBeGreaterThan(Date.now() + 30_000); // the next probe waits
+
+    // The other seven are released to the queue (due now): none is claimed while the probe waits.
+    await sql`update deliveries set locked_by = null, locked_until = null, next_attempt_at = now() where id = any(${ids.slice(3)})`.execute(store.db);
+    expect(await claimOf(hookId)).toHaveLength(0);
+    // Probe time: exactly one row, and none more while it is out.
+    await sql`update hooks set not_before = now() where id = ${hookId}`.execute(store.db);
+    const [probe, ...more] = await claimOf(hookId);
+    expect(more).toHaveLength(0);
+    expect(await claimOf(hookId)).toHaveLength(0);
+    // The probe succeeds: closed, the backlog flows again with its retries unspent.
+    await recordOutcomes(store.db, "w", [result(probe!.id, hookId, true)], breaker);
+    const closed = await hookState(hookId);
+    expect(closed).toMatchObject({ consecutive_failures: 0, failing_since: null });
+    const backlog = await claimOf(hookId);
+    expect(backlog).toHaveLength(6);
+    expect(backlog.every((r) => r.attempts === 0)).toBe(true);
+    await sql`update deliveries set status = 'cancelled' where hook_id = ${hookId}`.execute(store.db);
+  });
+
+  it("restarts the count from the failures after a success in the same batch", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 3);
+    const ids = (await claimOf(hookId)).map((r) => r.id).sort((a, b) => a - b);
+    const base = Date.now() - 10_000;
+    const at = (ms: number, o: DeliveryOutcome) => ({ ...o, attempt: { ...o.attempt!, attempted_at: new Date(base + ms).toISOString() } });
+    await recordOutcomes(store.db, "w", [at(0, result(ids[0]!, hookId, false)), at(1, result(ids[1]!, hookId, true)), at(2, result(ids[2]!, hookId, false))], breaker);
+    const hook = await hookState(hookId);
+    expect(hook.consecutive_failures).toBe(1);
+    expect(hook.failing_since!.getTime()).toBe(base + 2); // the failure after the success, not the one before it
+    await sql`update deliveries set status = 'cancelled' where hook_id = ${hookId}`.execute(store.db);
+  });
+
+  it("disables a hook failing for longer than the period, once, and reports exhausted deliveries", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 2);
+    await sql`update hooks set failing_since = now() - interval '2 hours', consecutive_failures = 50 where id = ${hookId}`.execute(store.db);
+    const ids = (await claimOf(hookId)).map((r) => r.id).sort((a, b) => a - b);
+    expect(ids).toHaveLength(1); // the breaker is open: one probe
+    const recorded = await recordOutcomes(store.db, "w", [result(ids[0]!, hookId, false, true)], breaker);
+    expect(recorded.exhausted).toEqual([expect.objectContaining({ delivery_id: ids[0], hook_id: hookId, account_id: accountId })]);
+    expect(recorded.disabled).toEqual([expect.objectContaining({ hook_id: hookId, account_id: accountId })]);
+    expect(recorded.disabled[0]!.reason).toMatch(/^every attempt failed since \d{4}-\d\d-\d\dT/);
+    const hook = await hookState(hookId);
+    expect(hook.is_active).toBe(false);
+    expect(hook.disabled_reason).toBe(recorded.disabled[0]!.reason);
+  });
+});

@@ -1,0 +1,19 @@
+import { sql } from "kysely";
+import type { Db } from "./db-handle.js";
+
+/**
+ * Hands rows back to the queue, due now, without spending an attempt: a
+ * graceful shutdown's unstarted or aborted rows, and rows that waited in a
+ * worker until too little of their lease was left to start them. Only rows
+ * this worker still holds change (another worker may have re-claimed one
+ * whose lease ran out).
+ */
+export async function releaseDeliveries(db: Db, workerId: string, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable("deliveries")
+    .set({ locked_by: null, locked_until: null, next_attempt_at: sql`now()`, updated_at: sql`now()` })
+    .where("id", "in", ids)
+    .where("locked_by", "=", workerId)
+    .execute();
+}
