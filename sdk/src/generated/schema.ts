@@ -406,9 +406,11 @@ export interface paths {
          *     whole with 400, naming each bad field, and nothing is stored.
          *
          *     Each event may carry its own `idempotency_key`: a key already used by
-         *     the account (earlier, or by an event before it in the same batch)
-         *     answers the first publish's `id` and `deliveries` and schedules nothing
-         *     new.
+         *     the account for the same event (earlier, or by an event before it in the
+         *     same batch) answers the first publish's `id` and `deliveries` and
+         *     schedules nothing new; a key used for another event or request refuses
+         *     that event alone (`status` 422). The `Idempotency-Key` header, as on
+         *     every write, covers the whole request.
          *
          *     The body may be up to `HOOKLINE_BATCH_BODY_LIMIT_BYTES` (4 MiB by default).
          */
@@ -3466,7 +3468,21 @@ export interface operations {
     publishEventBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3487,8 +3503,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEvent: {
