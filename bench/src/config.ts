@@ -25,6 +25,12 @@ export type BenchConfig = {
   /** Large-tables scenario: finished deliveries and events seeded behind the live ones. */
   largeDeliveries: number;
   largeEvents: number;
+  /** Fairness: events to the healthy hook per phase (alone, then beside the slow hook). */
+  fairnessEvents: number;
+  /** Fairness: events queued for the slow hook before the healthy ones. */
+  slowBacklog: number;
+  /** Fairness: how long the slow receiver takes per request (ms). */
+  slowMs: number;
 };
 
 /**
@@ -58,5 +64,8 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     batchEvents: Math.min(1_000, num("BENCH_BATCH_EVENTS", 1_000, 1_000)),
     largeDeliveries: num("BENCH_LARGE_DELIVERIES", 1_000_000, 50_000),
     largeEvents: num("BENCH_LARGE_EVENTS", 100_000, 5_000),
+    fairnessEvents: num("BENCH_FAIRNESS_EVENTS", 200, 50),
+    slowBacklog: num("BENCH_SLOW_BACKLOG", 1000, 200),
+    slowMs: num("BENCH_SLOW_MS", 10_000, 10_000),
   };
 }

@@ -1,4 +1,4 @@
-// `pnpm bench [delivery|api|receiver]`: runs the chosen scenarios (all by
+// `pnpm bench [delivery|api|receiver|large|fairness]`: runs the chosen scenarios (all by
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
@@ -7,6 +7,7 @@ import { formatTable, oneLine, summarize, unavailableRow, type BenchRow } from "
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
 import { largeTablesScenario } from "./scenarios/large-tables.js";
+import { fairnessScenario } from "./scenarios/fairness.js";
 import { receiverScenario } from "./scenarios/receiver.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
@@ -14,6 +15,7 @@ const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = 
   api: apiScenario,
   delivery: deliveryScenario,
   large: largeTablesScenario,
+  fairness: fairnessScenario,
 };
 
 async function main(): Promise<void> {

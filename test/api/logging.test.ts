@@ -38,4 +38,18 @@ describe.each(testBackends())("structured logs ($kind)", (backend) => {
     const everything = lines.join("\n");
     for (const leaked of [key, secret, rotated.body.secret, "whsec_!!"]) expect(everything).not.toContain(leaked);
   });
+
+  it("does not log probes of /healthz, /readyz and /metrics at info", async () => {
+    const infoLines: string[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => (infoLines.push(...String(chunk).trim().split("\n")), done()) });
+    const quiet = await startTestServer(database, {}, { logger: createLogger("info", sink) });
+    try {
+      for (const probe of ["/healthz", "/readyz", "/metrics"]) expect((await fetch(quiet.url + probe)).status).toBe(200);
+      await fetch(`${quiet.url}/v1/hooks`);
+      const paths = infoLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "request").map((entry) => entry.path);
+      expect(paths).toEqual(["/v1/hooks"]);
+    } finally {
+      await quiet.close();
+    }
+  });
 });

@@ -10,6 +10,8 @@ export const CLI = `${ROOT}services/hookline/src/cli.ts`;
 export interface StartedProcess {
   child: ChildProcess;
   output: () => string;
+  stdout: () => string;
+  stderr: () => string;
   /** Resolves with the first match of `pattern` in stdout, or rejects after `timeoutMs`. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   exited: Promise<number | null>;
@@ -25,6 +27,8 @@ export function startProcess(script: string, args: string[], env: Record<string,
   return {
     child,
     output: () => stdout + stderr,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited,
     waitFor(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {

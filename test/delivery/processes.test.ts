@@ -85,10 +85,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
   }
 
   /** A hook to the receiver and `n` events with one delivery each, written in bulk, then a NOTIFY. */
-  async function enqueue(n: number, path: string, baseUrl = receiver.url): Promise<void> {
+  async function enqueue(n: number, path: string, baseUrl = receiver.url, fields: { rate_limit?: number } = {}): Promise<void> {
     const [hook] = await database.store.db
       .insertInto("hooks")
-      .values({ account_id: accountId, url: `${baseUrl}${path}`, events: ["load"], secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", retries: 20, is_active: true, http_verb: "post", insecure_ssl: false })
+      .values({ account_id: accountId, url: `${baseUrl}${path}`, events: ["load"], secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", retries: 20, is_active: true, http_verb: "post", insecure_ssl: false, ...fields })
       .returning("id")
       .execute();
     await sql`
@@ -143,6 +143,29 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     expect(succeeded[0]! + succeeded[1]!).toBe(n);
     expect(Math.min(...succeeded)).toBeGreaterThan(0);
     console.log(`two worker processes: ${n} deliveries in ${seconds.toFixed(2)} s (${Math.round(n / seconds)}/s; ${succeeded.join(" + ")}), 0 duplicates`);
+  }, 60_000);
+
+  it("holds a hook's rate limit across two worker processes", async () => {
+    receiver = await startReceiver();
+    await Promise.all([startWorker(), startWorker()]);
+    const rate = 10;
+    const n = 30;
+    await enqueue(n, "/throttled", receiver.url, { rate_limit: rate });
+    await until(() => tally("/throttled").distinct >= n, 30_000, `all ${n} throttled deliveries`);
+    const attempts = await sql<{ at: Date }>`
+      select a.attempted_at as at from delivery_attempts a join deliveries d on d.id = a.delivery_id
+      join hooks h on h.id = d.hook_id where h.url like '%/throttled' order by a.attempted_at`.execute(database.store.db);
+    const times = attempts.rows.map((r) => new Date(r.at).getTime());
+    expect(times.length).toBeGreaterThanOrEqual(n);
+    // GCRA gives each attempt a start 1/rate after the previous one; a timer
+    // firing late can only bunch two of them, so allow a generous 1.5× rate in
+    // any one-second window — an unthrottled pair of workers sends all 30 in
+    // a few milliseconds.
+    let most = 0;
+    for (let i = 0; i < times.length; i++) most = Math.max(most, times.filter((t) => t >= times[i]! && t < times[i]! + 1000).length);
+    expect(most).toBeLessThanOrEqual(rate * 1.5);
+    // And the run as a whole took at least (n − 1) / rate seconds minus the one window of slack.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(((n - 1) / rate) * 1000 - 1000);
   }, 60_000);
 
   it("loses nothing when a worker is SIGKILLed mid-run; duplicates only for its attempts in flight or not yet recorded", async () => {

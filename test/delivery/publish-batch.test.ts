@@ -13,11 +13,13 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
   let server: TestServer;
   let api: ReturnType<typeof specClient>;
   let other: ReturnType<typeof specClient>;
+  let keyA: string;
 
   beforeAll(async () => {
     database = await backend.create();
     server = await startTestServer(database);
-    api = specClient(server.url, { authorization: `Bearer ${(await server.newAccount("a")).key}` });
+    keyA = (await server.newAccount("a")).key;
+    api = specClient(server.url, { authorization: `Bearer ${keyA}` });
     other = specClient(server.url, { authorization: `Bearer ${(await server.newAccount("b")).key}` });
     for (const [client, name, events] of [
       [api, "builds", ["build:*"]],
@@ -32,6 +34,9 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
     await server?.close();
     await database?.dispose();
   });
+
+  /** A batch sent as the exact text given. */
+  const rawBatch = (rawBody: string) => api.call("POST", "/v1/events/batch", { rawBody, headers: { "content-type": "application/json" } });
 
   /** Deliveries stored for an event, read from the database (not from the answer under test). */
   async function storedDeliveries(eventId: number): Promise<number> {
@@ -147,17 +152,60 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
     expect(answers[47]).toMatchObject({ status: 202, body: { deliveries: 1 } });
   });
 
-  it("a coalesced publish the database refuses fails alone; its neighbours are stored", async () => {
-    // A NUL in a string is valid JSON but PostgreSQL cannot store it (22P05): the
-    // shared statement fails, and each event is then written on its own.
+  it("a coalesced publish the input rules refuse fails alone; its neighbours are stored", async () => {
+    // A NUL in a string is valid JSON but PostgreSQL cannot store it (22P05):
+    // the shared input rules refuse it before the coalescer (whose own test
+    // covers a refusal inside a shared statement).
     const bodies = [
       ...Array.from({ length: 10 }, (_, i) => ({ type: "build:neighbour", data: { i } })),
       { type: "build:neighbour", data: { bad: "\u0000" } },
     ];
-    // Unchecked: how the refused one is answered is not what this test is about.
-    const answers = await Promise.all(bodies.map((body) => api.call("POST", "/v1/events", { body, unchecked: true })));
+    const answers = await Promise.all(bodies.map((body) => api.call("POST", "/v1/events", { body })));
     expect(answers.slice(0, 10).map((a) => a.status)).toEqual(Array(10).fill(202));
-    expect(answers[10]!.status).not.toBe(202);
+    expect(answers[10]!.status).toBe(400);
+    expect(answers[10]!.body.errors[0].path).toBe("body.data.bad");
     for (const a of answers.slice(0, 10)) expect(await storedDeliveries(a.body.id)).toBe(2);
+  });
+
+  it("stores and shows each batch event's data exactly as sent, with msg_<ULID>_<hook> ids; reserved types refused per event", async () => {
+    const first = '{"z":1, "a":9007199254740993,"10":2.50,"2":[1e2]}';
+    const second = '{ "b" : -0.0 }';
+    const rawBody = `{"events":[{"type":"build:exact","data":${first}},{"type":"ping","data":{"hook_id":1}},{"data":${second},"type":"build:exact"},{"type":"Hook.Disabled","data":{}}]}`;
+    const res = await rawBatch(rawBody);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const [stored, ping, stored2, hookNotice] = res.body.results;
+    expect([stored.status, ping.status, stored2.status, hookNotice.status]).toEqual([202, 400, 202, 400]);
+    expect(ping.problem.errors[0].path).toBe("body.events.1.type");
+    expect(hookNotice.problem.errors[0].path).toBe("body.events.3.type");
+    for (const [result, text] of [
+      [stored, first],
+      [stored2, second],
+    ] as const) {
+      const shown = await fetch(`${server.url}/v1/events/${result.id}`, { headers: { authorization: `Bearer ${keyA}` } });
+      expect(await shown.text()).toContain(`{"data":${text},`);
+      const deliveries = await database.store.db.selectFrom("deliveries").select(["message_id", "hook_id"]).where("event_id", "=", result.id).execute();
+      expect(deliveries).toHaveLength(2);
+      for (const d of deliveries) expect(d.message_id).toMatch(new RegExp(`^msg_[0-9A-HJKMNP-TV-Z]{26}_${d.hook_id}$`));
+    }
+    // Two events that parse alike but were written differently are two events to their idempotency keys.
+    const keyed = (n: string) => `{"events":[{"type":"build:exact","idempotency_key":"exact-k","data":{"n":${n}}}]}`;
+    expect((await rawBatch(keyed("9007199254740993"))).body.results[0].status).toBe(202);
+    expect((await rawBatch(keyed("9007199254740993"))).body.results[0].status).toBe(202);
+    expect((await rawBatch(keyed("9007199254740992"))).body.results[0].status).toBe(422);
+  });
+
+  it("applies the shared input rules to batch events' data: unstorable text and nesting refuse the request whole", async () => {
+    const before = await database.store.db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const nul = await api.call("POST", "/v1/events/batch", { body: { events: [{ type: "ok.type", data: {} }, { type: "ok.type", data: { s: "a\u0000b" } }] } });
+    expect(nul.status).toBe(400);
+    expect(nul.body.errors[0].path).toBe("body.events.1.data.s");
+    // Level 4 is data itself: 61 levels of data are taken, 62 are not.
+    const nested = (levels: number) => `{"events":[{"type":"ok.type","data":${"{\"a\":".repeat(levels - 1)}{}${"}".repeat(levels - 1)}}]}`;
+    expect((await rawBatch(nested(61))).status).toBe(200);
+    const deep = await rawBatch(nested(62));
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors[0].path).toMatch(/^body\.events\.0\.data(\.a)+$/);
+    const after = await database.store.db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n) + 1);
   });
 });

@@ -60,3 +60,31 @@ export async function createPostgresDatabase(serverUrl: string, poolSize = 5): P
     },
   };
 }
+
+/**
+ * A second store on `database` reached through `url` instead (a relay in
+ * front of the same server), for tests that take the connection away.
+ */
+export async function openStoreVia(url: string, poolSize = 3): Promise<Store> {
+  return openStore({ databaseUrl: url, dataDir: "", poolSize });
+}
+
+/**
+ * Ends every session of `database` on its server but the caller's
+ * (pg_terminate_backend), as an administrator or a crash would. Only ever the
+ * test's own database: the cluster is shared.
+ */
+export async function terminateBackends(serverUrl: string, database: TestDatabase): Promise<number> {
+  const name = new URL(database.url!).pathname.slice(1);
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    // Not a session still fetching postgres.js's array types: postgres.js
+    // leaves that rejection unhandled (main.ts logs it), which fails a test run.
+    const rows = await admin`
+      select pg_terminate_backend(pid) from pg_stat_activity
+      where datname = ${name} and pid <> pg_backend_pid() and query not like '%pg_catalog.pg_type%'`;
+    return rows.length;
+  } finally {
+    await admin.end();
+  }
+}

@@ -101,13 +101,15 @@ export async function startTestWorker(database: TestDatabase, env: Record<string
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel) });
   await worker.start();
+  // Idempotent: a test may stop the worker early and the stack's close stops it again.
+  let stopped: Promise<void> | undefined;
   return {
     id: worker.id,
     config,
     start: worker.start,
-    async stop() {
-      await worker.stop();
-      await transport.close();
+    stop() {
+      stopped ??= worker.stop().then(() => transport.close());
+      return stopped;
     },
   };
 }

@@ -401,6 +401,17 @@ export interface paths {
          *     `problem`, whose `errors` paths start at `body.events.<index>`). An event
          *     refused on its merits does not stop the others: they are stored.
          *
+         *     Everything `POST /v1/events` promises about an event holds for each
+         *     event here: its `data` is stored and delivered exactly as sent (numbers,
+         *     key order, spacing), it gets its own message id (`msg_<ULID>_<hook id>`),
+         *     a type Hookline sends itself (`ping`, `hook.*`, `delivery.*`,
+         *     `hookline.*`) refuses that event (`status` 400, path
+         *     `body.events.<index>.type`), and a built-in type's `data` must match its
+         *     schema. The input rules shared by every operation apply to the whole
+         *     body (400, nothing stored): counting the body as level 1, an event's
+         *     `data` is level 4, so `data` and what it holds span at most 61 levels
+         *     (63 in a single publish).
+         *
          *     A request that does not have the shape below (no `events`, more than
          *     1,000, an event without `type` or `data`, an unknown field) is refused
          *     whole with 400, naming each bad field, and nothing is stored.
@@ -531,7 +542,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -557,7 +568,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -568,7 +579,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule a delivery again
-         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. A delivery a worker is sending right now is left as it is.
+         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. The answer shows it `pending` with `next_attempt_at` now. A delivery a worker is sending right now is left as it is (the answer shows it `in_flight`).
          */
         post: operations["redeliverDelivery"];
         delete?: never;
@@ -1086,7 +1097,7 @@ export interface components {
          *       "errors": [
          *         {
          *           "path": "body.url",
-         *           "message": "refused: the address 127.0.0.1 is not a public address (private targets are not allowed)"
+         *           "message": "refused: the address 127.0.0.1 is not a public address (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)"
          *         }
          *       ]
          *     }
@@ -1488,13 +1499,13 @@ export interface components {
          *     }
          */
         EventPublish: {
-            /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). */
+            /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). Types Hookline sends itself are reserved and refused with a 400: `ping`, and any type starting with `hook.`, `delivery.` or `hookline.` (compared case-insensitively). */
             type: string;
             /** @description What kind of thing the event is about; matched by hooks' `subject_type` and `filter.for_all`. */
             subject_type?: string | null;
             /** @description Which thing the event is about (e.g. `namespace/repo`); matched by hooks' `subject`. */
             subject?: string | null;
-            /** @description The payload. Each delivery POSTs it, with the hook's `custom_data` merged in at the top level. */
+            /** @description The payload. Each delivery POSTs it exactly as written here — every number as written (also beyond 2^53), keys in this order, the same bytes — with the hook's `custom_data` members that `data` does not have added ahead of them; the signature covers those bytes. `GET /v1/events/{id}` shows the same text. */
             data: {
                 [key: string]: unknown;
             };
@@ -1511,13 +1522,13 @@ export interface components {
             /** @description One per matching active hook of the account. */
             deliveries: number;
         };
-        /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). */
+        /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). Types Hookline sends itself are reserved and refused with a 400: `ping`, and any type starting with `hook.`, `delivery.` or `hookline.` (compared case-insensitively). */
         type: string;
         /** @description What kind of thing the event is about; matched by hooks' `subject_type` and `filter.for_all`. */
         subject_type: string | null;
         /** @description Which thing the event is about (e.g. `namespace/repo`); matched by hooks' `subject`. */
         subject: string | null;
-        /** @description The payload. Each delivery POSTs it, with the hook's `custom_data` merged in at the top level. */
+        /** @description The payload. Each delivery POSTs it exactly as written here — every number as written (also beyond 2^53), keys in this order, the same bytes — with the hook's `custom_data` members that `data` does not have added ahead of them; the signature covers those bytes. `GET /v1/events/{id}` shows the same text. */
         data: {
             [key: string]: unknown;
         };
@@ -1601,6 +1612,7 @@ export interface components {
          * @description One event on its way to one hook.
          * @example {
          *       "id": 1207,
+         *       "message_id": "msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4",
          *       "event_id": 42,
          *       "hook_id": 4,
          *       "event_type": "build:complete",
@@ -1608,6 +1620,7 @@ export interface components {
          *       "attempt_count": 1,
          *       "next_attempt_at": null,
          *       "last_attempt_at": "2026-11-22T15:04:05.123Z",
+         *       "finished_at": "2026-11-22T15:04:05.140Z",
          *       "last_response_status": 200,
          *       "last_error": null,
          *       "created_at": "2026-11-22T15:04:05.101Z",
@@ -1615,24 +1628,31 @@ export interface components {
          *     }
          */
         Delivery: {
-            /** @description The delivery's id; every attempt carries `webhook-id: msg_<id>`. */
+            /** @description The delivery's id in this installation. */
             id: number;
+            /** @description The `webhook-id` every attempt of this delivery carries: `msg_<ULID>_<hook id>`, globally unique, the same on every retry and redelivery. */
+            message_id: string;
             event_id: number;
             hook_id: number;
             event_type: string;
             /**
-             * @description `pending` until a 2xx (`succeeded`), until the hook's retries are spent or the receiver answered 410 (`failed`), or until its turn came while the hook was inactive (`cancelled`, nothing sent).
+             * @description What is happening now. `pending`: waiting for its next attempt, due at `next_attempt_at`. `in_flight`: a worker is sending an attempt right now. Then, once finished (`finished_at` set): `succeeded` (a 2xx), `failed` (the hook's retries are spent or the receiver answered 410) or `cancelled` (its turn came while the hook was inactive; nothing sent).
              * @enum {string}
              */
-            status: "pending" | "succeeded" | "failed" | "cancelled";
+            status: "pending" | "in_flight" | "succeeded" | "failed" | "cancelled";
             attempt_count: number;
             /**
              * Format: date-time
-             * @description When a pending delivery is next tried; null once it is finished.
+             * @description When the next attempt is due (now or earlier: it is due now). Set only while `status` is `pending`; null while an attempt is in flight and once the delivery is finished.
              */
             next_attempt_at: string | null;
             /** Format: date-time */
             last_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the delivery succeeded, failed or was cancelled; null while `pending` or `in_flight`.
+             */
+            finished_at: string | null;
             last_response_status: number | null;
             /** @description Why the last attempt failed (`HTTP 500`, a timeout, a refused target…). */
             last_error: string | null;
@@ -1647,6 +1667,7 @@ export interface components {
             type: string;
             subject_type: string | null;
             subject: string | null;
+            /** @description The published `data`, exactly as the producer wrote it (numbers, key order). */
             data: {
                 [key: string]: unknown;
             };
@@ -2453,7 +2474,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Any other status, a timeout or a connection error fails the attempt; it is retried with exponential backoff up to the hook's `retries`. `Retry-After` on 429 and 503 is honoured. */
+        /** @description Any other status, a timeout or a connection error fails the attempt; it is retried with exponential backoff up to the hook's `retries`. `Retry-After` on 429 and 503 is honoured when it is one of RFC 9110's two forms, delay-seconds (digits only, e.g. `120`) or an IMF-fixdate (`Sun, 22 Nov 2026 15:00:30 GMT`); any other value (`120.5`, `-1`, other date formats) is ignored and the retry schedule applies. */
         Failed: {
             headers: {
                 [name: string]: unknown;
@@ -2507,13 +2528,13 @@ export interface components {
          */
         EventId: number;
         /**
-         * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+         * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
          * @example 1207
          */
         DeliveryId: number;
         /**
-         * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-         * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+         * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+         * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
          */
         WebhookId: string;
         /**
@@ -3693,7 +3714,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -3737,7 +3758,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The delivery's id (the `webhook-id` the receiver saw is `msg_<id>`).
+                 * @description The delivery's id (the `webhook-id` the receiver saw is the delivery's `message_id`).
                  * @example 1207
                  */
                 id: components["parameters"]["DeliveryId"];
@@ -3781,7 +3802,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            503: components["responses"]["Unavailable"];
         };
     };
     kuduListHooks: {
@@ -4539,8 +4559,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "PostDeployment";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4583,8 +4603,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "build:started";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4627,8 +4647,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "build:complete";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4671,8 +4691,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "build:failed";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4715,8 +4735,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "channel_create";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4759,8 +4779,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "channel_answer";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4803,8 +4823,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "channel_destroy";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4847,8 +4867,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "ping";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4891,8 +4911,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "hook.disabled";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**
@@ -4935,8 +4955,8 @@ export interface operations {
                 /** @description The event type; equal to this webhook's name. */
                 "hookline-event-type": "delivery.exhausted";
                 /**
-                 * @description Message id. The same on every retry of one delivery: receivers drop duplicates by it (deliveries are at-least-once).
-                 * @example msg_2mPqkZbL8v0Hc1xY7rT3aN
+                 * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
+                 * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
                  */
                 "webhook-id": components["parameters"]["WebhookId"];
                 /**

@@ -29,6 +29,9 @@ import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
 import { isDatabaseUnavailable, isIdSpaceExhausted } from "./store/database-errors.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
+/** Health, readiness and metrics: logged at debug, not info. */
+const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
 /** The admin operations (accounts, an account's keys); every other `/v1` operation takes an API key. */
 const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys(\/[^/]+(\/rotate)?)?)?\/?$/;
 
@@ -56,8 +59,10 @@ export function createApp(deps: AppDeps) {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    if (logger.isLevelEnabled("info")) {
-      logger.info(
+    // Probes come every few seconds from load balancers and Prometheus: at info they would drown the log.
+    const level = PROBE_PATHS.has(c.req.path) ? "debug" : "info";
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
         { request_id: c.var.requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
         "request",
       );
@@ -98,7 +103,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createKazooRouter(profileDeps));
 
   registerSecuritySchemes(app);
-  app.route("/", createApiDocsRouter(document));
+  app.route("/", createApiDocsRouter(document, config.publicUrl));
 
   app.notFound((c) => problemResponse(c, routeMiss(app, c)));
   app.onError((error, c) => {

@@ -1,85 +1,88 @@
-import { defineCommand, runMain } from "citty";
-import { readFile } from "node:fs/promises";
-import { createPublishService } from "./events/publish-service.js";
-import { EventBatchSchema } from "./http/events/event-schemas.js";
-import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
-import { loadConfig } from "./config.js";
-import { issueApiKey } from "./auth/key-service.js";
-import { findAccount } from "./store/accounts.js";
+import { stripVTControlCharacters } from "node:util";
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import type { Config } from "./config.js";
+import { CliError } from "./cli/cli-error.js";
+import { keysCommand } from "./cli/keys-command.js";
+import { publishCommand } from "./cli/publish-command.js";
+import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
+import { triggerCommand } from "./cli/trigger-command.js";
+import { DataDirBusyError, isDataDirLocked } from "./store/data-dir-lock.js";
 import { migrateToLatest, openStore } from "./store/database.js";
+import { loadConfigOrExit, reportFailure, runServer } from "./serve.js";
+import { dataDirBusyMessage } from "./startup-errors.js";
 
-// Operator commands against the configured database (same env as the server).
-async function withStore<T>(work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
-  try {
-    await migrateToLatest(store);
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
+// `hookline <command>`: the server and operator commands, configured by the
+// same environment as the server (see config.ts). Settings are read when a
+// command needs them, so `--help` works with any environment.
+let loaded: Config | undefined;
+const config = () => (loaded ??= loadConfigOrExit(process.env));
+
+const start = defineCommand({
+  meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT/SIGTERM" },
+  run: () => runServer(process.env, process.stdout.isTTY === true),
+});
 
 const migrate = defineCommand({
-  meta: { name: "migrate", description: "Apply pending database migrations" },
-  run: () =>
-    withStore(async () => {
-      console.log("Database is at the latest migration.");
-    }),
-});
-
-const createKey = defineCommand({
-  meta: { name: "create", description: "Create an API key (for the default account unless --account is given)" },
-  args: {
-    account: { type: "string", description: "Account id (32 hex characters)" },
-    name: { type: "string", description: "A name to tell the key apart", default: "cli key" },
+  meta: { name: "migrate", description: "Apply pending database migrations (the server also does at start)" },
+  async run() {
+    const settings = config();
+    if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
+      throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(settings.dataDir, embeddedServer(settings)))} The running server has already migrated it.`);
+    }
+    const { lockDataDir } = await import("./store/data-dir-lock.js");
+    const lock = isEmbeddedOnDisk(settings) ? await lockDataDir(settings.dataDir, "migrate", () => {}) : undefined;
+    const store = await openStore({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 1 });
+    try {
+      const applied = await migrateToLatest(store);
+      console.log(applied.length ? `Applied ${applied.join(", ")}.` : "The database is at the latest migration.");
+    } finally {
+      await store.close();
+      await lock?.release();
+    }
   },
-  run: ({ args }) =>
-    withStore(async (store) => {
-      const accountId = args.account ?? (await store.db.selectFrom("accounts").select("id").orderBy("created_at").executeTakeFirst())?.id;
-      if (!accountId || !(await findAccount(store.db, accountId))) {
-        console.error(args.account ? `No account ${args.account}.` : "No account yet: start the server once to create the default account.");
-        process.exitCode = 1;
-        return;
-      }
-      const created = await issueApiKey(store, accountId, args.name);
-      console.log(`API key for account ${accountId} (shown once):\n${created.key}`);
-    }),
-});
-
-const publish = defineCommand({
-  meta: { name: "publish", description: "Publish events from a JSON file (an array, or {\"events\": [...]}) as POST /v1/events/batch does; prints one result per event" },
-  args: {
-    file: { type: "positional", description: "JSON file of up to 1,000 events ({type, data, subject_type?, subject?, idempotency_key?})", required: true },
-    account: { type: "string", description: "Account id (32 hex characters); the default account when absent" },
-  },
-  run: ({ args }) =>
-    withStore(async (store) => {
-      const parsed = JSON.parse(await readFile(args.file, "utf8")) as unknown;
-      const events = Array.isArray(parsed) ? parsed : (parsed as { events?: unknown }).events;
-      const checked = EventBatchSchema.safeParse({ events });
-      if (!checked.success) {
-        for (const issue of checked.error.issues) console.error(`${issue.path.join(".")}: ${issue.message}`);
-        process.exitCode = 1;
-        return;
-      }
-      const accountId = args.account ?? (await store.db.selectFrom("accounts").select("id").orderBy("created_at").executeTakeFirst())?.id;
-      const account = accountId ? await findAccount(store.db, accountId) : undefined;
-      if (!account) {
-        console.error(args.account ? `No account ${args.account}.` : "No account yet: start the server once to create the default account.");
-        process.exitCode = 1;
-        return;
-      }
-      const service = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
-      const results = await service.publishMany({ id: account.id, name: account.name }, checked.data.events);
-      for (const r of results) console.log(JSON.stringify(r.ok ? r.result : "mismatch" in r ? { error: "idempotency_key used for another event" } : { error: r.error.detail, fields: r.error.fields }));
-      if (results.some((r) => !r.ok)) process.exitCode = 1;
-    }),
 });
 
 const main = defineCommand({
-  meta: { name: "hookline", description: "Hookline operator commands" },
-  subCommands: { migrate, publish, keys: defineCommand({ meta: { name: "keys" }, subCommands: { create: createKey } }) },
+  meta: { name: "hookline", description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
+  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), publish: publishCommand(config) },
 });
 
-await runMain(main);
+/** The command the arguments name, its full name, and whether they stop at a command group. */
+function resolve(rawArgs: string[]): { command: CommandDef; path: string[]; group: boolean } {
+  let command: CommandDef = main;
+  const path = ["hookline"];
+  for (const arg of rawArgs) {
+    const subCommands = (command.subCommands ?? {}) as Record<string, CommandDef>;
+    if (arg.startsWith("-") || !subCommands[arg]) break;
+    command = subCommands[arg]!;
+    path.push(arg);
+  }
+  return { command, path, group: command.subCommands !== undefined };
+}
+
+/** Help for the command the arguments name; plain text unless stdout is a terminal. */
+async function usage(rawArgs: string[]): Promise<string> {
+  const { command, path } = resolve(rawArgs);
+  const text = await renderUsage(command, path.length > 1 ? defineCommand({ meta: { name: path.slice(0, -1).join(" ") } }) : undefined);
+  return process.stdout.isTTY ? text : stripVTControlCharacters(text);
+}
+
+const rawArgs = process.argv.slice(2);
+const target = resolve(rawArgs);
+if (rawArgs.includes("--help") || rawArgs.includes("-h") || (target.group && rawArgs.length === target.path.length - 1)) {
+  // `hookline`, `hookline keys`: a group without a command prints its help.
+  console.log(await usage(rawArgs));
+} else if (target.group) {
+  const unknown = rawArgs[target.path.length - 1];
+  process.stderr.write(`${await usage(rawArgs)}\n\nhookline: unknown command "${unknown}".\n`);
+  process.exitCode = 1;
+} else {
+  try {
+    await runCommand(main, { rawArgs });
+  } catch (error) {
+    if (error instanceof CliError) process.stderr.write(`hookline: ${error.message}\n`);
+    else if ((error as { name?: string }).name === "CLIError") process.stderr.write(`${await usage(rawArgs)}\n\nhookline: ${(error as Error).message}\n`);
+    else reportFailure(error, loaded ?? { logLevel: "info" }, `${target.path.slice(1).join(" ")} failed`);
+    process.exitCode = 1;
+  }
+}

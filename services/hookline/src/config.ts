@@ -1,4 +1,8 @@
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { installFieldMessages } from "./domain/field-messages.js";
+
+installFieldMessages();
 
 /**
  * Hookline's configuration: environment variables, validated once at start.
@@ -43,7 +47,7 @@ const configSchema = z.object({
   HOOKLINE_ATTEMPT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   HOOKLINE_HOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
   HOOKLINE_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(10_000).default(10),
-  HOOKLINE_BREAKER_PROBE_INTERVAL_MS: z.coerce.number().int().min(10).max(24 * 3600_000).default(30_000),
+  HOOKLINE_BREAKER_PROBE_INTERVAL_MS: z.coerce.number().int().min(10).max(300_000).default(1_000),
   HOOKLINE_AUTO_DISABLE_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(5 * 24 * 3600),
   HOOKLINE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
@@ -51,6 +55,10 @@ const configSchema = z.object({
   HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOOKLINE_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(600_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOOKLINE_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  HOOKLINE_API_KEY: z.string().min(1).optional(),
+  /** Set by npm and pnpm to the folder the user ran the command in (the script itself runs in the package's folder). */
+  INIT_CWD: z.string().optional(),
 });
 
 export type Config = {
@@ -58,7 +66,11 @@ export type Config = {
   port: number;
   /** PostgreSQL connection string; absent means embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
-  /** PGlite data folder, or `memory://` for a throw-away in-memory database. */
+  /**
+   * PGlite data folder as an absolute path (a relative HOOKLINE_DATA_DIR is
+   * taken from the folder the user ran the command in), or `memory://` for a
+   * throw-away in-memory database.
+   */
   dataDir: string;
   dbPoolSize: number;
   role: "api" | "worker" | "both";
@@ -80,6 +92,10 @@ export type Config = {
   publicUrl: string | undefined;
   delivery: DeliveryConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** `auto`: human-readable lines on a terminal, JSON lines otherwise. */
+  logFormat: "auto" | "json" | "pretty";
+  /** For CLI commands that go through a running server as an account (`hookline trigger`, `hookline keys`). */
+  apiKey: string | undefined;
 };
 
 export interface DeliveryConfig {
@@ -101,7 +117,7 @@ export interface DeliveryConfig {
   hookMaxInFlight: number;
   /** Consecutive failed attempts that open a hook's circuit breaker. */
   breakerThreshold: number;
-  /** While a breaker is open, a failed probe waits this long before the next. */
+  /** While a breaker is open, the least wait after a failed probe (the wait grows to a tenth of the time failing, at most 5 min). */
   breakerProbeIntervalMs: number;
   /** A hook whose every attempt failed for this long is disabled (Svix: 5 days). */
   autoDisableSeconds: number;
@@ -125,7 +141,7 @@ export const LEASE_MARGIN_MS = 1000;
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
-    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+    super(issues.join("; "));
     this.name = "ConfigError";
   }
 }
@@ -141,25 +157,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
   const e = parsed.data;
   const attemptDeadlineMs = e.HOOKLINE_ATTEMPT_DEADLINE_MS ?? 2 * e.HOOKLINE_DELIVERY_TIMEOUT_MS;
   if (attemptDeadlineMs < e.HOOKLINE_DELIVERY_TIMEOUT_MS) {
-    throw new ConfigError(["HOOKLINE_ATTEMPT_DEADLINE_MS: must be at least HOOKLINE_DELIVERY_TIMEOUT_MS"]);
+    throw new ConfigError(["HOOKLINE_ATTEMPT_DEADLINE_MS must be at least HOOKLINE_DELIVERY_TIMEOUT_MS"]);
   }
   // The worker starts an attempt only while deadline + LEASE_MARGIN_MS still
   // fit in its claim; a lease shorter than that could start none.
   if (e.HOOKLINE_LEASE_MS < attemptDeadlineMs + 2 * LEASE_MARGIN_MS) {
     throw new ConfigError([
-      `HOOKLINE_LEASE_MS: must be at least the attempt deadline (${attemptDeadlineMs} ms) + ${2 * LEASE_MARGIN_MS} ms, or an attempt could outlive its claim`,
+      `HOOKLINE_LEASE_MS must be at least the attempt deadline (${attemptDeadlineMs} ms) + ${2 * LEASE_MARGIN_MS} ms, or an attempt could outlive its claim`,
     ]);
   }
   return {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
-    dataDir: e.HOOKLINE_DATA_DIR,
+    dataDir: resolveDataDir(e.HOOKLINE_DATA_DIR, e.INIT_CWD),
     dbPoolSize: e.HOOKLINE_DB_POOL_SIZE,
     role: e.HOOKLINE_ROLE,
     workerThread: e.HOOKLINE_WORKER_THREAD,
@@ -190,5 +206,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metricsPort: e.HOOKLINE_METRICS_PORT,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.HOOKLINE_LOG_FORMAT,
+    apiKey: e.HOOKLINE_API_KEY,
   };
+}
+
+/**
+ * A relative data folder is relative to where the user ran the command:
+ * `INIT_CWD` under npm/pnpm scripts (which run in the package's own folder),
+ * the working directory otherwise.
+ */
+function resolveDataDir(dataDir: string, initCwd: string | undefined): string {
+  if (dataDir === "memory://" || isAbsolute(dataDir)) return dataDir;
+  return resolve(initCwd && isAbsolute(initCwd) ? initCwd : process.cwd(), dataDir);
 }

@@ -1,4 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
@@ -11,7 +12,9 @@ import { createHealthRouter } from "./http/health/health.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { lockDataDir, type DataDirLock } from "./store/data-dir-lock.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
+import { portMessage, StartupError } from "./startup-errors.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
@@ -19,6 +22,8 @@ export interface RunningHookline {
   store: Store;
   /** The delivery worker, when this process has the worker role and runs it on this thread's event loop. */
   worker: DeliveryWorker | undefined;
+  /** Records the default account beside the data folder's lock, for CLI commands on this machine (embedded database only). */
+  advertiseDefaultAccount(accountId: string): void;
   /** Graceful stop: no new requests or claims, in-flight work finished or released, pool closed. */
   stop(): Promise<void>;
 }
@@ -33,12 +38,62 @@ export interface RunningHookline {
  * await hookline.stop();
  */
 export async function startHookline(config: Config, logger: Logger): Promise<RunningHookline> {
+  // Order matters: everything that can refuse (the data folder's lock, the
+  // port, the database) is taken before anything starts working, so a failed
+  // start leaves nothing running behind it — and undoes what it took.
+  const undo: Array<() => Promise<void>> = [];
+  const rollback = async () => {
+    for (const step of undo.reverse()) await step().catch(() => {});
+  };
+  try {
+    if (!config.databaseUrl && config.dataDir !== "memory://") {
+      const lock = await lockDataDir(config.dataDir, "server", (error) => {
+        logger.fatal({ err: error }, "lost the data folder's lock; stopping");
+        process.kill(process.pid, "SIGTERM");
+      });
+      undo.push(() => lock.release());
+      return await startLocked(config, logger, undo, lock);
+    }
+    return await startLocked(config, logger, undo, undefined);
+  } catch (error) {
+    await rollback();
+    throw error;
+  }
+}
+
+async function startLocked(config: Config, logger: Logger, undo: Array<() => Promise<void>>, lock: DataDirLock | undefined): Promise<RunningHookline> {
+  // Bound before the database is opened; requests wait for the app behind a 503.
+  let handler: (request: Request) => Response | Promise<Response> = starting;
+  let server: ServerType | undefined;
+  if (config.role !== "worker") {
+    server = await listen((request) => handler(request), config.host, config.port, "PORT");
+  } else if (config.delivery.metricsPort !== undefined) {
+    server = await listen((request) => handler(request), config.host, config.delivery.metricsPort, "HOOKLINE_METRICS_PORT");
+  }
+  if (server) undo.push(() => new Promise<void>((resolve) => server!.close(() => resolve())));
+  const url = server ? baseUrl(config.host, server) : undefined;
+
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  undo.push(() => store.close());
   await migrateToLatest(store);
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
+  undo.push(() => transport.close());
   const metrics = createMetrics(store);
+
+  if (config.role !== "worker") {
+    // An embedded server without HOOKLINE_ADMIN_TOKEN gets a random one per
+    // start, shown only in the lock's owner file (mode 0600), so the CLI on
+    // this machine can manage keys through the server that holds the folder.
+    const adminToken = config.adminToken ?? (lock ? randomBytes(24).toString("base64url") : undefined);
+    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics }).fetch;
+    if (lock && url) lock.advertise({ url, admin_token: adminToken });
+  } else if (server) {
+    // A worker has no API, but its counters live in its own process: expose them.
+    handler = createRouter().route("/", createHealthRouter(store)).route("/", createMetricsRouter(metrics)).fetch;
+    logger.info({ url: `${url}/metrics` }, "worker metrics");
+  }
 
   let worker: DeliveryWorker | undefined;
   let workerThread: WorkerThread | undefined;
@@ -51,32 +106,31 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
     stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
 
-  let server: ServerType | undefined;
-  let url: string | undefined;
-  if (config.role !== "worker") {
-    const app = createApp({ store, config, logger, transport, metrics });
-    server = await listen(app.fetch, config.host, config.port);
-    url = baseUrl(config.host, server);
-  } else if (config.delivery.metricsPort !== undefined) {
-    // A worker has no API, but its counters live in its own process: expose them.
-    const app = createRouter().route("/", createHealthRouter(store)).route("/", createMetricsRouter(metrics));
-    server = await listen(app.fetch, config.host, config.delivery.metricsPort);
-    logger.info({ url: `${baseUrl(config.host, server)}/metrics` }, "worker metrics");
-  }
-
   return {
-    url,
+    url: config.role !== "worker" ? url : undefined,
     store,
     worker,
+    advertiseDefaultAccount(accountId) {
+      lock?.advertise({ default_account: accountId });
+    },
     async stop() {
-      // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool.
+      // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool; then the folder.
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
       if (server && "closeIdleConnections" in server) server.closeIdleConnections();
       await Promise.all([closed, worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
+      await lock?.release();
     },
   };
+}
+
+/** What the port answers between binding and the app being ready. */
+function starting(): Response {
+  return new Response(JSON.stringify({ type: "about:blank", title: "Starting", status: 503, detail: "Hookline is starting; try again in a moment." }), {
+    status: 503,
+    headers: { "content-type": "application/problem+json", "retry-after": "1" },
+  });
 }
 
 function baseUrl(host: string, server: ServerType): string {
@@ -84,9 +138,11 @@ function baseUrl(host: string, server: ServerType): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number, setting: "PORT" | "HOOKLINE_METRICS_PORT"): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new StartupError(portMessage(setting, hostname, port, error.code), { cause: error })),
+    );
   });
 }

@@ -5,6 +5,7 @@ export { startHookline, type RunningHookline } from "./hookline.js";
 export { createLogger } from "./logger.js";
 export { issueApiKey } from "./auth/key-service.js";
 export { insertAccount } from "./store/accounts.js";
+export { lockDataDir, LOCK_STALE_MS } from "./store/data-dir-lock.js";
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from "./http/problem.js";
 export { loadOpenApiDocument, OPENAPI_BUNDLE_PATH, builtInEventTypes } from "./spec/openapi-document.js";
 export { inlineLocalRefs } from "./spec/inline-refs.js";

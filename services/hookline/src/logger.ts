@@ -1,10 +1,14 @@
 import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
 
 /**
- * Structured JSON logs. Anything that could carry a credential is redacted by
+ * Structured JSON logs (one JSON object a line), or, with `pretty`, the same
+ * records as human-readable lines for a terminal (pino-pretty, in this
+ * thread: a terminal is slow anyway, and no worker thread to wait for at exit). Anything that could carry a credential is redacted by
  * path, so a careless `logger.info({ hook })` cannot leak a signing secret.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream, options: { pretty?: boolean } = {}): Logger {
+  const stream = destination ?? (options.pretty ? pretty({ sync: true, colorize: true, ignore: "pid,hostname,service", translateTime: "SYS:HH:MM:ss.l" }) : undefined);
   return pino(
     {
       level,
@@ -18,6 +22,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: "[redacted]",
       },
     },
-    destination,
+    stream,
   );
 }

@@ -25,7 +25,7 @@ export async function attemptDelivery(
   deps: { transport: DeliveryTransport; config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">; shutdown: AbortSignal; metrics?: Metrics | undefined },
 ): Promise<AttemptEnd> {
   if (!row.is_active) return { outcome: cancelledOutcome(row) };
-  const request = buildRequest(row, row.event_type, row.data_json, `msg_${row.id}`, Math.floor(Date.now() / 1000));
+  const request = buildRequest(row, row.event_type, row.data_json, row.message_id, Math.floor(Date.now() / 1000));
   const result = await deps.transport.send(request, { insecureSsl: row.insecure_ssl, signal: deps.shutdown });
   if (deps.shutdown.aborted && !result.ok) return { release: true };
   deps.metrics?.attemptDuration.observe({ result: result.ok ? "success" : (result.errorKind ?? "failure") }, result.durationMs / 1000);

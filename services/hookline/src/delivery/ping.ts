@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { ulid } from "ulid";
 import { buildRequest } from "./request.js";
 import type { DeliveryTransport } from "./transport.js";
 
@@ -44,7 +44,7 @@ export async function pingHook(transport: DeliveryTransport, target: PingHookTar
     },
     "ping",
     data,
-    `msg_ping_${randomBytes(12).toString("hex")}`,
+    `msg_${ulid()}`,
     Math.floor(Date.now() / 1000),
   );
   const result = await transport.send(request, { insecureSsl: target.insecure_ssl });

@@ -39,4 +39,14 @@ describe("buildRequest", () => {
     const expected = createHmac("sha256", signingKeyOf(SECRET)).update(`msg_2.${timestamp}.${request.body}`).digest("base64");
     expect(request.headers["webhook-signature"]).toBe(`v1,${expected}`);
   });
+
+  it("delivers the producer's data exactly: big numbers, number text and key order, custom_data spliced in ahead", () => {
+    const now = Math.floor(Date.now() / 1000);
+    const data = '{"zeta":1,"10":2,"order_id":9007199254740993,"price":1.50,"status":"ok"}';
+    const merged = buildRequest(target, "x", data, "msg_5", now);
+    expect(merged.body).toBe('{"env":"prod","zeta":1,"10":2,"order_id":9007199254740993,"price":1.50,"status":"ok"}');
+    expect(() => new Webhook(SECRET).verify(merged.body, merged.headers)).not.toThrow();
+    const get = buildRequest({ ...target, url: "https://example.com/h", http_verb: "get", custom_data: null }, "x", '{"order_id":9007199254740993,"f":1.50}', "msg_6", now);
+    expect(get.body).toBe("order_id=9007199254740993&f=1.50");
+  });
 });

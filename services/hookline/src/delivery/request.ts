@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { mergeIntoObjectText, objectTextToFields } from "../json/object-text.js";
 import { signatureHeader } from "./sign.js";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -28,15 +29,19 @@ export interface OutgoingRequest {
  * custom_data merged in at the top level (the event's own fields win, so a
  * hook cannot mask what happened), signed with Standard Webhooks headers.
  *
- * `data` is an object, or the JSON text of one.
+ * `data` is the producer's exact JSON text (as stored), or an object that
+ * Hookline made itself (a ping). The text is sent byte for byte: custom_data's
+ * members are spliced in ahead of it, never by re-serialising the data, so
+ * every number and the key order arrive as the producer wrote them, and the
+ * signature covers exactly those bytes.
  *
  * A `get` hook sends the same fields as a query string (non-string values
- * JSON-encoded) and no body. Its signature covers the query string as sent
- * (without the `?`) in place of the body — `{id}.{timestamp}.{query}` — so
- * a receiver can trust the fields, not only the headers.
+ * JSON-encoded, numbers exactly) and no body. Its signature covers the query
+ * string as sent (without the `?`) in place of the body —
+ * `{id}.{timestamp}.{query}` — so a receiver can trust the fields, not only the headers.
  *
  * @example
- * buildRequest(hook, "build:complete", { status: "ok" }, "msg_42", Math.floor(Date.now() / 1000))
+ * buildRequest(hook, "build:complete", '{"status":"ok"}', "msg_01JDQ5…_4", Math.floor(Date.now() / 1000))
  */
 export function buildRequest(
   target: RequestTarget,
@@ -45,10 +50,8 @@ export function buildRequest(
   messageId: string,
   timestamp: number,
 ): OutgoingRequest {
-  // `data` may come as the JSON text the database stored: a plain POST sends
-  // it untouched, saving a parse and a stringify per delivery.
-  const verbatim = typeof data === "string" && !target.custom_data && target.http_verb === "post" ? data : undefined;
-  const payload = verbatim === undefined ? { ...(target.custom_data ?? {}), ...(typeof data === "string" ? (JSON.parse(data) as Record<string, unknown>) : data) } : {};
+  const dataText = typeof data === "string" ? data : JSON.stringify(data);
+  const merged = target.custom_data ? mergeIntoObjectText(dataText, target.custom_data) : dataText;
   const secrets = target.previous_secret ? [target.secret, target.previous_secret] : [target.secret];
   const common = {
     "user-agent": USER_AGENT,
@@ -58,13 +61,11 @@ export function buildRequest(
   };
   if (target.http_verb === "get") {
     const url = new URL(target.url);
-    for (const [key, value] of Object.entries(payload)) {
-      url.searchParams.append(key, typeof value === "string" ? value : JSON.stringify(value));
-    }
+    for (const [key, value] of objectTextToFields(merged)) url.searchParams.append(key, value);
     const query = url.search.slice(1);
     return { url: url.toString(), method: "GET", body: query, headers: { ...common, "webhook-signature": signatureHeader(messageId, timestamp, query, secrets) } };
   }
-  const body = verbatim ?? JSON.stringify(payload);
+  const body = merged;
   return {
     url: target.url,
     method: "POST",

@@ -40,7 +40,7 @@ export interface DeliveryTransport {
 export class RefusedTargetError extends Error {
   readonly code = "EHOOKLINE_REFUSED_TARGET";
   constructor(host: string, address: string) {
-    super(`refused target: ${host} resolves to ${address}, which is not a public address (private targets are not allowed)`);
+    super(`refused target: ${host} resolves to ${address}, which is not a public address (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)`);
     this.name = "RefusedTargetError";
   }
 }

@@ -1,3 +1,5 @@
+import { sql } from "kysely";
+import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "../store/accounts.js";
 import { migrateToLatest, openStore, type Store } from "../store/database.js";
@@ -26,27 +28,38 @@ describe("publish coalescer", () => {
   });
   afterAll(() => store?.close());
 
-  const event = (data: Record<string, unknown>): NewEvent => ({
+  const nextUlid = monotonicFactory();
+  const event = (dataText: string): NewEvent => ({
     accountId,
     type: "t",
     subjectType: null,
     subject: null,
-    data,
+    dataText,
+    ulid: nextUlid(),
     patterns: subscriptionPatternsFor("t"),
   });
 
   it("answers each publish of a shared transaction with its own event; a refused one fails alone", async () => {
     const coalescer = createPublishCoalescer(store.db);
-    const submitted = Array.from({ length: 30 }, (_, i) => coalescer.submit(event({ i })));
-    // PostgreSQL cannot store a NUL in text (22P05): this one fails inside a shared statement.
-    const refused = coalescer.submit(event({ bad: "\u0000" }));
-    const more = Array.from({ length: 5 }, (_, i) => coalescer.submit(event({ i: 100 + i })));
+    // The data text is stored as written: spacing and a number beyond 2^53 included.
+    const submitted = Array.from({ length: 30 }, (_, i) => coalescer.submit(event(`{"i": ${i}, "n":9007199254740993}`)));
+    // PostgreSQL cannot store a NUL in text (22P05): this one (a raw NUL, which
+    // the HTTP guards would refuse first) fails inside a shared statement.
+    const refused = coalescer.submit(event('{"bad":"\u0000"}'));
+    const more = Array.from({ length: 5 }, (_, i) => coalescer.submit(event(`{"i":${100 + i}}`)));
 
     await expect(refused).rejects.toThrow();
     const stored = await Promise.all([...submitted, ...more]);
-    const rows = await store.db.selectFrom("events").select(["id", "data"]).where("id", "in", stored.map((s) => s.id)).execute();
-    const dataOf = new Map(rows.map((r) => [Number(r.id), r.data]));
-    expect(stored.map((s) => dataOf.get(s.id))).toEqual([...Array.from({ length: 30 }, (_, i) => ({ i })), ...Array.from({ length: 5 }, (_, i) => ({ i: 100 + i }))]);
+    const rows = await sql<{ id: number; data: string }>`select id, data::text as data from events`.execute(store.db);
+    const dataOf = new Map(rows.rows.map((r) => [Number(r.id), r.data]));
+    expect(stored.map((s) => dataOf.get(s.id))).toEqual([
+      ...Array.from({ length: 30 }, (_, i) => `{"i": ${i}, "n":9007199254740993}`),
+      ...Array.from({ length: 5 }, (_, i) => `{"i":${100 + i}}`),
+    ]);
+    // Each delivery's message id is msg_<the event's ULID>_<hook id>, as a lone publish writes it.
+    const ids = await store.db.selectFrom("deliveries").select(["message_id", "hook_id"]).execute();
+    for (const row of ids) expect(row.message_id).toMatch(new RegExp(`^msg_[0-9A-HJKMNP-TV-Z]{26}_${row.hook_id}$`));
+    expect(new Set(ids.map((row) => row.message_id)).size).toBe(ids.length);
     expect(stored.every((s) => s.deliveries_count === 1)).toBe(true);
     const deliveries = await store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
     expect(Number(deliveries.n)).toBe(30 + 5);

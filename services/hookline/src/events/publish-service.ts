@@ -1,14 +1,18 @@
 import { createHash } from "node:crypto";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
+import { monotonicFactory } from "ulid";
 import type { AuthenticatedAccount } from "../domain/account.js";
-import { invalid, type FieldError, type HooklineError } from "../domain/errors.js";
+import { invalid, type HooklineError } from "../domain/errors.js";
+import { ajvFieldError } from "../domain/field-messages.js";
 import type { BuiltInEventType } from "../spec/openapi-document.js";
 import type { Store } from "../store/database.js";
 import { insertEventBatch, type BatchEvent } from "../store/event-batch.js";
+import type { NewEvent } from "../store/events.js";
+import { subscriptionPatternsFor } from "../store/hooks.js";
 import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
-import { subscriptionPatternsFor } from "../store/hooks.js";
+import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -16,7 +20,14 @@ export interface PublishInput {
   type: string;
   subject_type?: string | null | undefined;
   subject?: string | null | undefined;
+  /** A parsed copy of `data`: what a built-in type's schema is checked against. */
   data: Record<string, unknown>;
+  /**
+   * The producer's `data` as the exact JSON text it sent: what is stored and
+   * delivered. When absent, `data` is serialised (numbers beyond 2^53 are then
+   * already lost: pass the text when there is one).
+   */
+  dataText?: string | undefined;
 }
 
 /** The 202 answer: the event's id and how many deliveries it scheduled. */
@@ -33,7 +44,7 @@ export interface BatchPublishInput extends PublishInput {
 /**
  * Per event of a batch: its result, or why it was refused (nothing of it
  * stored) — a domain error, or `mismatch` when its idempotency key was used
- * for another request.
+ * for another event.
  */
 export type BatchPublishResult = { ok: true; result: PublishResult } | { ok: false; error: HooklineError } | { ok: false; mismatch: true };
 
@@ -41,54 +52,64 @@ export interface PublishService {
   publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
   /**
    * Publishes up to 1,000 events in one transaction; answers per event, in
-   * order. Errors name fields from `body.events.<index>`.
+   * order. Each event is checked as a single publish is (reserved types, a
+   * built-in type's schema); errors name fields from `body.events.<index>`.
    */
   publishMany(account: AuthenticatedAccount, inputs: BatchPublishInput[]): Promise<BatchPublishResult[]>;
 }
 
 /**
- * Publishing, shared by `POST /v1/events` and the compatibility profiles
- * (Kudu's `POST /api/hooks/publish/{hookType}`): validates a built-in type's
- * `data` against its schema from the spec's `webhooks:` section (unknown types
- * pass unvalidated), then writes the event and its deliveries in one
- * statement. Throws an `invalid` `HooklineError` naming each bad field.
+ * Publishing, shared by `POST /v1/events`, `POST /v1/events/batch` and the
+ * compatibility profiles (Kudu's `POST /api/hooks/publish/{hookType}`):
+ * refuses Hookline's own types (reserved-types.ts), validates a built-in
+ * type's `data` against its schema from the spec's `webhooks:` section
+ * (unknown types pass unvalidated), then stores the producer's exact `data`
+ * text with the event's deliveries, set-based (store/events.ts insertEvents).
+ * Concurrent single publishes share a transaction (publish-coalescer.ts).
+ * Throws (or, in a batch, answers per event) an `invalid` `HooklineError`
+ * naming each bad field.
  *
  * @example
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
  * const { id, deliveries } = await events.publish(account, { type: "build:complete", data });
  */
 export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
+  // Monotonic: ids made in the same millisecond still sort in publish order.
+  const nextUlid = monotonicFactory();
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
-
   const coalescer = createPublishCoalescer(deps.store.db);
 
-  /** The `invalid` error for `data` that does not match its built-in type's schema, or undefined. */
-  function dataError(input: PublishInput, path: string): HooklineError | undefined {
+  /** Why this event may not be published (`at` is its path: `body`, `body.events.3`), or undefined. */
+  function refusal(input: PublishInput, at: string): HooklineError | undefined {
+    if (isReservedEventType(input.type)) {
+      return invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
+        { path: `${at}.type`, message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
+      ]);
+    }
     const validate = validators.get(input.type);
     if (!validate || validate(input.data)) return undefined;
-    const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
-      path: [path, ...e.instancePath.split("/").filter(Boolean)].join("."),
-      message: e.message ?? "is invalid",
-    }));
-    return invalid(`data does not match the ${input.type} event schema.`, errors);
+    return invalid(
+      `data does not match the ${input.type} event schema.`,
+      (validate.errors ?? []).map((e) => ajvFieldError(`${at}.data`, e)),
+    );
   }
 
-  const newEvent = (account: AuthenticatedAccount, input: PublishInput): BatchEvent => ({
+  const newEvent = (account: AuthenticatedAccount, input: PublishInput): NewEvent => ({
     accountId: account.id,
     type: input.type,
     subjectType: input.subject_type ?? null,
     subject: input.subject ?? null,
-    data: input.data,
+    dataText: dataTextOf(input),
+    ulid: nextUlid(),
     patterns: subscriptionPatternsFor(input.type),
   });
 
   return {
     async publish(account, input) {
-      const error = dataError(input, "body.data");
+      const error = refusal(input, "body");
       if (error) throw error;
-      // Concurrent publishes share a transaction (publish-coalescer.ts).
       const inserted = await coalescer.submit(newEvent(account, input));
       if (inserted.deliveries_count > 0) notifier.poke();
       return { id: inserted.id, deliveries: inserted.deliveries_count };
@@ -96,16 +117,16 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
 
     async publishMany(account, inputs) {
       const results: Array<BatchPublishResult | undefined> = inputs.map((input, i) => {
-        const error = dataError(input, `body.events.${i}.data`);
+        const error = refusal(input, `body.events.${i}`);
         return error ? { ok: false, error } : undefined;
       });
       const valid = inputs.map((input, i) => ({ input, i })).filter(({ i }) => results[i] === undefined);
       const outcomes = await insertEventBatch(
         deps.store.db,
-        valid.map(({ input }) => ({
-          ...newEvent(account, input),
-          idempotency: input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(input) },
-        })),
+        valid.map(({ input }): BatchEvent => {
+          const event = newEvent(account, input);
+          return { ...event, idempotency: input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(event) } };
+        }),
       );
       outcomes.forEach((outcome, j) => {
         const i = valid[j]!.i;
@@ -120,8 +141,17 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
   };
 }
 
-/** What an event's idempotency key is bound to: the same key with other content is a mismatch. */
-function fingerprintOf(input: PublishInput): string {
-  const event = { type: input.type, subject_type: input.subject_type ?? null, subject: input.subject ?? null, data: input.data };
-  return createHash("sha256").update(`batch event\n${JSON.stringify(event)}`).digest("hex");
+/** The text stored and delivered: the producer's own, or (without it) a serialisation of the parsed copy. */
+function dataTextOf(input: PublishInput): string {
+  return input.dataText ?? JSON.stringify(input.data);
+}
+
+/**
+ * What an event's idempotency key is bound to: the same key with other
+ * content is a mismatch. Over the exact data text, so two numbers that parse
+ * alike (9007199254740993 and …992) are different events.
+ */
+function fingerprintOf(event: NewEvent): string {
+  const fields = JSON.stringify([event.type, event.subjectType, event.subject]);
+  return createHash("sha256").update(`batch event\n${fields}\n${event.dataText}`).digest("hex");
 }

@@ -191,7 +191,7 @@ export function urlProblem(raw: string, allowPrivateTargets: boolean): string | 
   if (url.username || url.password) return "must not carry credentials";
   if (!allowPrivateTargets) {
     const refusal = refusalForHost(url.hostname);
-    if (refusal) return `refused: ${refusal} (private targets are not allowed)`;
+    if (refusal) return `refused: ${refusal} (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)`;
   }
   return undefined;
 }

@@ -14,15 +14,32 @@ const SCALAR_BUNDLE_PATH = "/docs/scalar.js";
  * reference (`/docs`). Scalar's browser bundle is served from this process
  * rather than a CDN, so the reference works offline and behind strict egress.
  */
-export function createApiDocsRouter(document: OpenApiDocument) {
-  const yamlDocument = toYaml(document);
+export function createApiDocsRouter(document: OpenApiDocument, publicUrl: string | undefined) {
+  // The spec lists the URL this server is reached at: HOOKLINE_PUBLIC_URL, or
+  // the origin of the request (so "Try it" in /docs calls this server, on
+  // whatever port it runs).
+  const served = (origin: string) => ({
+    ...document,
+    servers: [{ url: (publicUrl ?? origin).replace(/\/+$/, ""), description: publicUrl ? "This server (HOOKLINE_PUBLIC_URL)" : "This server" }],
+  });
+  const yamlByOrigin = new Map<string, string>();
   const require = createRequire(import.meta.url);
   const scalarRoot = join(dirname(require.resolve("@scalar/api-reference")), "..");
   let scalarBundle: Buffer | undefined;
 
   return new Hono<AppEnv>()
-    .get("/openapi.json", (c) => c.json(document))
-    .get("/openapi.yaml", (c) => c.body(yamlDocument, 200, { "content-type": "application/yaml; charset=utf-8" }))
+    .get("/", (c) => c.redirect("/docs", 302))
+    .get("/openapi.json", (c) => c.json(served(new URL(c.req.url).origin)))
+    .get("/openapi.yaml", (c) => {
+      const origin = new URL(c.req.url).origin;
+      let yaml = yamlByOrigin.get(origin);
+      if (yaml === undefined) {
+        yaml = toYaml(served(origin));
+        // Bounded: a client could send any Host header.
+        if (yamlByOrigin.size < 16) yamlByOrigin.set(origin, yaml);
+      }
+      return c.body(yaml, 200, { "content-type": "application/yaml; charset=utf-8" });
+    })
     .get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Hookline API", cdn: SCALAR_BUNDLE_PATH }))
     .get(SCALAR_BUNDLE_PATH, (c) => {
       scalarBundle ??= readFileSync(join(scalarRoot, "dist/browser/standalone.js"));

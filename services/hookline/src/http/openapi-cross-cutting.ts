@@ -13,13 +13,14 @@ const retryAfter = { "Retry-After": { description: "Seconds to wait before retry
  * not routes, answers — the same rules the middleware applies, from the same
  * functions: the `Idempotency-Key` header with its 409 and 422 on every
  * write that takes one (`takesIdempotencyKey`), and the 503 with
- * `Retry-After` that every operation but `/healthz` answers when the
- * database is unreachable (Kazoo's paths keep Crossbar's error envelope and
- * are left as their routes say).
+ * `Retry-After` that every operation but `/healthz` and `/metrics` (which
+ * keep answering from memory) answers when the database is unreachable
+ * (Kazoo's paths keep Crossbar's error envelope and are left as their routes
+ * say).
  */
 export function describeCrossCuttingAnswers(document: Json): Json {
   for (const [path, item] of Object.entries<Json>(document.paths ?? {})) {
-    if (path === "/healthz" || KAZOO_WEBHOOKS_PATH.test(path.replace(/\{[^}]+\}/g, "x"))) continue;
+    if (path === "/healthz" || path === "/metrics" || KAZOO_WEBHOOKS_PATH.test(path.replace(/\{[^}]+\}/g, "x"))) continue;
     for (const method of METHODS) {
       const operation = item[method];
       if (!operation) continue;

@@ -1,26 +1,85 @@
 import type { IncomingMessage } from "node:http";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./app-env.js";
-import { ProblemError } from "./problem.js";
+import { findJsonInputProblem, MAX_JSON_DEPTH, unstorableText } from "../json/json-input-rules.js";
+import { ProblemError, type FieldError } from "./problem.js";
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
 /**
- * The body limit and the JSON content-type rule, for the methods that carry a
- * body. A GET skips both: hono's body limit reads `c.req.raw.body`, which makes
- * @hono/node-server build a full WHATWG Request for every request.
+ * The input rules every operation shares, ahead of its own validation:
+ * - the path and query string hold only text PostgreSQL can store (no U+0000,
+ *   no unpaired surrogates), else 400 naming `query.<name>` or `path`;
+ * - for the methods that carry a body: the body limit (413), the JSON
+ *   content-type rule (415), valid JSON (400), nesting at most
+ *   `MAX_JSON_DEPTH` levels and only storable strings and keys (400 naming the
+ *   JSON path, e.g. `body.data.s`). The parsed body goes into hono's body
+ *   cache, so the route's validator does not parse it again.
+ * A GET skips the body part: hono's body limit reads `c.req.raw.body`, which
+ * makes @hono/node-server build a full WHATWG Request for every request.
  */
 export function bodyGuards(maxBytes: number): MiddlewareHandler<AppEnv> {
   const limit = limitBody(maxBytes);
   const json = requireJsonBody();
-  return (c, next) =>
-    METHODS_WITH_BODY.has(c.req.method)
+  return (c, next) => {
+    checkPathAndQuery(c.req.url);
+    return METHODS_WITH_BODY.has(c.req.method)
       ? limit(c, async () => {
-          await json(c, next);
+          await json(c, async () => {
+            await parseJsonBody(c);
+            await next();
+          });
         })
       : next();
+  };
+}
+
+function badInput(error: FieldError): ProblemError {
+  return new ProblemError("validation", "The request has invalid fields.", [error]);
+}
+
+/** Refuses a decoded path or query parameter PostgreSQL could not store. Cheap when there is no `%`. */
+function checkPathAndQuery(url: string): void {
+  const queryAt = url.indexOf("?");
+  const pathPart = queryAt < 0 ? url : url.slice(0, queryAt);
+  if (pathPart.includes("%")) {
+    const why = unstorableText(safeDecode(pathPart));
+    if (why) throw badInput({ path: "path", message: why });
+  }
+  if (queryAt < 0 || !url.includes("%", queryAt)) return;
+  for (const [name, value] of new URLSearchParams(url.slice(queryAt + 1))) {
+    const why = unstorableText(name) ?? unstorableText(value);
+    if (why) throw badInput({ path: `query.${name}`, message: why });
+  }
+}
+
+/** decodeURIComponent, keeping text that is not valid percent-encoding as it is (as hono's router does). */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Parses a JSON body once, refuses what breaks the shared rules, and caches the parsed value for the validators. */
+async function parseJsonBody(c: Context<AppEnv>): Promise<void> {
+  const text = await c.req.text();
+  if (text.trim() === "") return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ProblemError("malformed-request", `The body is not valid JSON: ${(error as Error).message}`);
+  }
+  const problem = findJsonInputProblem(value, "body");
+  if (problem) {
+    const deep = problem.message.includes(`${MAX_JSON_DEPTH} levels`);
+    throw new ProblemError("validation", deep ? `JSON input may nest at most ${MAX_JSON_DEPTH} levels.` : "The request has invalid fields.", [problem]);
+  }
+  (c.req.bodyCache as { json?: Promise<unknown> }).json = Promise.resolve(value);
 }
 
 /**

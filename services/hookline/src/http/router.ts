@@ -1,6 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./app-env.js";
+import { installFieldMessages } from "../domain/field-messages.js";
 import { fieldErrors, ProblemError } from "./problem.js";
+
+installFieldMessages();
 
 /**
  * A router whose request validation failures become one 400 problem naming

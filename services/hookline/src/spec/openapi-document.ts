@@ -54,3 +54,16 @@ export function builtInEventTypes(document: OpenApiDocument): BuiltInEventType[]
     }];
   });
 }
+
+/**
+ * The spec's example payload (`data`) for a built-in event type: the first
+ * example of its webhook's request body, or the schema's own example.
+ * Undefined for a type the spec does not define or gives no example for.
+ */
+export function eventTypeExample(document: OpenApiDocument, name: string): Record<string, unknown> | undefined {
+  const media = document.webhooks?.[name]?.post?.requestBody?.content?.["application/json"] as
+    | { examples?: Record<string, { value?: unknown }>; example?: unknown; schema?: { example?: unknown } }
+    | undefined;
+  const example = Object.values(media?.examples ?? {})[0]?.value ?? media?.example ?? media?.schema?.example;
+  return example && typeof example === "object" && !Array.isArray(example) ? (example as Record<string, unknown>) : undefined;
+}

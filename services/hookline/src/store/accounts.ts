@@ -16,6 +16,11 @@ export async function findAccount(db: Db, id: string): Promise<AccountRow | unde
   return db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+/** The first account created: the one CLI commands act on when no account is named. */
+export async function oldestAccount(db: Db): Promise<AccountRow | undefined> {
+  return db.selectFrom("accounts").selectAll().orderBy("created_at").orderBy("id").limit(1).executeTakeFirst();
+}
+
 export async function countAccounts(db: Db): Promise<number> {
   const row = await db.selectFrom("accounts").select((eb) => eb.fn.countAll<number>().as("count")).executeTakeFirstOrThrow();
   return Number(row.count);

@@ -7,6 +7,8 @@ export interface ClaimedDelivery {
   event_id: number;
   hook_id: number;
   account_id: string;
+  /** The `webhook-id` every attempt of this delivery carries. */
+  message_id: string;
   attempts: number;
   retry_base: number;
   event_type: string;
@@ -26,6 +28,19 @@ export interface ClaimedDelivery {
   /** The claim left due rows behind (a hook's cap or throttle took fewer than were due): claim again without waiting. */
   more_due: boolean;
 }
+
+/**
+ * A hook whose attempts average under FAST_ATTEMPT_MS may hold
+ * FAST_HOOK_CAP_FACTOR × its cap. Rows are held for the whole claim → send →
+ * record cycle, not only while an attempt is open: a fast hook draining
+ * thousands of rows needs hundreds held (Little's law), while the cap is
+ * there to stop a slow receiver tying up the worker's slots. A hook not yet
+ * known to be fast (no attempt recorded) gets the plain cap, so a slow one's
+ * first burst is bounded too; a fast hook that turns slow can hold the larger
+ * allowance for one attempt deadline, until its average catches up.
+ */
+export const FAST_ATTEMPT_MS = 1000;
+export const FAST_HOOK_CAP_FACTOR = 16;
 
 /** What the claim needs to know besides the hooks' own fields. */
 export interface ClaimPolicy {
@@ -68,7 +83,10 @@ export interface ClaimPolicy {
  */
 export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy): Promise<ClaimedDelivery[]> {
   const horizon = policy.throttleHorizonMs / 1000;
-  const cap = sql`case when h.consecutive_failures >= ${policy.breakerThreshold} then 1 else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
+  const cap = sql`case
+    when h.consecutive_failures >= ${policy.breakerThreshold} then 1
+    when h.attempt_ms_avg < ${FAST_ATTEMPT_MS} then ${FAST_HOOK_CAP_FACTOR} * coalesce(h.max_in_flight, ${policy.hookMaxInFlight})
+    else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
   const result = await sql<ClaimedDelivery>`
     with held as (
       -- A dead worker's rows stop counting when their lease runs out.
@@ -110,7 +128,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
     from granted g left join paced p on p.hook_id = g.hook_id, hooks h, events e
     where d.id = g.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.account_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+    returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
       h.url, h.http_verb, h.secret,
       case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
       h.custom_data, h.insecure_ssl, h.retries, h.is_active,

@@ -18,8 +18,11 @@ export async function redeliver(db: Db, accountId: string, id: number): Promise<
     .where("id", "=", id)
     .where("locked_by", "is", null)
     .executeTakeFirst();
+  // Read before waking the workers: the answer shows the delivery pending and
+  // due now, not a claim a worker took a millisecond later.
+  const row = await findDelivery(db, accountId, id);
   if (updated.numUpdatedRows > 0n) await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(db);
-  return findDelivery(db, accountId, id);
+  return row;
 }
 
 export type DeliveryWithType = DeliveryRow & { event_type: string };

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
-import type { InsertedEvent, NewEvent } from "./events.js";
+import { insertEvents, type InsertedEvent, type NewEvent } from "./events.js";
 import type { Database } from "./schema.js";
 
 /** An event of a batch; with `idempotency`, a key of the `idempotency_keys` table (scope `account:<id>`) guards it. */
@@ -16,56 +16,69 @@ export type BatchOutcome = { ok: true; event: BatchInserted } | { ok: false; err
 
 /**
  * Writes many events, each with one pending delivery per matching active
- * hook, in ONE transaction of set-based statements, whatever the count: the
- * events' idempotency keys are claimed, the events and their deliveries are
- * inserted from one snapshot of the hooks (so each stored count equals its
- * rows) and the keys' answers recorded; an event whose key was taken before
- * (or earlier in the batch) gets the first publish's answer, or a mismatch
- * when the key was used for another event. A concurrent publish with the
- * same key waits on the key's row until this transaction ends.
+ * hook, with set-based statements whatever the count (events.ts
+ * insertEvents): the events and their deliveries are inserted from one
+ * snapshot of the hooks, so each stored count equals its rows.
+ *
+ * With idempotency keys, all of it is ONE transaction: the keys are claimed,
+ * the events inserted and the keys' answers recorded; an event whose key was
+ * taken before (or earlier in the batch) gets the first publish's answer, or
+ * a mismatch when the key was used for another event. A concurrent publish
+ * with the same key waits on the key's row until this transaction ends.
+ * Without keys (coalesced single publishes) the insert is one statement and
+ * needs no transaction around it: a lone publish is one round trip.
+ *
  * Outcomes come back in input order. Events may belong to different accounts
- * (coalesced single publishes do).
- *
- * Ids are drawn from the sequence up front so each inserted row maps back to
- * its input without relying on the order RETURNING happens to give.
- *
- * A statement error would refuse every event with the one bad one, so on an
- * error the batch is replayed one event at a time under savepoints, still in
- * the same transaction: the bad event gets its error, the others are stored.
+ * (coalesced single publishes do). A statement error would refuse every event
+ * with the one bad one, so on an error the batch is replayed one event at a
+ * time (under savepoints when in the transaction): the bad event gets its
+ * error, the others are stored.
  *
  * @example
- * const outcomes = await insertEventBatch(store.db, [{ accountId, type: "a", ... }, ...]);
+ * const outcomes = await insertEventBatch(store.db, [{ accountId, type: "a", dataText: "{}", ulid: ulid(), ... }, ...]);
  */
 export async function insertEventBatch(db: Kysely<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
   if (events.length === 0) return [];
+  if (events.every((e) => e.idempotency === undefined)) {
+    return withReplay(events, (some) => insertEvents(db, some).then((rows) => rows.map((event) => ({ ok: true, event: { ...event, created: true } }))));
+  }
   return db.transaction().execute(async (trx) => {
-    try {
+    const savepointed = async (some: BatchEvent[]) => {
       await sql`savepoint batch`.execute(trx);
-      const outcomes = await insertSetBased(trx, events);
-      await sql`release savepoint batch`.execute(trx);
-      return outcomes;
-    } catch (error) {
-      await sql`rollback to savepoint batch`.execute(trx);
-      const outcomes: BatchOutcome[] = [];
-      for (const event of events) {
-        try {
-          await sql`savepoint one`.execute(trx);
-          const [outcome] = await insertSetBased(trx, [event]);
-          await sql`release savepoint one`.execute(trx);
-          outcomes.push(outcome!);
-        } catch (eventError) {
-          await sql`rollback to savepoint one`.execute(trx);
-          outcomes.push({ ok: false, error: eventError });
-        }
+      try {
+        const outcomes = await insertWithKeys(trx, some);
+        await sql`release savepoint batch`.execute(trx);
+        return outcomes;
+      } catch (error) {
+        await sql`rollback to savepoint batch`.execute(trx);
+        throw error;
       }
-      // Every event failing alike (the database, not the data) is the first error, not a thousand.
-      if (outcomes.every((o) => !o.ok)) throw error;
-      return outcomes;
-    }
+    };
+    return withReplay(events, savepointed);
   });
 }
 
-async function insertSetBased(db: Transaction<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
+/** Runs `write` on all events; when it fails, on each event alone, so only the bad ones fail. */
+async function withReplay(events: BatchEvent[], write: (some: BatchEvent[]) => Promise<BatchOutcome[]>): Promise<BatchOutcome[]> {
+  try {
+    return await write(events);
+  } catch (error) {
+    if (events.length === 1) throw error;
+    const outcomes: BatchOutcome[] = [];
+    for (const event of events) {
+      try {
+        outcomes.push((await write([event]))[0]!);
+      } catch (eventError) {
+        outcomes.push({ ok: false, error: eventError });
+      }
+    }
+    // Every event failing alike (the database, not the data) is the first error, not a thousand.
+    if (outcomes.every((o) => !o.ok)) throw error;
+    return outcomes;
+  }
+}
+
+async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
   const outcomes: Array<BatchOutcome | undefined> = new Array(events.length);
   // Keys: the first event with a key this statement could take writes; the others are answered from it or from the stored row.
   const firstWithKey = new Map<string, number>();
@@ -85,44 +98,11 @@ async function insertSetBased(db: Transaction<Database>, events: BatchEvent[]): 
   const writes = events
     .map((e, ord) => ({ e, ord }))
     .filter(({ e, ord }) => e.idempotency === undefined || (claimed.has(scopeKey(e)) && firstWithKey.get(scopeKey(e)) === ord));
-  const input = writes.map(({ e, ord }) => ({
-    ord,
-    account_id: e.accountId,
-    type: e.type,
-    subject_type: e.subjectType,
-    subject: e.subject,
-    data: JSON.stringify(e.data),
-    patterns: e.patterns,
-  }));
-  const created = await sql<{ ord: number; id: number; deliveries_count: number }>`
-    with input as materialized (
-      select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
-      from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
-        ord int, account_id text, type text, subject_type text, subject text, data text, patterns text[])
-    ), matched as (
-      select input.id as event_id, h.id as hook_id, h.account_id
-      from input join hooks h
-        on h.account_id = input.account_id
-       and h.is_active
-       and h.events && input.patterns
-       and (h.subject_type is null or h.subject_type = input.subject_type)
-       and (h.subject is null or h.subject = input.subject)
-       and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? coalesce(input.subject_type, ''))
-    ), counts as (
-      select event_id, count(*) as n from matched group by event_id
-    ), ev as (
-      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count)
-      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::jsonb, coalesce(counts.n, 0)
-      from input left join counts on counts.event_id = input.id
-      order by input.ord
-      returning id, deliveries_count
-    ), scheduled as (
-      insert into deliveries (event_id, hook_id, account_id)
-      select matched.event_id, matched.hook_id, matched.account_id
-      from matched join ev on ev.id = matched.event_id
-    )
-    select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id`.execute(db);
-  for (const row of created.rows) outcomes[row.ord] = { ok: true, event: { id: Number(row.id), deliveries_count: Number(row.deliveries_count), created: true } };
+  const inserted = await insertEvents(
+    db,
+    writes.map(({ e }) => e),
+  );
+  writes.forEach(({ ord }, j) => (outcomes[ord] = { ok: true, event: { ...inserted[j]!, created: true } }));
   if (keyed.length === 0) return outcomes as BatchOutcome[];
 
   // Record the answers of the keys this batch took, as the Idempotency-Key layer stores its answers.

@@ -41,6 +41,9 @@ export class PostgresJsDialect implements Dialect {
   }
 }
 
+/** How often one statement is sent at most when connections are lost under it. */
+const MAX_SENDS = 4;
+
 class PostgresJsConnection implements DatabaseConnection {
   #reserved: ReservedSql | undefined;
   constructor(private readonly sql: Sql) {}
@@ -57,18 +60,23 @@ class PostgresJsConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     let result;
-    try {
-      result = await this.#send(query);
-    } catch (error) {
-      // A lost connection (a terminated backend, a restart) fails the
-      // statement in flight. Outside a transaction it is sent once more, on
-      // a fresh connection, when that cannot do anything twice: the server
-      // says it aborted the session before a commit, or the statement only
-      // reads. Anything else may have committed, so the error stands (the
-      // API answers 503 and a client retries with its Idempotency-Key).
-      const retry = !this.#reserved && isDatabaseUnavailable(error) && (isAbortedBySession(error) || isReadOnlyStatement(query.sql));
-      if (!retry) throw error;
-      result = await this.#send(query);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        result = await this.#send(query);
+        break;
+      } catch (error) {
+        // A lost connection (a terminated backend, a restart) fails the
+        // statement in flight. Outside a transaction it is sent again, on
+        // another connection, when that cannot do anything twice: the server
+        // says it aborted the session before a commit, or the statement only
+        // reads. Anything else may have committed, so the error stands (the
+        // API answers 503 and a client retries with its Idempotency-Key).
+        // A few times: a restart ends every pooled connection at once, and the
+        // next one picked may be dying too.
+        const retry =
+          attempt < MAX_SENDS && !this.#reserved && isDatabaseUnavailable(error) && (isAbortedBySession(error) || isReadOnlyStatement(query.sql));
+        if (!retry) throw error;
+      }
     }
     const affects = ["INSERT", "UPDATE", "DELETE", "MERGE"].includes(result.command);
     return {

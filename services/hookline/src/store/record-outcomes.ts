@@ -19,6 +19,9 @@ export interface DeliveryOutcome {
   hook: { last_status: string; last_reason: string; last_context: string | null; failed: boolean | null; deactivate: boolean };
 }
 
+/** The longest wait between two probes of an open breaker. */
+export const MAX_PROBE_INTERVAL_MS = 300_000;
+
 /** How the hooks' breaker and auto-disable react to a batch (config.ts: HOOKLINE_BREAKER_*, HOOKLINE_AUTO_DISABLE_SECONDS). */
 export interface BreakerPolicy {
   breakerThreshold: number;
@@ -46,7 +49,8 @@ export interface RecordedOutcomes {
  * The breaker counts a hook's consecutive failed attempts: a success in the
  * batch restarts the count from the failures after it; at the threshold the
  * claim gives the hook one row at a time (the probe), and each failed probe
- * puts the next one `breakerProbeIntervalMs` away (`not_before`), so the
+ * puts the next one away (`not_before`: a tenth of how long the hook has
+ * been failing, at least `breakerProbeIntervalMs`, at most 5 minutes), so the
  * backlog waits without spending its retries. `failing_since` is the first
  * failure after the last success; a hook still failing `autoDisableSeconds`
  * after it is disabled with a `disabled_reason` (Svix's 5 days). Counters are
@@ -79,6 +83,12 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
   const disableAfter = sql`make_interval(secs => ${policy.autoDisableSeconds})`;
   // The hook's failing_since after this batch, from its latest row version.
   const failingSince = sql`case when j.fails = 0 then null when j.last_ok is not null then j.first_fail else coalesce(hooks.failing_since, j.first_fail) end`;
+  // A tenth of how long the hook has been failing, between the configured
+  // interval and MAX_PROBE_INTERVAL: a receiver back after a one-minute
+  // outage is probed within seconds, one dead for days costs one attempt per
+  // few minutes.
+  const probeDelay = sql`least(make_interval(secs => ${MAX_PROBE_INTERVAL_MS / 1000}),
+    greatest(make_interval(secs => ${policy.breakerProbeIntervalMs / 1000}), (now() - coalesce(${failingSince}, now())) / 10))`;
   const expired = sql`(j.fails > 0 and ${failingSince} < now() - ${disableAfter})`;
   const result = await sql<{ updated: number; exhausted: RecordedOutcomes["exhausted"]; disabled: RecordedOutcomes["disabled"] }>`
     with o as (
@@ -105,7 +115,7 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
       -- What the hook update needs comes back with the row: joining o to d
       -- again (both CTE scans, the planner guesses 100 rows each) became a
       -- nested loop, quadratic in the batch — 1.6 ms a row at 3,000.
-      returning d.id, d.account_id, d.event_id, o.hook_id, o.outcome = 'succeeded' as ok, o.exhausted, o.attempted, o.attempted_at,
+      returning d.id, d.account_id, d.event_id, o.hook_id, o.outcome = 'succeeded' as ok, o.exhausted, o.attempted, o.attempted_at, o.duration_ms,
         o.last_status, o.last_reason, o.last_context, o.failed, o.deactivate
     ), a as (
       insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body, response_status, response_headers, response_body, error_kind, error)
@@ -114,7 +124,7 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
     ), streak as (
       -- Per hook: the batch's last success, and the failures after it (all
       -- of them when none succeeded) — what restarts or extends its run of failures.
-      select hook_id, last_ok,
+      select hook_id, last_ok, avg(duration_ms) as avg_ms,
              count(*) filter (where not ok and attempted_at > coalesce(last_ok, '-infinity')) as fails,
              min(attempted_at) filter (where not ok and attempted_at > coalesce(last_ok, '-infinity')) as first_fail
       from (select *, max(attempted_at) filter (where ok) over (partition by hook_id) as last_ok from d where attempted) x
@@ -130,17 +140,19 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
       where attempted
       order by hook_id, attempted_at desc
     ), j as (
-      select latest.*, streak.last_ok, streak.fails, streak.first_fail, hk.is_active as was_active
+      select latest.*, streak.last_ok, streak.fails, streak.first_fail, streak.avg_ms, hk.is_active as was_active
       from latest join streak on streak.hook_id = latest.hook_id join hooks hk on hk.id = latest.hook_id
     ), h as (
       update hooks
       set last_datetime = j.attempted_at, last_status = j.last_status, last_reason = j.last_reason,
           last_context = j.last_context, failed = coalesce(j.failed, hooks.failed),
+          -- Recent batches weigh most: a hook that turns slow loses the fast allowance within a few batches.
+          attempt_ms_avg = round(coalesce(hooks.attempt_ms_avg * 0.5 + j.avg_ms * 0.5, j.avg_ms)),
           consecutive_failures = case when j.last_ok is not null then j.fails else hooks.consecutive_failures + j.fails end,
           failing_since = ${failingSince},
           not_before = case
             when j.fails > 0 and (case when j.last_ok is not null then j.fails else hooks.consecutive_failures + j.fails end) >= ${policy.breakerThreshold}
-            then greatest(hooks.not_before, now() + make_interval(secs => ${policy.breakerProbeIntervalMs / 1000}))
+            then greatest(hooks.not_before, now() + ${probeDelay})
             else hooks.not_before end,
           is_active = hooks.is_active and not j.deactivate and not ${expired},
           disabled_reason = case

@@ -2,7 +2,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
 
 /**
  * The typed shape of Hookline's tables, as the migrations leave them.
- * Timestamps are `timestamptz`; JSON columns are `jsonb`.
+ * Timestamps are `timestamptz`; JSON columns are `jsonb`, except
+ * `events.data`, which is `json` (the producer's exact text) and is read as text.
  */
 export interface Database {
   accounts: AccountTable;
@@ -77,6 +78,8 @@ export interface HookTable {
   failing_since: Date | null;
   /** Why Hookline disabled the hook (auto-disable, 410 Gone); null when a user paused it or it is active. */
   disabled_reason: string | null;
+  /** Moving average of the hook's attempt durations (ms); null before its first recorded attempt. */
+  attempt_ms_avg: number | null;
 }
 
 export interface EventTable {
@@ -85,7 +88,8 @@ export interface EventTable {
   type: string;
   subject_type: string | null;
   subject: string | null;
-  data: Json;
+  /** The producer's `data`, exactly as sent (a `json` column: key order, number text and spacing kept). Select it `::text`. */
+  data: ColumnType<string, string, string>;
   deliveries_count: number;
   created_at: Timestamp;
 }
@@ -97,6 +101,8 @@ export interface DeliveryTable {
   event_id: number;
   hook_id: number;
   account_id: string;
+  /** The `webhook-id` of every attempt: `msg_<event ULID>_<hook id>`, globally unique. */
+  message_id: Generated<string>;
   status: Generated<DeliveryStatus>;
   attempts: Generated<number>;
   retry_base: Generated<number>;

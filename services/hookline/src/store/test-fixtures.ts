@@ -23,7 +23,7 @@ export async function hookWithDeliveries(store: Store, accountId: string, delive
     .executeTakeFirstOrThrow();
   if (deliveries > 0) {
     await sql`
-      with ev as (insert into events (account_id, type, data, deliveries_count) select ${accountId}, 'x', '{}'::jsonb, 1 from generate_series(1, ${deliveries}) returning id)
+      with ev as (insert into events (account_id, type, data, deliveries_count) select ${accountId}, 'x', '{}'::json, 1 from generate_series(1, ${deliveries}) returning id)
       insert into deliveries (event_id, hook_id, account_id, next_attempt_at) select ev.id, ${hook.id}, ${accountId}, now() - interval '1 second' from ev`.execute(store.db);
   }
   return hook.id;

@@ -24,7 +24,7 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
       next.searchParams.set("limit", String(query.limit));
       c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
     }
-    return c.json(page.map(deliveryToWire), 200);
+    return c.json(page.map((row) => deliveryToWire(row)), 200);
   };
 
   const get: AppRouteHandler<routes.GetDeliveryRoute> = async (c) => {

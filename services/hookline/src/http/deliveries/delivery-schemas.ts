@@ -4,13 +4,15 @@ import { z } from "@hono/zod-openapi";
 export const DeliverySchema = z
   .object({
     id: z.number().int(),
+    message_id: z.string(),
     event_id: z.number().int(),
     hook_id: z.number().int(),
     event_type: z.string(),
-    status: z.enum(["pending", "succeeded", "failed", "cancelled"]),
+    status: z.enum(["pending", "in_flight", "succeeded", "failed", "cancelled"]),
     attempt_count: z.number().int(),
     next_attempt_at: z.string().openapi({ format: "date-time" }).nullable(),
     last_attempt_at: z.string().openapi({ format: "date-time" }).nullable(),
+    finished_at: z.string().openapi({ format: "date-time" }).nullable(),
     last_response_status: z.number().int().nullable(),
     last_error: z.string().nullable(),
     created_at: z.string().openapi({ format: "date-time" }),

@@ -75,3 +75,4 @@ export const EventIdParamsSchema = z.object({
 });
 
 export type EventPublish = z.infer<typeof EventPublishSchema>;
+export type Event = z.infer<typeof EventSchema>;

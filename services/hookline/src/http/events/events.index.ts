@@ -8,6 +8,7 @@ import { deliveryToWire } from "../deliveries/delivery-wire.js";
 import { ProblemError, problemBody, toProblemError } from "../problem.js";
 import { createRouter } from "../router.js";
 import { EVENT_DELIVERIES_SHOWN } from "./event-schemas.js";
+import { rawElementTexts, rawMemberText } from "../../json/raw-member.js";
 import {
   getEvent,
   listEvents as listEventsRoute,
@@ -19,17 +20,22 @@ import {
   type PublishEventRoute,
 } from "./events.routes.js";
 
-/** An event row as the API shows it, without its deliveries. */
-function eventToWire(event: EventRow) {
-  return {
+/**
+ * An event as the API shows it, as JSON text: `data` is spliced in as the
+ * stored text, so it reads exactly as published (c.json would parse and
+ * re-serialise it, rounding big numbers and reordering integer-like keys).
+ */
+function eventJson(event: EventRow, extra: Record<string, unknown> = {}): string {
+  const rest = {
     id: event.id,
     type: event.type,
     subject_type: event.subject_type,
     subject: event.subject,
-    data: event.data,
     created_at: event.created_at.toISOString(),
     deliveries_count: event.deliveries_count,
+    ...extra,
   };
+  return `{"data":${event.data},${JSON.stringify(rest).slice(1)}`;
 }
 
 const MISMATCH = () =>
@@ -38,12 +44,17 @@ const problemResult = (problem: ProblemError) => ({ status: problem.status, prob
 
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
-    const result = await deps.publish.publish(c.var.account, c.req.valid("json"));
+    // The stored and delivered data is the producer's own text of it, not a re-serialisation of the parsed copy.
+    const input = { ...c.req.valid("json"), dataText: rawMemberText(await c.req.text(), "data") };
+    const result = await deps.publish.publish(c.var.account, input);
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
   };
 
   const publishBatch: AppRouteHandler<PublishEventBatchRoute> = async (c) => {
-    const outcomes = await deps.publish.publishMany(c.var.account, c.req.valid("json").events);
+    // Each event's data is stored as the producer's own text of it, as for a single publish.
+    const texts = rawElementTexts(rawMemberText(await c.req.text(), "events") ?? "[]");
+    const events = c.req.valid("json").events.map((event, i) => ({ ...event, dataText: texts[i] === undefined ? undefined : rawMemberText(texts[i]!, "data") }));
+    const outcomes = await deps.publish.publishMany(c.var.account, events);
     const results = outcomes.map((o) =>
       o.ok ? { status: 202 as const, id: o.result.id, deliveries: o.result.deliveries } : problemResult("mismatch" in o ? MISMATCH() : toProblemError(o.error)),
     );
@@ -55,7 +66,8 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     const event = await findEvent(deps.store.db, c.var.account.id, id);
     if (!event) throw new ProblemError("not-found", `No event ${id} in this account.`);
     const deliveries = await listEventDeliveries(deps.store.db, event.id, EVENT_DELIVERIES_SHOWN);
-    return c.json({ ...eventToWire(event), deliveries: deliveries.map(deliveryToWire) }, 200);
+    const json = eventJson(event, { deliveries: deliveries.map((row) => deliveryToWire(row)) });
+    return c.body(json, 200, { "content-type": "application/json" }) as never;
   };
 
   const list: AppRouteHandler<ListEventsRoute> = async (c) => {
@@ -73,7 +85,7 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
       next.searchParams.set("limit", String(query.limit));
       c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
     }
-    return c.json(page.map(eventToWire), 200);
+    return c.body(`[${page.map((row) => eventJson(row)).join(",")}]`, 200, { "content-type": "application/json" }) as never;
   };
 
   return createRouter().openapi(listEventsRoute, list).openapi(publishEvent, publish).openapi(publishEventBatch, publishBatch).openapi(getEvent, get);

@@ -2,10 +2,12 @@ import type { Migration, MigrationProvider } from "kysely";
 import * as accountsKeysHooks from "./2026-11-22T1500-accounts-keys-hooks.js";
 import * as eventsDeliveries from "./2026-11-22T1600-events-deliveries.js";
 import * as hooksEventsIndex from "./2026-11-22T1700-hooks-events-index.js";
+import * as exactDataMessageIds from "./2026-11-30T0100-exact-data-message-ids.js";
 import * as idempotencyKeys from "./2026-11-30T0200-idempotency-keys.js";
 import * as idBound from "./2026-11-30T0201-id-bound.js";
 import * as hookIsolation from "./2026-11-30T0300-hook-isolation.js";
 import * as apiKeyLastUsed from "./2026-11-30T0500-api-key-last-used.js";
+import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -16,9 +18,11 @@ const migrations: Record<string, Migration> = {
   "2026-11-22T1500-accounts-keys-hooks": accountsKeysHooks,
   "2026-11-22T1600-events-deliveries": eventsDeliveries,
   "2026-11-22T1700-hooks-events-index": hooksEventsIndex,
+  "2026-11-30T0100-exact-data-message-ids": exactDataMessageIds,
   "2026-11-30T0200-idempotency-keys": idempotencyKeys,
   "2026-11-30T0201-id-bound": idBound,
   "2026-11-30T0300-hook-isolation": hookIsolation,
+  "2026-11-30T0301-hook-attempt-duration": hookAttemptDuration,
   "2026-11-30T0500-api-key-last-used": apiKeyLastUsed,
 };
 

@@ -1,6 +1,6 @@
 import { ProblemError } from "../../problem.js";
 import type { AppRouteHandler } from "../../app-env.js";
-import { listAllHooks, type ProfileDeps } from "../profile-deps.js";
+import { listAllHooks, withFieldNames, type ProfileDeps } from "../profile-deps.js";
 import { kuduHookDetailsToWire, kuduHookToWire } from "./kudu-wire.js";
 import type * as routes from "./kudu.routes.js";
 
@@ -41,7 +41,8 @@ export function createKuduHandlers(deps: ProfileDeps) {
 
   // Kudu's hook call is the published body itself, so it becomes the event's data.
   const publish: AppRouteHandler<routes.PublishKuduHookTypeRoute> = async (c) => {
-    await deps.events.publish(c.var.account, { type: c.req.valid("param").hookType, data: c.req.valid("json") });
+    const input = { type: c.req.valid("param").hookType, data: c.req.valid("json"), dataText: await c.req.text() };
+    await withFieldNames(() => deps.events.publish(c.var.account, input), { "body.type": "path.hookType" });
     return c.body(null, 200);
   };
 

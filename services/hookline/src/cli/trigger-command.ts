@@ -1,0 +1,45 @@
+import { createClient } from "@hookline/sdk";
+import { defineCommand } from "citty";
+import type { Config } from "../config.js";
+import { builtInEventTypes, eventTypeExample, loadOpenApiDocument } from "../spec/openapi-document.js";
+import { apiFailure, CliError } from "./cli-error.js";
+import { serverUrl } from "./server-target.js";
+
+/**
+ * `hookline trigger <event-type>`: publishes the spec's example payload of a
+ * built-in type through a running server's API, as `stripe trigger` and
+ * Svix's "send example" do — a way to see a delivery without writing one.
+ */
+export function triggerCommand(config: () => Config) {
+  const document = loadOpenApiDocument();
+  // Pings have their own operation (POST /v1/hooks/{id}/pings).
+  const names = builtInEventTypes(document).map((t) => t.name).filter((name) => name !== "ping" && eventTypeExample(document, name));
+  return defineCommand({
+    meta: { name: "trigger", description: `Publish the spec's example event of a built-in type through a running server (HOOKLINE_API_KEY): ${names.join(", ")}` },
+    args: {
+      event_type: { type: "positional", description: "A built-in event type", required: true },
+      subject: { type: "string", description: "The event's subject (hooks can select on it), e.g. alaudauser/docker_images_test" },
+      "subject-type": { type: "string", description: "The event's subject type; default: the example's" },
+      url: { type: "string", description: "The server's URL; default: HOOKLINE_PUBLIC_URL, the embedded server's, or http://HOST:PORT" },
+    },
+    async run({ args }) {
+      const settings = config();
+      const example = eventTypeExample(document, args.event_type);
+      if (!example) throw new CliError(`EVENT_TYPE must be one of: ${names.join(", ")} (got "${args.event_type}").`);
+      if (!settings.apiKey) throw new CliError("HOOKLINE_API_KEY is required: set it to an API key of the account to publish as (`hookline keys create` makes one).");
+      const data = { ...example, ...(args.subject ? { subject: args.subject } : {}) };
+      const subjectType = args["subject-type"] ?? (typeof example.subject_type === "string" ? example.subject_type : undefined);
+      const body = { type: args.event_type, data, ...(args.subject ? { subject: args.subject, ...(subjectType ? { subject_type: subjectType } : {}) } : {}) };
+      const url = serverUrl(settings, args.url);
+      const client = createClient({ baseUrl: url, apiKey: settings.apiKey, retry: false });
+      let answer;
+      try {
+        answer = await client.POST("/v1/events", { body });
+      } catch (error) {
+        throw new CliError(`Publishing failed: cannot reach ${url} (${(error as Error).message}): start the server, or pass --url.`);
+      }
+      if (answer.error !== undefined || !answer.data) throw apiFailure("Publishing", answer.response, answer.error);
+      console.log(`Published ${args.event_type} as event ${answer.data.id} to ${answer.data.deliveries} hook(s) (through ${url}).`);
+    },
+  });
+}

@@ -1,0 +1,108 @@
+import type { Logger } from "pino";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { startHookline } from "./hookline.js";
+import { createLogger } from "./logger.js";
+import { ensureDefaultAccount } from "./quickstart.js";
+import { describeStartupFailure } from "./startup-errors.js";
+import { isConnectionLost } from "./store/connection-lost.js";
+
+/** Exit codes: 2 for a bad setting, 1 for any other failure to start. */
+export const EXIT_BAD_CONFIG = 2;
+export const EXIT_START_FAILED = 1;
+
+/**
+ * Loads the configuration or exits with one line naming the bad settings.
+ * Used by every entry point (server and CLI).
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hookline: ${error.message}\n`);
+      process.exit(EXIT_BAD_CONFIG);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Prints a failure to start as one line (the setting and what to do); the
+ * stack only at LOG_LEVEL=debug or trace, where it helps more than it scares.
+ */
+export function reportFailure(error: unknown, config: Pick<Config, "logLevel"> & Partial<Config>, what = "could not start"): void {
+  const line = describeStartupFailure(error, config as Config);
+  const verbose = config.logLevel === "debug" || config.logLevel === "trace";
+  const message = line ?? `${what}: ${error instanceof Error ? error.message : String(error)}${verbose ? "" : " (LOG_LEVEL=debug shows the stack trace)"}`;
+  process.stderr.write(`hookline: ${message}\n`);
+  if (verbose) process.stderr.write(`${stackOf(error)}\n`);
+}
+
+function stackOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause ? `${error.stack}\nCaused by: ${stackOf(error.cause)}` : String(error.stack);
+}
+
+/**
+ * The server process: env → config → lock, port, database → API and worker
+ * → banner → signals. Exits non-zero, with one line, when it cannot start.
+ */
+export async function runServer(env: Record<string, string | undefined>, isTerminal: boolean): Promise<void> {
+  const config = loadConfigOrExit(env);
+  const logger = createLogger(config.logLevel, undefined, { pretty: config.logFormat === "pretty" || (config.logFormat === "auto" && isTerminal) });
+  handleUnhandledRejections(logger);
+
+  let hookline;
+  try {
+    hookline = await startHookline(config, logger);
+  } catch (error) {
+    reportFailure(error, config);
+    process.exit(EXIT_START_FAILED);
+  }
+  const quickstart = await ensureDefaultAccount(hookline.store);
+  hookline.advertiseDefaultAccount(quickstart.accountId);
+
+  if (hookline.url) {
+    const url = hookline.url;
+    const lines = [`Hookline is running at ${url}`, `  API reference: ${url}/docs`];
+    if (quickstart.key) {
+      lines.push(`  A default account was created. Its API key (shown once, keep it):`, `    ${quickstart.key}`);
+      lines.push(`  Try: curl -H "Authorization: Bearer ${quickstart.key}" ${url}/v1/hooks`);
+    } else {
+      lines.push(`  API keys: \`hookline keys list\`, \`hookline keys create\` (the key printed at the first start still works unless revoked)`);
+    }
+    lines.push(`  Database: ${config.databaseUrl ? "PostgreSQL" : config.dataDir === "memory://" ? "PGlite in memory (gone at exit)" : `PGlite in ${config.dataDir}`}; role: ${config.role}`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      // A second signal means "now": skip the graceful path.
+      if (stopping) process.exit(1);
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      hookline.stop().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+// A lost database connection (store/connection-lost.ts) is logged, not fatal:
+// the pool recovers by itself. Anything else is a bug: log it and exit, and
+// let the supervisor restart us (claims come back when their lease runs out).
+function handleUnhandledRejections(logger: Logger) {
+  process.on("unhandledRejection", (reason) => {
+    if (isConnectionLost(reason)) {
+      logger.warn({ err: reason }, "database connection lost; postgres.js reconnects");
+      return;
+    }
+    logger.fatal({ err: reason }, "unhandled rejection");
+    process.exit(1);
+  });
+}

@@ -1,0 +1,140 @@
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+
+/**
+ * One owner per embedded database. PGlite is single-process: two processes
+ * opening one data folder both succeed and can corrupt it, so a process takes
+ * this lock before PGlite touches the folder, and a second one is refused.
+ *
+ * The lock is proper-lockfile's (an atomic `mkdir` of `hookline.lock` inside
+ * the folder, its mtime refreshed every `LOCK_UPDATE_MS`); a lock not
+ * refreshed for `LOCK_STALE_MS` is stale and may be taken over, so a crashed
+ * owner holds the folder for at most that long. Beside it, `hookline-owner.json`
+ * says who holds it (pid, host, the server's URL) for the refusal message and
+ * for CLI commands that go through the running server instead.
+ */
+export const LOCK_STALE_MS = 10_000;
+const LOCK_UPDATE_MS = 5_000;
+const LOCK_NAME = "hookline.lock";
+const OWNER_FILE = "hookline-owner.json";
+
+/** Who holds a data folder. */
+export interface DataDirOwner {
+  pid: number;
+  hostname: string;
+  /** What the holder runs: "server" or a CLI command. */
+  command: string;
+  /** The holder's API, when it serves one. */
+  url?: string;
+  /**
+   * An admin token for that API, for the CLI on this machine (whoever can read
+   * this folder can read the database anyway; the file is mode 0600).
+   */
+  admin_token?: string;
+  /** The oldest account's id, what CLI commands act on without --account. */
+  default_account?: string;
+  started_at: string;
+}
+
+export interface DataDirLock {
+  /** Records how to reach the holder's API, for CLI commands that go through it. */
+  advertise(details: Pick<DataDirOwner, "url" | "admin_token" | "default_account">): void;
+  release(): Promise<void>;
+}
+
+/** The folder cannot be created or written (permissions, a file in the way, a read-only disk). */
+export class DataDirNotWritableError extends Error {
+  constructor(readonly dataDir: string, readonly code: string | undefined, options?: ErrorOptions) {
+    super(`${dataDir} is not a writable folder${code ? ` (${code})` : ""}`, options);
+    this.name = "DataDirNotWritableError";
+  }
+}
+
+/** Another live process holds the folder. */
+export class DataDirBusyError extends Error {
+  constructor(readonly dataDir: string, readonly owner: DataDirOwner | undefined) {
+    super(`${dataDir} is in use by ${owner ? `process ${owner.pid}` : "another process"}`);
+    this.name = "DataDirBusyError";
+  }
+}
+
+/** The recorded holder of a data folder, if any (the record may outlive a crashed holder by `LOCK_STALE_MS`). */
+export function readDataDirOwner(dataDir: string): DataDirOwner | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, OWNER_FILE), "utf8")) as DataDirOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the folder's lock is held and fresh. */
+export function isDataDirLocked(dataDir: string): boolean {
+  try {
+    return Date.now() - statSync(join(dataDir, LOCK_NAME)).mtimeMs < LOCK_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the folder if needed and takes its lock, before anything opens the
+ * database in it. Throws `DataDirNotWritableError` or `DataDirBusyError`.
+ * When the recorded holder is a process of this host that no longer runs, it
+ * waits (up to `LOCK_STALE_MS`) for its lock to go stale instead of refusing.
+ * `onLost` is called if the lock is taken away while held (its folder deleted,
+ * a clock jump): the caller must stop using the database.
+ */
+export async function lockDataDir(dataDir: string, command: string, onLost: (error: Error) => void): Promise<DataDirLock> {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.W_OK);
+    if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+  } catch (error) {
+    throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
+  }
+
+  const options = { lockfilePath: join(dataDir, LOCK_NAME), realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, onCompromised: onLost };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dataDir, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
+    const owner = readDataDirOwner(dataDir);
+    if (!owner || owner.hostname !== hostname() || isRunning(owner.pid)) throw new DataDirBusyError(dataDir, owner);
+    // The holder crashed: its lock goes stale within LOCK_STALE_MS of its last refresh.
+    try {
+      release = await lockfile.lock(dataDir, { ...options, retries: { retries: LOCK_STALE_MS / 500 + 2, minTimeout: 500, maxTimeout: 500 } });
+    } catch {
+      throw new DataDirBusyError(dataDir, owner);
+    }
+  }
+
+  const owner: DataDirOwner = { pid: process.pid, hostname: hostname(), command, started_at: new Date().toISOString() };
+  const write = () => {
+    const path = join(dataDir, OWNER_FILE);
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  };
+  write();
+  return {
+    advertise(details) {
+      Object.assign(owner, details);
+      write();
+    },
+    async release() {
+      rmSync(join(dataDir, OWNER_FILE), { force: true });
+      await release();
+    },
+  };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
