@@ -52,6 +52,9 @@ export async function startHookline(
     HOOKLINE_ROLE: role,
     HOOKLINE_ADMIN_TOKEN: adminToken,
     HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
+    HOOKLINE_MAIN_SECRET: process.env.HOOKLINE_MAIN_SECRET ?? randomBytes(32).toString("base64"),
+    // The limiter runs (its cost is part of the figure) but never trips the bench's one key.
+    HOOKLINE_RATE_LIMIT_REQUESTS: "1000000000",
     LOG_LEVEL: "warn",
     // A worker-only process has no API; its health endpoint is what /readyz polls.
     ...(role === "worker" ? { HOOKLINE_METRICS_PORT: String(port) } : {}),

@@ -1,4 +1,4 @@
-// `pnpm bench [delivery|api|receiver|large|fairness]`: runs the chosen scenarios (all by
+// `pnpm bench [delivery|api|receiver|large|fairness|secrets|footprint]`: runs the chosen scenarios (all by
 // default) and prints one table of figures and "Hookline / anchor" ratios.
 import { killAllChildren } from "./child-process.js";
 import { readConfig, type BenchConfig } from "./config.js";
@@ -7,15 +7,19 @@ import { formatTable, oneLine, summarize, unavailableRow, type BenchRow } from "
 import { apiScenario } from "./scenarios/api.js";
 import { deliveryScenario } from "./scenarios/delivery.js";
 import { largeTablesScenario } from "./scenarios/large-tables.js";
+import { footprintScenario } from "./scenarios/footprint.js";
 import { fairnessScenario } from "./scenarios/fairness.js";
 import { receiverScenario } from "./scenarios/receiver.js";
+import { secretsScenario } from "./scenarios/secrets.js";
 
 const scenarios: Record<string, (config: BenchConfig) => Promise<BenchRow[]>> = {
   receiver: receiverScenario,
   api: apiScenario,
   delivery: deliveryScenario,
   large: largeTablesScenario,
+  footprint: footprintScenario,
   fairness: fairnessScenario,
+  secrets: secretsScenario,
 };
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@ import { createMemoryDedupe, type DedupeStore } from "./dedupe.js";
 import {
   PayloadTooLargeError,
   ReceiverConfigurationError,
+  ReceiverOptionError,
   WebhookPayloadError,
   WebhookVerificationError,
 } from "./errors.js";
@@ -43,8 +44,13 @@ export type Receiver = {
   ): Receiver;
   /** Verifies, parses, drops duplicates and dispatches one request. Never throws. */
   handle(request: DeliveredRequest): Promise<ReceiverResponse>;
-  /** Turns an error met before `handle` (body too large, wiring mistake) into an answer. */
-  reject(error: Error): ReceiverResponse;
+  /**
+   * Turns an error met before `handle` (body too large, wiring mistake) into
+   * an answer. Given the request's headers, a wiring mistake (raw body gone)
+   * is answered 500 only when the headers could belong to a genuine message:
+   * a forged or malformed one gets its 401 as usual.
+   */
+  reject(error: Error, headers?: HeadersInput): ReceiverResponse;
   readonly maxBodyBytes: number;
 };
 
@@ -61,7 +67,14 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  *   .on("channel_destroy", (e) => console.log(e.data.hangup_cause));
  */
 export function createReceiver(options: ReceiverOptions): Receiver {
+  if (typeof options !== "object" || options === null) {
+    throw new ReceiverOptionError("options", "createReceiver needs an options object with the hook's `secret`");
+  }
   const verifier = createVerifier(options.secret, options);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new ReceiverOptionError("maxBodyBytes", `must be a positive whole number of bytes, got ${String(maxBodyBytes)}`);
+  }
   const store = options.dedupe === false ? undefined : (options.dedupe ?? createMemoryDedupe());
   const onError = options.onError ?? ((error) => console.error("Hookline webhook handler failed", error));
   const handlers = new Map<string, Handler<ReceivedEvent>[]>();
@@ -104,7 +117,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   }
 
   const receiver: Receiver = {
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes,
     on(type, handler) {
       const list = handlers.get(type) ?? [];
       list.push(handler as Handler<ReceivedEvent>);
@@ -112,7 +125,14 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       return receiver;
     },
     handle,
-    reject(error) {
+    reject(error, headers) {
+      if (error instanceof ReceiverConfigurationError && headers) {
+        try {
+          verifier.checkHeaders(headers);
+        } catch (headerError) {
+          if (headerError instanceof WebhookVerificationError) return receiver.reject(headerError);
+        }
+      }
       if (error instanceof WebhookVerificationError) return problem(401, error.code, error.message);
       if (error instanceof WebhookPayloadError) return problem(400, error.code, error.message, { errors: error.issues });
       if (error instanceof PayloadTooLargeError) return problem(413, "payload_too_large", error.message);

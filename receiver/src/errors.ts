@@ -10,6 +10,7 @@ export type VerificationErrorCode =
   | "invalid_timestamp"
   | "timestamp_too_old"
   | "timestamp_too_new"
+  | "invalid_signature"
   | "no_matching_signature";
 
 const verificationMessages: Record<VerificationErrorCode, string> = {
@@ -17,6 +18,7 @@ const verificationMessages: Record<VerificationErrorCode, string> = {
   invalid_timestamp: "Invalid webhook-timestamp header",
   timestamp_too_old: "Message timestamp too old",
   timestamp_too_new: "Message timestamp too new",
+  invalid_signature: "Malformed webhook-signature header",
   no_matching_signature: "No matching signature found",
 };
 
@@ -82,5 +84,24 @@ export class PayloadTooLargeError extends Error {
   readonly status = 413;
   constructor(readonly limit: number) {
     super(`Request body exceeds ${limit} bytes`);
+  }
+}
+
+/**
+ * An option given to `createVerifier`, `verify`, `createReceiver` or `sign`
+ * is unusable (a missing or malformed secret, a tolerance that is not a
+ * finite non-negative number, …). Thrown when the object is built, never
+ * per request, so a wiring mistake shows at start-up. `option` names it.
+ *
+ * @example
+ * createVerifier("whsec_not base64"); // ReceiverOptionError: secret: …
+ */
+export class ReceiverOptionError extends TypeError {
+  override readonly name = "ReceiverOptionError";
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option}: ${message}`);
   }
 }

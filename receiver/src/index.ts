@@ -17,6 +17,7 @@ export {
   WebhookVerificationError,
   WebhookPayloadError,
   ReceiverConfigurationError,
+  ReceiverOptionError,
   PayloadTooLargeError,
   type VerificationErrorCode,
   type PayloadErrorCode,

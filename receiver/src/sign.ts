@@ -1,24 +1,42 @@
 import { createHmac } from "node:crypto";
+import { ReceiverOptionError } from "./errors.js";
 
 /** A raw request body, exactly as received or sent. */
 export type RawBody = string | Uint8Array;
 
 const SECRET_PREFIX = "whsec_";
 
+// Standard base64 with its padding, as Standard Webhooks (and Hookline's API)
+// write a whsec_ key; Buffer.from(x, "base64") alone would skip junk silently.
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /**
  * Turns a Hookline secret into HMAC key bytes: a `whsec_` secret is base64 of
- * the key (Standard Webhooks); any other string (Alauda's `"123456"`) is used
- * as its UTF-8 bytes, exactly as the delivery engine does.
+ * the key (Standard Webhooks, strict: standard alphabet, padded); any other
+ * string (Alauda's `"123456"`) is used as its UTF-8 bytes, exactly as the
+ * delivery engine does. Throws a `ReceiverOptionError` naming `secret` when
+ * it is missing, empty or not valid base64 after `whsec_`.
  *
  * @example
  * decodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); // 24-byte Buffer
  */
-export function decodeSecret(secret: string): Buffer {
-  const key = secret.startsWith(SECRET_PREFIX)
-    ? Buffer.from(secret.slice(SECRET_PREFIX.length), "base64")
-    : Buffer.from(secret, "utf8");
-  if (key.length === 0) throw new TypeError("Webhook secret must not be empty");
-  return key;
+export function decodeSecret(secret: string, option = "secret"): Buffer {
+  if (typeof secret !== "string") {
+    throw new ReceiverOptionError(option, `expected the hook's signing secret as a string (whsec_…), got ${describe(secret)}`);
+  }
+  if (!secret.startsWith(SECRET_PREFIX)) {
+    if (secret.length === 0) throw new ReceiverOptionError(option, "the webhook secret must not be empty");
+    return Buffer.from(secret, "utf8");
+  }
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (encoded.length === 0 || !STRICT_BASE64.test(encoded)) {
+    throw new ReceiverOptionError(option, "a whsec_ secret must be followed by standard, padded base64 of the key");
+  }
+  return Buffer.from(encoded, "base64");
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? "undefined (is the environment variable set?)" : value === null ? "null" : typeof value;
 }
 
 /** HMAC-SHA256 over `{id}.{timestamp}.{body}`, as raw digest bytes. */

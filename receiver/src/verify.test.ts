@@ -1,7 +1,7 @@
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
-import { WebhookVerificationError, type VerificationErrorCode } from "./errors.js";
+import { ReceiverOptionError, WebhookVerificationError, type VerificationErrorCode } from "./errors.js";
 import { sign } from "./sign.js";
 import { createVerifier, verify } from "./verify.js";
 
@@ -71,10 +71,16 @@ describe("verify: accepted messages", () => {
     expect(verify({ headers, body, secret: [secret, otherSecret] }).id).toBe("msg_123");
   });
 
-  it("ignores signatures of other versions and malformed entries next to a good one", () => {
+  it("ignores signatures of other versions next to a good one", () => {
     const headers = signedHeaders();
-    headers["webhook-signature"] = `v2,abc v1,!!notbase64 ${headers["webhook-signature"]}`;
+    headers["webhook-signature"] = `v2,abc v1a,xyz ${headers["webhook-signature"]}`;
     expect(verify({ headers, body, secret }).id).toBe("msg_123");
+  });
+
+  it("refuses a header with a malformed v1 entry even next to a good one (one header string per message)", () => {
+    const headers = signedHeaders();
+    headers["webhook-signature"] = `v1,!!notbase64 ${headers["webhook-signature"]}`;
+    expect(failureCode(() => verify({ headers, body, secret }))).toBe("invalid_signature");
   });
 });
 
@@ -130,7 +136,8 @@ describe("verify: one test per failure mode", () => {
   });
 
   it("refuses an empty secret up front", () => {
-    expect(() => createVerifier("whsec_")).toThrow(TypeError);
+    expect(() => createVerifier("whsec_")).toThrow(ReceiverOptionError);
+    expect(() => createVerifier("")).toThrow(/secret: the webhook secret must not be empty/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { WebhookVerificationError } from "./errors.js";
+import { ReceiverOptionError, WebhookVerificationError } from "./errors.js";
 import { computeDigest, decodeSecret, type RawBody } from "./sign.js";
 
 /** Request headers: a fetch `Headers`, or a plain record in any letter case (Node's `IncomingHttpHeaders`). */
@@ -24,37 +24,62 @@ export type VerifiedMessage = { id: string; timestamp: number };
 
 /** A verifier bound to its secrets; reuse one per endpoint. */
 export type Verifier = {
+  /** Checks the headers and the signature over `body`; throws a `WebhookVerificationError`. */
   verify(message: { headers: HeadersInput; body: RawBody }): VerifiedMessage;
+  /**
+   * Every check that does not need the body: headers present, timestamp well
+   * formed and within tolerance, signature header well formed. Lets a
+   * middleware whose raw body is gone tell a forged message (401) from a
+   * wiring mistake.
+   */
+  checkHeaders(headers: HeadersInput): VerifiedMessage;
 };
 
 const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
-const DIGEST_BYTES = 32;
+// Standard Webhooks timestamps are integer Unix seconds: digits only, no sign,
+// no fraction, no exponent. 15 digits keep Number() exact.
 const TIMESTAMP = /^\d{1,15}$/;
+// A v1 signature is base64 of a 32-byte HMAC-SHA256 digest: exactly 43
+// characters, the last one carrying 2 zero bits, then one "=". Anything else
+// (base64url, no padding, junk after the padding, non-zero spare bits) would
+// let several header strings verify for one message, so it is refused.
+const V1_SIGNATURE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /**
  * Decodes the secrets once so each `verify` costs one HMAC per secret and
  * nothing else: this is what makes it several times faster than decoding the
  * key on every call. Several secrets cover a rotation on the receiving side.
+ * Throws a `ReceiverOptionError` for a missing or malformed secret and for a
+ * `toleranceSeconds` that is not a finite non-negative number.
  *
  * @example
  * const verifier = createVerifier(process.env.HOOKLINE_SECRET!);
  * const { id } = verifier.verify({ headers: req.headers, body: rawBody });
  */
 export function createVerifier(secret: string | string[], options: VerifyOptions = {}): Verifier {
-  const keys = (Array.isArray(secret) ? secret : [secret]).map(decodeSecret);
-  if (keys.length === 0) throw new TypeError("At least one webhook secret is required");
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const secrets = Array.isArray(secret) ? secret : [secret];
+  if (secrets.length === 0) throw new ReceiverOptionError("secret", "at least one webhook secret is required");
+  const keys = secrets.map((s, i) => decodeSecret(s, Array.isArray(secret) ? `secret[${i}]` : "secret"));
+  const tolerance = toleranceOf(options);
+
+  function checkHeaders(headers: HeadersInput): VerifiedMessage & { timestampHeader: string; candidates: Buffer[] } {
+    const id = readHeader(headers, "webhook-id");
+    const timestampHeader = readHeader(headers, "webhook-timestamp");
+    const signatureHeader = readHeader(headers, "webhook-signature");
+    if (!id || !timestampHeader || !signatureHeader) {
+      throw new WebhookVerificationError("missing_headers", missingNames(id, timestampHeader, signatureHeader));
+    }
+    const timestamp = checkTimestamp(timestampHeader, tolerance);
+    return { id, timestamp, timestampHeader, candidates: parseSignatures(signatureHeader) };
+  }
 
   return {
+    checkHeaders(headers) {
+      const { id, timestamp } = checkHeaders(headers);
+      return { id, timestamp };
+    },
     verify({ headers, body }) {
-      const id = readHeader(headers, "webhook-id");
-      const timestampHeader = readHeader(headers, "webhook-timestamp");
-      const signatureHeader = readHeader(headers, "webhook-signature");
-      if (!id || !timestampHeader || !signatureHeader) {
-        throw new WebhookVerificationError("missing_headers", missingNames(id, timestampHeader, signatureHeader));
-      }
-      const timestamp = checkTimestamp(timestampHeader, tolerance);
-      const candidates = parseSignatures(signatureHeader);
+      const { id, timestamp, timestampHeader, candidates } = checkHeaders(headers);
       const prefix = `${id}.${timestampHeader}.`;
       for (const key of keys) {
         const expected = computeDigest(key, prefix, body);
@@ -81,6 +106,15 @@ export function verify({ headers, body, secret, ...options }: VerifyInput): Veri
   return createVerifier(secret, options).verify({ headers, body });
 }
 
+function toleranceOf(options: VerifyOptions): number {
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  // NaN (e.g. Number(process.env.UNSET)) would make every comparison false and turn the check off.
+  if (typeof tolerance !== "number" || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new ReceiverOptionError("toleranceSeconds", `must be a finite number of seconds ≥ 0, got ${String(tolerance)}`);
+  }
+  return tolerance;
+}
+
 function checkTimestamp(header: string, tolerance: number): number {
   if (!TIMESTAMP.test(header)) throw new WebhookVerificationError("invalid_timestamp", JSON.stringify(header));
   const timestamp = Number(header);
@@ -90,13 +124,30 @@ function checkTimestamp(header: string, tolerance: number): number {
   return timestamp;
 }
 
-/** Keeps the `v1` signatures that decode to a digest's length; others can never match. */
+/**
+ * The header is a space-separated list of `<version>,<signature>` (Standard
+ * Webhooks). Other versions (`v1a`, `v2`) are skipped, as the spec says; a
+ * `v1` entry must be exact (see V1_SIGNATURE) or the header is refused.
+ */
 function parseSignatures(header: string): Buffer[] {
   const result: Buffer[] = [];
+  const versions: string[] = [];
   for (const part of header.split(" ")) {
-    if (!part.startsWith("v1,")) continue;
-    const bytes = Buffer.from(part.slice(3), "base64");
-    if (bytes.length === DIGEST_BYTES) result.push(bytes);
+    const comma = part.indexOf(",");
+    if (comma <= 0) throw new WebhookVerificationError("invalid_signature", `expected "<version>,<signature>" entries separated by single spaces, got ${JSON.stringify(part)}`);
+    const version = part.slice(0, comma);
+    if (version !== "v1") {
+      versions.push(version);
+      continue;
+    }
+    const value = part.slice(comma + 1);
+    if (!V1_SIGNATURE.test(value)) {
+      throw new WebhookVerificationError("invalid_signature", "a v1 signature must be standard, padded base64 of a 32-byte HMAC-SHA256 digest");
+    }
+    result.push(Buffer.from(value, "base64"));
+  }
+  if (result.length === 0) {
+    throw new WebhookVerificationError("no_matching_signature", `no v1 signature (versions present: ${versions.join(", ")})`);
   }
   return result;
 }

@@ -57,3 +57,10 @@ describe.each(testBackends())("createClient against a live server on $kind", (ba
     expect(error?.status).toBe(401);
   });
 });
+
+describe("createClient: missing options", () => {
+  it.each(["baseUrl", "apiKey"] as const)("names a missing %s", (name) => {
+    const options = { baseUrl: "http://127.0.0.1:1", apiKey: "hkl_x", [name]: undefined };
+    expect(() => createClient(options as never)).toThrow(new RegExp(`the \`${name}\` option is required`));
+  });
+});

@@ -32,6 +32,8 @@ export interface HooklineClientOptions {
  * const { data, error } = await hookline.GET("/v1/hooks/{id}", { params: { path: { id: 4 } } });
  */
 export function createClient(options: HooklineClientOptions): HooklineClient {
+  requireOption(options, "baseUrl", "where Hookline runs, e.g. http://127.0.0.1:8080");
+  requireOption(options, "apiKey", "an API key (hkl_…) made by `hookline keys create` or printed at first start");
   const baseFetch: FetchFunction = options.fetch ?? ((request, init) => globalThis.fetch(request, init));
   return createFetchClient<paths>({
     baseUrl: options.baseUrl,
@@ -40,4 +42,12 @@ export function createClient(options: HooklineClientOptions): HooklineClient {
     // a typed problem to the retries and to the caller alike.
     fetch: options.retry === false ? withTypedAnswers(baseFetch) : withRetries(withTypedAnswers(baseFetch), options.retry),
   });
+}
+
+/** A missing option fails here, naming it, rather than as `Cannot read properties of undefined` later. */
+function requireOption(options: HooklineClientOptions | undefined, name: "baseUrl" | "apiKey", what: string): void {
+  const value = (options as Partial<HooklineClientOptions> | undefined)?.[name];
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`createClient: the \`${name}\` option is required (${what}); got ${value === "" ? "an empty string" : typeof value}`);
+  }
 }

@@ -15,6 +15,7 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
   let server: TestServer;
   let api: ReturnType<typeof specClient>;
   let admin: ReturnType<typeof specClient>;
+  let basic: ReturnType<typeof specClient>;
   const called = new Set<string>();
   const record = (method: string, path: string) => called.add(findOperation(method, new URL(path, "http://x").pathname)?.operationId ?? "?");
 
@@ -24,6 +25,7 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     const account = await server.newAccount("contract");
     api = specClient(server.url, { authorization: `Bearer ${account.key}` });
     admin = specClient(server.url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    basic = specClient(server.url, { authorization: `Basic ${Buffer.from(`kudu:${account.key}`).toString("base64")}` });
   });
   afterAll(async () => {
     await server?.close();
@@ -104,6 +106,13 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
       id: "cd5bee7181e74ea38a3522e73253f6ebb8ed72fb", status: "success", author_email: "someone@somewhere.com", author: "Some One",
       message: "My fix", deployer: "Some One", start_time: "2013-06-06T01:24:16.5873293Z", end_time: "2013-06-06T01:24:17.63342Z",
     })).status).toBe(200);
+    // The same publish at seed 001's documented path and early Kudu's (seed 000, HTTP Basic as its clients send).
+    const deployment = {
+      id: "cd5bee7181e74ea38a3522e73253f6ebb8ed72fb", status: "success", author_email: "someone@somewhere.com", author: "Some One",
+      message: "My fix", deployer: "Some One", start_time: "2013-06-06T01:24:16.5873293Z", end_time: "2013-06-06T01:24:17.63342Z",
+    };
+    expect((await call(api, "POST", "/api/hooks/hooks/publish/PostDeployment", deployment)).status).toBe(200);
+    expect((await call(basic, "POST", "/hooks/publish/PostDeployment", deployment)).status).toBe(200);
     expect((await call(api, "DELETE", `/api/hooks/${kudu.body.id}`)).status).toBe(200);
 
     expect((await call(api, "POST", "/hooks", { callback_url: "http://127.0.0.1:9/lopennaef", filter: { for_all: ["node"] }, active: true })).status).toBe(400);

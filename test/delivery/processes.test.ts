@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { insertAccount } from "@hookline/server";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { startReceiver, type TestReceiver } from "../support/delivery.js";
+import { sealTestSecrets, TEST_MAIN_SECRET } from "../support/server.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../services/hookline/src/main.ts", import.meta.url));
@@ -50,6 +51,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
       env: {
         ...process.env,
         DATABASE_URL: database.url!,
+        HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
         HOOKLINE_ROLE: "worker",
         HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
         HOOKLINE_DB_POOL_SIZE: "4",
@@ -91,6 +93,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
       .values({ account_id: accountId, url: `${baseUrl}${path}`, events: ["load"], secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", retries: 20, is_active: true, http_verb: "post", insecure_ssl: false, ...fields })
       .returning("id")
       .execute();
+    await sealTestSecrets(database);
     await sql`
       with ev as (
         insert into events (account_id, type, data, deliveries_count)

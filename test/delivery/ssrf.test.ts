@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends } from "../support/databases.js";
 import { FAST_DELIVERY_ENV, eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
+import { sealTestSecrets } from "../support/server.js";
 
 const PRIVATE_REFUSED = { ...FAST_DELIVERY_ENV, HOOKLINE_ALLOW_PRIVATE_TARGETS: "false" };
 
@@ -57,6 +58,7 @@ describe.each(testBackends())("SSRF guard at connect time ($kind)", (backend) =>
       .values(urls.map((url) => ({ account_id: accountId, url, events: ["ssrf.probe"], secret: "123456", retries: 0, is_active: true, http_verb: "post" as const, insecure_ssl: false })))
       .returning("id")
       .execute();
+    await sealTestSecrets(database);
     const published = await api.call("POST", "/v1/events", { body: { type: "ssrf.probe", data: {} } });
     expect(published.body.deliveries).toBe(urls.length);
     const event = await api.call("GET", `/v1/events/${published.body.id}`);
@@ -79,6 +81,7 @@ describe.each(testBackends())("SSRF guard at connect time ($kind)", (backend) =>
       .values({ account_id: accountId, url: `http://${HOSTS_FILE_NAME}:${receiver.port}/ping`, events: ["x"], secret: "123456", retries: 0, is_active: true, http_verb: "post", insecure_ssl: false })
       .returning("id")
       .execute();
+    await sealTestSecrets(database);
     const ping = await api.call("POST", `/v1/hooks/${hook!.id}/pings`);
     expect(ping.status).toBe(400);
     expect(ping.body.detail).toMatch(new RegExp(`refused target: ${HOSTS_FILE_NAME} resolves to 127\\.`));

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createDeliveryTransport, createDeliveryWorker, createLogger, loadConfig, type Config, type DeliveryWorker } from "@hookline/server";
+import { createDeliveryTransport, createDeliveryWorker, createLogger, createSecretBox, loadConfig, type Config, type DeliveryWorker } from "@hookline/server";
 import type { Backend, TestDatabase } from "./databases.js";
-import { startTestServer, type TestServer } from "./server.js";
+import { startTestServer, TEST_MAIN_SECRET, type TestServer } from "./server.js";
 import { specClient } from "./spec-client.js";
 
 /** One request as a test receiver saw it. */
@@ -86,6 +86,7 @@ export const FAST_DELIVERY_ENV: Record<string, string> = {
   HOOKLINE_POLL_INTERVAL_MS: "50",
   HOOKLINE_DELIVERY_TIMEOUT_MS: "2000",
   HOOKLINE_LEASE_MS: "10000",
+  HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
   LOG_LEVEL: "silent",
 };
 
@@ -99,7 +100,8 @@ export const FAST_DELIVERY_ENV: Record<string, string> = {
 export async function startTestWorker(database: TestDatabase, env: Record<string, string> = {}): Promise<DeliveryWorker & { config: Config }> {
   const config = loadConfig({ ...FAST_DELIVERY_ENV, ...env });
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
-  const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel) });
+  const secrets = createSecretBox(config.mainSecret!, config.mainSecretPrevious);
+  const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel), secrets });
   await worker.start();
   // Idempotent: a test may stop the worker early and the stack's close stops it again.
   let stopped: Promise<void> | undefined;

@@ -25,6 +25,12 @@ describe("express: body parsers mounted before the middleware", () => {
       express.json({ verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf) }),
       expressHandler(receiver),
     );
+    app.post(
+      "/kept-text",
+      express.json({ verify: (req, _res, buf) => void ((req as { rawBody?: string }).rawBody = buf.toString("utf8")) }),
+      expressHandler(receiver),
+    );
+    app.post("/text", express.text({ type: "*/*" }), expressHandler(receiver));
     app.post("/parsed", express.json(), expressHandler(receiver));
     server = await listen(app);
   });
@@ -36,6 +42,26 @@ describe("express: body parsers mounted before the middleware", () => {
 
   it("uses req.rawBody kept by a parser's verify hook", async () => {
     expect((await deliver(urlOf(server, "/kept"), "ping", ping)).status).toBe(200);
+  });
+
+  it("uses req.rawBody kept as a string (buf.toString('utf8'))", async () => {
+    expect((await deliver(urlOf(server, "/kept-text"), "ping", ping)).status).toBe(200);
+  });
+
+  it("uses the string left by express.text()", async () => {
+    expect((await deliver(urlOf(server, "/text"), "ping", ping)).status).toBe(200);
+  });
+
+  it("a kept raw body still refuses a tampered message (401), it is not trusted blindly", async () => {
+    const answer = await deliver(urlOf(server, "/kept-text"), "ping", ping, { sentBody: JSON.stringify({ ...ping, message: "x" }) });
+    expect(answer).toMatchObject({ status: 401, json: { code: "no_matching_signature" } });
+  });
+
+  it("bytes gone: a forged or malformed message still gets its 401, never a 500", async () => {
+    const stale = await deliver(urlOf(server, "/parsed"), "ping", ping, { timestamp: Math.floor(Date.now() / 1000) - 3600 });
+    expect(stale).toMatchObject({ status: 401, json: { code: "timestamp_too_old" } });
+    const unsigned = await fetch(urlOf(server, "/parsed"), { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(unsigned.status).toBe(401);
   });
 
   it("fails loudly (500, configuration error) when only a parsed object is left", async () => {

@@ -1,6 +1,5 @@
-import type { Receiver, ReceiverResponse } from "../dispatch.js";
-import { PayloadTooLargeError, ReceiverConfigurationError } from "../errors.js";
-import { rawQueryOf } from "../query-payload.js";
+import type { Receiver } from "../dispatch.js";
+import { handleFetch } from "./fetch-request.js";
 
 /**
  * A fetch-style handler, `(Request) => Promise<Response>`: Next.js route
@@ -11,46 +10,5 @@ import { rawQueryOf } from "../query-payload.js";
  * export const POST = fetchHandler(receiver);
  */
 export function fetchHandler(receiver: Receiver): (request: Request) => Promise<Response> {
-  return async (request) => {
-    if (request.method === "GET") {
-      return toResponse(await receiver.handle({ headers: request.headers, body: "", query: rawQueryOf(request.url) }));
-    }
-    let body: Uint8Array;
-    try {
-      body = await readRequestBody(request, receiver.maxBodyBytes);
-    } catch (error) {
-      return toResponse(receiver.reject(error as Error));
-    }
-    return toResponse(await receiver.handle({ headers: request.headers, body }));
-  };
-}
-
-function toResponse(answer: ReceiverResponse): Response {
-  return new Response(answer.body, { status: answer.status, headers: answer.headers });
-}
-
-/** Reads the raw body, stopping as soon as it exceeds `limit` bytes. */
-async function readRequestBody(request: Request, limit: number): Promise<Uint8Array> {
-  if (request.bodyUsed) {
-    throw new ReceiverConfigurationError(
-      "The request body was read before the Hookline webhook handler ran, so the raw bytes needed to " +
-        "verify the signature are gone. Pass the untouched Request to the handler.",
-    );
-  }
-  if (Number(request.headers.get("content-length")) > limit) throw new PayloadTooLargeError(limit);
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      throw new PayloadTooLargeError(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
+  return (request) => handleFetch(receiver, request);
 }

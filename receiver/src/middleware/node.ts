@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Receiver, ReceiverResponse } from "../dispatch.js";
 import { PayloadTooLargeError } from "../errors.js";
-import { readNodeBody } from "./node-body.js";
+import { readNodeRequestBody, type NodeRequestWithBody } from "./node-body.js";
 import { rawQueryOf } from "../query-payload.js";
 
 /**
@@ -13,15 +13,17 @@ import { rawQueryOf } from "../query-payload.js";
  * createServer(nodeHandler(receiver)).listen(3000);
  */
 export function nodeHandler(receiver: Receiver): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
+  // Connect-style stacks (and servers that pre-read the body) may have kept the bytes on the request.
+  return async (request, res) => {
+    const req = request as NodeRequestWithBody;
     if (req.method === "GET") {
       return writeNodeResponse(res, await receiver.handle({ headers: req.headers, body: "", query: rawQueryOf(req.url ?? "") }));
     }
-    let body: Buffer;
+    let body: Buffer | string;
     try {
-      body = await readNodeBody(req, receiver.maxBodyBytes);
+      body = await readNodeRequestBody(req, receiver.maxBodyBytes, NODE_HINT);
     } catch (error) {
-      return writeNodeResponse(res, receiver.reject(error as Error), error instanceof PayloadTooLargeError);
+      return writeNodeResponse(res, receiver.reject(error as Error, req.headers), error instanceof PayloadTooLargeError);
     }
     writeNodeResponse(res, await receiver.handle({ headers: req.headers, body }));
   };
@@ -34,3 +36,5 @@ export function writeNodeResponse(res: ServerResponse, answer: ReceiverResponse,
   if (close) res.setHeader("connection", "close");
   res.end(answer.body);
 }
+
+const NODE_HINT = "Pass the untouched request to the handler, or keep the exact bytes in req.rawBody.";

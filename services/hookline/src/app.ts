@@ -14,6 +14,8 @@ import { createKeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
 import { createKeysRouter } from "./http/keys/keys.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
+import { createDashboardRouter } from "./http/dashboard/dashboard.index.js";
+import { DASHBOARD_PATH } from "./http/dashboard/session.js";
 import type { AppDeps, AppEnv } from "./http/app-env.js";
 import { adminAuth, apiKeyAuth } from "./http/auth.js";
 import { createEventTypesRouter } from "./http/event-types/event-types.index.js";
@@ -26,7 +28,9 @@ import { PROBLEM_KINDS, ProblemError, problemResponse, toProblemError, type Prob
 import { bodyGuards } from "./http/request-guards.js";
 import { idempotency } from "./http/idempotency.js";
 import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
-import { isDatabaseUnavailable, isIdSpaceExhausted } from "./store/database-errors.js";
+import { withRateLimitResponses } from "./http/rate-limit-responses.js";
+import { createRateLimits } from "./http/rate-limits.js";
+import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
 /** Health, readiness and metrics: logged at debug, not info. */
@@ -49,7 +53,8 @@ export function createApp(deps: AppDeps) {
   const document = loadOpenApiDocument();
   const transport = deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = deps.metrics ?? createMetrics(store);
-  const hookService = createHookService({ store, config, transport });
+  const secrets = deps.secrets ?? (config.mainSecret ? createSecretBox(config.mainSecret, config.mainSecretPrevious) : ephemeralSecretBox());
+  const hookService = createHookService({ store, config, transport, secrets });
   const eventTypes = builtInEventTypes(document);
   const publishService = createPublishService({ store, eventTypes });
 
@@ -79,9 +84,10 @@ export function createApp(deps: AppDeps) {
 
   // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
   app.use("/v1/accounts/*", kazooErrorEnvelope());
+  const limits = createRateLimits(config.rateLimit);
   const keys = createKeyAuthenticator(store, config.keyCacheSeconds, (error) => logger.warn({ err: error }, "could not record an API key's last use"));
-  const keyAuth = apiKeyAuth(keys);
-  const admin = adminAuth(config.adminToken);
+  const keyAuth = apiKeyAuth(keys, limits);
+  const admin = adminAuth(config.adminToken, limits);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
   const guards = bodyGuards(config.bodyLimitBytes);
   const batchGuards = bodyGuards(config.batchBodyLimitBytes);
@@ -102,6 +108,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));
 
+  app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks: hookService, events: publishService, eventTypes }));
+
   registerSecuritySchemes(app);
   app.route("/", createApiDocsRouter(document, config.publicUrl));
 
@@ -118,7 +126,7 @@ export type HooklineApp = ReturnType<typeof createApp>;
 
 /** The OpenAPI document the route definitions describe, for the contract suite. */
 export function generatedOpenApiDocument(app: HooklineApp) {
-  return describeCrossCuttingAnswers(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } }));
+  return withRateLimitResponses(describeCrossCuttingAnswers(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Hookline", version: "generated" } })));
 }
 
 function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
@@ -144,17 +152,8 @@ function routeMiss(app: OpenAPIHono<AppEnv>, c: Context): ProblemError {
   return new ProblemError("not-found", `No route ${c.req.method} ${c.req.path}.`);
 }
 
-/** Seconds a client should wait after a 503 for a lost database (a restart takes a few). */
-const DATABASE_RETRY_AFTER_SECONDS = "2";
-
 function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
-  if (isDatabaseUnavailable(error)) {
-    return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": DATABASE_RETRY_AFTER_SECONDS });
-  }
-  if (isIdSpaceExhausted(error)) {
-    return new ProblemError("internal", "Ids are exhausted: the next one would pass 2^53 - 1 (9007199254740991), the largest the API hands out. Nothing was written.");
-  }
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
     const clientKind = error.status === 400 ? "malformed-request" : kind;

@@ -4,9 +4,11 @@ import type { Config } from "./config.js";
 import { CliError } from "./cli/cli-error.js";
 import { keysCommand } from "./cli/keys-command.js";
 import { publishCommand } from "./cli/publish-command.js";
+import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
 import { triggerCommand } from "./cli/trigger-command.js";
-import { DataDirBusyError, isDataDirLocked } from "./store/data-dir-lock.js";
+import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
+import { watchLauncher } from "./launcher-watch.js";
 import { migrateToLatest, openStore } from "./store/database.js";
 import { loadConfigOrExit, reportFailure, runServer } from "./serve.js";
 import { dataDirBusyMessage } from "./startup-errors.js";
@@ -19,7 +21,11 @@ const config = () => (loaded ??= loadConfigOrExit(process.env));
 
 const start = defineCommand({
   meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT/SIGTERM" },
-  run: () => runServer(process.env, process.stdout.isTTY === true),
+  run: () => {
+    // Under `npx pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
+    watchLauncher({ env: process.env, onLost: () => process.kill(process.pid, "SIGTERM") });
+    return runServer(process.env, process.stdout.isTTY === true);
+  },
 });
 
 const migrate = defineCommand({
@@ -29,7 +35,6 @@ const migrate = defineCommand({
     if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
       throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(settings.dataDir, embeddedServer(settings)))} The running server has already migrated it.`);
     }
-    const { lockDataDir } = await import("./store/data-dir-lock.js");
     const lock = isEmbeddedOnDisk(settings) ? await lockDataDir(settings.dataDir, "migrate", () => {}) : undefined;
     const store = await openStore({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 1 });
     try {
@@ -44,7 +49,7 @@ const migrate = defineCommand({
 
 const main = defineCommand({
   meta: { name: "hookline", description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
-  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), publish: publishCommand(config) },
+  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config) },
 });
 
 /** The command the arguments name, its full name, and whether they stop at a command group. */

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { installFieldMessages } from "./domain/field-messages.js";
+import { MAIN_KEY_BYTES } from "./signing/secret-box.js";
 
 installFieldMessages();
 
@@ -15,6 +16,17 @@ const booleanFromEnv = z
 
 /** Like Svix's: seconds, then minutes, then hours. The last step repeats for hooks with more retries. */
 export const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
+/** Decodes a main key: standard base64 of exactly 32 bytes (`openssl rand -base64 32`). */
+function decodeMainSecret(value: string, ctx: z.RefinementCtx): Buffer {
+  const key = Buffer.from(value, "base64");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0 || key.length !== MAIN_KEY_BYTES) {
+    ctx.addIssue({ code: "custom", message: `must be ${MAIN_KEY_BYTES} random bytes in standard base64 (openssl rand -base64 ${MAIN_KEY_BYTES})` });
+    return Buffer.alloc(0);
+  }
+  return key;
+}
+const mainSecretFromEnv = z.string().transform((value, ctx) => decodeMainSecret(value.trim(), ctx));
 
 const configSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -54,6 +66,15 @@ const configSchema = z.object({
   HOOKLINE_RETENTION_SECONDS: z.coerce.number().int().min(0).default(30 * 24 * 3600),
   HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOOKLINE_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(600_000),
+  HOOKLINE_MAIN_SECRET: mainSecretFromEnv.optional(),
+  HOOKLINE_MAIN_SECRET_PREVIOUS: z
+    .string()
+    .transform((value, ctx) => value.split(",").map((part) => part.trim()).filter(Boolean).map((part) => decodeMainSecret(part, ctx)))
+    .optional(),
+  HOOKLINE_ENDPOINT_HTTPS_ONLY: booleanFromEnv.default(false),
+  HOOKLINE_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000_000).default(6000),
+  HOOKLINE_RATE_LIMIT_FAILED_AUTH: z.coerce.number().int().min(0).max(1_000_000_000).default(30),
+  HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOOKLINE_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   HOOKLINE_API_KEY: z.string().min(1).optional(),
@@ -90,6 +111,17 @@ export type Config = {
   /** How long an `Idempotency-Key`'s first answer is kept and replayed (Stripe: 24 h). */
   idempotencyTtlSeconds: number;
   publicUrl: string | undefined;
+  /**
+   * The main key signing secrets are sealed with (AES-256-GCM), and older
+   * ones still accepted for reading while `hookline secrets reencrypt` moves
+   * everything to the current one. Absent in embedded mode: the server makes
+   * one in the data folder on first start.
+   */
+  mainSecret: Buffer | undefined;
+  mainSecretPrevious: Buffer[];
+  /** Refuse `http://` callback URLs everywhere (Svix's `endpoint_https_only`). */
+  endpointHttpsOnly: boolean;
+  rateLimit: RateLimitConfig;
   delivery: DeliveryConfig;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** `auto`: human-readable lines on a terminal, JSON lines otherwise. */
@@ -97,6 +129,15 @@ export type Config = {
   /** For CLI commands that go through a running server as an account (`hookline trigger`, `hookline keys`). */
   apiKey: string | undefined;
 };
+
+/** API request limits, counted in fixed windows per process (see the README). 0 switches a limit off. */
+export interface RateLimitConfig {
+  /** Requests per window per API key. */
+  requests: number;
+  /** Requests with a missing or wrong credential per window per client address. */
+  failedAuth: number;
+  windowSeconds: number;
+}
 
 export interface DeliveryConfig {
   /** Per-phase attempt timeout: connecting, the response headers, each wait for body data. */
@@ -171,6 +212,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `HOOKLINE_LEASE_MS must be at least the attempt deadline (${attemptDeadlineMs} ms) + ${2 * LEASE_MARGIN_MS} ms, or an attempt could outlive its claim`,
     ]);
   }
+  if (e.DATABASE_URL && !e.HOOKLINE_MAIN_SECRET) {
+    throw new ConfigError([
+      `HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it); make one with: openssl rand -base64 ${MAIN_KEY_BYTES}`,
+    ]);
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -187,6 +233,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
     idempotencyTtlSeconds: e.HOOKLINE_IDEMPOTENCY_TTL_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,
+    mainSecret: e.HOOKLINE_MAIN_SECRET,
+    mainSecretPrevious: e.HOOKLINE_MAIN_SECRET_PREVIOUS ?? [],
+    endpointHttpsOnly: e.HOOKLINE_ENDPOINT_HTTPS_ONLY,
+    rateLimit: {
+      requests: e.HOOKLINE_RATE_LIMIT_REQUESTS,
+      failedAuth: e.HOOKLINE_RATE_LIMIT_FAILED_AUTH,
+      windowSeconds: e.HOOKLINE_RATE_LIMIT_WINDOW_SECONDS,
+    },
     delivery: {
       timeoutMs: e.HOOKLINE_DELIVERY_TIMEOUT_MS,
       retryScheduleMs: e.HOOKLINE_RETRY_SCHEDULE_MS.split(",").map(Number),

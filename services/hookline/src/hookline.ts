@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
@@ -15,6 +15,9 @@ import { createMetrics } from "./metrics/metrics.js";
 import { lockDataDir, type DataDirLock } from "./store/data-dir-lock.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
 import { portMessage, StartupError } from "./startup-errors.js";
+import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js";
+import { resolveSecretBox } from "./signing/main-key.js";
+import type { SecretBox } from "./signing/secret-box.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
@@ -76,6 +79,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   undo.push(() => store.close());
   await migrateToLatest(store);
+  const secrets = await prepareSecrets(store, config, logger);
 
   // One HTTP client and one metrics registry per process, shared by the API (pings) and the worker.
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
@@ -87,7 +91,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
     // start, shown only in the lock's owner file (mode 0600), so the CLI on
     // this machine can manage keys through the server that holds the folder.
     const adminToken = config.adminToken ?? (lock ? randomBytes(24).toString("base64url") : undefined);
-    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics }).fetch;
+    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets }).fetch;
     if (lock && url) lock.advertise({ url, admin_token: adminToken });
   } else if (server) {
     // A worker has no API, but its counters live in its own process: expose them.
@@ -101,7 +105,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   if (config.role === "both" && config.workerThread && store.kind === "postgres") {
     workerThread = await startWorkerThread(config, logger, metrics, () => process.exit(1));
   } else if (config.role !== "api") {
-    worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
+    worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
     await worker.start();
     stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
@@ -131,6 +135,27 @@ function starting(): Response {
     status: 503,
     headers: { "content-type": "application/problem+json", "retry-after": "1" },
   });
+}
+
+/**
+ * The process's secret box, with the database brought in line with it:
+ * secrets stored in clear (from before encryption) are sealed now — a
+ * migration cannot, having no key — and a secret sealed under a key this
+ * process does not hold stops the start with a `ConfigError` naming
+ * HOOKLINE_MAIN_SECRET, rather than failing every delivery later.
+ */
+async function prepareSecrets(store: Store, config: Config, logger: Logger): Promise<SecretBox> {
+  const secrets = await resolveSecretBox(config, logger);
+  const sealed = await resealHookSecrets(store.db, secrets, { batchSize: 500, clearOnly: true });
+  if (sealed.resealed > 0) logger.info({ hooks: sealed.resealed }, "encrypted signing secrets stored in clear");
+  const unreadable = await findUnreadableSecret(store.db, secrets);
+  if (unreadable) {
+    throw new ConfigError([
+      `HOOKLINE_MAIN_SECRET does not open hook ${unreadable.id}'s signing secret (encrypted under main key ${unreadable.keyId}); ` +
+        `this process holds only ${secrets.keys.map((k) => k.id).join(", ")}; set the right key, or list the old one in HOOKLINE_MAIN_SECRET_PREVIOUS`,
+    ]);
+  }
+  return secrets;
 }
 
 function baseUrl(host: string, server: ServerType): string {

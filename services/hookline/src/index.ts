@@ -14,5 +14,7 @@ export { createDeliveryTransport, type DeliveryTransport, RESPONSE_BODY_CAP_BYTE
 export { pingHook, type PingHookTarget, type PingResult } from "./delivery/ping.js";
 export { createPublishService, type PublishService, type PublishInput, type PublishResult } from "./events/publish-service.js";
 export { createMetrics, type Metrics } from "./metrics/metrics.js";
+export { createSecretBox, cachedOpener, SecretDecryptionError, isSealed, type SecretBox } from "./signing/secret-box.js";
+export { resealHookSecrets, findUnreadableSecret } from "./store/hook-secrets.js";
 export { startRetention } from "./delivery/retention.js";
 export { pruneFinished } from "./store/deliveries.js";

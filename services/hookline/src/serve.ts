@@ -59,6 +59,31 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
     reportFailure(error, config);
     process.exit(EXIT_START_FAILED);
   }
+  // Signals are handled before the banner announces the server, so a signal
+  // sent as soon as it is up is a graceful stop, never a default kill.
+  let stoppingSince: number | undefined;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      // A second signal means "now": skip the graceful path. One Ctrl-C arrives
+      // twice within milliseconds under `pnpm start` (the terminal signals the
+      // process group, and pnpm forwards it), so only a signal more than a
+      // second after the first counts as a second one.
+      if (stoppingSince !== undefined) {
+        if (Date.now() - stoppingSince > 1000) process.exit(1);
+        return;
+      }
+      stoppingSince = Date.now();
+      logger.info({ signal }, "shutting down");
+      hookline.stop().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+
   const quickstart = await ensureDefaultAccount(hookline.store);
   hookline.advertiseDefaultAccount(quickstart.accountId);
 
@@ -75,22 +100,6 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
     process.stdout.write(`${lines.join("\n")}\n`);
   }
 
-  let stopping = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      // A second signal means "now": skip the graceful path.
-      if (stopping) process.exit(1);
-      stopping = true;
-      logger.info({ signal }, "shutting down");
-      hookline.stop().then(
-        () => process.exit(0),
-        (error) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-    });
-  }
 }
 
 // A lost database connection (store/connection-lost.ts) is logged, not fatal:

@@ -28,10 +28,12 @@ describe("attemptDelivery", () => {
       retries: 0, is_active: true, start_at: null, more_due: false, ...fields,
     }) as ClaimedDelivery;
   const config = { retryScheduleMs: [100], retryAfterMaxSeconds: 10 };
+  // The row's secret is stored in clear here: opening it is the identity.
+  const openSecret = (_hookId: number, stored: string) => stored;
 
   it("ends a dripping response at the deadline (each wait is shorter than the timeout) and records what was sent", async () => {
     const transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: 1000, deadlineMs: 300 });
-    const end = await attemptDelivery(row("/drip"), { transport, config, shutdown: new AbortController().signal });
+    const end = await attemptDelivery(row("/drip"), { transport, config, openSecret, shutdown: new AbortController().signal });
     await transport.close();
     expect("outcome" in end && end.outcome).toMatchObject({
       outcome: "failed",
@@ -44,14 +46,14 @@ describe("attemptDelivery", () => {
     const transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: 1000, deadlineMs: 10_000 });
     const shutdown = new AbortController();
     setTimeout(() => shutdown.abort(), 100);
-    const end = await attemptDelivery(row("/drip"), { transport, config, shutdown: shutdown.signal });
+    const end = await attemptDelivery(row("/drip"), { transport, config, openSecret, shutdown: shutdown.signal });
     await transport.close();
     expect(end).toEqual({ release: true });
   });
 
   it("announces no exhaustion for a delivery of an operational event", async () => {
     const transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: 1000, deadlineMs: 300 });
-    const end = await attemptDelivery(row("/drip", { event_type: "delivery.exhausted" }), { transport, config, shutdown: new AbortController().signal });
+    const end = await attemptDelivery(row("/drip", { event_type: "delivery.exhausted" }), { transport, config, openSecret, shutdown: new AbortController().signal });
     await transport.close();
     expect("outcome" in end && end.outcome.exhausted).toBe(false);
   });

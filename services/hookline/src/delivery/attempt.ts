@@ -3,7 +3,8 @@ import { isOperationalEventType } from "../events/operational-events.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
-import { cancelledOutcome, outcomeOf } from "./outcome.js";
+import { SecretDecryptionError } from "../signing/secret-box.js";
+import { cancelledOutcome, outcomeOf, unsentOutcome } from "./outcome.js";
 import { buildRequest } from "./request.js";
 import type { DeliveryTransport } from "./transport.js";
 
@@ -22,10 +23,29 @@ export type AttemptEnd = { outcome: DeliveryOutcome } | { release: true };
  */
 export async function attemptDelivery(
   row: ClaimedDelivery,
-  deps: { transport: DeliveryTransport; config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">; shutdown: AbortSignal; metrics?: Metrics | undefined },
+  deps: {
+    transport: DeliveryTransport;
+    config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">;
+    shutdown: AbortSignal;
+    metrics?: Metrics | undefined;
+    /** Opens a sealed signing secret (throws `SecretDecryptionError`). */
+    openSecret: (hookId: number, stored: string) => string;
+  },
 ): Promise<AttemptEnd> {
   if (!row.is_active) return { outcome: cancelledOutcome(row) };
-  const request = buildRequest(row, row.event_type, row.data_json, row.message_id, Math.floor(Date.now() / 1000));
+  let opened: ClaimedDelivery;
+  try {
+    opened = {
+      ...row,
+      secret: deps.openSecret(row.hook_id, row.secret),
+      previous_secret: row.previous_secret === null ? null : deps.openSecret(row.hook_id, row.previous_secret),
+    };
+  } catch (error) {
+    if (!(error instanceof SecretDecryptionError)) throw error;
+    // Never sent with a signature made from a wrong secret: the attempt records why, and it is retried on the schedule.
+    return { outcome: unsentOutcome(row, `not sent: ${error.message}`, deps.config) };
+  }
+  const request = buildRequest(opened, row.event_type, row.data_json, row.message_id, Math.floor(Date.now() / 1000));
   const result = await deps.transport.send(request, { insecureSsl: row.insecure_ssl, signal: deps.shutdown });
   if (deps.shutdown.aborted && !result.ok) return { release: true };
   deps.metrics?.attemptDuration.observe({ result: result.ok ? "success" : (result.errorKind ?? "failure") }, result.durationMs / 1000);

@@ -66,3 +66,22 @@ export function cancelledOutcome(claimed: Pick<ClaimedDelivery, "id" | "hook_id"
     hook: { last_status: "cancelled", last_reason: "hook inactive", last_context: null, failed: null, deactivate: false },
   };
 }
+
+/**
+ * A delivery Hookline could not send (its signing secret did not decrypt):
+ * recorded as a failed attempt with no request, retried on the schedule
+ * like any other failure, so an operator who repairs the key sees it go out.
+ */
+export function unsentOutcome(
+  claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries" | "url">,
+  reason: string,
+  config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
+): DeliveryOutcome {
+  const now = new Date();
+  return outcomeOf(
+    claimed,
+    { url: claimed.url, method: "POST", body: "", headers: {} },
+    { ok: false, status: null, body: null, headers: {}, errorKind: "other", error: reason, durationMs: 0, startedAt: now },
+    config,
+  );
+}

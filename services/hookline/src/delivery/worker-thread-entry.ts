@@ -6,6 +6,7 @@ import type { Config } from "../config.js";
 import { createLogger } from "../logger.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { isConnectionLost } from "../store/connection-lost.js";
+import { createSecretBox } from "../signing/secret-box.js";
 import { openStore } from "../store/database.js";
 import { startRetention } from "./retention.js";
 import { createDeliveryTransport } from "./transport.js";
@@ -30,7 +31,11 @@ try {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const metrics = createMetrics(store, { processMetrics: false });
-  const worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics });
+  // The thread runs on PostgreSQL only, where HOOKLINE_MAIN_SECRET is required; the
+  // API's thread sealed and checked every stored secret at start. Buffers cross
+  // the thread boundary as Uint8Arrays.
+  const secrets = createSecretBox(Buffer.from(config.mainSecret!), config.mainSecretPrevious.map((key) => Buffer.from(key)));
+  const worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
   await worker.start();
   const stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   port.on("message", (message: ToWorkerThread) => {

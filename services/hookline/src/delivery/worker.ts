@@ -11,6 +11,7 @@ import type { Store } from "../store/database.js";
 import { DELIVERIES_CHANNEL } from "../store/events.js";
 import { recordOutcomes, type DeliveryOutcome, type RecordedOutcomes } from "../store/record-outcomes.js";
 import { releaseDeliveries } from "../store/release-deliveries.js";
+import { cachedOpener, type SecretBox } from "../signing/secret-box.js";
 import { attemptDelivery } from "./attempt.js";
 import { runClaimLoop } from "./claim-loop.js";
 import { HeldRows } from "./held-rows.js";
@@ -33,6 +34,8 @@ export interface WorkerDeps {
   transport: DeliveryTransport;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** Opens the sealed signing secrets the claim reads (kept per hook: `cachedOpener`). */
+  secrets: SecretBox;
 }
 
 /**
@@ -54,6 +57,7 @@ export interface WorkerDeps {
  */
 export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const { store, config, transport, metrics } = deps;
+  const openSecret = cachedOpener(deps.secrets);
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const logger = deps.logger.child({ worker: id });
   const notifier = createDeliveryNotifier(store);
@@ -109,7 +113,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
 
   async function run(row: ClaimedDelivery): Promise<void> {
     try {
-      const end = await attemptDelivery(row, { transport, config, shutdown: abort.signal, metrics });
+      const end = await attemptDelivery(row, { transport, config, shutdown: abort.signal, metrics, openSecret });
       if ("release" in end) toRelease.push(row.id);
       else outcomes.queue(end.outcome);
     } catch (error) {

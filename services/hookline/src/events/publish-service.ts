@@ -51,6 +51,13 @@ export type BatchPublishResult = { ok: true; result: PublishResult } | { ok: fal
 export interface PublishService {
   publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
   /**
+   * Publishes the spec's example of built-in type `type` to hook `hookId`
+   * alone (Svix's "send example"), whatever the hook subscribes to. Throws an
+   * `invalid` error naming `body.type` for a type with no example or one
+   * Hookline reserves. The caller checks the hook belongs to the account.
+   */
+  sendExample(account: AuthenticatedAccount, hookId: number, type: string): Promise<PublishResult>;
+  /**
    * Publishes up to 1,000 events in one transaction; answers per event, in
    * order. Each event is checked as a single publish is (reserved types, a
    * built-in type's schema); errors name fields from `body.events.<index>`.
@@ -106,13 +113,28 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
     patterns: subscriptionPatternsFor(input.type),
   });
 
+  // Test events send the spec's examples; Hookline's own (reserved) types are not for publishing.
+  const examples = new Map(deps.eventTypes.flatMap((t) => (t.example && !isReservedEventType(t.name) ? [[t.name, t.example] as const] : [])));
+
+  async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
+    const error = refusal(input, "body");
+    if (error) throw error;
+    const inserted = await coalescer.submit({ ...newEvent(account, input), ...(onlyHookId === undefined ? {} : { onlyHookId }) });
+    if (inserted.deliveries_count > 0) notifier.poke();
+    return { id: inserted.id, deliveries: inserted.deliveries_count };
+  }
+
   return {
-    async publish(account, input) {
-      const error = refusal(input, "body");
-      if (error) throw error;
-      const inserted = await coalescer.submit(newEvent(account, input));
-      if (inserted.deliveries_count > 0) notifier.poke();
-      return { id: inserted.id, deliveries: inserted.deliveries_count };
+    publish: (account, input) => publish(account, input),
+    async sendExample(account, hookId, type) {
+      const data = examples.get(type);
+      if (!data) {
+        throw invalid("The request has invalid fields.", [
+          { path: "body.type", message: `must be a built-in event type with an example: ${[...examples.keys()].join(", ")}` },
+        ]);
+      }
+      const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
+      return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, hookId);
     },
 
     async publishMany(account, inputs) {

@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
 import { invalid, notFound, type FieldError } from "../domain/errors.js";
 import { generateSigningSecret, secretProblem } from "../signing/secret.js";
+import type { SecretBox } from "../signing/secret-box.js";
 import type { Store } from "../store/database.js";
 import * as hooks from "../store/hooks.js";
 import type { HookRow } from "../store/schema.js";
@@ -14,23 +15,31 @@ import { createDeliveryTransport, type DeliveryTransport } from "../delivery/tra
  * The rules of a hook, shared by the canonical `/v1/hooks` API and every
  * compatibility profile: what makes a callback URL or secret acceptable,
  * what a replace resets, how secrets rotate. Throws `HooklineError`s.
+ *
+ * Signing secrets are stored sealed (AES-256-GCM, `signing/secret-box.ts`).
+ * Rows come back with `secret`/`previous_secret` still sealed, except from
+ * `create`, `getSecrets` and `rotateSecret`, whose callers show them.
  */
 export interface HookService {
+  /** The new hook, its secrets in clear. */
   create(account: AuthenticatedAccount, input: HookCreate): Promise<HookRow>;
   get(account: AuthenticatedAccount, id: number): Promise<HookRow>;
+  /** The hook with its secrets in clear. */
+  getSecrets(account: AuthenticatedAccount, id: number): Promise<HookRow>;
   /** The account's hooks with exactly this callback URL, oldest first. */
   findByUrl(account: AuthenticatedAccount, url: string): Promise<HookRow[]>;
   list(account: AuthenticatedAccount, query: HookListQuery): Promise<{ hooks: HookRow[]; nextAfter: number | undefined }>;
   replace(account: AuthenticatedAccount, id: number, input: HookCreate): Promise<HookRow>;
   patch(account: AuthenticatedAccount, id: number, input: HookPatch): Promise<HookRow>;
   remove(account: AuthenticatedAccount, id: number): Promise<void>;
+  /** The hook after the rotation, its secrets in clear. */
   rotateSecret(account: AuthenticatedAccount, id: number, secret: string | undefined): Promise<HookRow>;
   /** Sends a `ping` to the hook now; throws an `invalid` error with the reason when it does not answer 2xx. */
   ping(account: AuthenticatedAccount, id: number): Promise<void>;
 }
 
-export function createHookService(deps: { store: Store; config: Config; transport?: DeliveryTransport }): HookService {
-  const { store, config } = deps;
+export function createHookService(deps: { store: Store; config: Config; secrets: SecretBox; transport?: DeliveryTransport }): HookService {
+  const { store, config, secrets } = deps;
   const db = store.db;
   const transport =
     deps.transport ?? createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
@@ -48,7 +57,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
   const pingTargetOf = (row: Pick<HookRow, "id" | "url" | "secret" | "insecure_ssl" | "http_verb" | "custom_data">): PingHookTarget => ({
     hookId: row.id,
     url: row.url,
-    secret: row.secret,
+    secret: secrets.open(row.id, row.secret),
     insecure_ssl: row.insecure_ssl,
     http_verb: row.http_verb,
     custom_data: row.custom_data,
@@ -62,7 +71,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
   function checkWritable(input: HookPatch): void {
     const errors: FieldError[] = [];
     if (input.url !== undefined) {
-      const why = urlProblem(input.url, config.allowPrivateTargets);
+      const why = urlProblem(input.url, config);
       if (why) errors.push({ path: "body.url", message: why });
     }
     if (input.secret !== undefined) {
@@ -77,24 +86,40 @@ export function createHookService(deps: { store: Store; config: Config; transpor
     return row;
   }
 
+  const opened = (row: HookRow): HookRow => ({
+    ...row,
+    secret: secrets.open(row.id, row.secret),
+    previous_secret: row.previous_secret === null ? null : secrets.open(row.id, row.previous_secret),
+  });
+
+  /** A replace's or patch's changes, with a new secret sealed for hook `id`. */
+  const sealedChanges = <T extends { secret?: string | undefined }>(id: number, changes: T): T =>
+    changes.secret ? { ...changes, secret: secrets.seal(id, changes.secret) } : changes;
+
   return {
     async create(account, input) {
       checkWritable(input);
+      // The id is reserved first: the sealed secret is bound to it, and a
+      // verifying create pings with it before inserting anything.
+      const id = await hooks.reserveHookId(db);
+      const secret = input.secret ?? generateSigningSecret();
       const hook = {
+        id,
         account_id: account.id,
         ...replaceableFields(input),
-        secret: input.secret ?? generateSigningSecret(),
+        secret: secrets.seal(id, secret),
         created_by: account.name,
       };
-      if (!input.verify) return hooks.insertHook(db, hook);
-      // The ping names the hook by the id it will have: reserve it first, insert only after a 2xx.
-      const id = await hooks.reserveHookId(db);
-      await verifyOrThrow(pingTargetOf({ ...hook, id }));
-      return hooks.insertHook(db, { ...hook, id });
+      if (input.verify) await verifyOrThrow(pingTargetOf(hook));
+      return { ...(await hooks.insertHook(db, hook)), secret };
     },
 
     async get(account, id) {
       return found(await hooks.findHook(db, account.id, id), id);
+    },
+
+    async getSecrets(account, id) {
+      return opened(await found(await hooks.findHook(db, account.id, id), id));
     },
 
     async findByUrl(account, url) {
@@ -117,7 +142,7 @@ export function createHookService(deps: { store: Store; config: Config; transpor
     // receiver, so an absent secret keeps the current one.
     async replace(account, id, input) {
       checkWritable(input);
-      const changes = { ...replaceableFields(input), ...(input.secret ? { secret: input.secret } : {}) };
+      const changes = sealedChanges(id, { ...replaceableFields(input), ...(input.secret ? { secret: input.secret } : {}) });
       if (input.verify) {
         const before = await found(await hooks.findHook(db, account.id, id), id);
         await verifyChange(before, { ...before, ...changes });
@@ -128,11 +153,11 @@ export function createHookService(deps: { store: Store; config: Config; transpor
     async patch(account, id, input) {
       checkWritable(input);
       const { custom_data, filter, verify, ...rest } = input;
-      const changes = {
+      const changes = sealedChanges(id, {
         ...rest,
         ...(custom_data !== undefined ? { custom_data: custom_data as HookRow["custom_data"] } : {}),
         ...(filter !== undefined ? { filter: filter as HookRow["filter"] } : {}),
-      };
+      });
       if (Object.keys(changes).length === 0) return found(await hooks.findHook(db, account.id, id), id);
       if (verify) {
         const before = await found(await hooks.findHook(db, account.id, id), id);
@@ -147,14 +172,15 @@ export function createHookService(deps: { store: Store; config: Config; transpor
 
     async rotateSecret(account, id, secret) {
       if (secret !== undefined) checkWritable({ secret });
-      const next = secret ?? generateSigningSecret();
-      return found(await hooks.rotateHookSecret(db, account.id, id, next, config.secretRotationGraceSeconds), id);
+      const next = secrets.seal(id, secret ?? generateSigningSecret());
+      return opened(await found(await hooks.rotateHookSecret(db, account.id, id, next, config.secretRotationGraceSeconds), id));
     },
 
     async ping(account, id) {
       const row = await found(await hooks.findHook(db, account.id, id), id);
       const graceActive = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > new Date();
-      const result = await pingHook(transport, { ...pingTargetOf(row), previous_secret: graceActive ? row.previous_secret : null });
+      const previous = graceActive && row.previous_secret !== null ? secrets.open(row.id, row.previous_secret) : null;
+      const result = await pingHook(transport, { ...pingTargetOf(row), previous_secret: previous });
       if (!result.ok) throw invalid(`The callback did not answer the ping: ${result.reason}`);
     },
   };
@@ -179,8 +205,11 @@ function replaceableFields(input: HookCreate) {
   };
 }
 
-/** Why a callback URL cannot be saved, or undefined. */
-export function urlProblem(raw: string, allowPrivateTargets: boolean): string | undefined {
+/**
+ * Why a callback URL cannot be saved, or undefined. With `endpointHttpsOnly`
+ * (Svix's `endpoint_https_only`) only https is accepted.
+ */
+export function urlProblem(raw: string, policy: Pick<Config, "allowPrivateTargets" | "endpointHttpsOnly">): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -188,8 +217,9 @@ export function urlProblem(raw: string, allowPrivateTargets: boolean): string | 
     return "must be an absolute http or https URL";
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return "must use http or https";
+  if (policy.endpointHttpsOnly && url.protocol !== "https:") return "must use https: this server refuses http:// callback URLs (HOOKLINE_ENDPOINT_HTTPS_ONLY)";
   if (url.username || url.password) return "must not carry credentials";
-  if (!allowPrivateTargets) {
+  if (!policy.allowPrivateTargets) {
     const refusal = refusalForHost(url.hostname);
     if (refusal) return `refused: ${refusal} (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)`;
   }

@@ -10,6 +10,26 @@ import type { AppEnv } from "./app-env.js";
 const SCALAR_BUNDLE_PATH = "/docs/scalar.js";
 
 /**
+ * Scalar with nothing that reaches a third-party host: system fonts instead
+ * of fonts.scalar.com, no "Ask AI" agent, no "Generate MCP", no developer
+ * toolbar ("Deploy"), no link to the hosted API client, no telemetry. Its
+ * generated Ruby/PHP/Python/… snippets are hidden: every operation carries
+ * `x-codeSamples` (the SDK and curl; openapi/scripts/code-samples.mjs).
+ */
+const SCALAR_OPTIONS = {
+  url: "/openapi.json",
+  pageTitle: "Hookline API",
+  cdn: SCALAR_BUNDLE_PATH,
+  withDefaultFonts: false,
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: "never",
+  telemetry: false,
+  hiddenClients: true,
+  hideClientButton: true,
+} as const;
+
+/**
  * The spec as served (`/openapi.json`, `/openapi.yaml`) and the interactive
  * reference (`/docs`). Scalar's browser bundle is served from this process
  * rather than a CDN, so the reference works offline and behind strict egress.
@@ -40,7 +60,7 @@ export function createApiDocsRouter(document: OpenApiDocument, publicUrl: string
       }
       return c.body(yaml, 200, { "content-type": "application/yaml; charset=utf-8" });
     })
-    .get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Hookline API", cdn: SCALAR_BUNDLE_PATH }))
+    .get("/docs", Scalar(SCALAR_OPTIONS))
     .get(SCALAR_BUNDLE_PATH, (c) => {
       scalarBundle ??= readFileSync(join(scalarRoot, "dist/browser/standalone.js"));
       return c.body(new Uint8Array(scalarBundle), 200, {

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
 import type { DeliveryTransport } from "../delivery/transport.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { SecretBox } from "../signing/secret-box.js";
 import type { Store } from "../store/database.js";
 
 export type { AuthenticatedAccount };
@@ -17,6 +18,8 @@ export interface AppDeps {
   transport?: DeliveryTransport;
   /** Shared with the worker so /metrics shows its counters. Created when absent. */
   metrics?: Metrics;
+  /** Seals and opens signing secrets. From `config.mainSecret` when absent (a throw-away key without one: tests of a `memory://` store). */
+  secrets?: SecretBox;
 }
 
 

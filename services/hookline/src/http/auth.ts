@@ -3,6 +3,7 @@ import { hashApiKey, secretsEqual } from "../auth/api-key.js";
 import type { KeyAuthenticator } from "../auth/key-cache.js";
 import type { AppEnv, AuthenticatedAccount } from "./app-env.js";
 import { ProblemError } from "./problem.js";
+import type { RateLimits } from "./rate-limits.js";
 
 /**
  * Reads the API key from `Authorization: Bearer`, `X-Auth-Token` (Kazoo) or
@@ -26,16 +27,20 @@ export function presentedKey(headers: { header(name: string): string | undefined
  * Authenticates every request by API key, through the process's key cache
  * (see `createKeyAuthenticator` for the revocation bound).
  */
-export function apiKeyAuth(keys: KeyAuthenticator): MiddlewareHandler<AppEnv> {
+export function apiKeyAuth(keys: KeyAuthenticator, limits: RateLimits): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    limits.checkAddress(c);
     const key = presentedKey(c.req);
     if (!key) {
       throw new ProblemError("unauthorized", "Send an API key as `Authorization: Bearer <key>` or `X-Auth-Token: <key>`.", undefined, {
         "www-authenticate": 'Bearer realm="hookline"',
+        ...limits.countFailure(c),
       });
     }
-    const owner = await keys.authenticate(hashApiKey(key));
-    if (!owner) throw new ProblemError("unauthorized", "The API key is not valid (wrong or revoked).");
+    const keyHash = hashApiKey(key);
+    const owner = await keys.authenticate(keyHash);
+    if (!owner) throw new ProblemError("unauthorized", "The API key is not valid (wrong or revoked).", undefined, limits.countFailure(c));
+    limits.admitKey(c, keyHash);
     c.set("account", owner.account);
     c.set("keyId", owner.keyId);
     await next();
@@ -43,14 +48,15 @@ export function apiKeyAuth(keys: KeyAuthenticator): MiddlewareHandler<AppEnv> {
 }
 
 /** Admits only the configured admin token; without one, admin operations are off. */
-export function adminAuth(adminToken: string | undefined): MiddlewareHandler<AppEnv> {
+export function adminAuth(adminToken: string | undefined, limits: RateLimits): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    limits.checkAddress(c);
     if (!adminToken) {
       throw new ProblemError("unauthorized", "Admin operations are disabled: set HOOKLINE_ADMIN_TOKEN to enable them.");
     }
     const presented = presentedKey(c.req);
     if (!presented || !secretsEqual(presented, adminToken)) {
-      throw new ProblemError("unauthorized", "Admin operations need the admin token as `Authorization: Bearer <token>`.");
+      throw new ProblemError("unauthorized", "Admin operations need the admin token as `Authorization: Bearer <token>`.", undefined, limits.countFailure(c));
     }
     await next();
   };

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { HooklineError, type FieldError, type HooklineErrorKind } from "../domain/errors.js";
+import { databaseErrorAsDomainError, isIdSpaceExhausted } from "../store/database-errors.js";
 
 export type { FieldError };
 
@@ -22,6 +23,7 @@ export const PROBLEM_KINDS = {
   "idempotency-mismatch": { status: 422, title: "Idempotency key reused" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "too-many-requests": { status: 429, title: "Too many requests" },
   "internal": { status: 500, title: "Internal server error" },
   "unavailable": { status: 503, title: "Service unavailable" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
@@ -56,13 +58,17 @@ const KIND_OF_DOMAIN_ERROR: Record<HooklineErrorKind, ProblemKind> = {
 /**
  * Any thrown value as the problem it is answered with: a `ProblemError` as
  * is, a domain `HooklineError` by its kind (with `Retry-After` for
- * `unavailable`), anything else as an opaque 500.
+ * `unavailable`; a lost database is one), anything else as an opaque 500.
  */
-export function toProblemError(error: unknown): ProblemError {
-  if (error instanceof ProblemError) return error;
+export function toProblemError(thrown: unknown): ProblemError {
+  if (thrown instanceof ProblemError) return thrown;
+  const error = databaseErrorAsDomainError(thrown) ?? thrown;
   if (error instanceof HooklineError) {
     const headers = error.retryAfterSeconds !== undefined ? { "retry-after": String(Math.ceil(error.retryAfterSeconds)) } : undefined;
     return new ProblemError(KIND_OF_DOMAIN_ERROR[error.kind], error.detail, error.fields, headers);
+  }
+  if (isIdSpaceExhausted(error)) {
+    return new ProblemError("internal", "Ids are exhausted: the next one would pass 2^53 - 1 (9007199254740991), the largest the API hands out. Nothing was written.");
   }
   return new ProblemError("internal");
 }

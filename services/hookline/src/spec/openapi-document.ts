@@ -31,6 +31,8 @@ export interface BuiltInEventType {
   description: string;
   /** A self-contained JSON Schema (2020-12) of the payload's `data`. */
   schema: Record<string, unknown>;
+  /** The `data` of the spec's first example for this type, if it has one (what a test event sends). */
+  example: Record<string, unknown> | undefined;
 }
 
 let cached: OpenApiDocument | undefined;
@@ -51,6 +53,7 @@ export function builtInEventTypes(document: OpenApiDocument): BuiltInEventType[]
       summary: operation.summary ?? name,
       description: operation.description ?? "",
       schema: inlineLocalRefs(schema, document) as Record<string, unknown>,
+      example: eventTypeExample(document, name),
     }];
   });
 }

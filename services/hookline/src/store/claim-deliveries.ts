@@ -30,8 +30,9 @@ export interface ClaimedDelivery {
 }
 
 /**
- * A hook whose attempts average under FAST_ATTEMPT_MS may hold
- * FAST_HOOK_CAP_FACTOR × its cap. Rows are held for the whole claim → send →
+ * A hook on the default cap whose attempts average under FAST_ATTEMPT_MS
+ * may hold FAST_HOOK_CAP_FACTOR × the default (a `max_in_flight` set on the
+ * hook is always exact). Rows are held for the whole claim → send →
  * record cycle, not only while an attempt is open: a fast hook draining
  * thousands of rows needs hundreds held (Little's law), while the cap is
  * there to stop a slow receiver tying up the worker's slots. A hook not yet
@@ -85,7 +86,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
   const horizon = policy.throttleHorizonMs / 1000;
   const cap = sql`case
     when h.consecutive_failures >= ${policy.breakerThreshold} then 1
-    when h.attempt_ms_avg < ${FAST_ATTEMPT_MS} then ${FAST_HOOK_CAP_FACTOR} * coalesce(h.max_in_flight, ${policy.hookMaxInFlight})
+    when h.max_in_flight is null and h.attempt_ms_avg < ${FAST_ATTEMPT_MS} then ${FAST_HOOK_CAP_FACTOR * policy.hookMaxInFlight}
     else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
   const result = await sql<ClaimedDelivery>`
     with held as (

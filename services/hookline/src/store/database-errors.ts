@@ -1,3 +1,5 @@
+import { HooklineError } from "../domain/errors.js";
+
 /**
  * What a lost or unreachable database looks like, from postgres.js and from
  * PostgreSQL itself. Used to answer 503 instead of 500, and by the dialect to
@@ -55,6 +57,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return CONNECTION_ERROR_CODES.has(code) || ABORTED_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code);
 }
 
+/** Errors that say no connection could be made at all (as opposed to one lost on the way). */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "57P03", "53300"]);
+
+/**
+ * True when the database could not be reached at all (refused, timed out,
+ * starting up, full): sending the statement again at once would only wait
+ * for the same answer.
+ */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && UNREACHABLE_CODES.has(code);
+}
+
 /**
  * True for a statement that only reads (a plain SELECT: no data-modifying
  * CTE, no row locks, no sequence calls), so running it twice changes nothing.
@@ -70,4 +85,19 @@ export function isReadOnlyStatement(sqlText: string): boolean {
  */
 export function isIdSpaceExhausted(error: unknown): boolean {
   return codeOf(error) === "2200H";
+}
+
+/** Seconds a client should wait after losing the database (a restart takes a few). */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * A database failure as the domain error it means: `unavailable` (with
+ * `Retry-After`) for a lost or unreachable database; undefined for anything
+ * else, which stays an internal error.
+ */
+export function databaseErrorAsDomainError(error: unknown): HooklineError | undefined {
+  if (isDatabaseUnavailable(error)) {
+    return new HooklineError("unavailable", "The database is not reachable; retry later.", undefined, DATABASE_RETRY_AFTER_SECONDS);
+  }
+  return undefined;
 }

@@ -45,10 +45,10 @@ function openPostgres(url: string, poolSize: number): Store {
     onnotice: () => {},
     // While the database is down, statements wait for their connection's
     // reconnect delay before they can fail; postgres.js grows it to 20 s, so
-    // requests would hang instead of answering 503. Capped at half a second
-    // (a refused connect costs next to nothing), and a connect that gets no
-    // answer gives up after 5 s instead of 30.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
+    // requests would hang instead of answering 503. Capped at a quarter
+    // second (a refused connect costs next to nothing), and a connect that
+    // gets no answer gives up after 5 s instead of 30.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.25),
     connect_timeout: 5,
     types: {
       int8: { to: INT8_OID, from: [INT8_OID], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },

@@ -20,6 +20,11 @@ export interface NewEvent {
   ulid: string;
   /** subscriptionPatternsFor(type): the `events` values that select this type. */
   patterns: string[];
+  /**
+   * Deliver to this one hook of the account only, whatever it subscribes to
+   * (a test event sent from the dashboard); the subscription rules are skipped.
+   */
+  onlyHookId?: number;
 }
 
 export interface InsertedEvent {
@@ -38,7 +43,7 @@ export interface InsertedEvent {
  * (event-batch.ts) and Hookline's own notices (operational-events.ts).
  * Answers come back in input order.
  *
- * Matching (PRODUCT §3): `events` overlaps the type's patterns; a hook with
+ * Matching (PRODUCT §3), unless `onlyHookId` names the one hook: `events` overlaps the type's patterns; a hook with
  * `subject_type`/`subject` set takes only events with equal values; a hook
  * with `filter.for_all` takes only events whose subject_type is listed.
  *
@@ -62,21 +67,23 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<Inserted
     data: e.dataText,
     ulid: e.ulid,
     patterns: e.patterns,
+    only_hook_id: e.onlyHookId ?? null,
   }));
   const result = await sql<{ ord: number; id: number; deliveries_count: number }>`
     with input as materialized (
       select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
       from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
-        ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[])
+        ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[], only_hook_id bigint)
     ), matched as (
       select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
       from input join hooks h
         on h.account_id = input.account_id
-       and h.is_active
-       and h.events && input.patterns
-       and (h.subject_type is null or h.subject_type = input.subject_type)
-       and (h.subject is null or h.subject = input.subject)
-       and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? coalesce(input.subject_type, ''))
+       and case when input.only_hook_id is not null then h.id = input.only_hook_id
+           else h.is_active
+            and h.events && input.patterns
+            and (h.subject_type is null or h.subject_type = input.subject_type)
+            and (h.subject is null or h.subject = input.subject)
+            and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? coalesce(input.subject_type, '')) end
     ), counts as (
       select event_id, count(*) as n from matched group by event_id
     ), ev as (

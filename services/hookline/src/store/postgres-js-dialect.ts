@@ -11,7 +11,7 @@ import {
   type TransactionSettings,
 } from "kysely";
 import type { ReservedSql, Sql } from "postgres";
-import { isAbortedBySession, isDatabaseUnavailable, isReadOnlyStatement } from "./database-errors.js";
+import { isAbortedBySession, isDatabaseUnavailable, isDatabaseUnreachable, isReadOnlyStatement } from "./database-errors.js";
 
 /**
  * Kysely over postgres.js, running each statement on the pool and reserving a
@@ -43,10 +43,21 @@ export class PostgresJsDialect implements Dialect {
 
 /** How often one statement is sent at most when connections are lost under it. */
 const MAX_SENDS = 4;
+/** After the database refused a connection, statements fail without trying for this long. */
+const FAIL_FAST_MS = 250;
+
+/** What the pool's connections share about an outage in progress. */
+interface OutageState {
+  failing: unknown;
+  until: number;
+}
 
 class PostgresJsConnection implements DatabaseConnection {
   #reserved: ReservedSql | undefined;
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly outage: OutageState,
+  ) {}
 
   /** Pins a connection for a transaction: BEGIN … COMMIT must share one. */
   async reserve(): Promise<void> {
@@ -59,12 +70,23 @@ class PostgresJsConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // While the database is known unreachable, statements outside a
+    // transaction fail at once: postgres.js would queue them behind its
+    // connection attempts, one failing after another, and requests would
+    // wait seconds for a 503.
+    if (!this.#reserved && this.outage.failing && performance.now() < this.outage.until) throw this.outage.failing;
     let result;
     for (let attempt = 1; ; attempt++) {
       try {
         result = await this.#send(query);
+        this.outage.failing = undefined;
         break;
       } catch (error) {
+        if (isDatabaseUnreachable(error)) {
+          this.outage.failing = error;
+          this.outage.until = performance.now() + FAIL_FAST_MS;
+          throw error;
+        }
         // A lost connection (a terminated backend, a restart) fails the
         // statement in flight. Outside a transaction it is sent again, on
         // another connection, when that cannot do anything twice: the server
@@ -96,10 +118,11 @@ class PostgresJsConnection implements DatabaseConnection {
 }
 
 class PostgresJsDriver implements Driver {
+  readonly #outage: OutageState = { failing: undefined, until: 0 };
   constructor(private readonly sql: Sql) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PostgresJsConnection(this.sql);
+    return new PostgresJsConnection(this.sql, this.#outage);
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const pinned = connection as PostgresJsConnection;

@@ -13,6 +13,7 @@ export interface Database {
   deliveries: DeliveryTable;
   delivery_attempts: DeliveryAttemptTable;
   idempotency_keys: IdempotencyKeyTable;
+  dashboard_sessions: DashboardSessionTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -133,6 +134,17 @@ export interface DeliveryAttemptTable {
   response_headers: Record<string, string> | null;
   /** What was sent: the body of a POST or the query string of a GET, capped. */
   request_body: string | null;
+}
+
+/** A signed-in dashboard session; the cookie carries the token, this row its SHA-256. */
+export interface DashboardSessionTable {
+  token_hash: string;
+  account_id: string;
+  api_key_id: number;
+  /** The synchronizer token every dashboard form must echo back. */
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Date;
 }
 
 export type EventRow = Selectable<EventTable>;

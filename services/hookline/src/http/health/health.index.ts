@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "kysely";
+import { HooklineError } from "../../domain/errors.js";
 import type { Store } from "../../store/database.js";
+import { DATABASE_RETRY_AFTER_SECONDS } from "../../store/database-errors.js";
 import { problemResponses } from "../problem.js";
 import { createRouter } from "../router.js";
-import { ProblemError } from "../problem.js";
 
 const StatusSchema = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
 
@@ -43,7 +44,7 @@ export function createHealthRouter(store: Store) {
       const outcome = await Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
       if (outcome !== "ok") {
         const detail = outcome === "timeout" ? `The database did not answer within ${READINESS_TIMEOUT_MS} ms.` : "The database does not answer.";
-        throw new ProblemError("unavailable", detail, undefined, { "retry-after": "2" });
+        throw new HooklineError("unavailable", detail, undefined, DATABASE_RETRY_AFTER_SECONDS);
       }
       return c.json({ status: "ok" as const }, 200);
     });

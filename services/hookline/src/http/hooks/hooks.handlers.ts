@@ -43,7 +43,7 @@ export function createHookHandlers(service: HookService) {
   };
 
   const getSecret: AppRouteHandler<routes.GetHookSecretRoute> = async (c) => {
-    return c.json(hookSecretToWire(await service.get(c.var.account, c.req.valid("param").id)), 200);
+    return c.json(hookSecretToWire(await service.getSecrets(c.var.account, c.req.valid("param").id)), 200);
   };
 
   const rotateSecret: AppRouteHandler<routes.RotateHookSecretRoute> = async (c) => {

@@ -8,6 +8,7 @@ import * as idBound from "./2026-11-30T0201-id-bound.js";
 import * as hookIsolation from "./2026-11-30T0300-hook-isolation.js";
 import * as apiKeyLastUsed from "./2026-11-30T0500-api-key-last-used.js";
 import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
+import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0300-hook-isolation": hookIsolation,
   "2026-11-30T0301-hook-attempt-duration": hookAttemptDuration,
   "2026-11-30T0500-api-key-last-used": apiKeyLastUsed,
+  "2026-11-30T0700-dashboard-sessions": dashboardSessions,
 };
 
 export const migrationProvider: MigrationProvider = {

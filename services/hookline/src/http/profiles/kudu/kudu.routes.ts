@@ -71,6 +71,20 @@ export const publishKuduHookType = createRoute({
   responses: { 200: { description: "Published; every subscriber of the type will receive the body." }, ...problemResponses(400, 401, 413, 415) },
 });
 
+/** Kudu's later wiki writes the publish path `/api/hooks/hooks/publish/…` (seed 001): the same operation. */
+export const publishKuduHookTypeDocumented = createRoute({
+  ...publishKuduHookType,
+  path: "/api/hooks/hooks/publish/{hookType}",
+  operationId: "kuduPublishDocumented",
+});
+
+/** Early Kudu's publish path (seed 000), beside lopennaef's `/hooks` (no clash: `publish` is not a hook id). */
+export const publishKuduHookTypeEarly = createRoute({
+  ...publishKuduHookType,
+  path: "/hooks/publish/{hookType}",
+  operationId: "kuduEarlyPublish",
+});
+
 export type CreateKuduHookRoute = typeof createKuduHook;
 export type ListKuduHooksRoute = typeof listKuduHooks;
 export type GetKuduHookRoute = typeof getKuduHook;

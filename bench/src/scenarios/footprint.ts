@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tsxImport, trackChild } from "../child-process.js";
+import type { BenchConfig } from "../config.js";
+import { progress, ratioRow, round, type BenchRow } from "../report.js";
+
+/*
+ * The server's footprint, built (node dist/) versus from source (tsx), in the
+ * same run on embedded PGlite: time from spawn to /readyz 200, RSS once idle,
+ * and peak RSS while it delivers a burst of published events to a local
+ * receiver. Run `pnpm build` first (install does, through `prepare`).
+ */
+const serviceDir = fileURLToPath(new URL("../../../services/hookline/", import.meta.url));
+
+export async function footprintScenario(config: BenchConfig): Promise<BenchRow[]> {
+  const events = config.quick ? 300 : 3000;
+  const built = await measure("built", [join(serviceDir, "bin/hookline.mjs"), "start"], events);
+  const tsx = await measure("tsx", ["--import", tsxImport, join(serviceDir, "src/main.ts")], events);
+  const rows = [...built, ...tsx];
+  const find = (name: string) => rows.find((r) => r.name === name);
+  return [
+    ...rows,
+    ratioRow("footprint", "RSS idle: built / tsx", find("built: RSS idle"), find("tsx: RSS idle"), "lower is better"),
+    ratioRow("footprint", "RSS under load: built / tsx", find("built: RSS peak under load"), find("tsx: RSS peak under load")),
+    ratioRow("footprint", "start-up: built / tsx", find("built: start to /readyz"), find("tsx: start to /readyz")),
+  ];
+}
+
+async function measure(label: string, args: string[], events: number): Promise<BenchRow[]> {
+  progress(`footprint: ${label}`);
+  const dataDir = mkdtempSync(join(tmpdir(), "hookline-bench-footprint-"));
+  const receiver = createServer((req, res) => req.resume().on("end", () => res.end("ok")));
+  await new Promise<void>((ready) => receiver.listen(0, "127.0.0.1", ready));
+  const started = Date.now();
+  const child = spawn(process.execPath, args, {
+    cwd: serviceDir,
+    env: { ...process.env, PORT: "0", HOOKLINE_DATA_DIR: dataDir, HOOKLINE_ALLOW_PRIVATE_TARGETS: "true", LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  trackChild(child);
+  try {
+    const { url, key } = await announced(child);
+    while ((await fetch(`${url}/readyz`).catch(() => undefined))?.status !== 200) await sleep(20);
+    const startup = Date.now() - started;
+    await sleep(2000);
+    const idle = rssMb(child.pid!);
+
+    const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    await fetch(`${url}/v1/hooks`, { method: "POST", headers: auth, body: JSON.stringify({ url: target, events: ["*"] }) });
+    let peak = idle;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child.pid!))), 100);
+    for (let sent = 0; sent < events; sent += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          fetch(`${url}/v1/events`, {
+            method: "POST",
+            headers: auth,
+            body: JSON.stringify({ type: "bench.footprint", data: { n: sent + i } }),
+          }),
+        ),
+      );
+    }
+    await sleep(2000);
+    clearInterval(sampler);
+    const note = `PGlite; ${events} events published and delivered`;
+    return [
+      { scenario: "footprint", name: `${label}: start to /readyz`, value: startup, unit: "ms", note: "PGlite, new data folder" },
+      { scenario: "footprint", name: `${label}: RSS idle`, value: idle, unit: "MB" },
+      { scenario: "footprint", name: `${label}: RSS peak under load`, value: peak, unit: "MB", note },
+    ];
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((done) => child.once("exit", done));
+    receiver.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The URL and the first-start API key the server prints. */
+function announced(child: ChildProcess): Promise<{ url: string; key: string }> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`no start-up lines in 180 s:\n${output}`)), 180_000);
+    const check = (chunk: Buffer) => {
+      output += chunk;
+      const url = output.match(/running at (http:\/\/\S+)/)?.[1];
+      const key = output.match(/^\s+(hkl_\S+)$/m)?.[1];
+      if (!url || !key) return;
+      clearTimeout(timer);
+      resolve({ url, key });
+    };
+    child.stdout!.on("data", check);
+    child.stderr!.on("data", (chunk) => (output += chunk));
+    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+}
+
+function rssMb(pid: number): number {
+  const kb = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN);
+  return round(kb / 1024, 1);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}

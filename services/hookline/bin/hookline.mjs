@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `hookline` command: the compiled CLI (`pnpm build` makes dist/).
+import "../dist/cli.mjs";

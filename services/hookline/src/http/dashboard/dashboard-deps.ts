@@ -1,0 +1,36 @@
+import type { Context } from "hono";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { Config } from "../../config.js";
+import type { PublishService } from "../../events/publish-service.js";
+import type { HookService } from "../../hooks/hook-service.js";
+import type { BuiltInEventType } from "../../spec/openapi-document.js";
+import type { Store } from "../../store/database.js";
+import { fieldErrors, ProblemError } from "../problem.js";
+import type { PageSession } from "./layout.js";
+import type { DashboardEnv } from "./session.js";
+
+/** The same services the API uses: the dashboard adds pages, never its own rules or queries. */
+export interface DashboardDeps {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  hooks: HookService;
+  events: PublishService;
+  eventTypes: BuiltInEventType[];
+}
+
+/** What a page needs from the session: whose it is and the CSRF token for its forms. */
+export function pageSession(c: Context<DashboardEnv>): PageSession {
+  return { account_name: c.var.session.account_name, csrf_token: c.var.session.csrf_token };
+}
+
+/**
+ * Parses with the API's own schema and fails like the API does: a validation
+ * problem naming each bad field (`path.id`, `query.status`, `body.url`).
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, part: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ProblemError("validation", "The request has invalid fields.", fieldErrors(part, result.error.issues));
+  return result.data;
+}

@@ -1,0 +1,104 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import { readFileSync } from "node:fs";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { isDatabaseUnavailable } from "../../store/database-errors.js";
+import { ProblemError, toProblemError } from "../problem.js";
+import type { DashboardDeps } from "./dashboard-deps.js";
+import { createDeliveryHandlers } from "./deliveries.handlers.js";
+import { createHookHandlers } from "./hooks.handlers.js";
+import { renderPage } from "./layout.js";
+import { ProblemPage } from "./pages/problem.js";
+import { DASHBOARD_PATH, isHttps, requireCsrfToken, requireSession, type DashboardEnv } from "./session.js";
+import { createSignInHandlers } from "./sign-in.handlers.js";
+
+const STYLESHEET = readFileSync(new URL("./dashboard.css", import.meta.url), "utf8");
+
+/**
+ * The delivery dashboard under `/dashboard`: server-rendered pages over the
+ * same services as the API, for a person with an API key.
+ *
+ * Safety: a session sees only its key's account (every read and write goes
+ * through account-scoped services); CSRF is refused twice over — hono/csrf
+ * checks Origin / Sec-Fetch-Site on every POST, and every POST made with a
+ * session must carry that session's synchronizer token; the CSP allows no
+ * script at all and styles only from our own stylesheet.
+ *
+ * @example
+ * app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks, events, eventTypes }));
+ */
+export function createDashboardRouter(deps: DashboardDeps) {
+  const signIn = createSignInHandlers(deps);
+  const hooks = createHookHandlers(deps);
+  const deliveries = createDeliveryHandlers(deps, hooks.testEventTypes);
+  const router = new Hono<DashboardEnv>();
+
+  router.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    }),
+  );
+  // Behind a TLS-terminating proxy the request URL says http: accept the
+  // origin the browser saw, as HOOKLINE_PUBLIC_URL or X-Forwarded-Proto give it.
+  router.use("*", csrf({ origin: (origin, c) => origin === publicOrigin(c, deps.config.publicUrl) }));
+  router.use("*", bodyLimit({ maxSize: deps.config.bodyLimitBytes }));
+
+  router.get("/dashboard.css", (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
+  router.get("/sign-in", signIn.form);
+  router.post("/sign-in", signIn.submit);
+
+  router.use("*", requireSession(deps.store), requireCsrfToken());
+  router.get("/", (c) => c.redirect(`${DASHBOARD_PATH}/hooks`, 303));
+  router.post("/sign-out", signIn.leave);
+  router.get("/hooks", hooks.list);
+  router.get("/hooks/new", hooks.newForm);
+  router.post("/hooks", hooks.create);
+  router.get("/hooks/:id", deliveries.hookPage);
+  router.post("/hooks/:id/pause", hooks.pause);
+  router.post("/hooks/:id/resume", hooks.resume);
+  router.post("/hooks/:id/test-event", hooks.sendTestEvent);
+  router.post("/hooks/:id/rotate-secret", hooks.rotateSecret);
+  router.get("/deliveries/:id", deliveries.deliveryPage);
+  router.post("/deliveries/:id/redeliver", deliveries.redeliver);
+  router.all("*", () => {
+    throw new ProblemError("not-found", "No such dashboard page.");
+  });
+
+  router.onError((error, c) => {
+    const problem = asDashboardProblem(error);
+    if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
+    const session = c.var.session ? { account_name: c.var.session.account_name, csrf_token: c.var.session.csrf_token } : undefined;
+    for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
+    return renderPage(c, problem.status, <ProblemPage problem={problem} session={session} />);
+  });
+  return router;
+}
+
+function publicOrigin(c: Context, publicUrl: string | undefined): string {
+  if (publicUrl) return new URL(publicUrl).origin;
+  const url = new URL(c.req.url);
+  const host = c.req.header("host") ?? url.host;
+  return `${isHttps(c, undefined) ? "https" : "http"}://${host}`;
+}
+
+/** The API's mapping (toProblemError), plus what hono's csrf and body-limit middleware throw. */
+function asDashboardProblem(error: unknown): ProblemError {
+  if (isDatabaseUnavailable(error)) return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": "2" });
+  if (error instanceof HTTPException && error.status === 403) {
+    return new ProblemError("forbidden", "This form was not sent from the dashboard's own pages (origin check).");
+  }
+  if (error instanceof HTTPException && error.status === 413) return new ProblemError("payload-too-large");
+  return toProblemError(error);
+}

@@ -1,0 +1,118 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import type { Context } from "hono";
+import { html } from "hono/html";
+import type { Child } from "hono/jsx";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { FieldError } from "../problem.js";
+import { CSRF_FIELD, DASHBOARD_PATH } from "./session.js";
+
+/** What every page knows about the signed-in session (nothing, on the sign-in page). */
+export interface PageSession {
+  account_name: string;
+  csrf_token: string;
+}
+
+/** Renders a page as a full HTML document with `status`. Pages are private: never cached. */
+export function renderPage(c: Context, status: ContentfulStatusCode, page: Child) {
+  c.header("cache-control", "no-store");
+  return c.html(html`<!doctype html>${page}`, status);
+}
+
+/**
+ * The shell of every page: a skip link, the navigation, one `h1`, the content.
+ * No script and no inline style, so the Content-Security-Policy can forbid both.
+ */
+export function Layout(props: { title: string; session?: PageSession | undefined; children?: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · Hookline`}</title>
+        <link rel="stylesheet" href={`${DASHBOARD_PATH}/dashboard.css`} />
+      </head>
+      <body>
+        <a class="skip-link" href="#main">Skip to content</a>
+        <header class="site-header">
+          <nav aria-label="Main">
+            <a class="brand" href={`${DASHBOARD_PATH}/hooks`}>Hookline</a>
+            {props.session && <a href={`${DASHBOARD_PATH}/hooks`}>Hooks</a>}
+            <a href="/docs">API reference</a>
+          </nav>
+          {props.session && (
+            <form method="post" action={`${DASHBOARD_PATH}/sign-out`} class="sign-out">
+              <span class="account">{props.session.account_name}</span>
+              <CsrfField token={props.session.csrf_token} />
+              <button type="submit">Sign out</button>
+            </form>
+          )}
+        </header>
+        <main id="main">
+          <h1>{props.title}</h1>
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+/** The hidden field every session form carries (see requireCsrfToken). */
+export function CsrfField(props: { token: string }) {
+  return <input type="hidden" name={CSRF_FIELD} value={props.token} />;
+}
+
+/** A one-button POST form (pause, resume, redeliver, …). */
+export function ActionForm(props: { action: string; label: string; token: string; class?: string }) {
+  return (
+    <form method="post" action={props.action} class="inline">
+      <CsrfField token={props.token} />
+      <button type="submit" class={props.class}>{props.label}</button>
+    </form>
+  );
+}
+
+/** A problem's detail and each bad field, as the API names them (`body.url: must …`). */
+export function Problems(props: { detail?: string | undefined; errors?: FieldError[] | undefined }) {
+  if (!props.detail && !props.errors?.length) return null;
+  return (
+    <div class="problem" role="alert">
+      {props.detail && <p>{props.detail}</p>}
+      {props.errors && props.errors.length > 0 && (
+        <ul>
+          {props.errors.map((e) => (
+            <li>
+              <code>{e.path}</code>: {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** A timestamp as `YYYY-MM-DD HH:MM:SS UTC`, machine-readable in `datetime`. */
+export function Time(props: { at: Date | null | undefined }) {
+  if (!props.at) return <span>—</span>;
+  const iso = props.at.toISOString();
+  return <time datetime={iso}>{`${iso.slice(0, 19).replace("T", " ")} UTC`}</time>;
+}
+
+/** Headers as a two-column table. */
+export function HeaderTable(props: { caption: string; headers: Record<string, string> | null | undefined }) {
+  const entries = Object.entries(props.headers ?? {});
+  if (entries.length === 0) return <p>{props.caption}: none recorded.</p>;
+  return (
+    <table class="headers">
+      <caption>{props.caption}</caption>
+      <thead>
+        <tr><th scope="col">Name</th><th scope="col">Value</th></tr>
+      </thead>
+      <tbody>
+        {entries.map(([name, value]) => (
+          <tr><th scope="row"><code>{name}</code></th><td><code>{value}</code></td></tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from "tsdown";
+
+// The server's runnable build: compiled JavaScript, one file per source file
+// (unbundled, so paths read relative to import.meta.url — the spec bundle,
+// package.json — resolve exactly as from src/), npm dependencies left external.
+// Types are checked by `pnpm typecheck`, not here: transpiling only keeps the
+// build (run on every install) to seconds.
+export default defineConfig({
+  entry: ["src/main.ts", "src/cli.ts", "src/index.ts"],
+  unbundle: true,
+  format: ["esm"],
+  platform: "node",
+  target: "node20",
+  dts: false,
+  sourcemap: true,
+  clean: true,
+  // Workspace packages export TypeScript sources (for development), so they are compiled in.
+  noExternal: [/^@hookline\//],
+});

@@ -1,0 +1,154 @@
+import { createApp, createLogger, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testBackends, type TestDatabase } from "../support/databases.js";
+
+const ORIGIN = "http://hookline.test";
+
+/** The dashboard's safety rules through app.request(): cookie flags, CSRF, CSP, one account per session. */
+describe.each(testBackends())("dashboard safety on $kind", (backend) => {
+  let database: TestDatabase;
+  let app: ReturnType<typeof createApp>;
+  let keyA: string;
+  let keyB: string;
+  let hookA: { id: number; secret: string };
+
+  beforeAll(async () => {
+    database = await backend.create();
+    const config = loadConfig({ PORT: "0", HOOKLINE_ALLOW_PRIVATE_TARGETS: "true", LOG_LEVEL: "silent" });
+    app = createApp({ store: database.store, config, logger: createLogger("silent") });
+    const a = await insertAccount(database.store.db, "account a");
+    const b = await insertAccount(database.store.db, "account b");
+    keyA = (await issueApiKey(database.store, a.id, "a")).key;
+    keyB = (await issueApiKey(database.store, b.id, "b")).key;
+    const res = await app.request(`${ORIGIN}/v1/hooks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: "http://127.0.0.1:9/a", events: ["*"] }),
+    });
+    hookA = (await res.json()) as typeof hookA;
+  }, 180_000); // creating and migrating a database is slow while the browser tests load the machine
+  afterAll(() => database?.dispose());
+
+  const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = { origin: ORIGIN }) =>
+    app.request(`${ORIGIN}${path}`, { method: "POST", body: new URLSearchParams(fields), headers });
+
+  /** Signs in and returns the cookie and the session's CSRF token (read from a page's form). */
+  async function session(key: string) {
+    const res = await post("/dashboard/sign-in", { api_key: key });
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await app.request(`${ORIGIN}/dashboard/hooks`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
+    expect(csrf).toBeTruthy();
+    return { cookie, csrf: csrf!, get: (path: string) => app.request(`${ORIGIN}${path}`, { headers: { cookie } }) };
+  }
+  const isActive = async (id: number) =>
+    (await database.store.db.selectFrom("hooks").select("is_active").where("id", "=", id).executeTakeFirstOrThrow()).is_active;
+
+  it("sets an HttpOnly, SameSite=Strict, /dashboard-scoped cookie, Secure only behind HTTPS", async () => {
+    const plain = await post("/dashboard/sign-in", { api_key: keyA });
+    expect(plain.headers.get("location")).toBe("/dashboard/hooks");
+    const flags = plain.headers.get("set-cookie")!;
+    expect(flags).toMatch(/^hookline_session=[A-Za-z0-9_-]{43};/);
+    expect(flags).toContain("HttpOnly");
+    expect(flags).toContain("SameSite=Strict");
+    expect(flags).toContain("Path=/dashboard");
+    expect(flags).not.toContain("Secure");
+    expect(flags).not.toContain(keyA);
+    const proxied = await post("/dashboard/sign-in", { api_key: keyA }, { origin: "https://hookline.test", "x-forwarded-proto": "https" });
+    expect(proxied.status).toBe(303);
+    expect(proxied.headers.get("set-cookie")).toContain("Secure");
+  });
+
+  it("refuses a bad key with a 401 page and no cookie, and an empty one naming body.api_key", async () => {
+    const bad = await post("/dashboard/sign-in", { api_key: "hkl_not-a-key" });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("set-cookie")).toBeNull();
+    expect(await bad.text()).toContain("The API key is not valid.");
+    const empty = await post("/dashboard/sign-in", { api_key: "" });
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain("<code>body.api_key</code>: is required");
+  });
+
+  it("sends a request without a session to sign in, and refuses a POST without one", async () => {
+    const res = await app.request(`${ORIGIN}/dashboard/hooks`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/sign-in");
+    expect((await post(`/dashboard/hooks/${hookA.id}/pause`, {})).status).toBe(401);
+  });
+
+  it("refuses cross-origin posts and posts without the session's CSRF token", async () => {
+    const a = await session(keyA);
+    const crossSite = await post(`/dashboard/hooks/${hookA.id}/pause`, { _csrf: a.csrf }, { origin: "https://evil.example", cookie: a.cookie });
+    expect(crossSite.status).toBe(403);
+    const noOrigin = await post(`/dashboard/hooks/${hookA.id}/pause`, { _csrf: a.csrf }, { cookie: a.cookie });
+    expect(noOrigin.status).toBe(403);
+    const noToken = await post(`/dashboard/hooks/${hookA.id}/pause`, {}, { origin: ORIGIN, cookie: a.cookie });
+    expect(noToken.status).toBe(403);
+    expect(await noToken.text()).toContain("CSRF token");
+    const otherSessionsToken = await post(`/dashboard/hooks/${hookA.id}/pause`, { _csrf: (await session(keyB)).csrf }, { origin: ORIGIN, cookie: a.cookie });
+    expect(otherSessionsToken.status).toBe(403);
+    expect(await isActive(hookA.id)).toBe(true);
+
+    const ok = await post(`/dashboard/hooks/${hookA.id}/pause`, { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });
+    expect(ok.status).toBe(303);
+    expect(await isActive(hookA.id)).toBe(false);
+    await post(`/dashboard/hooks/${hookA.id}/resume`, { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });
+    expect(await isActive(hookA.id)).toBe(true);
+  });
+
+  it("serves pages with a CSP that allows no script and no inline style, never cached", async () => {
+    const res = await (await session(keyA)).get("/dashboard/hooks");
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("script-src");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script|style=/);
+    expect(html).not.toContain(hookA.secret);
+  });
+
+  it("shows a second account nothing of the first: 404 on its hook and delivery pages and actions", async () => {
+    const published = await app.request(`${ORIGIN}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "custom.thing", data: {} }),
+    });
+    expect(published.status).toBe(202);
+    const delivery = await database.store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookA.id).executeTakeFirstOrThrow();
+    const b = await session(keyB);
+    expect((await b.get("/dashboard/hooks")).status).toBe(200);
+    expect(await (await b.get("/dashboard/hooks")).text()).not.toContain("127.0.0.1:9/a");
+    expect((await b.get(`/dashboard/hooks/${hookA.id}`)).status).toBe(404);
+    expect((await b.get(`/dashboard/deliveries/${delivery.id}`)).status).toBe(404);
+    expect((await post(`/dashboard/hooks/${hookA.id}/pause`, { _csrf: b.csrf }, { origin: ORIGIN, cookie: b.cookie })).status).toBe(404);
+    expect((await post(`/dashboard/deliveries/${delivery.id}/redeliver`, { _csrf: b.csrf }, { origin: ORIGIN, cookie: b.cookie })).status).toBe(404);
+    expect((await post(`/dashboard/hooks/${hookA.id}/rotate-secret`, { _csrf: b.csrf }, { origin: ORIGIN, cookie: b.cookie })).status).toBe(404);
+    expect(await isActive(hookA.id)).toBe(true);
+    const a = await session(keyA);
+    expect((await a.get(`/dashboard/deliveries/${delivery.id}`)).status).toBe(200);
+  });
+
+  it("gives the new-hook form the API's field errors and shows a rotated secret once", async () => {
+    const a = await session(keyA);
+    const bad = await post("/dashboard/hooks", { _csrf: a.csrf, url: "ftp://x", events: "*" }, { origin: ORIGIN, cookie: a.cookie });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("<code>body.url</code>: must use http or https");
+    const rotated = await post(`/dashboard/hooks/${hookA.id}/rotate-secret`, { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });
+    expect(rotated.status).toBe(200);
+    const row = await database.store.db.selectFrom("hooks").select(["secret"]).where("id", "=", hookA.id).executeTakeFirstOrThrow();
+    expect(row.secret).not.toBe(hookA.secret);
+    expect(await rotated.text()).toContain(row.secret);
+    expect(await (await a.get(`/dashboard/hooks/${hookA.id}`)).text()).not.toContain(row.secret);
+  });
+
+  it("ends the session on sign-out", async () => {
+    const a = await session(keyA);
+    const out = await post("/dashboard/sign-out", { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toMatch(/hookline_session=;.*Max-Age=0/);
+    expect((await a.get("/dashboard/hooks")).headers.get("location")).toBe("/dashboard/sign-in");
+  });
+});

@@ -1,0 +1,119 @@
+import { createClient } from "@hookline/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testBackends, type TestDatabase } from "../support/databases.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+// Limits are independent of the store: one backend (PGlite) is enough.
+const LIMIT = 5;
+const FAILED_AUTH_LIMIT = 3;
+
+describe("API rate limits", () => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let key1: string;
+  let key2: string;
+
+  beforeAll(async () => {
+    database = await testBackends()[0]!.create();
+    server = await startTestServer(database, {
+      HOOKLINE_RATE_LIMIT_REQUESTS: String(LIMIT),
+      HOOKLINE_RATE_LIMIT_FAILED_AUTH: String(FAILED_AUTH_LIMIT),
+      HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: "1",
+    });
+    key1 = (await server.newAccount("one")).key;
+    key2 = (await server.newAccount("two")).key;
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.dispose();
+  });
+
+  const get = (key: string, path = "/v1/hooks") => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+
+  /** Waits (bounded) for the start of a fresh window, so a burst is not split across two. */
+  async function freshWindow(key: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const res = await get(key);
+      const reset = Number(/;t=(\d+)/.exec(res.headers.get("ratelimit") ?? "")?.[1]);
+      await res.body?.cancel();
+      if (res.status === 429) await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after")) * 1000));
+      else if (reset >= 1) return await new Promise((r) => setTimeout(r, reset * 1000 + 20));
+      if (Date.now() > deadline) throw new Error("no fresh window");
+    }
+  }
+
+  it("answers a burst past a key's limit with 429, Retry-After and the RateLimit headers, recovers after the window, and leaves another key alone", async () => {
+    await freshWindow(key1);
+    // In parallel, so the burst lands in one 1 s window even on a loaded machine.
+    const burst = await Promise.all(Array.from({ length: LIMIT + 2 }, () => get(key1)));
+    const statuses = burst.map((res) => res.status).sort();
+    const limited = burst.find((res) => res.status === 429);
+    for (const res of burst.filter((r) => r.status === 200)) {
+      expect(res.headers.get("ratelimit-policy")).toBe(`"per-key";q=${LIMIT};w=1`);
+      expect(res.headers.get("ratelimit")).toMatch(/^"per-key";r=\d+;t=\d+$/);
+      await res.body?.cancel();
+    }
+    expect(statuses).toEqual([...Array(LIMIT).fill(200), 429, 429]);
+    expect(limited!.headers.get("content-type")).toBe("application/problem+json");
+    expect(limited!.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
+    expect(limited!.headers.get("ratelimit")).toMatch(/^"per-key";r=0;t=\d+$/);
+    expect(limited!.headers.get("ratelimit-policy")).toBe(`"per-key";q=${LIMIT};w=1`);
+    const problem = (await limited!.json()) as { type: string; status: number };
+    expect(problem).toMatchObject({ type: "https://hookline.dev/problems/too-many-requests", status: 429 });
+
+    // Another key, same address, same moment: unaffected.
+    expect((await get(key2)).status).toBe(200);
+
+    // After Retry-After the key is admitted again.
+    await new Promise((r) => setTimeout(r, Number(limited!.headers.get("retry-after")) * 1000 + 50));
+    expect((await get(key1)).status).toBe(200);
+  });
+
+  it("limits failed authentication per client address, before any key lookup", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < FAILED_AUTH_LIMIT + 1; i++) {
+      const res = await get(`wrong-key-${i}`);
+      statuses.push(res.status);
+      if (res.status === 401) expect(res.headers.get("ratelimit")).toMatch(/^"failed-auth";r=\d+;t=\d+$/);
+      await res.body?.cancel();
+    }
+    expect(statuses).toEqual([...Array(FAILED_AUTH_LIMIT).fill(401), 429]);
+    // Kazoo's paths answer it in Kazoo's envelope, with the same headers.
+    const kazoo = await fetch(`${server.url}/v1/accounts/x/webhooks`, { headers: { "x-auth-token": "wrong" } });
+    expect(kazoo.status).toBe(429);
+    expect(kazoo.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await kazoo.json()).toMatchObject({ status: "error", error: "429" });
+    await new Promise((r) => setTimeout(r, Number(kazoo.headers.get("retry-after")) * 1000 + 50));
+    expect((await get(key2)).status).toBe(200);
+  });
+
+  it("the SDK's retry waits out Retry-After and gets the answer", async () => {
+    const seen: Array<{ status: number; at: number; retryAfter: string | null }> = [];
+    const hookline = createClient({
+      baseUrl: server.url,
+      apiKey: key1,
+      retry: { retries: 3, minTimeout: 1, maxTimeout: 1 },
+      fetch: async (request, init) => {
+        const res = await fetch(request, init);
+        seen.push({ status: res.status, at: Date.now(), retryAfter: res.headers.get("retry-after") });
+        return res;
+      },
+    });
+    // Spend the key's window, then call through the SDK at once; if the window
+    // rolled over in between (a loaded machine), spend the next one (bounded).
+    for (let round = 0; round < 5 && !seen.some((s) => s.status === 429); round++) {
+      seen.length = 0;
+      const burst = await Promise.all(Array.from({ length: LIMIT + 1 }, () => get(key1)));
+      await Promise.all(burst.map((res) => res.body?.cancel()));
+      const { response } = await hookline.GET("/v1/hooks", {});
+      expect(response.status).toBe(200);
+    }
+    const first429 = seen.findIndex((s) => s.status === 429);
+    expect(first429, JSON.stringify(seen)).toBeGreaterThanOrEqual(0);
+    const retried = seen[first429 + 1]!;
+    expect(retried.status).toBe(200);
+    // The retry came no earlier than Retry-After said (whole seconds; allow for the clock's rounding).
+    expect(retried.at - seen[first429]!.at).toBeGreaterThanOrEqual(Number(seen[first429]!.retryAfter) * 1000 - 50);
+  });
+});
