@@ -16,6 +16,8 @@ export interface SpecOperation {
   path: string;
   operationId: string;
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  /** The operation's security requirements, e.g. `[{ adminToken: [] }]`. */
+  security: Array<Record<string, unknown>>;
 }
 
 export const specDocument = loadOpenApiDocument();
@@ -23,8 +25,8 @@ export const specDocument = loadOpenApiDocument();
 /** Every operation of the spec's `paths`, with local refs inlined. */
 export const specOperations: SpecOperation[] = Object.entries(specDocument.paths ?? {}).flatMap(([path, item]) =>
   METHODS.filter((method) => item[method]).map((method) => {
-    const operation = inlineLocalRefs(item[method], specDocument) as { operationId: string; responses: SpecOperation["responses"] };
-    return { method: method.toUpperCase(), path, operationId: operation.operationId, responses: operation.responses };
+    const operation = inlineLocalRefs(item[method], specDocument) as Pick<SpecOperation, "operationId" | "responses"> & { security?: SpecOperation["security"] };
+    return { method: method.toUpperCase(), path, operationId: operation.operationId, responses: operation.responses, security: operation.security ?? (specDocument.security as SpecOperation["security"] | undefined) ?? [] };
   }),
 );
 
