@@ -1,6 +1,7 @@
 import { createApp, createLogger, createSecretBox, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
+import { TEST_MAIN_SECRET } from "../support/server.js";
 
 const ORIGIN = "http://hookline.test";
 
