@@ -147,6 +147,19 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
     expect(await (await a.get(`/dashboard/hooks/${hookA.id}`)).text()).not.toContain(secret);
   });
 
+  it("counts wrong keys at sign-in against the address's failed-authentication limit, as the API does", async () => {
+    const config = loadConfig({ PORT: "0", LOG_LEVEL: "silent", HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET, HOOKLINE_RATE_LIMIT_FAILED_AUTH: "3" });
+    const limited = createApp({ store: database.store, config, logger: createLogger("silent") });
+    const signIn = (key: string) =>
+      limited.request(`${ORIGIN}/dashboard/sign-in`, { method: "POST", body: new URLSearchParams({ api_key: key }), headers: { origin: ORIGIN } });
+    for (let i = 0; i < 3; i++) expect((await signIn(`hkl_wrong_${i}`)).status).toBe(401);
+    const refused = await signIn(keyA);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^[0-9]+$/);
+    // The API shares the count: the same address is refused there too.
+    expect((await limited.request(`${ORIGIN}/v1/hooks`, { headers: { authorization: `Bearer ${keyA}` } })).status).toBe(429);
+  });
+
   it("ends the session on sign-out", async () => {
     const a = await session(keyA);
     const out = await post("/dashboard/sign-out", { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });

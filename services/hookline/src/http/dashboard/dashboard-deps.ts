@@ -1,3 +1,4 @@
+import type { RateLimits } from "../rate-limits.js";
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import type { z } from "zod";
@@ -18,6 +19,8 @@ export interface DashboardDeps {
   hooks: HookService;
   events: PublishService;
   eventTypes: BuiltInEventType[];
+  /** The API's limits: a wrong key at sign-in counts against the client address like a wrong key on the API. */
+  limits: RateLimits;
 }
 
 /** What a page needs from the session: whose it is and the CSRF token for its forms. */

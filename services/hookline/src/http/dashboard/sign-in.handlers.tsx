@@ -12,6 +12,8 @@ export function createSignInHandlers(deps: DashboardDeps) {
   const form = (c: Context) => renderPage(c, 200, <SignInPage />);
 
   const submit = async (c: Context) => {
+    // Sign-in tries API keys: the same per-address limit on failures as the API (429 before any lookup).
+    deps.limits.checkAddress(c);
     const body = await c.req.parseBody();
     const apiKey = typeof body.api_key === "string" ? body.api_key.trim() : "";
     if (!apiKey) {
@@ -20,7 +22,10 @@ export function createSignInHandlers(deps: DashboardDeps) {
     try {
       await signIn(c, deps.store, apiKey, deps.config.publicUrl);
     } catch (error) {
-      if (error instanceof ProblemError && error.kind === "unauthorized") return renderPage(c, 401, <SignInPage detail={error.detail} />);
+      if (error instanceof ProblemError && error.kind === "unauthorized") {
+        for (const [name, value] of Object.entries(deps.limits.countFailure(c))) c.header(name, value);
+        return renderPage(c, 401, <SignInPage detail={error.detail} />);
+      }
       throw error;
     }
     return c.redirect(`${DASHBOARD_PATH}/hooks`, 303);
