@@ -16,6 +16,10 @@ export interface SpecOperation {
   path: string;
   operationId: string;
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  /** The request body as documented, with its examples (if any). */
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, { value?: unknown }> }> };
+  /** The operation's security requirements (the spec sets one per operation). */
+  security?: Array<Record<string, string[]>>;
 }
 
 export const specDocument = loadOpenApiDocument();
@@ -23,8 +27,8 @@ export const specDocument = loadOpenApiDocument();
 /** Every operation of the spec's `paths`, with local refs inlined. */
 export const specOperations: SpecOperation[] = Object.entries(specDocument.paths ?? {}).flatMap(([path, item]) =>
   METHODS.filter((method) => item[method]).map((method) => {
-    const operation = inlineLocalRefs(item[method], specDocument) as { operationId: string; responses: SpecOperation["responses"] };
-    return { method: method.toUpperCase(), path, operationId: operation.operationId, responses: operation.responses };
+    const operation = inlineLocalRefs(item[method], specDocument) as Omit<SpecOperation, "method" | "path">;
+    return { ...operation, method: method.toUpperCase(), path };
   }),
 );
 
