@@ -16,6 +16,15 @@ export type BenchConfig = {
   connections: number;
   /** postgres.js pool size of the bare Hono anchor. */
   pgPool: number;
+  /** Times each scenario runs; the table shows the median and the spread. */
+  repeat: number;
+  /** Concurrent single-event publishers in the single-publish end-to-end run. */
+  publishers: number;
+  /** Events per request in the batch-publish runs (the API's maximum is 1,000). */
+  batchEvents: number;
+  /** Large-tables scenario: finished deliveries and events seeded behind the live ones. */
+  largeDeliveries: number;
+  largeEvents: number;
   /** Fairness: events to the healthy hook per phase (alone, then beside the slow hook). */
   fairnessEvents: number;
   /** Fairness: events queued for the slow hook before the healthy ones. */
@@ -50,6 +59,11 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     apiShortSeconds: num("BENCH_API_SHORT_SECONDS", 5, 2),
     connections: num("BENCH_CONNECTIONS", 50, 50),
     pgPool: num("BENCH_PG_POOL", 10, 10),
+    repeat: num("BENCH_REPEAT", 3, 1),
+    publishers: num("BENCH_PUBLISHERS", 20, 20),
+    batchEvents: Math.min(1_000, num("BENCH_BATCH_EVENTS", 1_000, 1_000)),
+    largeDeliveries: num("BENCH_LARGE_DELIVERIES", 1_000_000, 50_000),
+    largeEvents: num("BENCH_LARGE_EVENTS", 100_000, 5_000),
     fairnessEvents: num("BENCH_FAIRNESS_EVENTS", 200, 50),
     slowBacklog: num("BENCH_SLOW_BACKLOG", 1000, 200),
     slowMs: num("BENCH_SLOW_MS", 10_000, 10_000),

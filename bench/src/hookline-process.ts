@@ -33,9 +33,15 @@ export class HooklineUnavailable extends Error {}
  * const hookline = await startHookline(config.adminUrl, "both")
  * try { ... } finally { await hookline.stop() }
  */
-export async function startHookline(adminUrl: string, role: "api" | "worker" | "both"): Promise<HooklineProcess> {
+export async function startHookline(
+  adminUrl: string,
+  role: "api" | "worker" | "both",
+  options: { db?: ScratchDb; env?: Record<string, string> } = {},
+): Promise<HooklineProcess> {
   if (!existsSync(mainFile)) throw new HooklineUnavailable(`Hookline not available: ${mainFile} does not exist yet`);
-  const db = await createScratchDb(adminUrl, "hookline");
+  // A database handed in belongs to the caller (several processes in turn share it); ours is dropped on stop.
+  const owned = options.db === undefined;
+  const db = options.db ?? (await createScratchDb(adminUrl, "hookline"));
   const adminToken = randomBytes(24).toString("hex");
   const port = await freePort();
   const env = {
@@ -50,6 +56,9 @@ export async function startHookline(adminUrl: string, role: "api" | "worker" | "
     // The limiter runs (its cost is part of the figure) but never trips the bench's one key.
     HOOKLINE_RATE_LIMIT_REQUESTS: "1000000000",
     LOG_LEVEL: "warn",
+    // A worker-only process has no API; its health endpoint is what /readyz polls.
+    ...(role === "worker" ? { HOOKLINE_METRICS_PORT: String(port) } : {}),
+    ...options.env,
   };
   const lines: string[] = [];
   try {
@@ -61,10 +70,10 @@ export async function startHookline(adminUrl: string, role: "api" | "worker" | "
       url,
       pid: child.pid!,
       adminToken,
-      stop: () => stopProcess(child, db),
+      stop: () => stopProcess(child, owned ? db : undefined),
     };
   } catch (error) {
-    await db.drop();
+    if (owned) await db.drop();
     throw error instanceof HooklineUnavailable ? error : new HooklineUnavailable(`Hookline not available: ${String(error)}`);
   }
 }
@@ -106,7 +115,7 @@ async function waitReady(child: ChildProcess, url: string, lines: string[]): Pro
   throw new HooklineUnavailable(`Hookline not available: /readyz not 200 within ${READY_TIMEOUT_MS / 1000}s: ${lines.slice(-5).join(" | ").slice(-400)}`);
 }
 
-async function stopProcess(child: ChildProcess, db: ScratchDb): Promise<void> {
+async function stopProcess(child: ChildProcess, db: ScratchDb | undefined): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
@@ -114,7 +123,7 @@ async function stopProcess(child: ChildProcess, db: ScratchDb): Promise<void> {
     await Promise.race([exited, sleep(5_000)]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
-  await db.drop();
+  await db?.drop();
 }
 
 function freePort(): Promise<number> {
@@ -169,7 +178,7 @@ export function sampleProcess(pid: number, everyMs = 100): { stop: () => Promise
       const [hwmKb, endTicks, begin, atStartKb] = await Promise.all([status("VmHWM"), cpuTicks(), startTicks, startKb]);
       // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ) on every platform Node supports.
       const cpuSeconds = (endTicks - begin) / 100;
-      const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 100) / 100;
+      const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 1000) / 1000;
       const mb = (kb: number) => Math.round(kb / 1024);
       return { startMb: mb(atStartKb), peakMb: mb(Math.max(peakKb, hwmKb)), hwmMb: mb(hwmKb), cpuCores };
     },

@@ -1,9 +1,22 @@
 import autocannon from "autocannon";
 import type { EventEmitter } from "node:events";
+import { sampleProcess } from "./hookline-process.js";
 import { round } from "./report.js";
 
 /** A load test's outcome; `firstRps`/`lastRps` are the first and last quarter, to show decay. */
-export type LoadResult = { rps: number; p99: number; firstRps: number; lastRps: number; bad: number };
+export type LoadResult = {
+  rps: number;
+  p99: number;
+  firstRps: number;
+  lastRps: number;
+  bad: number;
+  /**
+   * CPU time of the server process per request, in µs, when `serverPid` was
+   * given: on a shared machine the rate swings with the neighbours' load, the
+   * CPU a request costs much less.
+   */
+  cpuUsPerRequest?: number;
+};
 
 export type LoadOptions = {
   url: string;
@@ -12,6 +25,8 @@ export type LoadOptions = {
   method?: "GET" | "POST";
   headers?: Record<string, string>;
   body?: string;
+  /** The process serving `url`, to measure its CPU per request. */
+  serverPid?: number;
 };
 
 /**
@@ -24,6 +39,7 @@ export type LoadOptions = {
  */
 export async function loadTest(opts: LoadOptions): Promise<LoadResult> {
   const perSecond: number[] = [];
+  const cpu = opts.serverPid === undefined ? undefined : sampleProcess(opts.serverPid, 1000);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -43,7 +59,9 @@ export async function loadTest(opts: LoadOptions): Promise<LoadResult> {
   perSecond.length = Math.min(perSecond.length, opts.seconds);
   const quarter = Math.max(1, Math.floor(perSecond.length / 4));
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const cpuCores = cpu ? (await cpu.stop()).cpuCores : undefined;
   return {
+    ...(cpuCores !== undefined && result.requests.average > 0 ? { cpuUsPerRequest: round((cpuCores * 1e6) / result.requests.average) } : {}),
     rps: round(result.requests.average),
     p99: round(result.latency.p99, 1),
     firstRps: round(mean(perSecond.slice(0, quarter))),
@@ -55,5 +73,6 @@ export async function loadTest(opts: LoadOptions): Promise<LoadResult> {
 /** A short note for a load result: decay and failures, when there are any. */
 export function loadNote(r: LoadResult, extra: string): string {
   const decay = r.firstRps > 0 ? ` first¼ ${r.firstRps}/s → last¼ ${r.lastRps}/s` : "";
-  return `${extra};${decay}${r.bad ? `; ${r.bad} errors/non-2xx` : ""}`;
+  const cpu = r.cpuUsPerRequest !== undefined ? `; ${r.cpuUsPerRequest} µs CPU/request` : "";
+  return `${extra};${decay}${cpu}${r.bad ? `; ${r.bad} errors/non-2xx` : ""}`;
 }

@@ -17,6 +17,8 @@ type Waiter = { target: number; resolve: (at: number) => void };
 export type Receiver = {
   url: string;
   count: () => number;
+  /** When (epochNow) the first request counted since the last reset arrived, if any. */
+  firstAt: () => number | undefined;
   /**
    * Resolves with the time (epochNow) the `target`-th request arrived; rejects
    * when nothing arrives for `stallMs` (a stall, not a slow run, fails it).
@@ -43,6 +45,7 @@ export type Receiver = {
  */
 export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
   let received = 0;
+  let first: number | undefined;
   let only: string | undefined;
   let samples: Sample[] = [];
   let waiters: Waiter[] = [];
@@ -53,7 +56,7 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
     req.on("end", () => {
       res.writeHead(200, { "content-length": "0" }).end();
       if (only !== undefined && req.url !== only) return;
-      received++;
+      if (received++ === 0) first = epochNow();
       if (samples.length < sampleLimit) samples.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
       if (waiters.length > 0) settle(epochNow());
     });
@@ -74,6 +77,7 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     count: () => received,
+    firstAt: () => first,
     waitFor: (target, stallMs) =>
       new Promise((resolve, reject) => {
         if (received >= target) return resolve(epochNow());
@@ -89,6 +93,7 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
       }),
     reset: (path) => {
       received = 0;
+      first = undefined;
       samples = [];
       only = path;
     },

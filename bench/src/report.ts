@@ -5,6 +5,8 @@ export type BenchRow = {
   value: number | null;
   unit: string;
   note?: string;
+  /** Set by `summarize`: (max − min) / median over the repetitions, in percent, and how many had a value. */
+  spread?: { percent: number; runs: number };
 };
 
 /**
@@ -50,12 +52,46 @@ export function round(x: number, digits = 0): number {
  * console.log(formatTable([{ scenario: "api", name: "GET", value: 9000, unit: "req/s" }]))
  */
 export function formatTable(rows: BenchRow[]): string {
-  const cells = rows.map((r) => [r.scenario, r.name, formatValue(r), r.unit, r.note ?? ""]);
-  const header = ["scenario", "figure", "value", "unit", "note"];
+  const cells = rows.map((r) => [r.scenario, r.name, formatValue(r), r.unit, formatSpread(r), r.note ?? ""]);
+  const header = ["scenario", "figure", "value", "unit", "spread", "note"];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
     c.map((x, i) => (i === 2 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+function formatSpread(r: BenchRow): string {
+  if (!r.spread || r.spread.runs < 2) return "";
+  return `±${r.spread.percent.toFixed(0)}% (${r.spread.runs})`;
+}
+
+/**
+ * Folds the rows of several repetitions into one row per figure: the median
+ * value and its spread ((max − min) / median). Ratio rows are computed inside
+ * each repetition (product and anchor from the same run) and folded the same
+ * way, so a ratio is the median of same-run ratios, never a ratio of medians
+ * taken minutes apart. The note is the last repetition's.
+ *
+ * @example
+ * const table = summarize([rowsOfRun1, rowsOfRun2, rowsOfRun3])
+ */
+export function summarize(runs: BenchRow[][]): BenchRow[] {
+  const groups = new Map<string, BenchRow[]>();
+  for (const rows of runs) {
+    for (const row of rows) {
+      const key = `${row.scenario}\u0000${row.name}`;
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
+  }
+  return [...groups.values()].map((rows) => {
+    const values = rows.map((r) => r.value).filter((v): v is number => v != null).sort((a, b) => a - b);
+    const last = [...rows].reverse().find((r) => r.value != null) ?? rows[rows.length - 1]!;
+    if (values.length === 0) return last;
+    const median = values.length % 2 ? values[(values.length - 1) / 2]! : (values[values.length / 2 - 1]! + values[values.length / 2]!) / 2;
+    const percent = median === 0 ? 0 : ((values[values.length - 1]! - values[0]!) / Math.abs(median)) * 100;
+    const digits = last.unit === "×" ? 2 : Number.isInteger(last.value) ? 0 : 1;
+    return { ...last, value: round(median, digits), spread: { percent, runs: values.length } };
+  });
 }
 
 function formatValue(r: BenchRow): string {

@@ -89,5 +89,10 @@ describe.each(testBackends())("README examples against a live server on $kind", 
     const deliveries = await examples.readDeliveries.latestDeliveries(id);
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]).toMatchObject({ status: expect.stringMatching(/^(pending|succeeded|failed|cancelled)$/) });
+    const batch = await examples.publishEvent.publishOrdersCreated(["o-2", "o-3"]);
+    const batchAgain = await examples.publishEvent.publishOrdersCreated(["o-2", "o-3"]);
+    expect(batch.map((r) => "eventId" in r)).toEqual([true, true]);
+    expect(batchAgain).toEqual(batch); // each event's idempotency_key made the repeat a no-op
+    expect(await examples.readDeliveries.latestDeliveries(id)).toHaveLength(3);
   });
 });

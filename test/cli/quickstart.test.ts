@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -71,6 +71,19 @@ describe("the embedded quickstart (PGlite, no setup)", () => {
       const triggered = await cli(["trigger", "build:complete", "--subject", "acme/api"], { HOOKLINE_API_KEY: newKey });
       expect(triggered.code, triggered.stderr).toBe(0);
       expect(triggered.stdout).toMatch(/Published build:complete as event \S+ to 1 hook/);
+
+      // publish sends a file's events through the batch API: the file's text
+      // as written (a number beyond 2^53 stays exact), one line per event, a
+      // refused event (a reserved type) named, and exit 1 because of it.
+      const file = join(dataDir, "events.json");
+      writeFileSync(file, '[{"type":"order.paid","data":{"order_id":9007199254740993}},{"type":"ping","data":{}}]');
+      const published = await cli(["publish", file], { HOOKLINE_API_KEY: newKey });
+      expect(published.code, published.stderr).toBe(1);
+      const lines = published.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: number; id?: number; problem?: { errors?: Array<{ path: string }> } });
+      expect(lines.map((line) => line.status)).toEqual([202, 400]);
+      expect(lines[1]!.problem!.errors![0]!.path).toBe("body.events.1.type");
+      const stored = await fetch(`${url}/v1/events/${lines[0]!.id}`, { headers: { authorization: `Bearer ${newKey}` } });
+      expect(await stored.text()).toContain('"data":{"order_id":9007199254740993}');
 
       const revoked = await cli(["keys", "revoke", String(keys[1]!.id)]);
       expect(revoked.code, revoked.stderr).toBe(0);

@@ -79,6 +79,11 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     const events = await call(api, "GET", "/v1/events?type=build:custom&limit=1");
     expect(events.status).toBe(200);
     expect(events.body.map((e: { id: number }) => e.id)).toEqual([published.body.id]);
+    const batch = await call(api, "POST", "/v1/events/batch", {
+      events: [{ type: "batch:custom", data: { n: 2 }, idempotency_key: "contract-batch-1" }, { type: "PostDeployment", data: { id: 5 } }],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual([202, 400]);
     expect((await call(api, "GET", `/v1/deliveries/${deliveryId}`)).status).toBe(200);
     expect((await call(api, "POST", `/v1/deliveries/${deliveryId}/redeliver`)).status).toBe(202);
     // Nothing listens on port 9: the ping fails, with the reason.

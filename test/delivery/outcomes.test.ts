@@ -38,7 +38,7 @@ describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
   const finished = (deliveryId: number, timeoutMs = 10_000) =>
     eventually(async () => {
       const d = await api.call("GET", `/v1/deliveries/${deliveryId}`);
-      return d.body.status === "pending" ? undefined : d.body;
+      return d.body.status === "pending" || d.body.status === "in_flight" ? undefined : d.body;
     }, timeoutMs, `delivery ${deliveryId} finished`);
   const hookOf = async (id: number) => (await api.call("GET", `/v1/hooks/${id}`)).body;
 

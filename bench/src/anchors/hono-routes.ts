@@ -59,14 +59,16 @@ export async function benchHonoRoutes(opts: {
   });
   try {
     const { url } = await call.result;
-    const constant = await loadTest({ url: `${url}/const`, seconds: opts.shortSeconds, connections: opts.connections });
-    const pkSelect = await loadTest({ url: `${url}/item/${ITEM_ID}`, seconds: opts.longSeconds, connections: opts.connections });
+    const serverPid = call.pid;
+    const constant = await loadTest({ url: `${url}/const`, seconds: opts.shortSeconds, connections: opts.connections, serverPid });
+    const pkSelect = await loadTest({ url: `${url}/item/${ITEM_ID}`, seconds: opts.longSeconds, connections: opts.connections, serverPid });
     const c = `c=${opts.connections}`;
     const rows: BenchRow[] = [
       { scenario: "api", name: "bare Hono constant (anchor)", value: constant.rps, unit: "req/s", note: loadNote(constant, `${c}, ${opts.shortSeconds}s`) },
       { scenario: "api", name: "bare Hono constant p99", value: constant.p99, unit: "ms" },
       { scenario: "api", name: "bare Hono PK SELECT (anchor)", value: pkSelect.rps, unit: "req/s", note: loadNote(pkSelect, `${c}, ${opts.longSeconds}s, postgres.js max=${opts.pgPool}`) },
       { scenario: "api", name: "bare Hono PK SELECT p99", value: pkSelect.p99, unit: "ms" },
+      { scenario: "api", name: "bare Hono PK SELECT CPU per request", value: pkSelect.cpuUsPerRequest ?? null, unit: "µs", note: "server process only (not PostgreSQL)" },
     ];
     return { constant, pkSelect, rows };
   } finally {

@@ -35,11 +35,15 @@ export async function apiScenario(config: BenchConfig): Promise<BenchRow[]> {
   try {
     const rows = await hooklineApiRows(hookline, config);
     const get = rows.find((r) => r.name === "Hookline GET /v1/hooks/{id}");
+    const getCpu = rows.find((r) => r.name === "Hookline GET CPU per request");
+    const pkCpu = anchor.rows.find((r) => r.name === "bare Hono PK SELECT CPU per request");
     const post = rows.find((r) => r.name === "Hookline POST /v1/hooks");
     return [
       ...anchor.rows,
       ...rows,
       ratioRow("api", "Hookline GET / bare PK SELECT", get, pk, "target ≥ 0.7"),
+      // Inverted (anchor / Hookline) so that, like the rate ratio, higher is better.
+      ratioRow("api", "CPU per request: bare PK SELECT / Hookline GET", pkCpu, getCpu, "steadier than the rates on a busy machine; ≥ 0.7 goes with the target"),
       ratioRow("api", "Hookline POST / bare PK SELECT", post, pk, "for information"),
     ];
   } catch (error) {
@@ -56,7 +60,8 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
   const hook = await createHook(hookline.url, key, target, newSecret());
   const auth = { authorization: `Bearer ${key}` };
   const c = `c=${config.connections}`;
-  const get = await loadTest({ url: `${hookline.url}/v1/hooks/${hook.id}`, seconds: config.apiLongSeconds, connections: config.connections, headers: auth });
+  const serverPid = hookline.pid;
+  const get = await loadTest({ url: `${hookline.url}/v1/hooks/${hook.id}`, seconds: config.apiLongSeconds, connections: config.connections, headers: auth, serverPid });
   const post = await loadTest({
     url: `${hookline.url}/v1/hooks`,
     seconds: config.apiShortSeconds,
@@ -64,10 +69,12 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
     body: JSON.stringify({ url: target, events: ["*"] }),
+    serverPid,
   });
   return [
     { scenario: "api", name: "Hookline GET /v1/hooks/{id}", value: get.rps, unit: "req/s", note: loadNote(get, `${c}, ${config.apiLongSeconds}s, auth included`) },
     { scenario: "api", name: "Hookline GET /v1/hooks/{id} p99", value: get.p99, unit: "ms" },
+    { scenario: "api", name: "Hookline GET CPU per request", value: get.cpuUsPerRequest ?? null, unit: "µs", note: "server process only (not PostgreSQL)" },
     { scenario: "api", name: "Hookline POST /v1/hooks", value: post.rps, unit: "req/s", note: loadNote(post, `${c}, ${config.apiShortSeconds}s`) },
     { scenario: "api", name: "Hookline POST /v1/hooks p99", value: post.p99, unit: "ms" },
   ];

@@ -5,6 +5,7 @@ import { HooklineUnavailable, startHookline } from "../hookline-process.js";
 import { startReceiver, type Receiver } from "../receiver-server.js";
 import { oneLine, progress, ratioRow, unavailableRow, type BenchRow } from "../report.js";
 import { hooklineFanout, hooklineLatency, hooklineThroughput } from "./hookline-delivery.js";
+import { hooklineDrain } from "./hookline-drain.js";
 
 /**
  * The delivery scenario: the two anchors (bare loop, graphile-worker
@@ -21,14 +22,25 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
     const [bare] = await benchBareLoop(receiver, opts);
     progress("delivery: graphile-worker anchor");
     const [graphile] = await benchGraphileWorker(receiver, config.adminUrl, opts);
+    progress("delivery: graphile-worker drain anchor");
+    const [graphileDrain] = await benchGraphileWorker(receiver, config.adminUrl, { ...opts, drain: true });
     const hookline = await hooklineRows(config, receiver);
-    const product = hookline.find((r) => r.name === "Hookline end to end");
+    progress("delivery: Hookline worker drain");
+    const drain = await hooklineDrain(config, receiver).catch((error) => [unavailableRow("delivery", "Hookline worker drain", oneLine(error))]);
+    const find = (name: string) => [...hookline, ...drain].find((r) => r.name === name);
+    const batch = find("Hookline end to end (batch)");
+    const single = find("Hookline end to end (single)");
     return [
       bare!,
       graphile!,
+      graphileDrain!,
       ...hookline,
-      ratioRow("delivery", "Hookline / graphile-worker batched", product, graphile, "target ≥ 1.5"),
-      ratioRow("delivery", "Hookline / bare loop", product, bare, "target ≥ 0.5"),
+      ...drain,
+      ratioRow("delivery", "batch end to end / graphile-worker batched", batch, graphile, "target ≥ 1.5"),
+      ratioRow("delivery", "batch end to end / bare loop", batch, bare, "target ≥ 0.5"),
+      ratioRow("delivery", "single end to end / graphile-worker batched", single, graphile, "aim ≥ 1 (one event per request)"),
+      ratioRow("delivery", "single end to end / bare loop", single, bare, "for information"),
+      ratioRow("delivery", "worker drain / graphile-worker drain", find("Hookline worker drain"), graphileDrain, "target ≥ 1.5"),
     ];
   } finally {
     await receiver.close();
@@ -47,7 +59,8 @@ async function hooklineRows(config: BenchConfig, receiver: Receiver): Promise<Be
   const rows: BenchRow[] = [];
   // Each part runs on its own; one failing part still leaves the others' figures.
   const parts: Array<[string, () => Promise<BenchRow[]>]> = [
-    ["throughput", () => hooklineThroughput(hookline, receiver, config.deliveries)],
+    ["throughput, single publishes", () => hooklineThroughput(hookline, receiver, config.deliveries, { kind: "single", publishers: config.publishers })],
+    ["throughput, batch publish", () => hooklineThroughput(hookline, receiver, config.deliveries, { kind: "batch", size: config.batchEvents })],
     ["publish→first attempt latency", () => hooklineLatency(hookline, receiver, config.latencySamples)],
     [`fan-out to ${config.fanoutHooks} hooks`, () => hooklineFanout(hookline, receiver, config.fanoutHooks)],
   ];

@@ -7,38 +7,69 @@ import { round, type BenchRow } from "../report.js";
 import { benchEventData, newSecret } from "../signed-request.js";
 
 const S = "delivery";
-/** Events in flight while publishing: enough to keep the API busy, bounded like any client. */
-const PUBLISH_CONCURRENCY = 32;
+/** Requests in flight while creating the fan-out hooks. */
+const SETUP_CONCURRENCY = 32;
+/** Batch requests in flight: a producer with a burst sends a few at a time, as graphile-worker's addJobs chunks are. */
+const BATCH_CONCURRENCY = 2;
 /** A run fails when the receiver gets nothing for this long. */
 const STALL_MS = 15_000;
 
+/** How the throughput run publishes: one event per request from `publishers` clients, or `size` events per batch request. */
+export type PublishMode = { kind: "single"; publishers: number } | { kind: "batch"; size: number };
+
 /**
- * End to end: `n` events published with POST /v1/events to an account with
- * one hook, timed from the first publish to the last receipt; the Hookline
- * process's RSS is sampled meanwhile.
+ * Publishes events `0 … n-1` to Hookline the way `mode` says; resolves with
+ * how many were accepted and the first refusal, if any.
  *
  * @example
- * const rows = await hooklineThroughput(hookline, receiver, 20_000)
+ * const { accepted } = await publishEvents(hookline.url, key, 20_000, { kind: "batch", size: 1000 })
  */
-export async function hooklineThroughput(hookline: HooklineProcess, receiver: Receiver, n: number): Promise<BenchRow[]> {
-  const key = await createAccountKey(hookline, "bench-throughput");
-  const hook = await createHook(hookline.url, key, `${receiver.url}/hookline`, newSecret());
-  receiver.reset("/hookline");
-  const rss = sampleProcess(hookline.pid);
-  let rejected = 0;
+export async function publishEvents(baseUrl: string, key: string, n: number, mode: PublishMode): Promise<{ accepted: number; firstRejection: string }> {
+  let accepted = 0;
   let firstRejection = "";
-  const startedAt = epochNow();
-  await inParallel(n, PUBLISH_CONCURRENCY, async (seq) => {
-    const res = await callApi(hookline.url, "POST", "/v1/events", key, { type: "bench.delivery", data: benchEventData(seq) });
-    if (res.status === 202) return;
-    rejected++;
-    firstRejection ||= `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`;
+  if (mode.kind === "single") {
+    await inParallel(n, mode.publishers, async (seq) => {
+      const res = await callApi(baseUrl, "POST", "/v1/events", key, { type: "bench.delivery", data: benchEventData(seq) });
+      if (res.status === 202) accepted++;
+      else firstRejection ||= `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`;
+    });
+    return { accepted, firstRejection };
+  }
+  await inParallel(Math.ceil(n / mode.size), BATCH_CONCURRENCY, async (chunk) => {
+    const events = [];
+    for (let seq = chunk * mode.size; seq < Math.min(n, (chunk + 1) * mode.size); seq++) events.push({ type: "bench.delivery", data: benchEventData(seq) });
+    const res = await callApi(baseUrl, "POST", "/v1/events/batch", key, { events });
+    const results: Array<{ id?: unknown }> = Array.isArray(res.json?.results) ? res.json.results : [];
+    const ok = results.filter((r) => r.id !== undefined).length;
+    accepted += ok;
+    if (res.status !== 200 || ok < events.length) firstRejection ||= `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`;
   });
+  return { accepted, firstRejection };
+}
+
+/**
+ * End to end: `n` events published (one per request, or in batches) to an
+ * account with one hook, timed from the first publish to the last receipt;
+ * the Hookline process's RSS and CPU are sampled meanwhile.
+ *
+ * @example
+ * const rows = await hooklineThroughput(hookline, receiver, 20_000, { kind: "single", publishers: 20 })
+ */
+export async function hooklineThroughput(hookline: HooklineProcess, receiver: Receiver, n: number, mode: PublishMode): Promise<BenchRow[]> {
+  const label = mode.kind === "single" ? `single publishes, c=${mode.publishers}` : `batch publish, ${mode.size}/request`;
+  const key = await createAccountKey(hookline, `bench-throughput-${mode.kind}`);
+  const path = `/hookline-${mode.kind}`;
+  const hook = await createHook(hookline.url, key, `${receiver.url}${path}`, newSecret());
+  receiver.reset(path);
+  const rss = sampleProcess(hookline.pid);
+  const startedAt = epochNow();
+  const { accepted, firstRejection } = await publishEvents(hookline.url, key, n, mode);
+  const rejected = n - accepted;
   const publishedAt = epochNow();
   const expected = n - rejected;
   if (expected === 0) {
     await rss.stop();
-    throw new Error(`every POST /v1/events was refused; first answer: ${firstRejection}`);
+    throw new Error(`every publish was refused; first answer: ${firstRejection}`);
   }
   const lastAt = await receiver.waitFor(expected, STALL_MS).catch(() => null);
   const memory = await rss.stop();
@@ -48,14 +79,14 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
   return [
     {
       scenario: S,
-      name: "Hookline end to end",
+      name: `Hookline end to end (${mode.kind})`,
       value: round(receiver.count() / elapsed),
       unit: "deliveries/s",
-      note: `N=${n} events × 1 hook, publish c=${PUBLISH_CONCURRENCY}, ${valid}/${checked} signatures ok${rejected ? `, ${rejected} publishes refused (${firstRejection})` : ""}${partial}`,
+      note: `N=${n} events × 1 hook, ${label}, ${valid}/${checked} signatures ok${rejected ? `, ${rejected} publishes refused (${firstRejection})` : ""}${partial}`,
     },
-    { scenario: S, name: "Hookline publish (POST /v1/events)", value: round(n / ((publishedAt - startedAt) / 1000)), unit: "events/s", note: "accepted while delivering" },
-    { scenario: S, name: "Hookline peak RSS (throughput run)", value: memory.peakMb, unit: "MB", note: `target < 300; ${memory.startMb} MB before the run; run through tsx like \`pnpm start\` (≈70 MB of it)` },
-    { scenario: S, name: "Hookline CPU (throughput run)", value: memory.cpuCores, unit: "cores", note: "near 1: one process bound by its own event loop" },
+    { scenario: S, name: `Hookline publish (${mode.kind})`, value: round(accepted / ((publishedAt - startedAt) / 1000)), unit: "events/s", note: `${label}; accepted while delivering` },
+    { scenario: S, name: `Hookline peak RSS (${mode.kind} run)`, value: memory.peakMb, unit: "MB", note: `target < 300; ${memory.startMb} MB before the run; run through tsx like \`pnpm start\` (≈70 MB of it)` },
+    { scenario: S, name: `Hookline CPU (${mode.kind} run)`, value: memory.cpuCores, unit: "cores", note: "of 2; near 1 with one event loop busy means that loop is the bound" },
   ];
 }
 
@@ -96,7 +127,7 @@ export async function hooklineLatency(hookline: HooklineProcess, receiver: Recei
 export async function hooklineFanout(hookline: HooklineProcess, receiver: Receiver, hooks: number): Promise<BenchRow[]> {
   const key = await createAccountKey(hookline, "bench-fanout");
   const secret = newSecret();
-  await inParallel(hooks, PUBLISH_CONCURRENCY, () => createHook(hookline.url, key, `${receiver.url}/fanout`, secret));
+  await inParallel(hooks, SETUP_CONCURRENCY, () => createHook(hookline.url, key, `${receiver.url}/fanout`, secret));
   receiver.reset("/fanout");
   const startedAt = epochNow();
   const accepted = await expectApi(hookline.url, "POST", "/v1/events", key, 202, { type: "bench.fanout", data: benchEventData(0) });

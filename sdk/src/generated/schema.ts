@@ -382,6 +382,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish up to 1,000 events at once
+         * @description Publishes each event of `events` as `POST /v1/events` would — same
+         *     matching, same validation of built-in types, same idempotency — in one
+         *     transaction with set-based fan-out, and answers 200 with one result per
+         *     event, in the order sent: `status` 202 with the event's `id` and how many
+         *     `deliveries` it scheduled, or that event's problem (`status` 400 with
+         *     `problem`, whose `errors` paths start at `body.events.<index>`). An event
+         *     refused on its merits does not stop the others: they are stored.
+         *
+         *     Everything `POST /v1/events` promises about an event holds for each
+         *     event here: its `data` is stored and delivered exactly as sent (numbers,
+         *     key order, spacing), it gets its own message id (`msg_<ULID>_<hook id>`),
+         *     a type Hookline sends itself (`ping`, `hook.*`, `delivery.*`,
+         *     `hookline.*`) refuses that event (`status` 400, path
+         *     `body.events.<index>.type`), and a built-in type's `data` must match its
+         *     schema. The input rules shared by every operation apply to the whole
+         *     body (400, nothing stored): counting the body as level 1, an event's
+         *     `data` is level 4, so `data` and what it holds span at most 61 levels
+         *     (63 in a single publish).
+         *
+         *     A request that does not have the shape below (no `events`, more than
+         *     1,000, an event without `type` or `data`, an unknown field) is refused
+         *     whole with 400, naming each bad field, and nothing is stored.
+         *
+         *     Each event may carry its own `idempotency_key`: a key already used by
+         *     the account for the same event (earlier, or by an event before it in the
+         *     same batch) answers the first publish's `id` and `deliveries` and
+         *     schedules nothing new; a key used for another event or request refuses
+         *     that event alone (`status` 422). The `Idempotency-Key` header, as on
+         *     every write, covers the whole request.
+         *
+         *     The body may be up to `HOOKLINE_BATCH_BODY_LIMIT_BYTES` (4 MiB by default).
+         */
+        post: operations["publishEventBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{id}": {
         parameters: {
             query?: never;
@@ -1523,6 +1573,92 @@ export interface components {
             id: number;
             /** @description One per matching active hook of the account. */
             deliveries: number;
+        };
+        /** @description The event type hooks subscribe to (`build:complete`, `PostDeployment`, `channel_create`, or your own). Types Hookline sends itself are reserved and refused with a 400: `ping`, and any type starting with `hook.`, `delivery.` or `hookline.` (compared case-insensitively). */
+        type: string;
+        /** @description What kind of thing the event is about; matched by hooks' `subject_type` and `filter.for_all`. */
+        subject_type: string | null;
+        /** @description Which thing the event is about (e.g. `namespace/repo`); matched by hooks' `subject`. */
+        subject: string | null;
+        /** @description The payload. Each delivery POSTs it exactly as written here — every number as written (also beyond 2^53), keys in this order, the same bytes — with the hook's `custom_data` members that `data` does not have added ahead of them; the signature covers those bytes. `GET /v1/events/{id}` shows the same text. */
+        data: {
+            [key: string]: unknown;
+        };
+        /** @description One event of a batch, as `POST /v1/events` takes it, with its own idempotency key. */
+        EventBatchItem: {
+            type: components["schemas"]["type"];
+            subject_type?: components["schemas"]["subject_type"];
+            subject?: components["schemas"]["subject"];
+            data: components["schemas"]["data"];
+            /** @description As the `Idempotency-Key` header of `POST /v1/events`, for this event. */
+            idempotency_key?: string;
+        };
+        /**
+         * @description Up to 1,000 events to publish in one request.
+         * @example {
+         *       "events": [
+         *         {
+         *           "type": "build:complete",
+         *           "subject_type": "build_repo",
+         *           "subject": "alaudauser/docker_images_test",
+         *           "idempotency_key": "build-0bd5e8e6-complete",
+         *           "data": {
+         *             "build_id": "0bd5e8e6-3e38-4b74-8e3f-2d1c5e2e7c61",
+         *             "status": "succeeded"
+         *           }
+         *         },
+         *         {
+         *           "type": "order.paid",
+         *           "data": {
+         *             "order": 1042,
+         *             "amount": "19.90"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        EventBatch: {
+            events: components["schemas"]["EventBatchItem"][];
+        };
+        /**
+         * @description One result per event of the batch, in the order sent.
+         * @example {
+         *       "results": [
+         *         {
+         *           "status": 202,
+         *           "id": 42,
+         *           "deliveries": 3
+         *         },
+         *         {
+         *           "status": 400,
+         *           "problem": {
+         *             "type": "https://hookline.dev/problems/validation",
+         *             "title": "Request validation failed",
+         *             "status": 400,
+         *             "detail": "data does not match the build:complete event schema.",
+         *             "errors": [
+         *               {
+         *                 "path": "body.events.1.data.status",
+         *                 "message": "must be equal to one of the allowed values"
+         *               }
+         *             ]
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        EventBatchResult: {
+            results: ({
+                /** @constant */
+                status: 202;
+                id: number;
+                /** @description One per matching active hook of the account. */
+                deliveries: number;
+            } | {
+                /** @description The status `POST /v1/events` would have answered. */
+                status: number;
+                problem: components["schemas"]["Problem"];
+            })[];
         };
         /**
          * @description One event on its way to one hook.
@@ -3515,6 +3651,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    publishEventBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventBatch"];
+            };
+        };
+        responses: {
+            /** @description Processed. One result per event, in the order sent; every `status` 202 event and its deliveries are stored. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventBatchResult"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -89,7 +89,9 @@ export function createApp(deps: AppDeps) {
   const keyAuth = apiKeyAuth(keys, limits);
   const admin = adminAuth(config.adminToken, limits);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
-  app.use("/v1/*", bodyGuards(config.bodyLimitBytes));
+  const guards = bodyGuards(config.bodyLimitBytes);
+  const batchGuards = bodyGuards(config.batchBodyLimitBytes);
+  app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/batch" ? batchGuards(c, next) : guards(c, next)));
   app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
 
   app.route("/", createHealthRouter(store));

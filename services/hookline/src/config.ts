@@ -38,9 +38,11 @@ const configSchema = z.object({
   HOOKLINE_DATA_DIR: z.string().min(1).default(".hookline-data"),
   HOOKLINE_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   HOOKLINE_ROLE: z.enum(["api", "worker", "both"]).default("both"),
+  HOOKLINE_WORKER_THREAD: booleanFromEnv.default(true),
   HOOKLINE_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   HOOKLINE_ALLOW_PRIVATE_TARGETS: booleanFromEnv.default(false),
   HOOKLINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  HOOKLINE_BATCH_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   HOOKLINE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
@@ -93,9 +95,17 @@ export type Config = {
   dataDir: string;
   dbPoolSize: number;
   role: "api" | "worker" | "both";
+  /**
+   * Role `both` on PostgreSQL: run the delivery worker on a thread of its own
+   * (delivery/worker-thread.ts) instead of the API's event loop. PGlite always
+   * shares one loop: it is one connection.
+   */
+  workerThread: boolean;
   adminToken: string | undefined;
   allowPrivateTargets: boolean;
   bodyLimitBytes: number;
+  /** Body limit of `POST /v1/events/batch` (up to 1,000 events). */
+  batchBodyLimitBytes: number;
   secretRotationGraceSeconds: number;
   keyCacheSeconds: number;
   /** How long an `Idempotency-Key`'s first answer is kept and replayed (Stripe: 24 h). */
@@ -214,9 +224,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: resolveDataDir(e.HOOKLINE_DATA_DIR, e.INIT_CWD),
     dbPoolSize: e.HOOKLINE_DB_POOL_SIZE,
     role: e.HOOKLINE_ROLE,
+    workerThread: e.HOOKLINE_WORKER_THREAD,
     adminToken: e.HOOKLINE_ADMIN_TOKEN,
     allowPrivateTargets: e.HOOKLINE_ALLOW_PRIVATE_TARGETS,
     bodyLimitBytes: e.HOOKLINE_BODY_LIMIT_BYTES,
+    batchBodyLimitBytes: e.HOOKLINE_BATCH_BODY_LIMIT_BYTES,
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
     idempotencyTtlSeconds: e.HOOKLINE_IDEMPOTENCY_TTL_SECONDS,

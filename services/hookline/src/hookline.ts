@@ -7,6 +7,7 @@ import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
+import { startWorkerThread, type WorkerThread } from "./delivery/worker-thread.js";
 import { createHealthRouter } from "./http/health/health.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
@@ -22,7 +23,7 @@ export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
   url: string | undefined;
   store: Store;
-  /** The delivery worker, when this process has the worker role. */
+  /** The delivery worker, when this process has the worker role and runs it on this thread's event loop. */
   worker: DeliveryWorker | undefined;
   /** Records the default account beside the data folder's lock, for CLI commands on this machine (embedded database only). */
   advertiseDefaultAccount(accountId: string): void;
@@ -99,8 +100,11 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   }
 
   let worker: DeliveryWorker | undefined;
+  let workerThread: WorkerThread | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
-  if (config.role !== "api") {
+  if (config.role === "both" && config.workerThread && store.kind === "postgres") {
+    workerThread = await startWorkerThread(config, logger, metrics, () => process.exit(1));
+  } else if (config.role !== "api") {
     worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
     await worker.start();
     stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
@@ -117,7 +121,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool; then the folder.
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
       if (server && "closeIdleConnections" in server) server.closeIdleConnections();
-      await Promise.all([closed, worker?.stop(), stopRetention?.()]);
+      await Promise.all([closed, worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
       await lock?.release();

@@ -4,6 +4,7 @@ import { startHookline } from "./hookline.js";
 import { createLogger } from "./logger.js";
 import { ensureDefaultAccount } from "./quickstart.js";
 import { describeStartupFailure } from "./startup-errors.js";
+import { isConnectionLost } from "./store/connection-lost.js";
 
 /** Exit codes: 2 for a bad setting, 1 for any other failure to start. */
 export const EXIT_BAD_CONFIG = 2;
@@ -101,18 +102,12 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
 
 }
 
-// postgres.js can reject a promise nobody holds when the server ends a
-// connection (admin shutdown 57P01/57P02/57P03, a reset socket) — seen once
-// under load while its LISTEN connection reconnected. The pool recovers by
-// itself, so such a rejection is logged, not fatal. Anything else is a bug:
-// log it and exit, and let the supervisor restart us (claims come back when
-// their lease runs out).
-const CONNECTION_LOST = new Set(["57P01", "57P02", "57P03", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
-
+// A lost database connection (store/connection-lost.ts) is logged, not fatal:
+// the pool recovers by itself. Anything else is a bug: log it and exit, and
+// let the supervisor restart us (claims come back when their lease runs out).
 function handleUnhandledRejections(logger: Logger) {
   process.on("unhandledRejection", (reason) => {
-    const code = (reason as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && CONNECTION_LOST.has(code)) {
+    if (isConnectionLost(reason)) {
       logger.warn({ err: reason }, "database connection lost; postgres.js reconnects");
       return;
     }

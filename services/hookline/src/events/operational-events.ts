@@ -1,7 +1,10 @@
-import { ulid } from "ulid";
+import { monotonicFactory } from "ulid";
 import type { Db } from "../store/db-handle.js";
-import { insertEventWithDeliveries } from "../store/events.js";
+import { insertEvents, type NewEvent } from "../store/events.js";
 import type { RecordedOutcomes } from "../store/record-outcomes.js";
+
+// Monotonic: notices made in the same millisecond keep their order in message ids.
+const nextUlid = monotonicFactory();
 
 /**
  * Event types Hookline publishes about itself (Svix's operational webhooks),
@@ -29,34 +32,34 @@ export function isOperationalEventType(type: string): type is OperationalEventTy
  * (outcome.ts), which keeps a broken notice receiver from looping.
  */
 export async function publishOperationalEvents(db: Db, recorded: RecordedOutcomes, now = new Date()): Promise<number> {
-  let scheduled = 0;
-  const publish = async (accountId: string, type: OperationalEventType, data: Record<string, unknown>) => {
-    const inserted = await insertEventWithDeliveries(db, {
-      accountId,
-      type,
-      subjectType: null,
-      subject: null,
-      dataText: JSON.stringify(data),
-      ulid: ulid(),
-      patterns: [type],
-    });
-    scheduled += inserted.deliveries_count;
-  };
-  for (const hook of recorded.disabled) {
-    await publish(hook.account_id, "hook.disabled", {
-      hook_id: hook.hook_id,
-      reason: hook.reason,
-      failing_since: hook.failing_since ? new Date(hook.failing_since).toISOString() : null,
-      disabled_at: now.toISOString(),
-    });
-  }
-  for (const delivery of recorded.exhausted) {
-    await publish(delivery.account_id, "delivery.exhausted", {
-      delivery_id: delivery.delivery_id,
-      hook_id: delivery.hook_id,
-      event_id: delivery.event_id,
-      exhausted_at: now.toISOString(),
-    });
-  }
-  return scheduled;
+  const notice = (accountId: string, type: OperationalEventType, data: Record<string, unknown>): NewEvent => ({
+    accountId,
+    type,
+    subjectType: null,
+    subject: null,
+    dataText: JSON.stringify(data),
+    ulid: nextUlid(),
+    patterns: [type],
+  });
+  const notices = [
+    ...recorded.disabled.map((hook) =>
+      notice(hook.account_id, "hook.disabled", {
+        hook_id: hook.hook_id,
+        reason: hook.reason,
+        failing_since: hook.failing_since ? new Date(hook.failing_since).toISOString() : null,
+        disabled_at: now.toISOString(),
+      }),
+    ),
+    ...recorded.exhausted.map((delivery) =>
+      notice(delivery.account_id, "delivery.exhausted", {
+        delivery_id: delivery.delivery_id,
+        hook_id: delivery.hook_id,
+        event_id: delivery.event_id,
+        exhausted_at: now.toISOString(),
+      }),
+    ),
+  ];
+  // All of a batch's notices in one set-based statement.
+  const inserted = await insertEvents(db, notices);
+  return inserted.reduce((sum, event) => sum + event.deliveries_count, 0);
 }

@@ -1,14 +1,17 @@
-import { ajvFieldError } from "../domain/field-messages.js";
+import { createHash } from "node:crypto";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
+import { monotonicFactory } from "ulid";
 import type { AuthenticatedAccount } from "../domain/account.js";
-import { invalid, type FieldError } from "../domain/errors.js";
+import { invalid, type HooklineError } from "../domain/errors.js";
+import { ajvFieldError } from "../domain/field-messages.js";
 import type { BuiltInEventType } from "../spec/openapi-document.js";
 import type { Store } from "../store/database.js";
-import { insertEventWithDeliveries } from "../store/events.js";
-import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
+import { insertEventBatch, type BatchEvent } from "../store/event-batch.js";
+import type { NewEvent } from "../store/events.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
-import { monotonicFactory } from "ulid";
+import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
+import { createPublishCoalescer } from "./publish-coalescer.js";
 import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -33,6 +36,18 @@ export interface PublishResult {
   deliveries: number;
 }
 
+/** One event of a batch: a publish with its own idempotency key. */
+export interface BatchPublishInput extends PublishInput {
+  idempotency_key?: string | undefined;
+}
+
+/**
+ * Per event of a batch: its result, or why it was refused (nothing of it
+ * stored) — a domain error, or `mismatch` when its idempotency key was used
+ * for another event.
+ */
+export type BatchPublishResult = { ok: true; result: PublishResult } | { ok: false; error: HooklineError } | { ok: false; mismatch: true };
+
 export interface PublishService {
   publish(account: AuthenticatedAccount, input: PublishInput): Promise<PublishResult>;
   /**
@@ -42,15 +57,24 @@ export interface PublishService {
    * Hookline reserves. The caller checks the hook belongs to the account.
    */
   sendExample(account: AuthenticatedAccount, hookId: number, type: string): Promise<PublishResult>;
+  /**
+   * Publishes up to 1,000 events in one transaction; answers per event, in
+   * order. Each event is checked as a single publish is (reserved types, a
+   * built-in type's schema); errors name fields from `body.events.<index>`.
+   */
+  publishMany(account: AuthenticatedAccount, inputs: BatchPublishInput[]): Promise<BatchPublishResult[]>;
 }
 
 /**
- * Publishing, shared by `POST /v1/events` and the compatibility profiles
- * (Kudu's `POST /api/hooks/publish/{hookType}`): validates a built-in type's
- * `data` against its schema from the spec's `webhooks:` section (unknown types
- * pass unvalidated; Hookline's own types, see reserved-types.ts, are refused),
- * then stores the producer's exact `data` text and writes the event and its deliveries in one
- * statement. Throws an `invalid` `HooklineError` naming each bad field.
+ * Publishing, shared by `POST /v1/events`, `POST /v1/events/batch` and the
+ * compatibility profiles (Kudu's `POST /api/hooks/publish/{hookType}`):
+ * refuses Hookline's own types (reserved-types.ts), validates a built-in
+ * type's `data` against its schema from the spec's `webhooks:` section
+ * (unknown types pass unvalidated), then stores the producer's exact `data`
+ * text with the event's deliveries, set-based (store/events.ts insertEvents).
+ * Concurrent single publishes share a transaction (publish-coalescer.ts).
+ * Throws (or, in a batch, answers per event) an `invalid` `HooklineError`
+ * naming each bad field.
  *
  * @example
  * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
@@ -62,31 +86,40 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
+  const coalescer = createPublishCoalescer(deps.store.db);
+
+  /** Why this event may not be published (`at` is its path: `body`, `body.events.3`), or undefined. */
+  function refusal(input: PublishInput, at: string): HooklineError | undefined {
+    if (isReservedEventType(input.type)) {
+      return invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
+        { path: `${at}.type`, message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
+      ]);
+    }
+    const validate = validators.get(input.type);
+    if (!validate || validate(input.data)) return undefined;
+    return invalid(
+      `data does not match the ${input.type} event schema.`,
+      (validate.errors ?? []).map((e) => ajvFieldError(`${at}.data`, e)),
+    );
+  }
+
+  const newEvent = (account: AuthenticatedAccount, input: PublishInput): NewEvent => ({
+    accountId: account.id,
+    type: input.type,
+    subjectType: input.subject_type ?? null,
+    subject: input.subject ?? null,
+    dataText: dataTextOf(input),
+    ulid: nextUlid(),
+    patterns: subscriptionPatternsFor(input.type),
+  });
 
   // Test events send the spec's examples; Hookline's own (reserved) types are not for publishing.
   const examples = new Map(deps.eventTypes.flatMap((t) => (t.example && !isReservedEventType(t.name) ? [[t.name, t.example] as const] : [])));
 
   async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
-    if (isReservedEventType(input.type)) {
-      throw invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
-        { path: "body.type", message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
-      ]);
-    }
-    const validate = validators.get(input.type);
-    if (validate && !validate(input.data)) {
-      const errors: FieldError[] = (validate.errors ?? []).map((e) => ajvFieldError("body.data", e));
-      throw invalid(`data does not match the ${input.type} event schema.`, errors);
-    }
-    const inserted = await insertEventWithDeliveries(deps.store.db, {
-      accountId: account.id,
-      type: input.type,
-      subjectType: input.subject_type ?? null,
-      subject: input.subject ?? null,
-      dataText: input.dataText ?? JSON.stringify(input.data),
-      ulid: nextUlid(),
-      patterns: subscriptionPatternsFor(input.type),
-      ...(onlyHookId === undefined ? {} : { onlyHookId }),
-    });
+    const error = refusal(input, "body");
+    if (error) throw error;
+    const inserted = await coalescer.submit({ ...newEvent(account, input), ...(onlyHookId === undefined ? {} : { onlyHookId }) });
     if (inserted.deliveries_count > 0) notifier.poke();
     return { id: inserted.id, deliveries: inserted.deliveries_count };
   }
@@ -103,5 +136,44 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
       const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
       return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, hookId);
     },
+
+    async publishMany(account, inputs) {
+      const results: Array<BatchPublishResult | undefined> = inputs.map((input, i) => {
+        const error = refusal(input, `body.events.${i}`);
+        return error ? { ok: false, error } : undefined;
+      });
+      const valid = inputs.map((input, i) => ({ input, i })).filter(({ i }) => results[i] === undefined);
+      const outcomes = await insertEventBatch(
+        deps.store.db,
+        valid.map(({ input }): BatchEvent => {
+          const event = newEvent(account, input);
+          return { ...event, idempotency: input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(event) } };
+        }),
+      );
+      outcomes.forEach((outcome, j) => {
+        const i = valid[j]!.i;
+        if (outcome.ok) results[i] = { ok: true, result: { id: outcome.event.id, deliveries: outcome.event.deliveries_count } };
+        else if (outcome.mismatch) results[i] = { ok: false, mismatch: true };
+        // Input that passed every check but that the database would not take (a value it cannot store).
+        else results[i] = { ok: false, error: invalid(`Event ${i} could not be stored.`, [{ path: `body.events.${i}`, message: String((outcome.error as Error)?.message ?? outcome.error) }]) };
+      });
+      if (outcomes.some((o) => o.ok && o.event.created && o.event.deliveries_count > 0)) notifier.poke();
+      return results as BatchPublishResult[];
+    },
   };
+}
+
+/** The text stored and delivered: the producer's own, or (without it) a serialisation of the parsed copy. */
+function dataTextOf(input: PublishInput): string {
+  return input.dataText ?? JSON.stringify(input.data);
+}
+
+/**
+ * What an event's idempotency key is bound to: the same key with other
+ * content is a mismatch. Over the exact data text, so two numbers that parse
+ * alike (9007199254740993 and …992) are different events.
+ */
+function fingerprintOf(event: NewEvent): string {
+  const fields = JSON.stringify([event.type, event.subjectType, event.subject]);
+  return createHash("sha256").update(`batch event\n${fields}\n${event.dataText}`).digest("hex");
 }

@@ -65,3 +65,35 @@ function nextNonSpace(text: string, from: number): number {
   while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;
   return text.charCodeAt(i);
 }
+
+/**
+ * The exact text of each element of a JSON array text, in order (what
+ * rawMemberText is to an object's members): a batch publish stores each
+ * event's `data` byte for byte. The text must already be known to be valid JSON.
+ *
+ * @example
+ * rawElementTexts('[{"n":1.0}, 2]') // ['{"n":1.0}', '2']
+ */
+export function rawElementTexts(arrayText: string): string[] {
+  const elements: string[] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < arrayText.length; i++) {
+    const ch = arrayText.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      i = stringEnd(arrayText, i) - 1;
+    } else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) {
+      if (++depth === 1) start = i + 1;
+    } else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) {
+      if (--depth === 0) {
+        const last = arrayText.slice(start, i).trim();
+        if (last !== "") elements.push(last);
+        break;
+      }
+    } else if (ch === 0x2c /* , */ && depth === 1) {
+      elements.push(arrayText.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return elements;
+}

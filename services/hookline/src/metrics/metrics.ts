@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Store } from "../store/database.js";
 import { queueStats } from "../store/deliveries.js";
 
@@ -13,9 +13,12 @@ import { queueStats } from "../store/deliveries.js";
  * metrics.deliveries.inc({ outcome: "succeeded" });
  * const text = await metrics.registry.metrics();
  */
-export function createMetrics(store: Store) {
+export function createMetrics(store: Store, options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "hookline_process_" });
+  // A delivery worker thread counts its own deliveries but shares the process:
+  // its process metrics would count the same process twice.
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "hookline_process_" });
+  const sources: MetricsSource[] = [];
   const deliveries = new Counter({
     name: "hookline_deliveries_total",
     help: "Delivery outcomes recorded by this process's worker: succeeded, retry (a failed attempt with retries left), failed (retries exhausted or 410), cancelled (hook inactive).",
@@ -42,6 +45,16 @@ export function createMetrics(store: Store) {
   });
   return {
     registry,
+    /** Adds the counters of another registry (a worker thread's) to what `render` shows. */
+    addSource(source: MetricsSource): void {
+      sources.push(source);
+    },
+    /** The Prometheus text of this registry plus every added source, summed per series. */
+    async render(): Promise<string> {
+      if (sources.length === 0) return registry.metrics();
+      const parts = await Promise.all([registry.getMetricsAsJSON(), ...sources.map((source) => source().catch(() => []))]);
+      return AggregatorRegistry.aggregate(parts).metrics();
+    },
     deliveries,
     attemptDuration,
     /** Reads the queue gauges from the database; called before each scrape. */
@@ -55,3 +68,6 @@ export function createMetrics(store: Store) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Another registry's metrics as `Registry.getMetricsAsJSON()` gives them. */
+export type MetricsSource = () => Promise<object[]>;

@@ -33,48 +33,74 @@ export interface InsertedEvent {
 }
 
 /**
- * Writes an event and one pending delivery per matching active hook, as ONE
- * statement: the hooks are read, the event inserted with their count and the
- * deliveries inserted from the same snapshot, so the stored count always
- * equals the rows written and nothing is half-written. Set-based: fan-out to
- * 10,000 hooks is one INSERT … SELECT, not 10,000 round trips.
+ * Writes events, each with one pending delivery per matching active hook, as
+ * ONE statement however many there are: the hooks are read, the events
+ * inserted with their counts and the deliveries inserted from the same
+ * snapshot, so each stored count equals the rows written and nothing is
+ * half-written. Set-based: fan-out to 10,000 hooks, or 1,000 events, is one
+ * INSERT … SELECT, not thousands of round trips. The one writer of events:
+ * single publishes (coalesced, events/publish-coalescer.ts), batches
+ * (event-batch.ts) and Hookline's own notices (operational-events.ts).
+ * Answers come back in input order.
  *
- * Matching (PRODUCT §3): `events` overlaps the type's patterns; a hook with
+ * Matching (PRODUCT §3), unless `onlyHookId` names the one hook: `events` overlaps the type's patterns; a hook with
  * `subject_type`/`subject` set takes only events with equal values; a hook
  * with `filter.for_all` takes only events whose subject_type is listed.
  *
+ * Ids are drawn from the sequence up front so each inserted row maps back to
+ * its input without relying on the order RETURNING happens to give. The
+ * input travels as one jsonb parameter: `data` inside it is a string (the
+ * producer's exact text), cast to `json` only when inserted, so it is stored
+ * byte for byte.
+ *
  * A retried publish is deduplicated before it gets here, by its
- * `Idempotency-Key` (http/idempotency.ts).
+ * `Idempotency-Key` (http/idempotency.ts, or per batch event in event-batch.ts).
  */
-export async function insertEventWithDeliveries(db: Db, event: NewEvent): Promise<InsertedEvent> {
-  const result = await sql<{ id: number; deliveries_count: number }>`
-    with matched as (
-      select h.id, h.account_id from hooks h
-      where h.account_id = ${event.accountId} and ${event.onlyHookId === undefined ? subscribed(event) : sql`h.id = ${event.onlyHookId}`}
+export async function insertEvents(db: Db, events: NewEvent[]): Promise<InsertedEvent[]> {
+  if (events.length === 0) return [];
+  const input = events.map((e, ord) => ({
+    ord,
+    account_id: e.accountId,
+    type: e.type,
+    subject_type: e.subjectType,
+    subject: e.subject,
+    data: e.dataText,
+    ulid: e.ulid,
+    patterns: e.patterns,
+    only_hook_id: e.onlyHookId ?? null,
+  }));
+  const result = await sql<{ ord: number; id: number; deliveries_count: number }>`
+    with input as materialized (
+      select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
+      from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
+        ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[], only_hook_id bigint)
+    ), matched as (
+      select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
+      from input join hooks h
+        on h.account_id = input.account_id
+       and case when input.only_hook_id is not null then h.id = input.only_hook_id
+           else h.is_active
+            and h.events && input.patterns
+            and (h.subject_type is null or h.subject_type = input.subject_type)
+            and (h.subject is null or h.subject = input.subject)
+            and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? coalesce(input.subject_type, '')) end
+    ), counts as (
+      select event_id, count(*) as n from matched group by event_id
     ), ev as (
-      -- ::text first: postgres.js JSON-encodes a parameter the server types as json, storing a string.
-      insert into events (account_id, type, subject_type, subject, data, deliveries_count)
-      select ${event.accountId}, ${event.type}, ${event.subjectType}, ${event.subject}, ${event.dataText}::text::json,
-             (select count(*) from matched)
+      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count)
+      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce(counts.n, 0)
+      from input left join counts on counts.event_id = input.id
+      order by input.ord
       returning id, deliveries_count
     ), scheduled as (
       insert into deliveries (event_id, hook_id, account_id, message_id)
-      select ev.id, matched.id, matched.account_id, ${"msg_" + event.ulid + "_"} || matched.id from ev cross join matched
-      returning 1
+      select matched.event_id, matched.hook_id, matched.account_id, 'msg_' || matched.ulid || '_' || matched.hook_id
+      from matched join ev on ev.id = matched.event_id
     )
-    select ev.id, ev.deliveries_count, (select count(*) from scheduled) as scheduled
-    from ev`.execute(db);
-  const row = result.rows[0]!;
-  return { id: Number(row.id), deliveries_count: Number(row.deliveries_count) };
-}
-
-/** The hooks an event reaches by subscription (PRODUCT §3), as a condition on `hooks h`. */
-function subscribed(event: NewEvent) {
-  return sql`h.is_active
-        and h.events && ${sql.val(event.patterns)}::text[]
-        and (h.subject_type is null or h.subject_type = ${event.subjectType})
-        and (h.subject is null or h.subject = ${event.subject})
-        and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? ${event.subjectType ?? ""})`;
+    select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id`.execute(db);
+  const inserted: InsertedEvent[] = new Array(events.length);
+  for (const row of result.rows) inserted[row.ord] = { id: Number(row.id), deliveries_count: Number(row.deliveries_count) };
+  return inserted;
 }
 
 /** Every column, `data` as its stored text: the drivers would parse a json column, losing what it keeps. */

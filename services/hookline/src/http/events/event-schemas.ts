@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DeliverySchema } from "../deliveries/delivery-schemas.js";
+import { ProblemSchema } from "../problem.js";
 
 /** The wire shapes of publishing and reading events (PRODUCT §3); openapi/components/schemas/Event*.yaml say the same. */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
@@ -21,6 +22,31 @@ export const EventAcceptedSchema = z
     deliveries: z.number().int(),
   })
   .openapi("EventAccepted");
+
+/** Most events one `POST /v1/events/batch` takes. */
+export const MAX_BATCH_EVENTS = 1000;
+
+export const EventBatchItemSchema = z
+  .strictObject({
+    ...EventPublishSchema.shape,
+    idempotency_key: z.string().min(1).max(255).optional(),
+  })
+  .openapi("EventBatchItem");
+
+export const EventBatchSchema = z
+  .strictObject({ events: z.array(EventBatchItemSchema).min(1).max(MAX_BATCH_EVENTS) })
+  .openapi("EventBatch");
+
+export const EventBatchResultSchema = z
+  .object({
+    results: z.array(
+      z.union([
+        z.object({ status: z.literal(202).openapi({ type: "integer", enum: [202] }), id: z.number().int(), deliveries: z.number().int() }),
+        z.object({ status: z.number().int(), problem: ProblemSchema }),
+      ]),
+    ),
+  })
+  .openapi("EventBatchResult");
 
 const eventFields = {
   id: z.number().int(),

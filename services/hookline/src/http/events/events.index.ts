@@ -5,11 +5,20 @@ import { findEvent, listEvents } from "../../store/events.js";
 import type { EventRow } from "../../store/schema.js";
 import type { AppRouteHandler } from "../app-env.js";
 import { deliveryToWire } from "../deliveries/delivery-wire.js";
-import { ProblemError } from "../problem.js";
+import { ProblemError, problemBody, toProblemError } from "../problem.js";
 import { createRouter } from "../router.js";
 import { EVENT_DELIVERIES_SHOWN } from "./event-schemas.js";
-import { rawMemberText } from "../../json/raw-member.js";
-import { getEvent, listEvents as listEventsRoute, publishEvent, type GetEventRoute, type ListEventsRoute, type PublishEventRoute } from "./events.routes.js";
+import { rawElementTexts, rawMemberText } from "../../json/raw-member.js";
+import {
+  getEvent,
+  listEvents as listEventsRoute,
+  publishEvent,
+  publishEventBatch,
+  type GetEventRoute,
+  type ListEventsRoute,
+  type PublishEventBatchRoute,
+  type PublishEventRoute,
+} from "./events.routes.js";
 
 /**
  * An event as the API shows it, as JSON text: `data` is spliced in as the
@@ -29,12 +38,27 @@ function eventJson(event: EventRow, extra: Record<string, unknown> = {}): string
   return `{"data":${event.data},${JSON.stringify(rest).slice(1)}`;
 }
 
+const MISMATCH = () =>
+  new ProblemError("idempotency-mismatch", "This idempotency_key was used for another event or request; send a new key for a new event.");
+const problemResult = (problem: ProblemError) => ({ status: problem.status, problem: problemBody(problem) });
+
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
     // The stored and delivered data is the producer's own text of it, not a re-serialisation of the parsed copy.
     const input = { ...c.req.valid("json"), dataText: rawMemberText(await c.req.text(), "data") };
     const result = await deps.publish.publish(c.var.account, input);
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
+  };
+
+  const publishBatch: AppRouteHandler<PublishEventBatchRoute> = async (c) => {
+    // Each event's data is stored as the producer's own text of it, as for a single publish.
+    const texts = rawElementTexts(rawMemberText(await c.req.text(), "events") ?? "[]");
+    const events = c.req.valid("json").events.map((event, i) => ({ ...event, dataText: texts[i] === undefined ? undefined : rawMemberText(texts[i]!, "data") }));
+    const outcomes = await deps.publish.publishMany(c.var.account, events);
+    const results = outcomes.map((o) =>
+      o.ok ? { status: 202 as const, id: o.result.id, deliveries: o.result.deliveries } : problemResult("mismatch" in o ? MISMATCH() : toProblemError(o.error)),
+    );
+    return c.json({ results }, 200);
   };
 
   const get: AppRouteHandler<GetEventRoute> = async (c) => {
@@ -64,5 +88,5 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     return c.body(`[${page.map((row) => eventJson(row)).join(",")}]`, 200, { "content-type": "application/json" }) as never;
   };
 
-  return createRouter().openapi(listEventsRoute, list).openapi(publishEvent, publish).openapi(getEvent, get);
+  return createRouter().openapi(listEventsRoute, list).openapi(publishEvent, publish).openapi(publishEventBatch, publishBatch).openapi(getEvent, get);
 }

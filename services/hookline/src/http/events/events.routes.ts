@@ -2,7 +2,16 @@ import { createRoute } from "@hono/zod-openapi";
 import { problemResponses } from "../problem.js";
 import { apiKeySecurity as security, jsonContent as json } from "../router.js";
 import { z } from "@hono/zod-openapi";
-import { EventAcceptedSchema, EventIdParamsSchema, EventListQuerySchema, EventPublishSchema, EventSchema, EventSummarySchema } from "./event-schemas.js";
+import {
+  EventAcceptedSchema,
+  EventBatchResultSchema,
+  EventBatchSchema,
+  EventIdParamsSchema,
+  EventListQuerySchema,
+  EventPublishSchema,
+  EventSchema,
+  EventSummarySchema,
+} from "./event-schemas.js";
 
 const tags = ["Events"];
 
@@ -16,6 +25,20 @@ export const publishEvent = createRoute({
   request: { body: { required: true, content: json(EventPublishSchema) } },
   responses: {
     202: { description: "Accepted: the event and its deliveries are stored.", content: json(EventAcceptedSchema) },
+    ...problemResponses(400, 401, 413, 415),
+  },
+});
+
+export const publishEventBatch = createRoute({
+  method: "post",
+  path: "/v1/events/batch",
+  operationId: "publishEventBatch",
+  tags,
+  security,
+  summary: "Publish up to 1,000 events at once",
+  request: { body: { required: true, content: json(EventBatchSchema) } },
+  responses: {
+    200: { description: "Processed: one result per event, in the order sent.", content: json(EventBatchResultSchema) },
     ...problemResponses(400, 401, 413, 415),
   },
 });
@@ -52,3 +75,4 @@ export const listEvents = createRoute({
 export type ListEventsRoute = typeof listEvents;
 export type PublishEventRoute = typeof publishEvent;
 export type GetEventRoute = typeof getEvent;
+export type PublishEventBatchRoute = typeof publishEventBatch;

@@ -16,6 +16,6 @@ export const getMetrics = createRoute({
 export function createMetricsRouter(metrics: Metrics) {
   return createRouter().openapi(getMetrics, async (c) => {
     await metrics.refreshQueue().catch(() => {});
-    return c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
+    return c.text(await metrics.render(), 200, { "content-type": metrics.registry.contentType });
   });
 }

@@ -1,0 +1,101 @@
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Metrics } from "../metrics/metrics.js";
+
+/** Messages between the API's thread and the delivery worker thread. */
+export type ToWorkerThread = { type: "stop" } | { type: "metrics"; id: number };
+export type FromWorkerThread =
+  | { type: "ready" }
+  | { type: "stopped" }
+  | { type: "failed"; message: string }
+  | { type: "metrics"; id: number; metrics: object[] };
+
+/** The delivery worker (and retention) running on a thread of its own. */
+export interface WorkerThread {
+  /** Stops the worker as `DeliveryWorker.stop` does, then ends the thread. */
+  stop(): Promise<void>;
+}
+
+const STOP_MARGIN_MS = 5_000;
+
+/**
+ * Runs the delivery worker and retention in a worker thread with its own
+ * event loop and its own connection pool, so on a machine with two cores the
+ * API and the worker stop taking turns on one loop (`pnpm bench delivery`
+ * measures the difference; bench/README.md). A thread rather than a second
+ * process (node:cluster): one process to supervise, and one copy of Node and
+ * the loader instead of two — a second process cost ~150 MB of RSS, a thread
+ * ~45 MB.
+ *
+ * PostgreSQL only: PGlite is one connection owned by one thread.
+ *
+ * The thread's delivery counters and attempt histogram are added to
+ * `metrics`, so `/metrics` shows them as before. A thread that dies is fatal
+ * (`onFatal`): its claims come back when their leases run out, and the
+ * supervisor restarts the process.
+ *
+ * @example
+ * const thread = await startWorkerThread(config, logger, metrics, (error) => process.exit(1));
+ * …; await thread.stop();
+ */
+export async function startWorkerThread(config: Config, logger: Logger, metrics: Metrics, onFatal: (error: Error) => void): Promise<WorkerThread> {
+  const thread = spawnThread(config);
+  let stopping = false;
+  let nextId = 0;
+  const waiting = new Map<number, (metrics: object[]) => void>();
+  const stopped = new Promise<void>((resolve) => thread.once("exit", () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    thread.on("message", (message: FromWorkerThread) => {
+      if (message.type === "ready") resolve();
+      else if (message.type === "failed") reject(new Error(message.message));
+      else if (message.type === "metrics") {
+        waiting.get(message.id)?.(message.metrics);
+        waiting.delete(message.id);
+      }
+    });
+    thread.once("error", reject);
+    thread.once("exit", (code) => reject(new Error(`the delivery worker thread exited (${code}) while starting`)));
+  });
+  await ready;
+  thread.on("error", (error) => {
+    logger.fatal({ err: error }, "delivery worker thread failed");
+    onFatal(error);
+  });
+  thread.on("exit", (code) => {
+    if (stopping) return;
+    logger.fatal({ code }, "delivery worker thread exited");
+    onFatal(new Error(`the delivery worker thread exited (${code})`));
+  });
+  metrics.addSource(
+    () =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        waiting.set(id, resolve);
+        thread.postMessage({ type: "metrics", id } satisfies ToWorkerThread);
+        // A busy or stopping thread must not hold /metrics up.
+        setTimeout(() => waiting.delete(id) && resolve([]), 2_000).unref();
+      }),
+  );
+  return {
+    async stop() {
+      if (stopping) return stopped;
+      stopping = true;
+      thread.postMessage({ type: "stop" } satisfies ToWorkerThread);
+      const grace = config.delivery.shutdownGraceMs + STOP_MARGIN_MS;
+      const timer = setTimeout(() => void thread.terminate(), grace);
+      await stopped;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function spawnThread(config: Config): Worker {
+  const entry = new URL(`./worker-thread-entry${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: config });
+  // Running from TypeScript sources (tsx, vitest): a thread starts without the
+  // parent's loader hooks, so it registers tsx before importing the entry.
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(code, { eval: true, workerData: config });
+}

@@ -1,0 +1,67 @@
+import { sql } from "kysely";
+import { monotonicFactory } from "ulid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertAccount } from "../store/accounts.js";
+import { migrateToLatest, openStore, type Store } from "../store/database.js";
+import { subscriptionPatternsFor } from "../store/hooks.js";
+import type { NewEvent } from "../store/events.js";
+import { createPublishCoalescer } from "./publish-coalescer.js";
+
+/**
+ * Publishes submitted in one tick are written in shared transactions (the
+ * HTTP-level suite, test/delivery/publish-batch.test.ts, covers both
+ * databases; arrivals over HTTP are spread out, so only this test is sure to
+ * put many events in one batch).
+ */
+describe("publish coalescer", () => {
+  let store: Store;
+  let accountId: string;
+
+  beforeAll(async () => {
+    store = await openStore({ databaseUrl: undefined, dataDir: "memory://", poolSize: 1 });
+    await migrateToLatest(store);
+    accountId = (await insertAccount(store.db, "a")).id;
+    await store.db
+      .insertInto("hooks")
+      .values({ account_id: accountId, url: "http://127.0.0.1:9/", events: ["*"], secret: "123456", retries: 5, is_active: true, http_verb: "post", insecure_ssl: false, failed: false })
+      .execute();
+  });
+  afterAll(() => store?.close());
+
+  const nextUlid = monotonicFactory();
+  const event = (dataText: string): NewEvent => ({
+    accountId,
+    type: "t",
+    subjectType: null,
+    subject: null,
+    dataText,
+    ulid: nextUlid(),
+    patterns: subscriptionPatternsFor("t"),
+  });
+
+  it("answers each publish of a shared transaction with its own event; a refused one fails alone", async () => {
+    const coalescer = createPublishCoalescer(store.db);
+    // The data text is stored as written: spacing and a number beyond 2^53 included.
+    const submitted = Array.from({ length: 30 }, (_, i) => coalescer.submit(event(`{"i": ${i}, "n":9007199254740993}`)));
+    // PostgreSQL cannot store a NUL in text (22P05): this one (a raw NUL, which
+    // the HTTP guards would refuse first) fails inside a shared statement.
+    const refused = coalescer.submit(event('{"bad":"\u0000"}'));
+    const more = Array.from({ length: 5 }, (_, i) => coalescer.submit(event(`{"i":${100 + i}}`)));
+
+    await expect(refused).rejects.toThrow();
+    const stored = await Promise.all([...submitted, ...more]);
+    const rows = await sql<{ id: number; data: string }>`select id, data::text as data from events`.execute(store.db);
+    const dataOf = new Map(rows.rows.map((r) => [Number(r.id), r.data]));
+    expect(stored.map((s) => dataOf.get(s.id))).toEqual([
+      ...Array.from({ length: 30 }, (_, i) => `{"i": ${i}, "n":9007199254740993}`),
+      ...Array.from({ length: 5 }, (_, i) => `{"i":${100 + i}}`),
+    ]);
+    // Each delivery's message id is msg_<the event's ULID>_<hook id>, as a lone publish writes it.
+    const ids = await store.db.selectFrom("deliveries").select(["message_id", "hook_id"]).execute();
+    for (const row of ids) expect(row.message_id).toMatch(new RegExp(`^msg_[0-9A-HJKMNP-TV-Z]{26}_${row.hook_id}$`));
+    expect(new Set(ids.map((row) => row.message_id)).size).toBe(ids.length);
+    expect(stored.every((s) => s.deliveries_count === 1)).toBe(true);
+    const deliveries = await store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    expect(Number(deliveries.n)).toBe(30 + 5);
+  });
+});
