@@ -123,7 +123,7 @@ export const PingSchema = z.looseObject({
 export const HookDisabledSchema = z.looseObject({
   hook_id: z.int().min(1),
   reason: z.string(),
-  failing_since: z.iso.datetime({ offset: true }).nullable(),
+  failing_since: dateTime().nullable(),
   disabled_at: dateTime(),
 });
 

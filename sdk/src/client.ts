@@ -1,7 +1,14 @@
-import createFetchClient, { type Client } from "openapi-fetch";
+import * as openapiFetch from "openapi-fetch";
+import type { Client } from "openapi-fetch";
 import type { components, paths } from "./generated/schema.js";
 import { withRetries, type FetchFunction, type RetryOptions } from "./retry.js";
 import { withTypedAnswers } from "./typed-answers.js";
+
+// openapi-fetch's CommonJS build sets `exports.default` without `__esModule`,
+// so in our CommonJS build the namespace's `default` is that whole exports
+// object; the ESM build gets the function itself. Take it wherever it is.
+const createFetchClient: typeof openapiFetch.default =
+  typeof openapiFetch.default === "function" ? openapiFetch.default : (openapiFetch.default as unknown as { default: typeof openapiFetch.default }).default;
 
 /** An RFC 9457 problem document, as every Hookline error body is. */
 export type Problem = components["schemas"]["Problem"];

@@ -6,7 +6,8 @@ import { defineConfig } from "tsdown";
 // Types are checked by `pnpm typecheck`, not here: transpiling only keeps the
 // build (run on every install) to seconds.
 export default defineConfig({
-  entry: ["src/main.ts", "src/cli.ts", "src/index.ts"],
+  // The worker thread's entry is loaded by URL, not imported, so it is listed here.
+  entry: ["src/main.ts", "src/cli.ts", "src/index.ts", "src/delivery/worker-thread-entry.ts"],
   unbundle: true,
   format: ["esm"],
   platform: "node",
@@ -16,4 +17,6 @@ export default defineConfig({
   clean: true,
   // Workspace packages export TypeScript sources (for development), so they are compiled in.
   noExternal: [/^@hookline\//],
+  // Files read at run time beside the code that reads them.
+  copy: [{ from: "src/http/dashboard/dashboard.css", to: "dist/http/dashboard" }],
 });

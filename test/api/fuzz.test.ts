@@ -142,7 +142,8 @@ describe.each(testBackends())("fuzzing every operation ($kind)", (backend) => {
         const path = op.path.replace(/\{[^}]+\}/g, "1");
         const useQuery = inQuery || !sendsBody;
         const search = useQuery ? `?${new URLSearchParams({ [name]: value }).toString()}` : "";
-        const admin = (op.security ?? []).some((requirement) => "adminToken" in requirement);
+        // The spec says which operations take the admin token.
+        const admin = op.security.some((scheme) => "adminToken" in scheme);
         const before = await databaseDigest();
         const response = await fetch(`${server.url}${path}${search}`, {
           method: op.method,

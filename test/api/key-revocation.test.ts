@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount, issueApiKey } from "@hookline/server";
 import { MAIN, startProcess, type StartedProcess } from "../cli/run-hookline.js";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
+import { TEST_MAIN_SECRET } from "../support/server.js";
 
 /** Short on purpose: the bound under test is this cache, whatever its length. */
 const KEY_CACHE_SECONDS = 2;
@@ -28,6 +29,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("revoking a key across server pr
     const server = startProcess(MAIN, [], {
       PORT: "0",
       DATABASE_URL: database.url!,
+      HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
       HOOKLINE_ROLE: "api",
       HOOKLINE_KEY_CACHE_SECONDS: String(KEY_CACHE_SECONDS),
     });

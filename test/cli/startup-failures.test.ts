@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lockDataDir } from "@hookline/server";
 import { afterAll, describe, expect, it } from "vitest";
+import { TEST_MAIN_SECRET } from "../support/server.js";
 import { MAIN, startProcess } from "./run-hookline.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "hookline-startup-"));
@@ -25,7 +26,8 @@ async function port(keep: boolean): Promise<number> {
 
 /** Runs the server with `env`; it must exit non-zero having printed one line to stderr and nothing to stdout. */
 async function failedStart(env: Record<string, string>) {
-  const run = startProcess(MAIN, [], { PORT: "0", LOG_LEVEL: "info", ...env });
+  // A main key, so a PostgreSQL start gets past configuration to the database it is testing.
+  const run = startProcess(MAIN, [], { PORT: "0", LOG_LEVEL: "info", HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET, ...env });
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr(), lines: run.stderr().trimEnd().split("\n") };
 }

@@ -53,7 +53,7 @@ function exampleBody(op: SpecOperation): unknown {
   return example;
 }
 
-const adminOnly = (op: SpecOperation) => (op.security ?? []).every((requirement) => Object.keys(requirement).every((name) => name === "adminToken"));
+const adminOnly = (op: SpecOperation) => op.security.every((requirement) => Object.keys(requirement).every((name) => name === "adminToken"));
 
 /** The concrete requests for `op` against `owned`, each with the statuses another account's key may get. */
 function boundaryRequests(op: SpecOperation, owned: Owned, strangerAccount: string): Array<{ path: string; expected: number[] }> {

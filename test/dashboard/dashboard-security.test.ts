@@ -1,6 +1,7 @@
-import { createApp, createLogger, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
+import { createApp, createLogger, createSecretBox, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
+import { TEST_MAIN_SECRET } from "../support/server.js";
 
 const ORIGIN = "http://hookline.test";
 
@@ -14,7 +15,7 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
 
   beforeAll(async () => {
     database = await backend.create();
-    const config = loadConfig({ PORT: "0", HOOKLINE_ALLOW_PRIVATE_TARGETS: "true", LOG_LEVEL: "silent" });
+    const config = loadConfig({ PORT: "0", HOOKLINE_ALLOW_PRIVATE_TARGETS: "true", LOG_LEVEL: "silent", HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET });
     app = createApp({ store: database.store, config, logger: createLogger("silent") });
     const a = await insertAccount(database.store.db, "account a");
     const b = await insertAccount(database.store.db, "account b");
@@ -139,9 +140,11 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
     const rotated = await post(`/dashboard/hooks/${hookA.id}/rotate-secret`, { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });
     expect(rotated.status).toBe(200);
     const row = await database.store.db.selectFrom("hooks").select(["secret"]).where("id", "=", hookA.id).executeTakeFirstOrThrow();
-    expect(row.secret).not.toBe(hookA.secret);
-    expect(await rotated.text()).toContain(row.secret);
-    expect(await (await a.get(`/dashboard/hooks/${hookA.id}`)).text()).not.toContain(row.secret);
+    // Stored sealed (AES-GCM under the main key): open it to know the clear secret the page must show once.
+    const secret = createSecretBox(Buffer.from(TEST_MAIN_SECRET, "base64")).open(hookA.id, row.secret);
+    expect(secret).not.toBe(hookA.secret);
+    expect(await rotated.text()).toContain(secret);
+    expect(await (await a.get(`/dashboard/hooks/${hookA.id}`)).text()).not.toContain(secret);
   });
 
   it("ends the session on sign-out", async () => {

@@ -39,7 +39,9 @@ describe.each(testBackends())("delivery requests ($kind)", (backend) => {
     expect(request!.headers["hookline-event-type"]).toBe("thing.happened");
     const event = await api.call("GET", `/v1/events/${published.body.id}`);
     const deliveryId = event.body.deliveries[0].id;
-    expect(request!.headers["webhook-id"]).toBe(`msg_${deliveryId}`);
+    const messageId = event.body.deliveries[0].message_id;
+    expect(messageId).toMatch(/^msg_[0-9A-HJKMNP-TV-Z]{26}_\d+$/);
+    expect(request!.headers["webhook-id"]).toBe(messageId);
     // The standardwebhooks package verifies what we signed.
     const verified = new Webhook(SECRET).verify(request!.body, request!.headers as Record<string, string>);
     expect(verified).toEqual({ account: "acme", status: "ok", n: 1 });
@@ -50,7 +52,7 @@ describe.each(testBackends())("delivery requests ($kind)", (backend) => {
     });
     expect(delivery.attempts).toHaveLength(1);
     expect(delivery.attempts[0]).toMatchObject({ response_status: 204, error_kind: null, error: null });
-    expect(delivery.attempts[0].request_headers["webhook-id"]).toBe(`msg_${deliveryId}`);
+    expect(delivery.attempts[0].request_headers["webhook-id"]).toBe(messageId);
     const updated = await api.call("GET", `/v1/hooks/${hookId}`);
     expect(updated.body).toMatchObject({ last_status: "success", last_reason: "HTTP 204", failed: false });
     expect(JSON.parse(updated.body.last_context)).toEqual({ account: "acme", status: "ok", n: 1 });

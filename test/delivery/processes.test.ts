@@ -155,10 +155,13 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     const n = 30;
     await enqueue(n, "/throttled", receiver.url, { rate_limit: rate });
     await until(() => tally("/throttled").distinct >= n, 30_000, `all ${n} throttled deliveries`);
-    const attempts = await sql<{ at: Date }>`
+    const recordedAttempts = () =>
+      sql<{ at: Date }>`
       select a.attempted_at as at from delivery_attempts a join deliveries d on d.id = a.delivery_id
       join hooks h on h.id = d.hook_id where h.url like '%/throttled' order by a.attempted_at`.execute(database.store.db);
-    const times = attempts.rows.map((r) => new Date(r.at).getTime());
+    // Outcomes are written in batches after the receiver has the requests: wait for all of them.
+    await expect.poll(async () => (await recordedAttempts()).rows.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(n);
+    const times = (await recordedAttempts()).rows.map((r) => new Date(r.at).getTime());
     expect(times.length).toBeGreaterThanOrEqual(n);
     // GCRA gives each attempt a start 1/rate after the previous one; a timer
     // firing late can only bunch two of them, so allow a generous 1.5× rate in

@@ -24,7 +24,8 @@ import { specDocument } from "../support/spec.js";
 const SECRET = `whsec_${randomBytes(32).toString("base64")}`;
 type Example = { value: Record<string, unknown> };
 const builtInExamples = Object.entries(specDocument.webhooks ?? {})
-  .filter(([type]) => type !== "ping")
+  // Types Hookline sends itself (ping, hook.*, delivery.*) cannot be published; the rest can.
+  .filter(([type]) => type !== "ping" && !/^(hook|delivery|hookline)\./i.test(type))
   .map(([type, item]) => {
     const examples = (item.post?.requestBody?.content?.["application/json"] as { examples?: Record<string, Example> }).examples ?? {};
     return { type, data: Object.values(examples)[0]!.value };

@@ -48,7 +48,7 @@ describe("the main key", () => {
       (error: unknown) => error,
     );
     expect(refused).toBeInstanceOf(ConfigError);
-    expect((refused as Error).message).toMatch(/HOOKLINE_MAIN_SECRET: hook \d+'s signing secret is encrypted under main key [0-9a-f]{8}/);
+    expect((refused as Error).message).toMatch(/HOOKLINE_MAIN_SECRET does not open hook \d+'s signing secret \(encrypted under main key [0-9a-f]{8}\)/);
 
     // The stored value is sealed under the file's key (the old key as
     // HOOKLINE_MAIN_SECRET_PREVIOUS is proven in secrets-at-rest.test.ts).
@@ -58,7 +58,7 @@ describe("the main key", () => {
   }, 240_000); // two opens of a new PGlite data folder: seconds when quiet, a minute each on a loaded machine
 
   it("PostgreSQL mode without a key is a configuration error naming HOOKLINE_MAIN_SECRET", () => {
-    expect(() => loadConfig({ DATABASE_URL: "postgres://127.0.0.1/x" })).toThrow(/HOOKLINE_MAIN_SECRET: required with DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: "postgres://127.0.0.1/x" })).toThrow(/HOOKLINE_MAIN_SECRET is required with DATABASE_URL/);
     expect(() => loadConfig({ HOOKLINE_MAIN_SECRET: "c2hvcnQ=" })).toThrow(/HOOKLINE_MAIN_SECRET: must be 32 random bytes/);
   });
 });

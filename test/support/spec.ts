@@ -18,8 +18,8 @@ export interface SpecOperation {
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
   /** The request body as documented, with its examples (if any). */
   requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, { value?: unknown }> }> };
-  /** The operation's security requirements (the spec sets one per operation). */
-  security?: Array<Record<string, string[]>>;
+  /** The operation's security requirements, e.g. `[{ adminToken: [] }]` (the document's when the operation sets none). */
+  security: Array<Record<string, unknown>>;
 }
 
 export const specDocument = loadOpenApiDocument();
@@ -27,8 +27,8 @@ export const specDocument = loadOpenApiDocument();
 /** Every operation of the spec's `paths`, with local refs inlined. */
 export const specOperations: SpecOperation[] = Object.entries(specDocument.paths ?? {}).flatMap(([path, item]) =>
   METHODS.filter((method) => item[method]).map((method) => {
-    const operation = inlineLocalRefs(item[method], specDocument) as Omit<SpecOperation, "method" | "path">;
-    return { ...operation, method: method.toUpperCase(), path };
+    const operation = inlineLocalRefs(item[method], specDocument) as Omit<SpecOperation, "method" | "path" | "security"> & { security?: SpecOperation["security"] };
+    return { ...operation, method: method.toUpperCase(), path, security: operation.security ?? (specDocument.security as SpecOperation["security"] | undefined) ?? [] };
   }),
 );
 

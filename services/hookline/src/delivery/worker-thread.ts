@@ -91,7 +91,8 @@ export async function startWorkerThread(config: Config, logger: Logger, metrics:
 }
 
 function spawnThread(config: Config): Worker {
-  const entry = new URL(`./worker-thread-entry${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+  // Sources end in .ts; the build (tsdown.config.ts, which lists the entry) writes .mjs.
+  const entry = new URL(`./worker-thread-entry${import.meta.url.endsWith(".ts") ? ".ts" : ".mjs"}`, import.meta.url);
   if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: config });
   // Running from TypeScript sources (tsx, vitest): a thread starts without the
   // parent's loader hooks, so it registers tsx before importing the entry.

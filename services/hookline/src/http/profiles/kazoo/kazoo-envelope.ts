@@ -49,8 +49,8 @@ function validationData(problem: Problem): Record<string, unknown> {
   const data: Record<string, Record<string, { message: string }>> = {};
   for (const error of problem.errors ?? []) {
     const field = error.path.replace(/^body\.data\./, "").replace(/^(body|path|query|header)\./, "");
-    // "is required" is the shared message vocabulary (domain/field-messages.ts); zod's own wording as a fallback.
-    const missing = error.message === "is required" || /received undefined/.test(error.message);
+    // The one vocabulary (domain/field-messages.ts) says "is required" for a missing field.
+    const missing = error.message === "is required";
     const validator = missing ? "required" : "invalid";
     (data[field] ??= {})[validator] = { message: missing ? "Field is required but missing" : error.message };
   }
