@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["**/*.test.ts"],
-    exclude: ["**/node_modules/**", "bench/**"],
+    // .stryker-tmp holds mutation-testing sandboxes (copies of the repo): never collect tests there.
+    exclude: ["**/node_modules/**", "bench/**", ".stryker-tmp/**"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -3,6 +3,9 @@ import type { GenericEvent, HooklineEvent, PostDeploymentEvent } from "./events.
 import { createReceiver } from "./dispatch.js";
 import { sign } from "./sign.js";
 
+// The expectTypeOf checks below bite under `pnpm typecheck` (tsc, which CI runs),
+// not under `vitest run`, which only executes them: a wrong type passes here and fails there.
+
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ping = JSON.stringify({ hook_id: 1, url: "https://a.example/h", sent_at: "2026-11-22T15:00:00Z", message: "hi" });
 

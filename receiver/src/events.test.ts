@@ -2,6 +2,9 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import { WebhookPayloadError } from "./errors.js";
 import { isKnownEvent, parse, type PostDeploymentEvent } from "./events.js";
 
+// The expectTypeOf checks below bite under `pnpm typecheck` (tsc, which CI runs),
+// not under `vitest run`, which only executes them: a wrong type passes here and fails there.
+
 const kudu001 = {
   id: "cd5bee7181e74ea38a3522e73253f6ebb8ed72fb",
   status: "success",

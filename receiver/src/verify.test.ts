@@ -1,9 +1,9 @@
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReceiverOptionError, WebhookVerificationError, type VerificationErrorCode } from "./errors.js";
 import { sign } from "./sign.js";
-import { createVerifier, verify } from "./verify.js";
+import { createVerifier, readHeader, verify } from "./verify.js";
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const otherSecret = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXk=";
@@ -173,5 +173,46 @@ describe("interop with the standardwebhooks and svix packages", () => {
     const headers = signedHeaders({ id, secret: [secret, otherSecret] });
     expect(new StandardWebhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
     expect(new StandardWebhook(otherSecret).verify(body, headers)).toEqual(JSON.parse(body));
+  });
+});
+
+/** Found by mutation testing (pnpm mutate --mutate receiver/src/verify.ts): each pins a detail no test looked at. */
+describe("verify: details pinned by mutation testing", () => {
+  afterEach(() => vi.useRealTimers());
+  const message = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("unexpectedly passed");
+  };
+
+  it("checkHeaders answers the message id and timestamp", () => {
+    const timestamp = now();
+    expect(createVerifier(secret).checkHeaders(signedHeaders({ id: "msg_abc", timestamp }))).toEqual({ id: "msg_abc", timestamp });
+  });
+
+  it("accepts a timestamp exactly `toleranceSeconds` old, and refuses one a second older", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date("2026-11-30T00:00:00Z"));
+    const t = Math.floor(Date.now() / 1000);
+    const verifier = createVerifier(secret, { toleranceSeconds: 60 });
+    expect(verifier.verify({ headers: signedHeaders({ timestamp: t - 60 }), body }).timestamp).toBe(t - 60);
+    expect(failureCode(() => verifier.verify({ headers: signedHeaders({ timestamp: t - 61 }), body }))).toBe("timestamp_too_old");
+  });
+
+  it("says what is wrong in each refusal's message", () => {
+    const headers = signedHeaders();
+    expect(message(() => verify({ headers: { ...headers, "webhook-signature": "v1sig" }, body, secret }))).toContain('expected "<version>,<signature>"');
+    expect(message(() => verify({ headers: { ...headers, "webhook-signature": "v1,short" }, body, secret }))).toContain("32-byte HMAC-SHA256");
+    expect(message(() => verify({ headers: { ...headers, "webhook-signature": "v2,abc v1a,def" }, body, secret }))).toContain("(versions present: v2, v1a)");
+    expect(message(() => createVerifier(secret, { toleranceSeconds: -1 }))).toContain("must be a finite number of seconds ≥ 0, got -1");
+  });
+
+  it("reads a repeated header (Node's string[]) joined by single spaces, and prefers the exact lower-case name", () => {
+    expect(readHeader({ "webhook-signature": ["v1,a", "v1,b"] }, "webhook-signature")).toBe("v1,a v1,b");
+    expect(readHeader({ "Webhook-Id": "other", "webhook-id": "exact" }, "webhook-id")).toBe("exact");
+    expect(readHeader({ "Webhook-Id": "mixed" }, "webhook-id")).toBe("mixed");
   });
 });

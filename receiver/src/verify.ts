@@ -84,7 +84,8 @@ export function createVerifier(secret: string | string[], options: VerifyOptions
       for (const key of keys) {
         const expected = computeDigest(key, prefix, body);
         // Check every candidate (no early exit on a mismatch) so timing does not
-        // reveal which of several signatures came close.
+        // reveal which of several signatures came close. Constant time, never
+        // Buffer#equals or ===: guarded by test/security/constant-time-compare.test.ts.
         for (const candidate of candidates) {
           if (timingSafeEqual(expected, candidate)) return { id, timestamp };
         }

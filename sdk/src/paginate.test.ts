@@ -7,6 +7,9 @@ import type { components } from "./generated/schema.js";
 import { nextLink } from "./link-header.js";
 import { paginate, type ListItem, type ListPath } from "./paginate.js";
 
+// The expectTypeOf checks below bite under `pnpm typecheck` (tsc, which CI runs),
+// not under `vitest run`, which only executes them: a wrong type passes here and fails there.
+
 describe.each(testBackends())("paginate against a live server on $kind", (backend) => {
   let database: TestDatabase;
   let server: TestServer;

@@ -99,7 +99,8 @@ describe.each(testBackends())("delivery requests ($kind)", (backend) => {
     await api.call("POST", "/v1/events", { body: { type: "flaky.one", data: {} } });
     const requests = await arrived("/flaky", 3);
     expect(new Set(requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
-    expect(new Set(requests.map((r) => r.headers["webhook-signature"])).size).toBeGreaterThanOrEqual(1);
+    // Each retry is signed for what it carries (its own timestamp): every one verifies.
+    for (const request of requests) expect(() => new Webhook(SECRET).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
     receiver.handler = (_req, res) => void res.writeHead(204).end();
   });
 });

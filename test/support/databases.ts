@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { sql } from "kysely";
 import postgres from "postgres";
 import { migrateToLatest, openStore, type Store, type StoreKind } from "@hookline/server/store";
 
@@ -87,4 +88,18 @@ export async function terminateBackends(serverUrl: string, database: TestDatabas
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A digest of every row of every table of `store`: equal digests, unchanged
+ * database. Tests take one before and after a request that must write nothing.
+ */
+export async function databaseDigest(store: Store): Promise<string> {
+  const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`.execute(store.db);
+  const parts: string[] = [];
+  for (const { table_name } of tables.rows) {
+    const digest = await sql<{ d: string | null }>`select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) as d from ${sql.table(table_name)} t`.execute(store.db);
+    parts.push(`${table_name}:${digest.rows[0]!.d}`);
+  }
+  return parts.join(" ");
 }

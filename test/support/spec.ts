@@ -16,7 +16,9 @@ export interface SpecOperation {
   path: string;
   operationId: string;
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
-  /** The operation's security requirements, e.g. `[{ adminToken: [] }]`. */
+  /** The request body as documented, with its examples (if any). */
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, { value?: unknown }> }> };
+  /** The operation's security requirements, e.g. `[{ adminToken: [] }]` (the document's when the operation sets none). */
   security: Array<Record<string, unknown>>;
 }
 
@@ -25,8 +27,8 @@ export const specDocument = loadOpenApiDocument();
 /** Every operation of the spec's `paths`, with local refs inlined. */
 export const specOperations: SpecOperation[] = Object.entries(specDocument.paths ?? {}).flatMap(([path, item]) =>
   METHODS.filter((method) => item[method]).map((method) => {
-    const operation = inlineLocalRefs(item[method], specDocument) as Pick<SpecOperation, "operationId" | "responses"> & { security?: SpecOperation["security"] };
-    return { method: method.toUpperCase(), path, operationId: operation.operationId, responses: operation.responses, security: operation.security ?? (specDocument.security as SpecOperation["security"] | undefined) ?? [] };
+    const operation = inlineLocalRefs(item[method], specDocument) as Omit<SpecOperation, "method" | "path" | "security"> & { security?: SpecOperation["security"] };
+    return { ...operation, method: method.toUpperCase(), path, security: operation.security ?? (specDocument.security as SpecOperation["security"] | undefined) ?? [] };
   }),
 );
 
@@ -71,8 +73,41 @@ export function responseProblems(method: string, concretePath: string, status: n
   const key = `${operation.method} ${operation.path} ${status} ${mediaType}`;
   let validate = validators.get(key);
   if (!validate) {
-    validate = ajv.compile(media.schema as object);
+    validate = ajv.compile(mediaType && /json/.test(mediaType) ? closeObjects(media.schema) : (media.schema as object));
     validators.set(key, validate);
   }
   return validate(body) ? [] : (validate.errors ?? []).map((e) => `${where}: body${e.instancePath} ${e.message}`);
+}
+
+type SchemaNode = Record<string, unknown>;
+const OPENNESS = ["additionalProperties", "unevaluatedProperties", "patternProperties"];
+
+/**
+ * A response schema with every object that lists its properties closed
+ * (`unevaluatedProperties: false`) unless it says how it is open, so the
+ * contract check fails on any field the spec does not list — a leaked
+ * `secret` included (issue 12). Objects that say nothing are closed here
+ * rather than in every spec file; an object the spec leaves open on purpose
+ * (custom_data, event data) declares `additionalProperties` or lists no
+ * properties. The branches of an `allOf` are left open: the object they make
+ * up together is closed where they meet.
+ */
+export function closeObjects(schema: unknown, inAllOf = false): object {
+  if (Array.isArray(schema)) return schema.map((item) => closeObjects(item));
+  if (!schema || typeof schema !== "object") return schema as object;
+  const node: SchemaNode = {};
+  for (const [key, value] of Object.entries(schema as SchemaNode)) {
+    if (key === "properties" && value && typeof value === "object") {
+      node[key] = Object.fromEntries(Object.entries(value as SchemaNode).map(([name, sub]) => [name, closeObjects(sub)]));
+    } else if (key === "allOf" && Array.isArray(value)) {
+      node[key] = value.map((sub) => closeObjects(sub, true));
+    } else if (["items", "oneOf", "anyOf", "prefixItems", "then", "else"].includes(key)) {
+      node[key] = closeObjects(value);
+    } else {
+      node[key] = value;
+    }
+  }
+  const listsProperties = "properties" in node || "allOf" in node;
+  if (listsProperties && !inAllOf && !OPENNESS.some((key) => key in node)) node.unevaluatedProperties = false;
+  return node;
 }

@@ -24,5 +24,6 @@ export function hashApiKey(key: string): string {
 export function secretsEqual(a: string, b: string): boolean {
   const digestA = createHash("sha256").update(a).digest();
   const digestB = createHash("sha256").update(b).digest();
+  // Constant time, never Buffer#equals or ===: guarded by test/security/constant-time-compare.test.ts.
   return timingSafeEqual(digestA, digestB);
 }

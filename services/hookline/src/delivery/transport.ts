@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { Agent, buildConnector, request, errors as undiciErrors } from "undici";
 import type { AttemptErrorKind } from "../store/schema.js";
-import { isLocalName, isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
+import { firstNonPublicAddress, isLocalName, isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
 import type { OutgoingRequest } from "./request.js";
 
 /** How much of a response body is kept (and read at all) per attempt. */
@@ -134,17 +134,27 @@ function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: bool
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-/** dns.lookup, refusing when ANY resolved address is non-public (an attacker picks which one we would use). */
-function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
-    const refused = addresses.find((a) => isNonPublicAddress(a.address));
-    if (refused) return callback(new RefusedTargetError(hostname, refused.address) as NodeJS.ErrnoException, []);
-    if (options.all) return callback(null, addresses);
-    const first = addresses[0]!;
-    callback(null, first.address, first.family);
-  });
+type Resolve = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+/**
+ * The connect-time lookup: dns.lookup (or `resolve`, for tests that choose
+ * the answer), refusing when ANY resolved address is non-public
+ * (firstNonPublicAddress judges the whole list).
+ */
+export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve) {
+  return function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+    resolve(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      const refused = firstNonPublicAddress(addresses);
+      if (refused) return callback(new RefusedTargetError(hostname, refused) as NodeJS.ErrnoException, []);
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
 }
+
+const guardedLookup = createGuardedLookup();
 
 /** Reads at most the cap, then drops the rest (destroying the stream closes that connection only). */
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { isNonPublicAddress, refusalForHost } from "./address-policy.js";
+import { firstNonPublicAddress, isNonPublicAddress, refusalForHost } from "./address-policy.js";
 
 describe("address policy", () => {
+  it("judges every resolved address, not the first: one private address refuses the name", () => {
+    const publicFirst = [{ address: "93.184.216.34" }, { address: "2606:4700:4700::1111" }, { address: "10.0.0.5" }];
+    expect(firstNonPublicAddress(publicFirst)).toBe("10.0.0.5");
+    expect(firstNonPublicAddress([{ address: "8.8.8.8" }, { address: "::ffff:127.0.0.1" }])).toBe("::ffff:127.0.0.1");
+    expect(firstNonPublicAddress([{ address: "8.8.8.8" }, { address: "1.1.1.1" }])).toBeUndefined();
+    expect(firstNonPublicAddress([])).toBeUndefined();
+  });
+
   it.each([
     "127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
     "0.0.0.0", "100.64.0.1", "::1", "::", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",

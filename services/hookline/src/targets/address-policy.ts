@@ -21,6 +21,16 @@ export function isNonPublicAddress(address: string): boolean {
 }
 
 /**
+ * The first of a name's resolved addresses that is not public, or undefined
+ * when every one is public. The whole list is judged, not the first entry:
+ * whoever controls the name's DNS picks which address a connection ends up
+ * using (DNS rebinding), so one private address refuses the name.
+ */
+export function firstNonPublicAddress(addresses: readonly { address: string }[]): string | undefined {
+  return addresses.find((a) => isNonPublicAddress(a.address))?.address;
+}
+
+/**
  * Parses the host of a URL into an IP address when it is written as one —
  * including the shorthand spellings WHATWG URL normalises (`127.1`,
  * `0x7f.0.0.1`, `2130706433`) — or returns undefined for a name.

@@ -1,0 +1,58 @@
+import { randomBytes } from "node:crypto";
+import { sql } from "kysely";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertAccount } from "./accounts.js";
+import { claimDeliveries } from "./claim-deliveries.js";
+import { migrateToLatest, openStore, type Store } from "./database.js";
+import { hookWithDeliveries } from "./test-fixtures.js";
+
+const serverUrl = process.env.TEST_DATABASE_URL;
+
+/**
+ * The claim under contention, on PostgreSQL (PGlite has one connection, so
+ * nothing can hold a lock beside the claim there): while another transaction
+ * holds row locks on some due deliveries, a claim takes the others at once
+ * (FOR UPDATE SKIP LOCKED). Without SKIP LOCKED the claim waits on the held
+ * rows; the statement_timeout turns that wait into a fast failure instead of
+ * a hung test.
+ */
+describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () => {
+  const name = `hookline_claim_${process.pid}_${randomBytes(4).toString("hex")}`;
+  let admin: ReturnType<typeof postgres>;
+  let holder: ReturnType<typeof postgres>;
+  let store: Store;
+
+  beforeAll(async () => {
+    admin = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(serverUrl!);
+    url.pathname = `/${name}`;
+    store = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize: 2 });
+    await migrateToLatest(store);
+    holder = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await holder?.end();
+    await store?.close();
+    await admin?.unsafe(`drop database if exists ${name} with (force)`);
+    await admin?.end();
+  });
+
+  it("takes the rows nobody holds, at once, while another transaction holds the rest", async () => {
+    const account = await insertAccount(store.db, "contention");
+    const hookId = await hookWithDeliveries(store, account.id, 4);
+    const all = (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map((r) => r.id);
+    const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
+
+    await holder.begin(async (tx) => {
+      const held = (await tx`select id from deliveries where hook_id = ${hookId} order by id limit 2 for update`).map((r) => Number(r.id));
+      expect(held).toEqual(all.slice(0, 2));
+      const claimed = await store.db.transaction().execute(async (trx) => {
+        await sql`set local statement_timeout = '5s'`.execute(trx);
+        return claimDeliveries(trx, "w1", 10, 30_000, policy);
+      });
+      expect(claimed.map((row) => row.id).sort((a, b) => a - b)).toEqual(all.slice(2));
+    });
+  }, 30_000);
+});
