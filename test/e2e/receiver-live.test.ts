@@ -99,7 +99,7 @@ describe.each(testBackends())("live deliveries to the receiver kit ($kind)", (ba
       expect(app.events.map((e) => e.type).sort(), app.name).toEqual(expectedTypes);
       for (const { type, data } of builtInExamples) {
         const event = app.events.find((e) => e.type === type)!;
-        expect(event.id, `${app.name} ${type}`).toMatch(/^msg_\d+$/);
+        expect(event.id, `${app.name} ${type}`).toMatch(/^msg_[0-9A-HJKMNP-TV-Z]{26}_\d+$/);
         // Parsed into the typed shape: every field of the example, with its type kept.
         expect(event.data, `${app.name} ${type}`).toMatchObject(data);
       }
