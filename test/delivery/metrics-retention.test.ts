@@ -24,6 +24,8 @@ describe.each(testBackends())("metrics and retention ($kind)", (backend) => {
     const hookline: RunningHookline = await startHookline(
       loadConfig({
         ...FAST_DELIVERY_ENV,
+        // The failing delivery's retry is a minute away, so the scrape sees it scheduled (not due or in flight).
+        HOOKLINE_RETRY_SCHEDULE_MS: "60000",
         PORT: "0",
         HOOKLINE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
         ...(database.url ? { DATABASE_URL: database.url } : { HOOKLINE_DATA_DIR: "memory://" }),
