@@ -1,4 +1,10 @@
-import pRetry from "p-retry";
+import * as pRetryModule from "p-retry";
+
+// p-retry is ESM only. Our CommonJS build loads it with require(esm), whose
+// namespace object our bundler's interop hands over as the default export;
+// the ESM build gets the function itself. Take it wherever it is.
+const pRetry: typeof pRetryModule.default =
+  typeof pRetryModule.default === "function" ? pRetryModule.default : (pRetryModule.default as unknown as { default: typeof pRetryModule.default }).default;
 
 /** How the client retries idempotent calls. */
 export interface RetryOptions {
