@@ -59,6 +59,6 @@ describe("the main key", () => {
 
   it("PostgreSQL mode without a key is a configuration error naming HOOKLINE_MAIN_SECRET", () => {
     expect(() => loadConfig({ DATABASE_URL: "postgres://127.0.0.1/x" })).toThrow(/HOOKLINE_MAIN_SECRET is required with DATABASE_URL/);
-    expect(() => loadConfig({ HOOKLINE_MAIN_SECRET: "c2hvcnQ=" })).toThrow(/HOOKLINE_MAIN_SECRET: must be 32 random bytes/);
+    expect(() => loadConfig({ HOOKLINE_MAIN_SECRET: "c2hvcnQ=" })).toThrow(/HOOKLINE_MAIN_SECRET must be 32 random bytes/);
   });
 });
