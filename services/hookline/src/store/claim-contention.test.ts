@@ -4,6 +4,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "./accounts.js";
 import { claimDeliveries } from "./claim-deliveries.js";
+import { deleteHook } from "./hooks.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
 import { hookWithDeliveries } from "./test-fixtures.js";
 
@@ -54,5 +55,23 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
       });
       expect(claimed.map((row) => row.id).sort((a, b) => a - b)).toEqual(all.slice(2));
     });
+  }, 30_000);
+
+  it("deletes a hook while a worker holds its deliveries and then updates the hook, without a deadlock", async () => {
+    const account = await insertAccount(store.db, "delete under contention");
+    const hookId = await hookWithDeliveries(store, account.id, 3);
+    // The worker's order (claim and outcome statements): delivery rows, then the hook row.
+    // Handed out in an object: returning the promise itself would make the
+    // transaction wait for the delete before committing, and the delete waits for it.
+    const { deleting } = await holder.begin(async (tx) => {
+      await tx`select id from deliveries where hook_id = ${hookId} order by id for update`;
+      const deleting = deleteHook(store.db, account.id, hookId);
+      // Long enough for the delete to queue on its locks (deadlock_timeout is 1 s by default).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await tx`update hooks set updated_at = now() where id = ${hookId}`;
+      return { deleting };
+    });
+    expect(await deleting).toBe(true);
+    expect(await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).execute()).toEqual([]);
   }, 30_000);
 });

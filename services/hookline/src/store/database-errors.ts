@@ -91,13 +91,31 @@ export function isIdSpaceExhausted(error: unknown): boolean {
 export const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 /**
+ * SQLSTATEs for a transaction PostgreSQL rolled back to settle a conflict with
+ * another one (serialization_failure, deadlock_detected; Appendix A, class
+ * 40): nothing was written, and the same request sent again succeeds.
+ */
+const CONFLICT_ROLLBACK_SQLSTATES = new Set(["40001", "40P01"]);
+
+/** True when the transaction was rolled back by PostgreSQL to resolve a conflict (see above). */
+export function isConflictRollback(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && CONFLICT_ROLLBACK_SQLSTATES.has(code);
+}
+
+/**
  * A database failure as the domain error it means: `unavailable` (with
- * `Retry-After`) for a lost or unreachable database; undefined for anything
- * else, which stays an internal error.
+ * `Retry-After`) for a lost or unreachable database, or for a transaction
+ * rolled back over a conflict with another (a server-side race, never the
+ * client's fault, and safe to retry); undefined for anything else, which
+ * stays an internal error.
  */
 export function databaseErrorAsDomainError(error: unknown): HooklineError | undefined {
   if (isDatabaseUnavailable(error)) {
     return new HooklineError("unavailable", "The database is not reachable; retry later.", undefined, DATABASE_RETRY_AFTER_SECONDS);
+  }
+  if (isConflictRollback(error)) {
+    return new HooklineError("unavailable", "The request conflicted with concurrent work and was rolled back; nothing was written. Retry it.", undefined, 1);
   }
   return undefined;
 }

@@ -87,9 +87,23 @@ export async function updateHook(db: Db, accountId: string, id: number, changes:
     .executeTakeFirst();
 }
 
-export async function deleteHook(db: Db, accountId: string, id: number): Promise<boolean> {
-  const result = await db.deleteFrom("hooks").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
-  return result.numDeletedRows > 0n;
+/**
+ * Deletes the hook and, by the foreign key's cascade, its deliveries.
+ *
+ * The worker's claim and outcome statements lock a hook's delivery rows
+ * before its hook row; a bare `delete from hooks` takes them the other way
+ * round (hook row, then the cascade's delivery rows) and can deadlock with
+ * them (SQLSTATE 40P01, which would surface as a 500). So the delivery rows
+ * are locked first, in the worker's order, and the hook row after.
+ */
+export async function deleteHook(db: Kysely<Database>, accountId: string, id: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const owned = await trx.selectFrom("hooks").select("id").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+    if (!owned) return false;
+    await sql`select id from deliveries where hook_id = ${id} order by id for update`.execute(trx);
+    const result = await trx.deleteFrom("hooks").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  });
 }
 
 /**
