@@ -74,4 +74,21 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
     expect(await deleting).toBe(true);
     expect(await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).execute()).toEqual([]);
   }, 30_000);
+
+  it("walks deliveries_due_idx: a claim scans no whole table, however deep the backlog (few hooks, statistics fresh)", async () => {
+    const account = await insertAccount(store.db, "deep backlog");
+    await hookWithDeliveries(store, account.id, 3000);
+    await hookWithDeliveries(store, account.id, 3000);
+    await sql`analyze deliveries`.execute(store.db);
+    await sql`analyze hooks`.execute(store.db);
+    const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
+    const seqScans = await store.db.transaction().execute(async (trx) => {
+      const claimed = await claimDeliveries(trx, "w-index", 100, 30_000, policy);
+      expect(claimed.length).toBeGreaterThan(0);
+      // This transaction's own counters (pg_stat_xact_*), so nothing else running can move them.
+      const { rows } = await sql<{ seq_scan: string }>`select seq_scan from pg_stat_xact_user_tables where relname = 'deliveries'`.execute(trx);
+      return Number(rows[0]!.seq_scan);
+    });
+    expect(seqScans).toBe(0);
+  }, 60_000);
 });

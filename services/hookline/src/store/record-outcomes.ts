@@ -120,7 +120,10 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
     ), a as (
       insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body, response_status, response_headers, response_body, error_kind, error)
       select o.delivery_id, o.attempted_at, o.duration_ms, o.request_headers, o.request_body, o.response_status, o.response_headers, o.response_body, o.error_kind, o.error
-      from o where o.attempted and exists (select 1 from deliveries x where x.id = o.delivery_id)
+      -- Retention may have pruned the delivery meanwhile. The ids come from
+      -- the primary key by = any(array), as above: a plain exists() was
+      -- planned as a semi-join over a Seq Scan of the whole table.
+      from o where o.attempted and o.delivery_id in (select x.id from deliveries x where x.id = any(array(select delivery_id from o)))
     ), streak as (
       -- Per hook: the batch's last success, and the failures after it (all
       -- of them when none succeeded) — what restarts or extends its run of failures.
