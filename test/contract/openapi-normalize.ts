@@ -70,8 +70,11 @@ export function normalizeSchema(schema: Json): Json {
     if (key === "properties") result.properties = Object.fromEntries(Object.entries<Json>(value).map(([k, v]) => [k, normalizeSchema(v)]));
     else result[key] = normalizeSchema(value);
   }
-  // allOf of object schemas → one object schema (how `.extend()` is written by hand).
-  if (Array.isArray(result.allOf) && result.allOf.every((part: Json) => part.type === "object" || part.properties)) {
+  // allOf of object schemas → one object schema (how `.extend()` is written by
+  // hand) — unless a part is closed on its own: an `allOf` with a closed part
+  // that another part extends matches nothing, so it stays as written and
+  // differs from the flat object it was meant to be.
+  if (Array.isArray(result.allOf) && result.allOf.every((part: Json) => (part.type === "object" || part.properties) && !isClosed(part))) {
     const { allOf, ...rest } = result;
     result = allOf.reduce(
       (merged: Json, part: Json) => ({
@@ -83,6 +86,12 @@ export function normalizeSchema(schema: Json): Json {
       rest,
     );
     if (result.required.length === 0) delete result.required;
+  }
+  // Closed after the merge: `unevaluatedProperties: false` over an object
+  // whose properties are all listed in place means `additionalProperties: false`.
+  if (result.unevaluatedProperties === false && !COMPOSITION_KEYWORDS.some((key) => key in result)) {
+    delete result.unevaluatedProperties;
+    result.additionalProperties ??= false;
   }
   // anyOf [X, {type: null}] → X with "null" among its types.
   if (Array.isArray(result.anyOf) && result.anyOf.length === 2 && result.anyOf.some((s: Json) => s.type === "null")) {
@@ -100,9 +109,17 @@ export function normalizeSchema(schema: Json): Json {
     delete result.enum;
   }
   if (Array.isArray(result.enum)) result.enum = [...result.enum].sort();
-  // An empty or `true` additionalProperties allows what omitting it allows.
+  // An empty or `true` additionalProperties allows what omitting it allows;
+  // `false` is kept, so a server schema that is not strict where the spec is
+  // closed (or the reverse) is a difference.
   if (result.additionalProperties === true || isEmptyObject(result.additionalProperties)) delete result.additionalProperties;
   return result;
+}
+
+const COMPOSITION_KEYWORDS = ["allOf", "anyOf", "oneOf", "if", "then", "else", "dependentSchemas", "$ref"];
+
+function isClosed(schema: Json): boolean {
+  return schema.additionalProperties === false || schema.unevaluatedProperties === false;
 }
 
 function isEmptyObject(value: Json): boolean {

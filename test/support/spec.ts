@@ -73,41 +73,18 @@ export function responseProblems(method: string, concretePath: string, status: n
   const key = `${operation.method} ${operation.path} ${status} ${mediaType}`;
   let validate = validators.get(key);
   if (!validate) {
-    validate = ajv.compile(mediaType && /json/.test(mediaType) ? closeObjects(media.schema) : (media.schema as object));
+    // The schema as the spec writes it: an object is closed where the spec
+    // says so (`additionalProperties: false`, `unevaluatedProperties: false`),
+    // which every response object does (issue 12), so an unlisted field — a
+    // leaked `secret` included — fails here.
+    validate = ajv.compile(media.schema as object);
     validators.set(key, validate);
   }
-  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${where}: body${e.instancePath} ${e.message}`);
+  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${where}: body${e.instancePath} ${e.message}${unlistedField(e.params)}`);
 }
 
-type SchemaNode = Record<string, unknown>;
-const OPENNESS = ["additionalProperties", "unevaluatedProperties", "patternProperties"];
-
-/**
- * A response schema with every object that lists its properties closed
- * (`unevaluatedProperties: false`) unless it says how it is open, so the
- * contract check fails on any field the spec does not list — a leaked
- * `secret` included (issue 12). Objects that say nothing are closed here
- * rather than in every spec file; an object the spec leaves open on purpose
- * (custom_data, event data) declares `additionalProperties` or lists no
- * properties. The branches of an `allOf` are left open: the object they make
- * up together is closed where they meet.
- */
-export function closeObjects(schema: unknown, inAllOf = false): object {
-  if (Array.isArray(schema)) return schema.map((item) => closeObjects(item));
-  if (!schema || typeof schema !== "object") return schema as object;
-  const node: SchemaNode = {};
-  for (const [key, value] of Object.entries(schema as SchemaNode)) {
-    if (key === "properties" && value && typeof value === "object") {
-      node[key] = Object.fromEntries(Object.entries(value as SchemaNode).map(([name, sub]) => [name, closeObjects(sub)]));
-    } else if (key === "allOf" && Array.isArray(value)) {
-      node[key] = value.map((sub) => closeObjects(sub, true));
-    } else if (["items", "oneOf", "anyOf", "prefixItems", "then", "else"].includes(key)) {
-      node[key] = closeObjects(value);
-    } else {
-      node[key] = value;
-    }
-  }
-  const listsProperties = "properties" in node || "allOf" in node;
-  if (listsProperties && !inAllOf && !OPENNESS.some((key) => key in node)) node.unevaluatedProperties = false;
-  return node;
+/** The field an additional/unevaluated-properties error is about, so the message names it. */
+function unlistedField(params: Record<string, unknown>): string {
+  const field = params.additionalProperty ?? params.unevaluatedProperty;
+  return typeof field === "string" ? `: ${JSON.stringify(field)}` : "";
 }

@@ -1139,7 +1139,7 @@ export interface components {
             status: "ok";
         };
         /**
-         * @description An RFC 9457 problem document. `type` and `title` are stable for each kind of problem; `detail` explains this occurrence; `errors` names each bad field of a refused request (`body.url`, `query.limit`, `path.id`).
+         * @description An RFC 9457 problem document. `type` and `title` are stable for each kind of problem; `detail` explains this occurrence; `errors` names each bad field of a refused request (`body.url`, `query.limit`, `path.id`). Hookline adds no other members (RFC 9457 extensions).
          * @example {
          *       "type": "https://hookline.dev/problems/validation",
          *       "title": "Request validation failed",
@@ -1251,39 +1251,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        /**
-         * @description A subscription: where to deliver which events, and how. The signing secret is never part of this shape; read it with `GET /v1/hooks/{id}/secret`.
-         * @example {
-         *       "id": 4,
-         *       "url": "https://example.com:8080/v1/builds",
-         *       "events": [
-         *         "build:complete"
-         *       ],
-         *       "name": "test hook",
-         *       "subject_type": "build_repo",
-         *       "subject": "alaudauser/docker_images_test",
-         *       "filter": null,
-         *       "is_active": true,
-         *       "http_verb": "post",
-         *       "retries": 5,
-         *       "custom_data": null,
-         *       "insecure_ssl": false,
-         *       "failed": false,
-         *       "created_by": "alaudauser",
-         *       "created_at": "2015-08-27T09:53:43.563Z",
-         *       "updated_at": "2015-08-27T09:53:43.566Z",
-         *       "last_datetime": null,
-         *       "last_status": null,
-         *       "last_reason": null,
-         *       "last_context": null,
-         *       "max_in_flight": null,
-         *       "rate_limit": null,
-         *       "consecutive_failures": 0,
-         *       "failing_since": null,
-         *       "disabled_reason": null
-         *     }
-         */
-        Hook: {
+        /** @description The fields of a hook, shared by `Hook` and `HookWithSecret`. Open on its own: each of those lists it under `allOf` and closes the result with `unevaluatedProperties: false` (an object closed with `additionalProperties: false` could not be extended). */
+        HookFields: {
             id: number;
             /** @description The callback URL deliveries are sent to. */
             url: string;
@@ -1346,6 +1315,39 @@ export interface components {
             /** @description Why Hookline disabled the hook: every attempt failing for `HOOKLINE_AUTO_DISABLE_SECONDS` (5 days), or a `410 Gone`. Cleared when the hook is made active again. A `hook.disabled` event announces it. */
             disabled_reason: string | null;
         };
+        /**
+         * @description A subscription: where to deliver which events, and how. The signing secret is never part of this shape; read it with `GET /v1/hooks/{id}/secret`.
+         * @example {
+         *       "id": 4,
+         *       "url": "https://example.com:8080/v1/builds",
+         *       "events": [
+         *         "build:complete"
+         *       ],
+         *       "name": "test hook",
+         *       "subject_type": "build_repo",
+         *       "subject": "alaudauser/docker_images_test",
+         *       "filter": null,
+         *       "is_active": true,
+         *       "http_verb": "post",
+         *       "retries": 5,
+         *       "custom_data": null,
+         *       "insecure_ssl": false,
+         *       "failed": false,
+         *       "created_by": "alaudauser",
+         *       "created_at": "2015-08-27T09:53:43.563Z",
+         *       "updated_at": "2015-08-27T09:53:43.566Z",
+         *       "last_datetime": null,
+         *       "last_status": null,
+         *       "last_reason": null,
+         *       "last_context": null,
+         *       "max_in_flight": null,
+         *       "rate_limit": null,
+         *       "consecutive_failures": 0,
+         *       "failing_since": null,
+         *       "disabled_reason": null
+         *     }
+         */
+        Hook: components["schemas"]["HookFields"];
         /**
          * @description A new hook. Omitted fields take their defaults.
          * @example {
@@ -1426,7 +1428,7 @@ export interface components {
          *       "secret": "123456"
          *     }
          */
-        HookWithSecret: components["schemas"]["Hook"] & {
+        HookWithSecret: components["schemas"]["HookFields"] & {
             /** @description The signing secret (`whsec_` + base64, or the secret the client chose). */
             secret: string;
         };
@@ -1660,26 +1662,8 @@ export interface components {
                 problem: components["schemas"]["Problem"];
             })[];
         };
-        /**
-         * @description One event on its way to one hook.
-         * @example {
-         *       "id": 1207,
-         *       "message_id": "msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4",
-         *       "event_id": 42,
-         *       "hook_id": 4,
-         *       "event_type": "build:complete",
-         *       "status": "succeeded",
-         *       "attempt_count": 1,
-         *       "next_attempt_at": null,
-         *       "last_attempt_at": "2026-11-22T15:04:05.123Z",
-         *       "finished_at": "2026-11-22T15:04:05.140Z",
-         *       "last_response_status": 200,
-         *       "last_error": null,
-         *       "created_at": "2026-11-22T15:04:05.101Z",
-         *       "updated_at": "2026-11-22T15:04:05.140Z"
-         *     }
-         */
-        Delivery: {
+        /** @description The fields of a delivery, shared by `Delivery` and `DeliveryDetail`. Open on its own: each of those lists it under `allOf` and closes the result with `unevaluatedProperties: false`. */
+        DeliveryFields: {
             /** @description The delivery's id in this installation. */
             id: number;
             /** @description The `webhook-id` every attempt of this delivery carries: `msg_<ULID>_<hook id>`, globally unique, the same on every retry and redelivery. */
@@ -1713,6 +1697,26 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description One event on its way to one hook.
+         * @example {
+         *       "id": 1207,
+         *       "message_id": "msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4",
+         *       "event_id": 42,
+         *       "hook_id": 4,
+         *       "event_type": "build:complete",
+         *       "status": "succeeded",
+         *       "attempt_count": 1,
+         *       "next_attempt_at": null,
+         *       "last_attempt_at": "2026-11-22T15:04:05.123Z",
+         *       "finished_at": "2026-11-22T15:04:05.140Z",
+         *       "last_response_status": 200,
+         *       "last_error": null,
+         *       "created_at": "2026-11-22T15:04:05.101Z",
+         *       "updated_at": "2026-11-22T15:04:05.140Z"
+         *     }
+         */
+        Delivery: components["schemas"]["DeliveryFields"];
         /** @description A published event with its deliveries. */
         Event: {
             id: number;
@@ -1781,8 +1785,15 @@ export interface components {
             error: string | null;
         };
         /** @description A delivery with every attempt, oldest first. */
-        DeliveryDetail: components["schemas"]["Delivery"] & {
+        DeliveryDetail: components["schemas"]["DeliveryFields"] & {
             attempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        /** @description The fields of a Kudu hook, shared by `KuduHook` and `KuduHookDetails`. Open on its own: each of those lists it under `allOf` and closes the result with `unevaluatedProperties: false`. */
+        KuduHookFields: {
+            id: number;
+            url: string;
+            event: string;
+            insecure_ssl: boolean;
         };
         /**
          * @description A hook as Kudu shows it; `event` is the hook's first event type in `/v1/hooks`.
@@ -1793,12 +1804,7 @@ export interface components {
          *       "insecure_ssl": false
          *     }
          */
-        KuduHook: {
-            id: number;
-            url: string;
-            event: string;
-            insecure_ssl: boolean;
-        };
+        KuduHook: components["schemas"]["KuduHookFields"];
         /**
          * @description Kudu's subscription: one callback URL for one event type. Unknown fields are ignored, as Kudu ignores them.
          * @example {
@@ -1831,7 +1837,7 @@ export interface components {
          *       "last_context": "{\"id\":\"cd5bee7181e74ea38a3522e73253f6ebb8ed72fb\",\"status\":\"success\"}"
          *     }
          */
-        KuduHookDetails: components["schemas"]["KuduHook"] & {
+        KuduHookDetails: components["schemas"]["KuduHookFields"] & {
             /**
              * Format: date-time
              * @description When the last delivery attempt ended (ISO 8601; Kudu's wiki shows a local format).

@@ -74,13 +74,13 @@ export function toProblemError(thrown: unknown): ProblemError {
 }
 
 export const ProblemSchema = z
-  .object({
+  .strictObject({
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
     detail: z.string().optional(),
     instance: z.string().optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi("Problem");
 

@@ -3,7 +3,7 @@ import { problemResponses } from "../problem.js";
 import { adminSecurity, apiKeySecurity, jsonContent as json } from "../router.js";
 
 export const AccountSchema = z
-  .object({
+  .strictObject({
     id: z.string(),
     name: z.string(),
     created_at: z.string().openapi({ format: "date-time" }),
@@ -15,7 +15,7 @@ export const AccountCreateSchema = z.strictObject({ name: z.string().min(1).max(
 export const ApiKeyCreateSchema = z.strictObject({ name: z.string().min(1).max(256).optional() }).openapi("ApiKeyCreate");
 
 export const ApiKeySchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     account_id: z.string(),
     name: z.string(),

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 
 /** The wire shapes of deliveries and their attempts; openapi/components/schemas/Delivery*.yaml say the same. */
 export const DeliverySchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     message_id: z.string(),
     event_id: z.number().int(),
@@ -21,7 +21,7 @@ export const DeliverySchema = z
   .openapi("Delivery");
 
 export const DeliveryAttemptSchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     attempted_at: z.string().openapi({ format: "date-time" }),
     duration_ms: z.number().int(),
@@ -35,7 +35,10 @@ export const DeliveryAttemptSchema = z
   })
   .openapi("DeliveryAttempt");
 
-export const DeliveryDetailSchema = DeliverySchema.extend({ attempts: z.array(DeliveryAttemptSchema) }).openapi("DeliveryDetail");
+// Spread, not `.extend()`: an extension of the closed `Delivery` would be an unsatisfiable `allOf`.
+export const DeliveryDetailSchema = z
+  .strictObject({ ...DeliverySchema.shape, attempts: z.array(DeliveryAttemptSchema) })
+  .openapi("DeliveryDetail");
 
 export const DeliveryIdParamsSchema = z.object({
   id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" }, type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
@@ -51,6 +54,6 @@ export const HookRecoverSchema = z
   .strictObject({ since: z.iso.datetime({ offset: true }).openapi({ format: "date-time" }) })
   .openapi("HookRecover");
 
-export const HookRecoveredSchema = z.object({ recovered: z.number().int() }).openapi("HookRecovered");
+export const HookRecoveredSchema = z.strictObject({ recovered: z.number().int() }).openapi("HookRecovered");
 
 export type Delivery = z.infer<typeof DeliverySchema>;

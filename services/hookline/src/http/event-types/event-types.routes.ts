@@ -3,7 +3,7 @@ import { problemResponses } from "../problem.js";
 import { apiKeySecurity, jsonContent } from "../router.js";
 
 export const EventTypeSchema = z
-  .object({
+  .strictObject({
     name: z.string(),
     summary: z.string(),
     description: z.string(),

@@ -17,7 +17,7 @@ export const EventPublishSchema = z
   .openapi("EventPublish");
 
 export const EventAcceptedSchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     deliveries: z.number().int(),
   })
@@ -38,11 +38,11 @@ export const EventBatchSchema = z
   .openapi("EventBatch");
 
 export const EventBatchResultSchema = z
-  .object({
+  .strictObject({
     results: z.array(
       z.union([
-        z.object({ status: z.literal(202).openapi({ type: "integer", enum: [202] }), id: z.number().int(), deliveries: z.number().int() }),
-        z.object({ status: z.number().int(), problem: ProblemSchema }),
+        z.strictObject({ status: z.literal(202).openapi({ type: "integer", enum: [202] }), id: z.number().int(), deliveries: z.number().int() }),
+        z.strictObject({ status: z.number().int(), problem: ProblemSchema }),
       ]),
     ),
   })
@@ -58,9 +58,9 @@ const eventFields = {
   deliveries_count: z.number().int(),
 };
 
-export const EventSummarySchema = z.object(eventFields).openapi("EventSummary");
+export const EventSummarySchema = z.strictObject(eventFields).openapi("EventSummary");
 
-export const EventSchema = z.object({ ...eventFields, deliveries: z.array(DeliverySchema) }).openapi("Event");
+export const EventSchema = z.strictObject({ ...eventFields, deliveries: z.array(DeliverySchema) }).openapi("Event");
 
 export const EventListQuerySchema = z.object({
   type: z.string().min(1).max(128).optional(),

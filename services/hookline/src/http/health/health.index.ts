@@ -6,7 +6,7 @@ import { DATABASE_RETRY_AFTER_SECONDS } from "../../store/database-errors.js";
 import { problemResponses } from "../problem.js";
 import { createRouter } from "../router.js";
 
-const StatusSchema = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
+const StatusSchema = z.strictObject({ status: z.literal("ok") }).openapi("HealthStatus");
 
 /** How long /readyz waits for the database before answering 503. */
 export const READINESS_TIMEOUT_MS = 1000;

@@ -54,7 +54,7 @@ export const HookCreateSchema = HookWritableSchema.required({ url: true, events:
 export const HookPatchSchema = HookWritableSchema.openapi("HookPatch");
 
 export const HookSchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     url: z.string(),
     events: z.array(z.string()),
@@ -83,10 +83,12 @@ export const HookSchema = z
   })
   .openapi("Hook");
 
-export const HookWithSecretSchema = HookSchema.extend({ secret: z.string() }).openapi("HookWithSecret");
+// Spread, not `.extend()`: zod-to-openapi writes an extension as `allOf` with
+// the closed `Hook`, which no object with `secret` could match.
+export const HookWithSecretSchema = z.strictObject({ ...HookSchema.shape, secret: z.string() }).openapi("HookWithSecret");
 
 export const HookSecretSchema = z
-  .object({
+  .strictObject({
     secret: z.string(),
     previous_secret: z.string().nullable(),
     previous_secret_expires_at: z.string().openapi({ format: "date-time" }).nullable(),

@@ -4,7 +4,7 @@ import { problemResponses } from "../problem.js";
 import { adminSecurity, apiKeySecurity, jsonContent as json } from "../router.js";
 
 export const ApiKeyInfoSchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     account_id: z.string(),
     name: z.string(),

@@ -27,7 +27,7 @@ export const KazooWebhookDataSchema = z
 export const KazooWebhookRequestSchema = z.object({ data: KazooWebhookDataSchema }).openapi("KazooWebhookRequest");
 
 export const KazooWebhookSchema = z
-  .object({
+  .strictObject({
     id: z.string(),
     name: z.string().nullable(),
     uri: z.string(),
@@ -47,15 +47,15 @@ const envelopeFields = {
 };
 
 export const KazooWebhookEnvelopeSchema = z
-  .object({ data: KazooWebhookSchema, ...envelopeFields })
+  .strictObject({ data: KazooWebhookSchema, ...envelopeFields })
   .openapi("KazooWebhookEnvelope");
 
 export const KazooWebhookListEnvelopeSchema = z
-  .object({ data: z.array(KazooWebhookSchema), ...envelopeFields })
+  .strictObject({ data: z.array(KazooWebhookSchema), ...envelopeFields })
   .openapi("KazooWebhookListEnvelope");
 
 export const KazooErrorSchema = z
-  .object({
+  .strictObject({
     data: z.record(z.string(), z.unknown()),
     error: z.string(),
     message: z.string(),

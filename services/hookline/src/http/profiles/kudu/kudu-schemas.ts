@@ -14,7 +14,7 @@ export const KuduHookCreateSchema = z
   .openapi("KuduHookCreate");
 
 export const KuduHookSchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     url: z.string(),
     event: z.string(),
@@ -22,7 +22,9 @@ export const KuduHookSchema = z
   })
   .openapi("KuduHook");
 
-export const KuduHookDetailsSchema = KuduHookSchema.extend({
+// Spread, not `.extend()`: an extension of the closed `KuduHook` would be an unsatisfiable `allOf`.
+export const KuduHookDetailsSchema = z.strictObject({
+  ...KuduHookSchema.shape,
   last_datetime: z.string().openapi({ format: "date-time" }).nullable(),
   last_status: z.string().nullable(),
   last_reason: z.string().nullable(),

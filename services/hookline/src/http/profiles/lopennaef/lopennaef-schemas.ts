@@ -24,7 +24,7 @@ export const LopennaefHookPatchSchema = z
   .openapi("LopennaefHookPatch");
 
 export const LopennaefHookSchema = z
-  .object({
+  .strictObject({
     id: z.number().int(),
     callback_url: z.string(),
     filter: HookFilterSchema.nullable(),
