@@ -86,7 +86,8 @@ describe.each(testBackends())("fuzzing every operation ($kind)", (backend) => {
 
   it("never answers 5xx, always problem+json for errors, and refused requests write nothing", async () => {
     const operation = fc.constantFrom(...specOperations.map((op) => op.operationId)).map((id) => specOperations.find((op) => op.operationId === id)!);
-    const auth = fc.constantFrom<"key" | "admin" | "none" | "junk">("key", "key", "key", "admin", "none", "junk");
+    // "basic": the key as HTTP Basic password, which picks early Kudu's shapes on `/hooks`.
+    const auth = fc.constantFrom<"key" | "basic" | "admin" | "none" | "junk">("key", "key", "key", "basic", "admin", "none", "junk");
     await fc.assert(
       fc.asyncProperty(operation, fc.array(pathValue, { minLength: 3, maxLength: 3 }), query, rawBody, contentType, auth, async (op, values, params, payload, type, who) => {
         let i = 0;
@@ -94,6 +95,7 @@ describe.each(testBackends())("fuzzing every operation ($kind)", (backend) => {
         const search = new URLSearchParams(params as Record<string, string>).toString();
         const headers: Record<string, string> = {};
         if (who === "key") headers.authorization = `Bearer ${key}`;
+        if (who === "basic") headers.authorization = `Basic ${Buffer.from(`fuzz:${key}`).toString("base64")}`;
         if (who === "admin") headers.authorization = `Bearer ${TEST_ADMIN_TOKEN}`;
         if (who === "junk") headers["x-auth-token"] = "hkl_\u00e9junk";
         if (type) headers["content-type"] = type;
@@ -141,21 +143,23 @@ describe.each(testBackends())("fuzzing every operation ($kind)", (backend) => {
       tooDeepJson,
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...guarded), badQuery, badBody, fc.boolean(), async (op, [name, value], payload, inQuery) => {
+      fc.asyncProperty(fc.constantFrom(...guarded), badQuery, badBody, fc.boolean(), fc.boolean(), async (op, [name, value], payload, inQuery, preferBasic) => {
         const sendsBody = ["POST", "PUT", "PATCH"].includes(op.method);
         const path = op.path.replace(/\{[^}]+\}/g, "1");
         const useQuery = inQuery || !sendsBody;
         const search = useQuery ? `?${new URLSearchParams({ [name]: value }).toString()}` : "";
         // The spec says which operations take the admin token.
         const admin = op.security.some((scheme) => "adminToken" in scheme);
+        const basic = preferBasic && op.security.some((scheme) => "basicAuth" in scheme);
+        const authorization = admin ? `Bearer ${TEST_ADMIN_TOKEN}` : basic ? `Basic ${Buffer.from(`fuzz:${key}`).toString("base64")}` : `Bearer ${key}`;
         const before = await databaseDigest();
         const response = await fetch(`${server.url}${path}${search}`, {
           method: op.method,
-          headers: { authorization: `Bearer ${admin ? TEST_ADMIN_TOKEN : key}`, "content-type": "application/json" },
+          headers: { authorization, "content-type": "application/json" },
           body: sendsBody ? (useQuery ? "{}" : payload) : undefined,
         });
         const text = await response.text();
-        const context = `${op.method} ${path}${search} ${useQuery ? "" : payload.slice(0, 120)} → ${response.status} ${text.slice(0, 300)}`;
+        const context = `${op.method} ${path}${search}${basic ? " [Basic]" : ""} ${useQuery ? "" : payload.slice(0, 120)} → ${response.status} ${text.slice(0, 300)}`;
         expect(response.status, context).toBe(400);
         expect(await databaseDigest(), `refused request changed the database: ${context}`).toBe(before);
       }),

@@ -80,6 +80,8 @@ describe.each(testBackends())("every account boundary in the spec ($kind)", (bac
   let server: TestServer;
   let owner: ReturnType<typeof specClient>;
   let stranger: ReturnType<typeof specClient>;
+  /** The same stranger with HTTP Basic: on `/hooks/{id}` that reaches early Kudu's handlers, not lopennaef's. */
+  let strangerBasic: ReturnType<typeof specClient>;
   let strangerAccount: string;
   let owned: Owned;
 
@@ -91,6 +93,7 @@ describe.each(testBackends())("every account boundary in the spec ($kind)", (bac
     strangerAccount = second.id;
     owner = specClient(server.url, { authorization: `Bearer ${first.key}` });
     stranger = specClient(server.url, { authorization: `Bearer ${second.key}` });
+    strangerBasic = specClient(server.url, { authorization: `Basic ${Buffer.from(`stranger:${second.key}`).toString("base64")}` });
     // No worker: the delivery stays pending.
     const hook = await owner.call("POST", "/v1/hooks", { body: { url: "http://127.0.0.1:9/owner", events: ["*"] } });
     const event = await owner.call("POST", "/v1/events", { body: { type: "build:done", data: { n: 1 } } });
@@ -118,10 +121,11 @@ describe.each(testBackends())("every account boundary in the spec ($kind)", (bac
     const refused: string[] = [];
     for (const op of idOperations) {
       const body = exampleBody(op);
-      for (const { path, expected } of boundaryRequests(op, owned, strangerAccount)) {
+      const clients = op.security.some((scheme) => "basicAuth" in scheme) ? [stranger, strangerBasic] : [stranger];
+      for (const [client, { path, expected }] of clients.flatMap((client) => boundaryRequests(op, owned, strangerAccount).map((request) => [client, request] as const))) {
         const before = await databaseDigest(database.store);
-        const response = await stranger.call(op.method, path, body === undefined ? {} : { body });
-        const what = `${op.operationId}: ${op.method} ${path} → ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`;
+        const response = await client.call(op.method, path, body === undefined ? {} : { body });
+        const what = `${op.operationId}${client === strangerBasic ? " (Basic)" : ""}: ${op.method} ${path} → ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`;
         expect(expected, what).toContain(response.status);
         expect(await databaseDigest(database.store), `changed the database: ${what}`).toBe(before);
         refused.push(op.operationId);

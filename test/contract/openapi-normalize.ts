@@ -129,6 +129,10 @@ function isEmptyObject(value: Json): boolean {
 /** Every difference between two normalized values, as "at <path>: spec … / server …" lines. */
 export function differences(spec: Json, server: Json, path = ""): string[] {
   if (JSON.stringify(spec) === JSON.stringify(server)) return [];
+  // Arrays of the same length (anyOf, oneOf branches) compare item by item, so key order inside them does not count.
+  if (Array.isArray(spec) && Array.isArray(server) && spec.length === server.length) {
+    return spec.flatMap((item, i) => differences(item, server[i], `${path}[${i}]`));
+  }
   const bothObjects = spec && server && typeof spec === "object" && typeof server === "object" && !Array.isArray(spec) && !Array.isArray(server);
   if (!bothObjects) return [`at ${path || "(root)"}: spec has ${JSON.stringify(spec)}, server has ${JSON.stringify(server)}`];
   const keys = new Set([...Object.keys(spec), ...Object.keys(server)]);

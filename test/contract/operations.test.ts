@@ -115,6 +115,14 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect((await call(basic, "POST", "/hooks/publish/PostDeployment", deployment)).status).toBe(200);
     expect((await call(api, "DELETE", `/api/hooks/${kudu.body.id}`)).status).toBe(200);
 
+    // Early Kudu (seed 000) at lopennaef's paths: HTTP Basic gets Kudu's shapes there.
+    const early = await call(basic, "POST", "/hooks", { url: "http://127.0.0.1:9/early", event: "PostDeployment", insecure_ssl: false });
+    expect(early.status).toBe(201);
+    expect(early.body).toHaveProperty("event", "PostDeployment");
+    expect((await call(basic, "GET", "/hooks")).body[0]).toHaveProperty("url");
+    expect((await call(basic, "GET", `/hooks/${early.body.id}`)).body).toHaveProperty("last_status", null);
+    expect((await call(basic, "DELETE", `/hooks/${early.body.id}`)).status).toBe(200);
+
     expect((await call(api, "POST", "/hooks", { callback_url: "http://127.0.0.1:9/lopennaef", filter: { for_all: ["node"] }, active: true })).status).toBe(400);
     const lopennaef = await call(api, "PATCH", `/v1/hooks/${id}`, { events: ["*"] });
     expect((await call(api, "GET", "/hooks")).status).toBe(200);

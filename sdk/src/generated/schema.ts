@@ -757,14 +757,43 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List hooks (lopennaef)
-         * @description Every hook of the account, oldest first, unpaginated as lopennaef lists them.
+         * List hooks (lopennaef; early Kudu with HTTP Basic)
+         * @description Every hook of the account, oldest first, unpaginated as both seeds list
+         *     them: as lopennaef shows a hook, or — to HTTP Basic — as Kudu does
+         *     (`GET /api/hooks`).
+         *
+         *     **Shared with early Kudu.** lopennaef (seed 003) and early Kudu (seed 000)
+         *     both use this path; the credentials tell them apart. A request with
+         *     `Authorization: Basic …` is early Kudu's (Kudu's clients always send HTTP
+         *     Basic, the API key as password) and gets Kudu's shapes, as
+         *     `/api/hooks` does; a request with `Authorization: Bearer` or
+         *     `X-Auth-Token` is lopennaef's.
          */
         get: operations["lopennaefListHooks"];
         put?: never;
         /**
-         * Create a hook after pinging its callback (lopennaef)
-         * @description Before the hook is registered, a `ping` event is sent to `callback_url` (signed with the hook's new secret); when it is not answered with 2xx, the answer is 400 and nothing is created. The hook receives every event type (`events: ["*"]`), narrowed by `filter`. 201 with the hook's absolute URL in `Location`.
+         * Create a hook (lopennaef, after a ping; early Kudu with HTTP Basic)
+         * @description **lopennaef** (`Authorization: Bearer` or `X-Auth-Token`, body
+         *     `LopennaefHookCreate`): before the hook is registered, a `ping` event is
+         *     sent to `callback_url` (signed with the hook's new secret); when it is not
+         *     answered with 2xx, the answer is 400 and nothing is created. The hook
+         *     receives every event type (`events: ["*"]`), narrowed by `filter`.
+         *
+         *     **Early Kudu** (`Authorization: Basic …`, body `KuduHookCreate`): Kudu's
+         *     "Subscribe / Add Hook", as `POST /api/hooks` — no ping; when `url` is
+         *     already the address of a hook for the same event, that hook is answered
+         *     (201, nothing created); for another event, 409.
+         *
+         *     Either way: 201 with the hook's absolute URL (`/hooks/{id}`) in
+         *     `Location`, the hook in the shape the credentials chose.
+         *
+         *     **Shared with early Kudu.** lopennaef (seed 003) and early Kudu (seed 000)
+         *     both use this path; the credentials tell them apart, not the body. A
+         *     request with `Authorization: Basic …` is early Kudu's (Kudu's clients
+         *     always send HTTP Basic, the API key as password): its body is validated
+         *     as `KuduHookCreate`, and a 400 names Kudu's fields (`body.url`,
+         *     `body.event`). A request with `Authorization: Bearer` or `X-Auth-Token`
+         *     is lopennaef's: its body is validated as `LopennaefHookCreate`.
          */
         post: operations["lopennaefCreateHook"];
         delete?: never;
@@ -786,11 +815,32 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get a hook (lopennaef) */
+        /**
+         * Get a hook (lopennaef; early Kudu with HTTP Basic)
+         * @description The hook as lopennaef shows it, or — to HTTP Basic — as Kudu does
+         *     (`GET /api/hooks/{id}`: with the outcome of its last delivery, `last_*`,
+         *     null before the first).
+         *
+         *     **Shared with early Kudu.** lopennaef (seed 003) and early Kudu (seed 000)
+         *     both use this path; the credentials tell them apart. A request with
+         *     `Authorization: Basic …` is early Kudu's (Kudu's clients always send HTTP
+         *     Basic, the API key as password); a request with `Authorization: Bearer` or
+         *     `X-Auth-Token` is lopennaef's. `PATCH` is lopennaef's only.
+         */
         get: operations["lopennaefGetHook"];
         put?: never;
         post?: never;
-        /** Delete a hook (lopennaef) */
+        /**
+         * Delete a hook (lopennaef; early Kudu with HTTP Basic)
+         * @description Deletes the hook: 204 to lopennaef, 200 with no body to early Kudu (as
+         *     `DELETE /api/hooks/{id}`).
+         *
+         *     **Shared with early Kudu.** lopennaef (seed 003) and early Kudu (seed 000)
+         *     both use this path; the credentials tell them apart. A request with
+         *     `Authorization: Basic …` is early Kudu's (Kudu's clients always send HTTP
+         *     Basic, the API key as password); a request with `Authorization: Bearer` or
+         *     `X-Auth-Token` is lopennaef's. `PATCH` is lopennaef's only.
+         */
         delete: operations["lopennaefDeleteHook"];
         options?: never;
         head?: never;
@@ -4265,7 +4315,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every hook of the account. */
+            /** @description Every hook of the account, all in the shape the credentials chose. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4273,7 +4323,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LopennaefHook"][];
+                    "application/json": components["schemas"]["LopennaefHook"][] | components["schemas"]["KuduHook"][];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -4290,11 +4340,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LopennaefHookCreate"];
+                "application/json": components["schemas"]["LopennaefHookCreate"] | components["schemas"]["KuduHookCreate"];
             };
         };
         responses: {
-            /** @description The hook; the ping to `callback_url` was answered. */
+            /** @description The hook: lopennaef's after the ping to `callback_url` was answered, or early Kudu's (the existing one when the URL is already subscribed to this event). */
             201: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4307,11 +4357,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LopennaefHook"];
+                    "application/json": components["schemas"]["LopennaefHook"] | components["schemas"]["KuduHook"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /** @description Early Kudu only: the URL is already the address of a hook for another event. */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://hookline.dev/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "http://www.callback.com/callback is already the address of hook 123, for another event."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -4333,7 +4402,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The hook. */
+            /** @description The hook, in the shape the credentials chose. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4341,7 +4410,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LopennaefHook"];
+                    "application/json": components["schemas"]["LopennaefHook"] | components["schemas"]["KuduHookDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4366,7 +4435,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
+            /** @description Deleted (early Kudu: HTTP Basic). */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Deleted (lopennaef). */
             204: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

@@ -24,6 +24,15 @@ export function presentedKey(headers: { header(name: string): string | undefined
 }
 
 /**
+ * Whether the request sends HTTP Basic credentials (`Authorization: Basic …`,
+ * any case), valid or not. Early Kudu's clients always do and lopennaef's
+ * never do: it is what tells them apart on the `/hooks` paths both use.
+ */
+export function sendsBasicAuth(headers: { header(name: string): string | undefined }): boolean {
+  return /^basic(\s|$)/i.test(headers.header("authorization")?.trimStart() ?? "");
+}
+
+/**
  * Authenticates every request by API key, through the process's key cache
  * (see `createKeyAuthenticator` for the revocation bound).
  */

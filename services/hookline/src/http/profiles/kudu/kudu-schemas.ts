@@ -46,5 +46,6 @@ export const KuduHookTypeParamsSchema = z.object({
 /** Any JSON object: Kudu publishes whatever the body holds. */
 export const KuduPublishBodySchema = z.record(z.string(), z.unknown()).openapi("KuduPublishBody");
 
+export type KuduHookCreate = z.infer<typeof KuduHookCreateSchema>;
 export type KuduHook = z.infer<typeof KuduHookSchema>;
 export type KuduHookDetails = z.infer<typeof KuduHookDetailsSchema>;

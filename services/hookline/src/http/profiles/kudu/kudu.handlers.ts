@@ -1,28 +1,39 @@
+import type { HookRow } from "../../../store/schema.js";
 import { ProblemError } from "../../problem.js";
-import type { AppRouteHandler } from "../../app-env.js";
+import type { AppRouteHandler, AuthenticatedAccount } from "../../app-env.js";
 import { listAllHooks, withFieldNames, type ProfileDeps } from "../profile-deps.js";
+import type { KuduHookCreate } from "./kudu-schemas.js";
 import { kuduHookDetailsToWire, kuduHookToWire } from "./kudu-wire.js";
 import type * as routes from "./kudu.routes.js";
 
-/** Kudu's `/api/hooks` over the shared hook service. */
+/** Kudu's `/api/hooks` (and early Kudu's `/hooks`) over the shared hook service. */
 export function createKuduHandlers(deps: ProfileDeps) {
   const { hooks } = deps;
 
   // Kudu keys hooks by URL: subscribing a URL again to the same event gives
   // back the existing hook, to another event is a conflict.
-  const create: AppRouteHandler<routes.CreateKuduHookRoute> = async (c) => {
-    const body = c.req.valid("json");
-    const existing = await hooks.findByUrl(c.var.account, body.url);
+  async function subscribe(account: AuthenticatedAccount, body: KuduHookCreate): Promise<HookRow> {
+    const existing = await hooks.findByUrl(account, body.url);
     const same = existing.find((row) => row.events.length === 1 && row.events[0] === body.event);
-    if (same) return c.json(kuduHookToWire(same), 201);
+    if (same) return same;
     if (existing.length > 0) {
       throw new ProblemError("conflict", `${body.url} is already the address of hook ${existing[0]!.id}, for another event.`);
     }
-    const row = await hooks.create(c.var.account, {
+    return hooks.create(account, {
       url: body.url,
       events: [body.event],
       ...(body.insecure_ssl !== undefined ? { insecure_ssl: body.insecure_ssl } : {}),
     });
+  }
+
+  const create: AppRouteHandler<routes.CreateKuduHookRoute> = async (c) => {
+    return c.json(kuduHookToWire(await subscribe(c.var.account, c.req.valid("json"))), 201);
+  };
+
+  // Early Kudu's create at `/hooks` answers with `Location`, as lopennaef's at the same path does (one contract per path).
+  const createEarly: AppRouteHandler<routes.CreateKuduHookRoute> = async (c) => {
+    const row = await subscribe(c.var.account, c.req.valid("json"));
+    c.header("Location", new URL(`/hooks/${row.id}`, deps.config.publicUrl ?? c.req.url).href);
     return c.json(kuduHookToWire(row), 201);
   };
 
@@ -46,5 +57,5 @@ export function createKuduHandlers(deps: ProfileDeps) {
     return c.body(null, 200);
   };
 
-  return { create, list, get, remove, publish };
+  return { create, createEarly, list, get, remove, publish };
 }
