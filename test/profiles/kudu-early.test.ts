@@ -13,16 +13,16 @@ import { expectDocumented, received } from "./profile-checks.js";
  */
 const basic = (key: string) => `Basic ${Buffer.from(`deployer:${key}`).toString("base64")}`;
 
-/** A deployment result as Kudu publishes it (PostDeployment's documented spelling). */
+/** A deployment result as early Kudu publishes it: seed 000's Hook Call body, camelCase. */
 const DEPLOYMENT = {
   id: "cd5bee7181e74ea38a3522e73253f6ebb8ed72fb",
   status: "success",
-  author_email: "someone@somewhere.com",
+  authorEmail: "someone@somewhere.com",
   author: "Some One",
   message: "My fix",
   deployer: "Some One",
-  start_time: "2013-06-06T01:24:16.5873293Z",
-  end_time: "2013-06-06T01:24:17.63342Z",
+  startTime: "2013-06-06T01:24:16.5873293Z",
+  endTime: "2013-06-06T01:24:17.63342Z",
 };
 
 describe.each(testBackends())("early Kudu profile at /hooks, beside lopennaef ($kind)", (backend) => {

@@ -2153,11 +2153,14 @@ export interface components {
         };
         /**
          * PostDeploymentPayload
-         * @description The result of a deployment, as Kudu reports it (snake_case spelling of the
-         *     later Kudu wiki). Sent on every status change of a deployment. Properties
-         *     the hook's `custom_data` adds appear alongside these.
+         * @description The result of a deployment, as Kudu reports it. Sent on every status change
+         *     of a deployment. Both of Kudu's spellings are accepted and delivered as the
+         *     producer wrote them: snake_case (`author_email`, `start_time`, `end_time`,
+         *     the later Kudu wiki, seed 001) and camelCase (`authorEmail`, `startTime`,
+         *     `endTime`, early Kudu, seed 000); the start time is required in one of
+         *     them. Properties the hook's `custom_data` adds appear alongside these.
          */
-        "post-deployment": {
+        "post-deployment": ({
             /**
              * @description Deployment id (the commit id being deployed).
              * @example cd5bee7181e74ea38a3522e73253f6ebb8ed72fb
@@ -2180,15 +2183,27 @@ export interface components {
              * Format: date-time
              * @description When the deployment started.
              */
-            start_time: string;
+            start_time?: string;
             /**
              * Format: date-time
              * @description When the deployment ended; absent or null while it runs.
              */
             end_time?: string | null;
+            /** @description `author_email` in early Kudu's camelCase spelling (seed 000). */
+            authorEmail?: string;
+            /**
+             * Format: date-time
+             * @description `start_time` in early Kudu's camelCase spelling (seed 000).
+             */
+            startTime?: string;
+            /**
+             * Format: date-time
+             * @description `end_time` in early Kudu's camelCase spelling (seed 000).
+             */
+            endTime?: string | null;
         } & {
             [key: string]: unknown;
-        };
+        }) | unknown | unknown;
         /**
          * BuildPayloadBase
          * @description Properties shared by every `build:` event: one Alauda build of the build
