@@ -219,6 +219,8 @@ export function urlProblem(raw: string, policy: Pick<Config, "allowPrivateTarget
   if (url.protocol !== "http:" && url.protocol !== "https:") return "must use http or https";
   if (policy.endpointHttpsOnly && url.protocol !== "https:") return "must use https: this server refuses http:// callback URLs (HOOKLINE_ENDPOINT_HTTPS_ONLY)";
   if (url.username || url.password) return "must not carry credentials";
+  // Nothing listens on port 0: every delivery would fail to connect.
+  if (url.port === "0") return "must not use port 0";
   if (!policy.allowPrivateTargets) {
     const refusal = refusalForHost(url.hostname);
     if (refusal) return `refused: ${refusal} (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)`;
