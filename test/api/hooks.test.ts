@@ -64,6 +64,8 @@ describe.each(testBackends())("hooks API on $kind", (backend) => {
     [{ url: "ftp://example.com/x", events: ["*"] }, "body.url"],
     [{ url: "not a url", events: ["*"] }, "body.url"],
     [{ url: "http://user:pass@example.com/x", events: ["*"] }, "body.url"],
+    [{ url: "http://example.com:0/", events: ["*"] }, "body.url"],
+    [{ url: "https://127.0.0.1:00/x", events: ["*"] }, "body.url"],
     [{ url: `http://example.com/${"a".repeat(2048)}`, events: ["*"] }, "body.url"],
     [{ url: RECEIVER, events: ["bad event!"] }, "body.events.0"],
     [{ url: RECEIVER, events: ["*"], retries: 21 }, "body.retries"],

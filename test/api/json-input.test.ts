@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testBackends, type TestDatabase } from "../support/databases.js";
+import { databaseDigest, testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
 
@@ -8,7 +8,8 @@ import { specClient } from "../support/spec-client.js";
  * The input rules every operation shares (issue 15 items 1, 2, 8): text
  * PostgreSQL cannot store and JSON nested too deep are a 400 naming the
  * field, in bodies, query strings and paths, on /v1 and the profiles, with
- * nothing written; Hookline's own event types cannot be published.
+ * nothing written; so is a body that is not valid UTF-8; Hookline's own event
+ * types cannot be published.
  */
 const MAX_DEPTH = 64;
 const nested = (levels: number) => '{"a":'.repeat(levels) + "1" + "}".repeat(levels);
@@ -83,5 +84,38 @@ describe.each(testBackends())("shared JSON input rules ($kind)", (backend) => {
     for (const type of ["pinged", "hooks.created", "deliveryman.arrived"]) {
       expect((await api.call("POST", "/v1/events", { body: { type, data: {} } })).status).toBe(202);
     }
+  });
+
+  it("refuses a body that is not valid UTF-8 with a 400 saying so, before parsing, on /v1 and every profile, writing nothing", async () => {
+    // 0xFF 0xFE inside a JSON string: decoded, they would become U+FFFD and be stored changed.
+    const withBadBytes = (before: string, after: string) => Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
+    const cases: Array<[string, string, Record<string, string>, Buffer]> = [
+      ["POST", "/v1/events", {}, withBadBytes('{"type":"x.y","data":{"s":"a', 'b"}}')],
+      ["POST", "/v1/hooks", {}, withBadBytes('{"url":"http://127.0.0.1:9/u","events":["*"],"name":"', '"}')],
+      ["PATCH", "/v1/hooks/1", {}, withBadBytes('{"custom_data":{"k":"', '"}}')],
+      ["POST", "/api/hooks/publish/PostDeployment", { authorization: basic() }, withBadBytes('{"id":"', '"}')],
+      ["POST", "/hooks", {}, withBadBytes('{"callback_url":"http://127.0.0.1:9/', '"}')],
+      ["PUT", "/v1/accounts/x/webhooks", {}, withBadBytes('{"data":{"uri":"http://127.0.0.1:9/k","hook":"all","name":"', '"}}')],
+    ];
+    for (const [method, path, headers, body] of cases) {
+      for (const chunked of [false, true]) {
+        const before = await databaseDigest(database.store);
+        // A stream has no Content-Length: the body then comes through the chunked reader.
+        const sent = chunked ? new Blob([new Uint8Array(body)]).stream() : body;
+        const response = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...json, ...headers },
+          body: sent,
+          ...(chunked ? { duplex: "half" } : {}),
+        } as RequestInit);
+        const text = await response.text();
+        expect(response.status, `${method} ${path}${chunked ? " (chunked)" : ""}: ${text}`).toBe(400);
+        expect(text, `${method} ${path}`).toContain("not valid UTF-8");
+        expect(await databaseDigest(database.store), `${method} ${path}`).toBe(before);
+      }
+    }
+    // ÿþ as valid UTF-8 is ordinary text.
+    const ok = await fetch(`${server.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...json }, body: '{"type":"x.y","data":{"s":"aÿþb"}}' });
+    expect(ok.status).toBe(202);
   });
 });

@@ -59,6 +59,63 @@ describe.each(testBackends())("exact on the wire ($kind)", (backend) => {
     void plain;
   });
 
+  /** A request whose answer is read as text: the JSON text is what must be exact, a parse would hide it. */
+  async function rawCall(method: string, path: string, body?: string) {
+    const headers: Record<string, string> = { authorization: `Bearer ${stack.account.key}`, ...(body ? { "content-type": "application/json" } : {}) };
+    const response = await fetch(`${stack.server.url}${path}`, { method, headers, body });
+    return { status: response.status, text: await response.text() };
+  }
+
+  it("keeps a hook's custom_data exactly as written: stored, shown by every write and read, merged into the delivery byte for byte", async () => {
+    const custom = '{"n":9007199254740993,"z":1,"10":"ten","status":"masked","f":1.50}';
+    const created = await rawCall("POST", "/v1/hooks", `{"url":"${receiver.url}/custom","events":["custom"],"secret":"${SECRET}","custom_data":${custom}}`);
+    expect(created.status, created.text).toBe(201);
+    expect(created.text).toContain(`"custom_data":${custom}`);
+    const { id } = JSON.parse(created.text) as { id: number };
+    expect((await rawCall("GET", `/v1/hooks/${id}`)).text).toContain(`"custom_data":${custom}`);
+    expect((await rawCall("GET", "/v1/hooks")).text).toContain(`"custom_data":${custom}`);
+    // A replace and a patch store their own text; a patch that leaves custom_data out keeps it.
+    const replaced = await rawCall("PUT", `/v1/hooks/${id}`, `{"url":"${receiver.url}/custom","events":["custom"],"custom_data":{"m":9007199254740995,"1":0}}`);
+    expect(replaced.text).toContain('"custom_data":{"m":9007199254740995,"1":0}');
+    const patched = await rawCall("PATCH", `/v1/hooks/${id}`, `{"custom_data":${custom}}`);
+    expect(patched.text).toContain(`"custom_data":${custom}`);
+    expect((await rawCall("PATCH", `/v1/hooks/${id}`, '{"name":"exact"}')).text).toContain(`"custom_data":${custom}`);
+
+    const data = '{"status":"ok","b":9007199254740997}';
+    expect((await publishRaw("custom", data)).status).toBe(202);
+    const [sent] = await arrived("/custom");
+    // custom_data's members the event lacks, in custom_data's order and text, ahead of the event's own.
+    expect(sent!.body).toBe('{"n":9007199254740993,"z":1,"10":"ten","f":1.50,"status":"ok","b":9007199254740997}');
+    expect(() => new Webhook(SECRET).verify(sent!.body, sent!.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it("sends custom_data's numbers exactly in a get hook's query string, in the order written", async () => {
+    const created = await rawCall("POST", "/v1/hooks", `{"url":"${receiver.url}/custom-get","events":["custom-get"],"secret":"${SECRET}","http_verb":"get","custom_data":{"n":9007199254740993,"2":"b","1":"a"}}`);
+    expect(created.status, created.text).toBe(201);
+    expect((await publishRaw("custom-get", '{"m":1.50}')).status).toBe(202);
+    const [sent] = await arrived("/custom-get");
+    expect(sent!.url).toBe("/custom-get?n=9007199254740993&2=b&1=a&m=1.50");
+  });
+
+  it("keeps a Kazoo webhook's custom_data exactly as written, in Kazoo's answers and on the wire", async () => {
+    const custom = '{"crm":9007199254740993,"2":"b","1":"a"}';
+    const webhooks = `/v1/accounts/${stack.account.id}/webhooks`;
+    const created = await rawCall("PUT", webhooks, `{"data":{"uri":"${receiver.url}/kazoo-custom","hook":"channel_destroy","custom_data":${custom}}}`);
+    expect(created.status, created.text).toBe(201);
+    expect(created.text).toContain(`"custom_data":${custom}`);
+    const { id } = (JSON.parse(created.text) as { data: { id: string } }).data;
+    expect((await rawCall("GET", `${webhooks}/${id}`)).text).toContain(`"custom_data":${custom}`);
+    expect((await rawCall("GET", webhooks)).text).toContain(`"custom_data":${custom}`);
+    expect((await rawCall("GET", `/v1/hooks/${id}`)).text).toContain(`"custom_data":${custom}`);
+    // Its signing secret, to verify what arrives; and an event type of this test's own.
+    const secret = (await api.call("GET", `/v1/hooks/${id}/secret`)).body.secret as string;
+    expect((await api.call("PATCH", `/v1/hooks/${id}`, { body: { events: ["kazoo-custom"] } })).status).toBe(200);
+    expect((await publishRaw("kazoo-custom", '{"call_id":"c-1"}')).status).toBe(202);
+    const [sent] = await arrived("/kazoo-custom");
+    expect(sent!.body).toBe('{"crm":9007199254740993,"2":"b","1":"a","call_id":"c-1"}');
+    expect(() => new Webhook(secret).verify(sent!.body, sent!.headers as Record<string, string>)).not.toThrow();
+  });
+
   it("sends a globally unique webhook-id, msg_<ULID>_<hook id>, the same on every retry and on redelivery", async () => {
     let calls = 0;
     receiver.handler = (req, res) => {

@@ -1326,7 +1326,7 @@ export interface components {
             http_verb: "post" | "get";
             /** @description How many times a failed delivery is retried. */
             retries: number;
-            /** @description Merged into the top level of every payload sent to this hook (Kazoo). */
+            /** @description Merged into the top level of every payload sent to this hook (Kazoo), exactly as it was written: every number and the key order as sent. */
             custom_data: {
                 [key: string]: unknown;
             } | null;
@@ -1414,7 +1414,7 @@ export interface components {
         HookCreate: {
             /**
              * Format: uri
-             * @description http(s) callback URL, without credentials. Loopback, private, link-local and metadata addresses and local names are refused unless the server allows private targets.
+             * @description http(s) callback URL, without credentials, on a port other than 0. Loopback, private, link-local and metadata addresses and local names are refused unless the server allows private targets.
              */
             url: string;
             /** @description Event types to receive; `*` or `all` for every type, `build:*` for every `build:` type. */
@@ -1433,7 +1433,7 @@ export interface components {
             http_verb?: "post" | "get";
             /** @description Retries after a failed attempt (default 5). */
             retries?: number;
-            /** @description At most 8 KiB of JSON, merged into every payload. */
+            /** @description A JSON object of at most 8 KiB, as written, merged into every payload. It is stored and shown exactly as sent (every number as written, also beyond 2^53, keys in this order), and its members that the event's `data` does not have are added to the payload as that same text. */
             custom_data?: {
                 [key: string]: unknown;
             } | null;
@@ -1491,7 +1491,7 @@ export interface components {
         HookPatch: {
             /**
              * Format: uri
-             * @description http(s) callback URL, without credentials. Loopback, private, link-local and metadata addresses and local names are refused unless the server allows private targets.
+             * @description http(s) callback URL, without credentials, on a port other than 0. Loopback, private, link-local and metadata addresses and local names are refused unless the server allows private targets.
              */
             url?: string;
             /** @description Event types to receive; `*` or `all` for every type, `build:*` for every `build:` type. */
@@ -1510,7 +1510,7 @@ export interface components {
             http_verb?: "post" | "get";
             /** @description Retries after a failed attempt (default 5). */
             retries?: number;
-            /** @description At most 8 KiB of JSON, merged into every payload. */
+            /** @description A JSON object of at most 8 KiB, as written, merged into every payload. It is stored and shown exactly as sent (every number as written, also beyond 2^53, keys in this order), and its members that the event's `data` does not have are added to the payload as that same text. */
             custom_data?: {
                 [key: string]: unknown;
             } | null;
@@ -1956,7 +1956,7 @@ export interface components {
         LopennaefHookCreate: {
             /**
              * Format: uri
-             * @description The URL notified; it must answer the ping.
+             * @description The URL notified (the same address rules as `/v1/hooks`); it must answer the ping.
              */
             callback_url: string;
             /** @description Notify only for events whose `subject_type` is listed in `for_all`; null for every event. */
@@ -2003,6 +2003,7 @@ export interface components {
             http_verb: "get" | "post";
             hook: string;
             retries: number;
+            /** @description The webhook's custom_data exactly as it was written (numbers and key order as sent). */
             custom_data: {
                 [key: string]: unknown;
             } | null;
@@ -2084,7 +2085,7 @@ export interface components {
             name?: string;
             /**
              * Format: uri
-             * @description The HTTP URI of the third-party webserver; `url` in `/v1/hooks`.
+             * @description The HTTP URI of the third-party webserver (not on port 0); `url` in `/v1/hooks`.
              */
             uri: string;
             /**
@@ -2099,7 +2100,7 @@ export interface components {
             hook: "channel_create" | "channel_answer" | "channel_destroy" | "all";
             /** @description How many times to retry sending to `uri` (default 5). */
             retries?: number;
-            /** @description JSON object (at most 8 KiB) merged into the event data sent to `uri`. */
+            /** @description JSON object (at most 8 KiB) merged into the event data sent to `uri`, kept and sent exactly as written (numbers and key order as sent). */
             custom_data?: {
                 [key: string]: unknown;
             };

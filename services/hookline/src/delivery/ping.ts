@@ -10,7 +10,8 @@ export interface PingHookTarget {
   previous_secret?: string | null;
   insecure_ssl: boolean;
   http_verb?: "post" | "get";
-  custom_data?: Record<string, unknown> | null;
+  /** The hook's custom_data as JSON text (as stored), merged into the ping as into any delivery. */
+  custom_data?: string | null;
 }
 
 export type PingResult = { ok: true } | { ok: false; reason: string };

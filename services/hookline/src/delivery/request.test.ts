@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildRequest } from "./request.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const target = { url: "https://example.com/hook?x=1", http_verb: "post" as const, secret: SECRET, previous_secret: null, custom_data: { env: "prod", status: "masked" } };
+const target = { url: "https://example.com/hook?x=1", http_verb: "post" as const, secret: SECRET, previous_secret: null, custom_data: '{"env":"prod","status":"masked"}' };
 
 describe("buildRequest", () => {
   it("signs what the standardwebhooks package verifies, event fields winning over custom_data", () => {
@@ -48,5 +48,15 @@ describe("buildRequest", () => {
     expect(() => new Webhook(SECRET).verify(merged.body, merged.headers)).not.toThrow();
     const get = buildRequest({ ...target, url: "https://example.com/h", http_verb: "get", custom_data: null }, "x", '{"order_id":9007199254740993,"f":1.50}', "msg_6", now);
     expect(get.body).toBe("order_id=9007199254740993&f=1.50");
+  });
+
+  it("splices custom_data in as its own text: its numbers, keys and key order as written, the event's keys still winning", () => {
+    const now = Math.floor(Date.now() / 1000);
+    const custom = { ...target, custom_data: '{"n":9007199254740993, "z":1,"10":"ten","a":"masked","a":"last"}' };
+    const post = buildRequest(custom, "x", '{"z":"event","b":[1.0]}', "msg_8", now);
+    expect(post.body).toBe('{"n":9007199254740993,"10":"ten","a":"last","z":"event","b":[1.0]}');
+    expect(() => new Webhook(SECRET).verify(post.body, post.headers)).not.toThrow();
+    const get = buildRequest({ ...custom, url: "https://example.com/h", http_verb: "get" }, "x", '{"o":{"2":1,"1":1e400}}', "msg_9", now);
+    expect(decodeURIComponent(get.body)).toBe('n=9007199254740993&z=1&10=ten&a=last&o={"2":1,"1":1e400}');
   });
 });

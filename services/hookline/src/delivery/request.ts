@@ -13,7 +13,8 @@ export interface RequestTarget {
   http_verb: "post" | "get";
   secret: string;
   previous_secret: string | null;
-  custom_data: Record<string, unknown> | null;
+  /** The hook's custom_data as the JSON text of an object, exactly as its producer wrote it, or null. */
+  custom_data: string | null;
 }
 
 export interface OutgoingRequest {
@@ -31,9 +32,9 @@ export interface OutgoingRequest {
  *
  * `data` is the producer's exact JSON text (as stored), or an object that
  * Hookline made itself (a ping). The text is sent byte for byte: custom_data's
- * members are spliced in ahead of it, never by re-serialising the data, so
- * every number and the key order arrive as the producer wrote them, and the
- * signature covers exactly those bytes.
+ * members are spliced in ahead of it as their own stored text, never by
+ * re-serialising either, so every number and the key order of both arrive as
+ * their producers wrote them, and the signature covers exactly those bytes.
  *
  * A `get` hook sends the same fields as a query string (non-string values
  * JSON-encoded, numbers exactly) and no body. Its signature covers the query

@@ -7,7 +7,7 @@ import type { Store } from "../store/database.js";
 import * as hooks from "../store/hooks.js";
 import type { HookRow } from "../store/schema.js";
 import { refusalForHost } from "../targets/address-policy.js";
-import { DEFAULT_RETRIES, type HookCreate, type HookListQuery, type HookPatch } from "./hook-input.js";
+import { customDataProblem, DEFAULT_RETRIES, type HookCreate, type HookListQuery, type HookPatch } from "./hook-input.js";
 import { pingHook, type PingHookTarget } from "../delivery/ping.js";
 import { createDeliveryTransport, type DeliveryTransport } from "../delivery/transport.js";
 
@@ -77,6 +77,10 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
     if (input.secret !== undefined) {
       const why = secretProblem(input.secret);
       if (why) errors.push({ path: "body.secret", message: why });
+    }
+    if (typeof input.custom_data === "string") {
+      const why = customDataProblem(input.custom_data);
+      if (why) errors.push({ path: "body.custom_data", message: why });
     }
     if (errors.length) throw invalid("The request has invalid fields.", errors);
   }
@@ -152,10 +156,9 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
 
     async patch(account, id, input) {
       checkWritable(input);
-      const { custom_data, filter, verify, ...rest } = input;
+      const { filter, verify, ...rest } = input;
       const changes = sealedChanges(id, {
         ...rest,
-        ...(custom_data !== undefined ? { custom_data: custom_data as HookRow["custom_data"] } : {}),
         ...(filter !== undefined ? { filter: filter as HookRow["filter"] } : {}),
       });
       if (Object.keys(changes).length === 0) return found(await hooks.findHook(db, account.id, id), id);
@@ -198,7 +201,7 @@ function replaceableFields(input: HookCreate) {
     is_active: input.is_active ?? true,
     http_verb: input.http_verb ?? "post",
     retries: input.retries ?? DEFAULT_RETRIES,
-    custom_data: (input.custom_data ?? null) as HookRow["custom_data"],
+    custom_data: input.custom_data ?? null,
     insecure_ssl: input.insecure_ssl ?? false,
     max_in_flight: input.max_in_flight ?? null,
     rate_limit: input.rate_limit ?? null,
@@ -219,6 +222,8 @@ export function urlProblem(raw: string, policy: Pick<Config, "allowPrivateTarget
   if (url.protocol !== "http:" && url.protocol !== "https:") return "must use http or https";
   if (policy.endpointHttpsOnly && url.protocol !== "https:") return "must use https: this server refuses http:// callback URLs (HOOKLINE_ENDPOINT_HTTPS_ONLY)";
   if (url.username || url.password) return "must not carry credentials";
+  // Nothing listens on port 0: every delivery would fail to connect.
+  if (url.port === "0") return "must not use port 0";
   if (!policy.allowPrivateTargets) {
     const refusal = refusalForHost(url.hostname);
     if (refusal) return `refused: ${refusal} (set HOOKLINE_ALLOW_PRIVATE_TARGETS=true to allow private targets)`;

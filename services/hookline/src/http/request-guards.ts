@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -13,7 +14,7 @@ const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
  * - the path and query string hold only text PostgreSQL can store (no U+0000,
  *   no unpaired surrogates), else 400 naming `query.<name>` or `path`;
  * - for the methods that carry a body: the body limit (413), the JSON
- *   content-type rule (415), valid JSON (400), nesting at most
+ *   content-type rule (415), valid UTF-8 (400), valid JSON (400), nesting at most
  *   `MAX_JSON_DEPTH` levels and only storable strings and keys (400 naming the
  *   JSON path, e.g. `body.data.s`). The parsed body goes into hono's body
  *   cache, so the route's validator does not parse it again.
@@ -64,9 +65,28 @@ function safeDecode(text: string): string {
   }
 }
 
+/** Refuses, before anything reads it as text, a body that is not valid UTF-8. */
+const notUtf8 = () => new ProblemError("malformed-request", "The body is not valid UTF-8: send JSON text encoded as UTF-8.");
+
+/**
+ * The body as text, refused when it is not valid UTF-8: decoding would put
+ * U+FFFD in place of the bad bytes, and the changed text would be stored and
+ * delivered as if the client had sent it. The text is cached for the routes.
+ */
+async function bodyText(c: Context<AppEnv>): Promise<string> {
+  const cache = c.req.bodyCache as { text?: Promise<string> };
+  // limitBody's own reader has checked and cached it already.
+  if (cache.text) return cache.text;
+  const bytes = Buffer.from(await c.req.arrayBuffer());
+  if (!isUtf8(bytes)) throw notUtf8();
+  const text = bytes.toString("utf8");
+  cache.text = Promise.resolve(text);
+  return text;
+}
+
 /** Parses a JSON body once, refuses what breaks the shared rules, and caches the parsed value for the validators. */
 async function parseJsonBody(c: Context<AppEnv>): Promise<void> {
-  const text = await c.req.text();
+  const text = await bodyText(c);
   if (text.trim() === "") return;
   let value: unknown;
   try {
@@ -120,7 +140,9 @@ function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
 async function readText(incoming: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of incoming) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  const bytes = Buffer.concat(chunks);
+  if (!isUtf8(bytes)) throw notUtf8();
+  return bytes.toString("utf8");
 }
 
 /**

@@ -1,19 +1,20 @@
-import { parse as losslessParse, stringify as losslessStringify } from "lossless-json";
+import { rawMembers, type RawMember } from "./raw-member.js";
 
 /**
- * Adds `extra`'s members to the JSON text of an object without re-serialising
- * the object: its text (numbers, key order, spacing) is kept byte for byte,
- * and where a key is in both, the object's own member wins and `extra`'s is
- * left out. The added members come first.
+ * Adds the members of `extraText` (the JSON text of another object) to the
+ * JSON text of an object, both as written: neither is re-serialised, so every
+ * number, key and the key order arrive as their producers wrote them. Where a
+ * key is in both, the object's own member wins and `extraText`'s is left out.
+ * The added members come first, in `extraText`'s order.
  *
  * @example
- * mergeIntoObjectText('{"n":9007199254740993,"a":1}', { a: 0, team: "x" }) // '{"team":"x","n":9007199254740993,"a":1}'
+ * mergeIntoObjectText('{"n":9007199254740993,"a":1}', '{"a":0,"team":"x","m":1.50}') // '{"team":"x","m":1.50,"n":9007199254740993,"a":1}'
  */
-export function mergeIntoObjectText(objectText: string, extra: Record<string, unknown>): string {
-  const own = new Set(Object.keys(JSON.parse(objectText) as object));
-  const added = Object.entries(extra)
-    .filter(([key]) => !own.has(key))
-    .map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`);
+export function mergeIntoObjectText(objectText: string, extraText: string): string {
+  const own = new Set(rawMembers(objectText).map((member) => member.key));
+  const added = lastOfEachKey(rawMembers(extraText))
+    .filter((member) => !own.has(member.key))
+    .map((member) => `${member.keyText}:${member.valueText}`);
   if (added.length === 0) return objectText;
   const inner = objectText.trim().slice(1);
   return inner.trim() === "}" ? `{${added.join(",")}}` : `{${added.join(",")},${inner}`;
@@ -21,10 +22,19 @@ export function mergeIntoObjectText(objectText: string, extra: Record<string, un
 
 /**
  * The members of an object's JSON text as `[key, text]` pairs for a query
- * string: strings as their value, anything else as JSON with numbers exactly
- * as written (lossless-json; `JSON.parse` would round integers beyond 2^53).
+ * string, in the order written: strings as their value, anything else as its
+ * JSON text exactly as written (numbers beyond 2^53, nested key order).
+ *
+ * @example
+ * objectTextToFields('{"z":"a b","10":1.50}') // [["z", "a b"], ["10", "1.50"]]
  */
 export function objectTextToFields(objectText: string): Array<[string, string]> {
-  const value = losslessParse(objectText) as Record<string, unknown>;
-  return Object.entries(value).map(([key, v]) => [key, typeof v === "string" ? v : (losslessStringify(v) ?? "null")]);
+  return lastOfEachKey(rawMembers(objectText)).map(({ key, valueText }) => [key, valueText.startsWith('"') ? (JSON.parse(valueText) as string) : valueText]);
+}
+
+/** A duplicated key keeps its first place and its last value, as `JSON.parse` reads it. */
+function lastOfEachKey(members: RawMember[]): RawMember[] {
+  const byKey = new Map<string, RawMember>();
+  for (const member of members) byKey.set(member.key, member);
+  return [...byKey.values()];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rawMemberText } from "./raw-member.js";
+import { rawMembers, rawMemberText } from "./raw-member.js";
 
 describe("rawMemberText", () => {
   it("gives the member's exact text: numbers, key order and spacing as written", () => {
@@ -16,5 +16,15 @@ describe("rawMemberText", () => {
 
   it("takes the last of duplicated keys, as JSON.parse does", () => {
     expect(rawMemberText('{"data":{"a":1},"data":{"a":2}}', "data")).toBe('{"a":2}');
+  });
+
+  it("lists every member in the order written, keys decoded and as written, duplicates each where it is", () => {
+    expect(rawMembers('{ "z" : 1 ,"10":{"b":[1, "}"]},"d\\u0061ta":9007199254740993,"z":2.50 }')).toEqual([
+      { key: "z", keyText: '"z"', valueText: "1" },
+      { key: "10", keyText: '"10"', valueText: '{"b":[1, "}"]}' },
+      { key: "data", keyText: '"d\\u0061ta"', valueText: "9007199254740993" },
+      { key: "z", keyText: '"z"', valueText: "2.50" },
+    ]);
+    expect(rawMembers("{}")).toEqual([]);
   });
 });

@@ -1,3 +1,13 @@
+/** One member of a JSON object text, as written. */
+export interface RawMember {
+  /** The key, decoded (`"d\u0061ta"` reads `data`). */
+  key: string;
+  /** The key's own text, quotes and escapes included. */
+  keyText: string;
+  /** The value's exact text, without the whitespace around it. */
+  valueText: string;
+}
+
 /**
  * The exact text of one member of a JSON object text, as the producer wrote
  * it (numbers, key order, spacing), or undefined when the object has no such
@@ -11,15 +21,34 @@
  */
 export function rawMemberText(objectText: string, key: string): string | undefined {
   let found: string | undefined;
+  for (const member of rawMembers(objectText)) if (member.key === key) found = member.valueText;
+  return found;
+}
+
+/**
+ * Every member of a JSON object text, in the order written, each as its exact
+ * text (duplicated keys included, each where it is). What a parse cannot
+ * give: `JSON.parse` and lossless-json both build JS objects, which put
+ * integer-like keys first, and `JSON.parse` rounds integers beyond 2^53. The
+ * text must already be known to be valid JSON (it was parsed).
+ *
+ * @example
+ * rawMembers('{"z":1, "10":2.50}') // [{ key: "z", keyText: '"z"', valueText: "1" }, { key: "10", keyText: '"10"', valueText: "2.50" }]
+ */
+export function rawMembers(objectText: string): RawMember[] {
+  const members: RawMember[] = [];
   let depth = 0;
   let i = 0;
-  let memberKey: string | undefined;
+  let keyText: string | undefined;
   let valueStart = -1;
   const n = objectText.length;
   const endMember = (end: number) => {
-    if (valueStart >= 0 && memberKey === key) found = objectText.slice(valueStart, end).trim();
+    if (valueStart >= 0 && keyText !== undefined) {
+      const key = keyText.includes("\\") ? (JSON.parse(keyText) as string) : keyText.slice(1, -1);
+      members.push({ key, keyText, valueText: objectText.slice(valueStart, end).trim() });
+    }
     valueStart = -1;
-    memberKey = undefined;
+    keyText = undefined;
   };
   while (i < n) {
     const ch = objectText.charCodeAt(i);
@@ -27,10 +56,7 @@ export function rawMemberText(objectText: string, key: string): string | undefin
       const start = i;
       i = stringEnd(objectText, i);
       // At depth 1 a string is a key when a ':' follows it, else a value.
-      if (depth === 1 && valueStart < 0 && nextNonSpace(objectText, i) === 0x3a) {
-        const raw = objectText.slice(start, i);
-        memberKey = raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-      }
+      if (depth === 1 && valueStart < 0 && nextNonSpace(objectText, i) === 0x3a) keyText = objectText.slice(start, i);
       continue;
     }
     if (ch === 0x3a /* : */ && depth === 1) {
@@ -45,7 +71,7 @@ export function rawMemberText(objectText: string, key: string): string | undefin
     }
     i++;
   }
-  return found;
+  return members;
 }
 
 /** The index just past the closing quote of the string starting at `start`. */

@@ -19,7 +19,8 @@ export interface ClaimedDelivery {
   secret: string;
   /** The rotated-out secret while its grace period lasts, else null. */
   previous_secret: string | null;
-  custom_data: Record<string, unknown> | null;
+  /** The hook's custom_data as the JSON text it was written in, or null. */
+  custom_data: string | null;
   insecure_ssl: boolean;
   retries: number;
   is_active: boolean;
@@ -140,7 +141,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
     returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
       h.url, h.http_verb, h.secret,
       case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
-      h.custom_data, h.insecure_ssl, h.retries, h.is_active,
+      h.custom_data::text as custom_data, h.insecure_ssl, h.retries, h.is_active,
       (extract(epoch from p.tat - make_interval(secs => (p.n - g.rank + 1)::float8 / p.rate_limit)) * 1000)::float8 as start_at,
       (select count(*) from ranked) > (select count(*) from granted) as more_due`.execute(db);
   return result.rows;

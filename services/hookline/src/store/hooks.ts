@@ -1,7 +1,36 @@
-import { CompiledQuery, sql, type Kysely, type Transaction } from "kysely";
-import type { Database, HookRow, HookUpdate, NewHook } from "./schema.js";
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import type { Database, HookRow, HookTable, HookUpdate, NewHook } from "./schema.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/** Every column of `hooks` but `custom_data`, which is read as its text (HOOK_COLUMNS). */
+const PLAIN_COLUMNS = [
+  "id", "account_id", "url", "events", "name", "subject_type", "subject", "filter", "secret", "previous_secret",
+  "previous_secret_expires_at", "is_active", "http_verb", "retries", "insecure_ssl", "failed", "created_by",
+  "created_at", "updated_at", "last_datetime", "last_status", "last_reason", "last_context", "max_in_flight",
+  "rate_limit", "throttle_tat", "not_before", "consecutive_failures", "failing_since", "disabled_reason", "attempt_ms_avg",
+] as const satisfies ReadonlyArray<keyof HookTable>;
+
+// A column added to HookTable but not to PLAIN_COLUMNS would be missing from
+// every HookRow read here: this fails to compile until it is listed.
+type Unlisted = Exclude<keyof HookTable, (typeof PLAIN_COLUMNS)[number] | "custom_data">;
+type MustBeNever<T extends never> = T;
+export type EveryHookColumnListed = MustBeNever<Unlisted>;
+
+/**
+ * Every column, `custom_data` as its stored text: the drivers would parse a
+ * `json` column, losing the key order and number text it keeps.
+ */
+const HOOK_COLUMNS = [...PLAIN_COLUMNS, sql<string | null>`custom_data::text`.as("custom_data")] as const;
+const HOOK_COLUMNS_SQL = `${PLAIN_COLUMNS.join(", ")}, custom_data::text as custom_data`;
+
+/**
+ * custom_data's text as a value to write: cast from text, so neither driver
+ * re-encodes it (postgres.js would JSON-encode a string sent as `json`).
+ */
+function customDataValue(text: string | null): RawBuilder<string> | null {
+  return text === null ? null : sql<string>`${text}::text::json`;
+}
 
 /**
  * The subscription patterns that select an event type: the type itself, the
@@ -16,7 +45,8 @@ export function subscriptionPatternsFor(eventType: string): string[] {
 }
 
 export async function insertHook(db: Db, hook: NewHook): Promise<HookRow> {
-  return db.insertInto("hooks").values(hook).returningAll().executeTakeFirstOrThrow();
+  const values = { ...hook, custom_data: customDataValue(hook.custom_data ?? null) };
+  return db.insertInto("hooks").values(values).returning(HOOK_COLUMNS).executeTakeFirstOrThrow();
 }
 
 /** Takes the next hook id from the sequence without inserting (a verifying create pings with it first). */
@@ -35,11 +65,11 @@ export async function findHook(db: Db, accountId: string, id: number): Promise<H
   const result = await db.executeQuery<HookRow>(CompiledQuery.raw(FIND_HOOK, [accountId, id]));
   return result.rows[0];
 }
-const FIND_HOOK = "select * from hooks where account_id = $1 and id = $2";
+const FIND_HOOK = `select ${HOOK_COLUMNS_SQL} from hooks where account_id = $1 and id = $2`;
 
 /** The account's hooks with exactly this callback URL (Kudu refuses a URL subscribed to another event). */
 export async function findHooksByUrl(db: Db, accountId: string, url: string): Promise<HookRow[]> {
-  return db.selectFrom("hooks").selectAll().where("account_id", "=", accountId).where("url", "=", url).orderBy("id").execute();
+  return db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId).where("url", "=", url).orderBy("id").execute();
 }
 
 export interface HookListFilter {
@@ -53,7 +83,7 @@ export interface HookListFilter {
 }
 
 export async function listHooks(db: Db, accountId: string, filter: HookListFilter): Promise<HookRow[]> {
-  let query = db.selectFrom("hooks").selectAll().where("account_id", "=", accountId);
+  let query = db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId);
   if (filter.subject_type !== undefined) query = query.where("subject_type", "=", filter.subject_type);
   if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
   if (filter.is_active !== undefined) query = query.where("is_active", "=", filter.is_active);
@@ -78,12 +108,14 @@ export async function updateHook(db: Db, accountId: string, id: number, changes:
           consecutive_failures: sql<number>`case when hooks.is_active then hooks.consecutive_failures else 0 end`,
         }
       : {};
+  const { custom_data, ...rest } = changes;
+  const customData = custom_data !== undefined ? { custom_data: customDataValue(custom_data) } : {};
   return db
     .updateTable("hooks")
-    .set({ ...changes, ...reactivated, updated_at: sql`now()` })
+    .set({ ...rest, ...customData, ...reactivated, updated_at: sql`now()` })
     .where("account_id", "=", accountId)
     .where("id", "=", id)
-    .returningAll()
+    .returning(HOOK_COLUMNS)
     .executeTakeFirst();
 }
 
@@ -128,6 +160,6 @@ export async function rotateHookSecret(
     }))
     .where("account_id", "=", accountId)
     .where("id", "=", id)
-    .returningAll()
+    .returning(HOOK_COLUMNS)
     .executeTakeFirst();
 }

@@ -3,7 +3,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
 /**
  * The typed shape of Hookline's tables, as the migrations leave them.
  * Timestamps are `timestamptz`; JSON columns are `jsonb`, except
- * `events.data`, which is `json` (the producer's exact text) and is read as text.
+ * `events.data` and `hooks.custom_data`, which are `json` (the producer's
+ * exact text) and are read and written as text.
  */
 export interface Database {
   accounts: AccountTable;
@@ -56,7 +57,12 @@ export interface HookTable {
   is_active: boolean;
   http_verb: "post" | "get";
   retries: number;
-  custom_data: Json | null;
+  /**
+   * The JSON text of an object, exactly as the producer wrote it (a `json`
+   * column). Read it `::text` (HOOK_COLUMNS) and write it `::text::json`
+   * (`customDataValue`): the drivers would parse or re-encode it.
+   */
+  custom_data: string | null;
   insecure_ssl: boolean;
   failed: Generated<boolean>;
   created_by: string | null;

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { HookCreateSchema, HookIdParamsSchema, HookListQuerySchema } from "../hooks/hook-schemas.js";
+import { withCustomDataText } from "../hooks/hook-wire.js";
 import { fieldErrors, ProblemError, toProblemError } from "../problem.js";
 import { pageSession, parseOrThrow, type DashboardDeps } from "./dashboard-deps.js";
 import { renderPage } from "./layout.js";
@@ -46,7 +47,8 @@ export function createHookHandlers(deps: DashboardDeps) {
     });
     if (!input.success) return refuse(new ProblemError("validation", "The request has invalid fields.", fieldErrors("body", input.error.issues)));
     try {
-      const hook = await deps.hooks.create(c.var.account, input.data);
+      // The form sends no custom_data; the service would take it as text.
+      const hook = await deps.hooks.create(c.var.account, withCustomDataText(input.data, undefined));
       return renderPage(c, 201, <SecretRevealPage hook={hook} session={pageSession(c)} reason="created" />);
     } catch (error) {
       const problem = toProblemError(error);

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EVENT_PATTERN, MAX_CUSTOM_DATA_BYTES, MAX_RETRIES } from "../../hooks/hook-input.js";
+import { EVENT_PATTERN, MAX_RETRIES } from "../../hooks/hook-input.js";
 
 /**
  * The wire shapes of a hook (the subscription). A superset of Alauda's
@@ -20,11 +20,11 @@ export const HookFilterSchema = z
     for_all: z.array(z.string().min(1).max(64)).min(1).max(50),
   });
 
-const CustomDataSchema = z
-  .record(z.string(), z.unknown())
-  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_CUSTOM_DATA_BYTES, {
-    message: `must serialise to at most ${MAX_CUSTOM_DATA_BYTES} bytes of JSON`,
-  });
+/**
+ * Any JSON object. Its size (MAX_CUSTOM_DATA_BYTES) is the hook service's
+ * rule, measured on the text as written, which is what is stored and sent.
+ */
+const CustomDataSchema = z.record(z.string(), z.unknown());
 
 /** Fields a client may write. Which of them are required depends on the operation. */
 const writableFields = {

@@ -9,6 +9,7 @@ import * as hookIsolation from "./2026-11-30T0300-hook-isolation.js";
 import * as apiKeyLastUsed from "./2026-11-30T0500-api-key-last-used.js";
 import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
 import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
+import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0301-hook-attempt-duration": hookAttemptDuration,
   "2026-11-30T0500-api-key-last-used": apiKeyLastUsed,
   "2026-11-30T0700-dashboard-sessions": dashboardSessions,
+  "2026-11-30T0800-exact-custom-data": exactCustomData,
 };
 
 export const migrationProvider: MigrationProvider = {

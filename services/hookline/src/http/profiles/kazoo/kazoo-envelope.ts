@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import { RawJson, toJsonText } from "../../../json/json-text.js";
 import type { AppEnv } from "../../app-env.js";
 import { PROBLEM_CONTENT_TYPE, type Problem } from "../../problem.js";
 import { jsonContent } from "../../router.js";
@@ -29,19 +30,19 @@ function kazooTimestamp(): string {
 }
 
 /**
- * A success answer in Crossbar's response envelope. `revision` stands for the
- * data's version (a digest of it), as Crossbar's does; the auth token the
- * client sent is not echoed back.
+ * A success answer in Crossbar's response envelope around `dataJson`, the
+ * JSON text of the document(s), spliced in as is (so a webhook's custom_data
+ * reads exactly as written). `revision` stands for the data's version (a
+ * digest of it), as Crossbar's does; the auth token the client sent is not
+ * echoed back.
  *
  * @example
- * return kazooSuccess(c, webhookToKazoo(row), 200);
+ * return kazooSuccess(c, webhookJson(row), 200);
  */
-export function kazooSuccess<D, S extends 200 | 201>(c: Context<AppEnv>, data: D, status: S) {
-  const revision = createHash("md5").update(JSON.stringify(data)).digest("hex");
-  return c.json(
-    { data, status: "success" as const, request_id: c.var.requestId, revision, timestamp: kazooTimestamp() },
-    status,
-  );
+export function kazooSuccess(c: Context<AppEnv>, dataJson: string, status: 200 | 201): Response {
+  const revision = createHash("md5").update(dataJson).digest("hex");
+  const envelope = { data: new RawJson(dataJson), status: "success", request_id: c.var.requestId, revision, timestamp: kazooTimestamp() };
+  return c.body(toJsonText(envelope), status, { "content-type": "application/json" });
 }
 
 /** Kazoo's validation errors: `{field: {validator: {message}}}`. */
