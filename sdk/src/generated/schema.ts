@@ -2161,7 +2161,7 @@ export interface components {
          *     `endTime`, early Kudu, seed 000); the start time is required in one of
          *     them. Properties the hook's `custom_data` adds appear alongside these.
          */
-        "post-deployment": ({
+        "post-deployment": {
             /**
              * @description Deployment id (the commit id being deployed).
              * @example cd5bee7181e74ea38a3522e73253f6ebb8ed72fb
@@ -2204,7 +2204,7 @@ export interface components {
             endTime?: string | null;
         } & {
             [key: string]: unknown;
-        }) | unknown | unknown;
+        };
         /**
          * BuildPayloadBase
          * @description Properties shared by every `build:` event: one Alauda build of the build
