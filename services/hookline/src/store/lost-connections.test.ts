@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDatabaseUnavailable } from "./database-errors.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "./idempotency-keys.js";
 import type { Database } from "./schema.js";
 
 const serverUrl = process.env.TEST_DATABASE_URL;
@@ -112,6 +113,31 @@ describe.skipIf(!serverUrl)("connections lost under the store (PostgreSQL)", () 
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => sql<{ i: number }>`select ${i}::int as i`.execute(store.db)));
       expect(answers.map((a) => a.rows[0]!.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     }
+  });
+
+  it("an Idempotency-Key whose request failed is freed though the release is first sent on a dead connection", async () => {
+    const store = await open();
+    const claim = await claimIdempotencyKey(store.db, "account:lost", "release", "f1", 86_400);
+    if (claim.kind !== "claimed") throw new Error(`claim: ${claim.kind}`);
+    terminateUnnoticed(await backendPid(store.db));
+    // Before: the DELETE failed on the dead connection, the middleware swallowed it, and retries got 409 for a minute.
+    await releaseIdempotencyKey(store.db, "account:lost", "release", claim.claimedAt);
+    expect(await claimIdempotencyKey(store.db, "account:lost", "release", "f1", 86_400)).toMatchObject({ kind: "claimed" });
+  });
+
+  it("an answer is stored though first sent on a dead connection; releasing an earlier claim leaves the key's current one alone", async () => {
+    const store = await open();
+    const first = await claimIdempotencyKey(store.db, "account:lost", "answer", "f2", 86_400);
+    if (first.kind !== "claimed") throw new Error(`claim: ${first.kind}`);
+    await releaseIdempotencyKey(store.db, "account:lost", "answer", first.claimedAt);
+    const second = await claimIdempotencyKey(store.db, "account:lost", "answer", "f2", 86_400);
+    if (second.kind !== "claimed") throw new Error(`claim: ${second.kind}`);
+    // A release resent after its first send did commit must not free the retry's claim.
+    await releaseIdempotencyKey(store.db, "account:lost", "answer", first.claimedAt);
+    expect(await claimIdempotencyKey(store.db, "account:lost", "answer", "f2", 86_400)).toEqual({ kind: "in-progress" });
+    terminateUnnoticed(await backendPid(store.db));
+    await completeIdempotencyKey(store.db, "account:lost", "answer", second.claimedAt, { status: 202, headers: {}, body: "{}" });
+    expect(await claimIdempotencyKey(store.db, "account:lost", "answer", "f2", 86_400)).toEqual({ kind: "replay", answer: { status: 202, headers: {}, body: "{}" } });
   });
 });
 
