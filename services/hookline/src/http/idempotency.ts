@@ -66,15 +66,22 @@ export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Lo
       return new Response(status === 204 || status === 304 ? null : stored, { status, headers: { ...headers, "idempotent-replayed": "true" } });
     }
 
+    const { claimedAt } = claim;
+    // A release that fails leaves the key in progress until IDEMPOTENCY_LOCK_SECONDS
+    // pass, and the retries it was freed for get 409 meanwhile: say so.
+    const release = () =>
+      releaseIdempotencyKey(store.db, scope, key, claimedAt).catch((error: unknown) =>
+        logger.warn({ err: error, request_id: c.var.requestId }, "could not free the Idempotency-Key of a failed request"),
+      );
     try {
       await next();
     } catch (error) {
-      await releaseIdempotencyKey(store.db, scope, key).catch(() => {});
+      await release();
       throw error;
     }
     const answer = c.res;
     if (answer.status >= 500) {
-      await releaseIdempotencyKey(store.db, scope, key).catch(() => {});
+      await release();
       return;
     }
     const headers: Record<string, string> = {};
@@ -83,7 +90,7 @@ export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Lo
       if (value !== null) headers[name] = value;
     }
     try {
-      await completeIdempotencyKey(store.db, scope, key, { status: answer.status, headers, body: await answer.clone().text() });
+      await completeIdempotencyKey(store.db, scope, key, claimedAt, { status: answer.status, headers, body: await answer.clone().text() });
     } catch (error) {
       // The answer stands; the key stays in progress until IDEMPOTENCY_LOCK_SECONDS pass.
       logger.warn({ err: error, request_id: c.var.requestId }, "could not store the answer of an idempotent request");

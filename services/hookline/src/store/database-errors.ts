@@ -87,6 +87,31 @@ export function isIdSpaceExhausted(error: unknown): boolean {
   return codeOf(error) === "2200H";
 }
 
+/**
+ * Runs `statement` and, while it fails because its connection was lost
+ * (isDatabaseUnavailable, not isDatabaseUnreachable), runs it again, up to
+ * `sends` times in all, a few milliseconds apart. Only for a statement the
+ * caller knows is idempotent (the same rows end the same however often it
+ * runs): the dialect cannot tell whether a lost write committed, so it does
+ * not resend writes itself. After pg_terminate_backend or a restart every
+ * pooled connection is dead, and postgres.js learns so one socket at a time:
+ * the pause lets it notice before the next send picks one. Throws the last
+ * error.
+ *
+ * @example
+ * await resendOnLostConnection(() => db.deleteFrom("t").where("id", "=", id).execute());
+ */
+export async function resendOnLostConnection<T>(statement: () => Promise<T>, sends = 4): Promise<T> {
+  for (let send = 1; ; send++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (send >= sends || !isDatabaseUnavailable(error) || isDatabaseUnreachable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * send));
+    }
+  }
+}
+
 /** Seconds a client should wait after losing the database (a restart takes a few). */
 export const DATABASE_RETRY_AFTER_SECONDS = 2;
 

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { resendOnLostConnection } from "./database-errors.js";
 import type { Database } from "./schema.js";
 
 /**
@@ -17,8 +18,12 @@ export interface StoredAnswer {
 }
 
 export type IdempotencyClaim =
-  /** This request holds the key: run it, then `completeIdempotencyKey` or `releaseIdempotencyKey`. */
-  | { kind: "claimed" }
+  /**
+   * This request holds the key: run it, then `completeIdempotencyKey` or
+   * `releaseIdempotencyKey` with `claimedAt` (the row's `created_at` as
+   * PostgreSQL's text, exact to the microsecond), so they touch this claim only.
+   */
+  | { kind: "claimed"; claimedAt: string }
   /** The key has its first answer: replay it. */
   | { kind: "replay"; answer: StoredAnswer }
   /** The first request with this key still runs. */
@@ -43,7 +48,7 @@ export async function claimIdempotencyKey(
   // Bounded: the row can only vanish between the two statements when the
   // first request released it (a 5xx), and then the next insert wins.
   for (let round = 0; round < 3; round++) {
-    const claimed = await sql<{ scope: string }>`
+    const claimed = await sql<{ claimed_at: string }>`
       insert into idempotency_keys (scope, key, fingerprint)
       values (${scope}, ${key}, ${fingerprint})
       on conflict (scope, key) do update
@@ -52,8 +57,8 @@ export async function claimIdempotencyKey(
            or (idempotency_keys.status is null
                and idempotency_keys.fingerprint = excluded.fingerprint
                and idempotency_keys.created_at < now() - make_interval(secs => ${IDEMPOTENCY_LOCK_SECONDS}))
-      returning scope`.execute(db);
-    if (claimed.rows.length > 0) return { kind: "claimed" };
+      returning created_at::text as claimed_at`.execute(db);
+    if (claimed.rows[0]) return { kind: "claimed", claimedAt: claimed.rows[0].claimed_at };
     const row = await db
       .selectFrom("idempotency_keys")
       .select(["fingerprint", "status", "headers", "body"])
@@ -68,20 +73,48 @@ export async function claimIdempotencyKey(
   return { kind: "in-progress" };
 }
 
-/** Stores the first answer of a claimed key. */
-export async function completeIdempotencyKey(db: Kysely<Database>, scope: string, key: string, answer: StoredAnswer): Promise<void> {
-  await db
-    .updateTable("idempotency_keys")
-    // As text cast to jsonb: postgres.js and PGlite serialize a JS value for a jsonb parameter differently.
-    .set({ status: answer.status, headers: sql<Record<string, string>>`${JSON.stringify(answer.headers)}::text::jsonb`, body: answer.body })
-    .where("scope", "=", scope)
-    .where("key", "=", key)
-    .execute();
+/*
+ * Completing and releasing are resent when their connection was lost
+ * (resendOnLostConnection): after a lost connection the next statements are
+ * likely to land on other dead pooled connections, and a release that failed
+ * left the key "in progress" for IDEMPOTENCY_LOCK_SECONDS, so every retry of
+ * a request that had failed with a 5xx got 409 instead of running again.
+ * Both are idempotent: they touch only this claim's row while it has no
+ * answer, so a second run after a first that did commit changes nothing (and
+ * cannot delete the claim of a retry that took the key in between).
+ * `claimedAt` goes as text: postgres.js would pass a timestamptz parameter
+ * through a Date, to the millisecond, and match nothing.
+ */
+
+/** Stores the first answer of the claim made at `claimedAt` (see IdempotencyClaim). */
+export async function completeIdempotencyKey(db: Kysely<Database>, scope: string, key: string, claimedAt: string, answer: StoredAnswer): Promise<void> {
+  await resendOnLostConnection(() =>
+    db
+      .updateTable("idempotency_keys")
+      // As text cast to jsonb: postgres.js and PGlite serialize a JS value for a jsonb parameter differently.
+      .set({ status: answer.status, headers: sql<Record<string, string>>`${JSON.stringify(answer.headers)}::text::jsonb`, body: answer.body })
+      .where("scope", "=", scope)
+      .where("key", "=", key)
+      .where("status", "is", null)
+      .where(sql<boolean>`created_at = ${claimedAt}::text::timestamptz`)
+      .execute(),
+  );
 }
 
-/** Frees a claimed key without an answer (the request failed with a 5xx): a retry runs it again. */
-export async function releaseIdempotencyKey(db: Kysely<Database>, scope: string, key: string): Promise<void> {
-  await db.deleteFrom("idempotency_keys").where("scope", "=", scope).where("key", "=", key).where("status", "is", null).execute();
+/**
+ * Frees the claim made at `claimedAt` without an answer (the request failed
+ * with a 5xx): a retry runs it again.
+ */
+export async function releaseIdempotencyKey(db: Kysely<Database>, scope: string, key: string, claimedAt: string): Promise<void> {
+  await resendOnLostConnection(() =>
+    db
+      .deleteFrom("idempotency_keys")
+      .where("scope", "=", scope)
+      .where("key", "=", key)
+      .where("status", "is", null)
+      .where(sql<boolean>`created_at = ${claimedAt}::text::timestamptz`)
+      .execute(),
+  );
 }
 
 /** Deletes up to `limit` keys older than `ttlSeconds`; returns how many. */

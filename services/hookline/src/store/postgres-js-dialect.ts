@@ -24,6 +24,12 @@ import { isAbortedBySession, isDatabaseUnavailable, isDatabaseUnreachable, isRea
  * (porsager/postgres#1208) — a delivery worker stalled forever after one
  * connection drop. Pool-level statements are retried on a fresh connection
  * by postgres.js itself, and skip the reserve/release bookkeeping too.
+ *
+ * A transaction's statements go to its reserved connection; once that
+ * session is lost they fail (CONNECTION_CLOSED, so 503) rather than run on
+ * whatever session the connection was reconnected with, outside the
+ * transaction — postgres.js did the latter until patched
+ * (patches/postgres@3.4.9.patch, lost-connections.test.ts).
  */
 export class PostgresJsDialect implements Dialect {
   constructor(private readonly sql: Sql) {}
@@ -43,6 +49,8 @@ export class PostgresJsDialect implements Dialect {
 
 /** How often one statement is sent at most when connections are lost under it. */
 const MAX_SENDS = 4;
+/** Milliseconds before a statement is sent again, times the sends so far. */
+const RESEND_PAUSE_MS = 10;
 /** After the database refused a connection, statements fail without trying for this long. */
 const FAIL_FAST_MS = 250;
 
@@ -98,6 +106,11 @@ class PostgresJsConnection implements DatabaseConnection {
         const retry =
           attempt < MAX_SENDS && !this.#reserved && isDatabaseUnavailable(error) && (isAbortedBySession(error) || isReadOnlyStatement(query.sql));
         if (!retry) throw error;
+        // postgres.js learns of its dead connections one socket event at a
+        // time: sent at once, the statement would take the next dead one
+        // (with 10 connections, 15% of reads right after a mass termination
+        // failed all their sends). A pause lets it notice them first.
+        await new Promise((resolve) => setTimeout(resolve, RESEND_PAUSE_MS * attempt));
       }
     }
     const affects = ["INSERT", "UPDATE", "DELETE", "MERGE"].includes(result.command);
