@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rawMembers, rawMemberText } from "./raw-member.js";
+import { rawElementTexts, rawMembers, rawMemberText } from "./raw-member.js";
 
 describe("rawMemberText", () => {
   it("gives the member's exact text: numbers, key order and spacing as written", () => {
@@ -26,5 +26,24 @@ describe("rawMemberText", () => {
       { key: "z", keyText: '"z"', valueText: "2.50" },
     ]);
     expect(rawMembers("{}")).toEqual([]);
+  });
+
+  it("slices by UTF-16 offsets, so text after astral characters and escapes is still exact", () => {
+    const text = '{"s":"é😀\\u00e9\\"","data":{"k":"😀","n":1e400}}';
+    expect(rawMemberText(text, "data")).toBe('{"k":"😀","n":1e400}');
+  });
+
+  it("finds nothing in a text that is not an object", () => {
+    expect(rawMemberText('[{"data":1}]', "data")).toBeUndefined();
+    expect(rawMemberText('"data"', "data")).toBeUndefined();
+    expect(rawMembers("[1,2]")).toEqual([]);
+  });
+});
+
+describe("rawElementTexts", () => {
+  it("gives each element's exact text, in order, nested brackets and quotes in strings included", () => {
+    expect(rawElementTexts(' [ {"n":1.0, "a":[1,"]"]} ,2.50,"x,]" , [ ] ,null ] ')).toEqual(['{"n":1.0, "a":[1,"]"]}', "2.50", '"x,]"', "[ ]", "null"]);
+    expect(rawElementTexts("[]")).toEqual([]);
+    expect(rawElementTexts('{"a":1}')).toEqual([]);
   });
 });
