@@ -83,7 +83,10 @@ export async function startReceiver(sampleLimit = 100): Promise<Receiver> {
         if (received >= target) return resolve(epochNow());
         let seen = received;
         const timer = setInterval(() => {
-          if (received > seen) return void (seen = received);
+          if (received > seen) {
+            seen = received;
+            return;
+          }
           clearInterval(timer);
           waiters = waiters.filter((w) => w !== waiter);
           reject(new Error(`receiver got ${received} of ${target} requests; none for ${stallMs / 1000} s`));

@@ -72,9 +72,13 @@ export async function benchReceiverVerify(config: { quick?: boolean } = {}): Pro
   for (const c of list) c.run(); // each must verify before it is timed; a throw aborts the bench
   const rounds = config.quick ? 3 : 7;
   const ms = config.quick ? 150 : 500;
-  opsPerSecond(() => list.forEach((c) => c.run()), ms); // warm-up: let V8 optimise every path
+  opsPerSecond(() => {
+    for (const c of list) c.run();
+  }, ms); // warm-up: let V8 optimise every path
   const samples = list.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) list.forEach((c, i) => samples[i]!.push(opsPerSecond(c.run, ms)));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of list.entries()) samples[i]!.push(opsPerSecond(c.run, ms));
+  }
   const rows: BenchRow[] = list.map((c, i) => ({
     scenario: "receiver",
     name: `${c.name} (1 KiB)`,

@@ -27,7 +27,7 @@ const builtInExamples = Object.entries(specDocument.webhooks ?? {})
   // Types Hookline sends itself (ping, hook.*, delivery.*) cannot be published; the rest can.
   .filter(([type]) => type !== "ping" && !/^(hook|delivery|hookline)\./i.test(type))
   .map(([type, item]) => {
-    const examples = (item.post?.requestBody?.content?.["application/json"] as { examples?: Record<string, Example> }).examples ?? {};
+    const examples = (item.post!.requestBody!.content!["application/json"] as { examples?: Record<string, Example> }).examples ?? {};
     return { type, data: Object.values(examples)[0]!.value };
   });
 

@@ -54,9 +54,20 @@ export async function startTcpRelay(host: string, port: number): Promise<TcpRela
   };
   return {
     port: relayPort,
-    cut: () => ((mode = "cut"), unlisten(), dropAll()),
-    stall: () => ((mode = "stall"), listen(), dropAll()),
-    restore: () => ((mode = "relay"), listen()),
+    cut: () => {
+      mode = "cut";
+      unlisten();
+      dropAll();
+    },
+    stall: () => {
+      mode = "stall";
+      listen();
+      dropAll();
+    },
+    restore: () => {
+      mode = "relay";
+      listen();
+    },
     close: async () => {
       mode = "cut";
       dropAll();

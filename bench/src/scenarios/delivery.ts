@@ -1,7 +1,7 @@
 import { benchBareLoop } from "../anchors/bare-loop.js";
 import { benchGraphileWorker } from "../anchors/graphile-worker.js";
 import type { BenchConfig } from "../config.js";
-import { HooklineUnavailable, startHookline } from "../hookline-process.js";
+import { HooklineUnavailable, startHookline, type HooklineProcess } from "../hookline-process.js";
 import { startReceiver, type Receiver } from "../receiver-server.js";
 import { oneLine, progress, ratioRow, unavailableRow, type BenchRow } from "../report.js";
 import { hooklineFanout, hooklineLatency, hooklineThroughput } from "./hookline-delivery.js";
@@ -48,7 +48,7 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
 }
 
 async function hooklineRows(config: BenchConfig, receiver: Receiver): Promise<BenchRow[]> {
-  let hookline;
+  let hookline: HooklineProcess;
   progress("delivery: starting Hookline (role both)");
   try {
     hookline = await startHookline(config.adminUrl, "both");

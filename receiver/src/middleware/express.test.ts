@@ -22,12 +22,20 @@ describe("express: body parsers mounted before the middleware", () => {
     app.post("/raw", express.raw({ type: "*/*" }), expressHandler(receiver));
     app.post(
       "/kept",
-      express.json({ verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf) }),
+      express.json({
+        verify: (req, _res, buf) => {
+          (req as { rawBody?: Buffer }).rawBody = buf;
+        },
+      }),
       expressHandler(receiver),
     );
     app.post(
       "/kept-text",
-      express.json({ verify: (req, _res, buf) => void ((req as { rawBody?: string }).rawBody = buf.toString("utf8")) }),
+      express.json({
+        verify: (req, _res, buf) => {
+          (req as { rawBody?: string }).rawBody = buf.toString("utf8");
+        },
+      }),
       expressHandler(receiver),
     );
     app.post("/text", express.text({ type: "*/*" }), expressHandler(receiver));

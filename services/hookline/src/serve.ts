@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { startHookline } from "./hookline.js";
+import { startHookline, type RunningHookline } from "./hookline.js";
 import { createLogger } from "./logger.js";
 import { ensureDefaultAccount } from "./quickstart.js";
 import { describeStartupFailure } from "./startup-errors.js";
@@ -52,7 +52,7 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
   const logger = createLogger(config.logLevel, undefined, { pretty: config.logFormat === "pretty" || (config.logFormat === "auto" && isTerminal) });
   handleUnhandledRejections(logger);
 
-  let hookline;
+  let hookline: RunningHookline;
   try {
     hookline = await startHookline(config, logger);
   } catch (error) {

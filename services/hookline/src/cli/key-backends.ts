@@ -50,7 +50,7 @@ export async function openKeyBackend(config: Config, args: { account?: string; u
 
 function apiBackend(client: HooklineClient, where: string, account: string | undefined): KeyBackend {
   const call = async <T>(what: string, request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> => {
-    let answer;
+    let answer: { data?: T; error?: unknown; response: Response };
     try {
       answer = await request;
     } catch (error) {

@@ -31,12 +31,11 @@ export function publishCommand(config: () => Config) {
       const body = trimmed.startsWith("[") ? `{"events":${trimmed}}` : trimmed;
       const url = serverUrl(settings, args.url);
       const client = createClient({ baseUrl: url, apiKey: settings.apiKey, retry: false });
-      let answer;
-      try {
-        answer = await client.POST("/v1/events/batch", { body: body as never, bodySerializer: (text) => text as unknown as string });
-      } catch (error) {
-        throw new CliError(`Publishing failed: cannot reach ${url} (${(error as Error).message}): start the server, or pass --url.`);
-      }
+      const answer = await client
+        .POST("/v1/events/batch", { body: body as never, bodySerializer: (text) => text as unknown as string })
+        .catch((error: Error) => {
+          throw new CliError(`Publishing failed: cannot reach ${url} (${error.message}): start the server, or pass --url.`);
+        });
       if (answer.error !== undefined || !answer.data) throw apiFailure("Publishing", answer.response, answer.error);
       for (const result of answer.data.results) console.log(JSON.stringify(result));
       if (answer.data.results.some((result) => result.status !== 202)) process.exitCode = 1;

@@ -32,12 +32,9 @@ export function triggerCommand(config: () => Config) {
       const body = { type: args.event_type, data, ...(args.subject ? { subject: args.subject, ...(subjectType ? { subject_type: subjectType } : {}) } : {}) };
       const url = serverUrl(settings, args.url);
       const client = createClient({ baseUrl: url, apiKey: settings.apiKey, retry: false });
-      let answer;
-      try {
-        answer = await client.POST("/v1/events", { body });
-      } catch (error) {
-        throw new CliError(`Publishing failed: cannot reach ${url} (${(error as Error).message}): start the server, or pass --url.`);
-      }
+      const answer = await client.POST("/v1/events", { body }).catch((error: Error) => {
+        throw new CliError(`Publishing failed: cannot reach ${url} (${error.message}): start the server, or pass --url.`);
+      });
       if (answer.error !== undefined || !answer.data) throw apiFailure("Publishing", answer.response, answer.error);
       console.log(`Published ${args.event_type} as event ${answer.data.id} to ${answer.data.deliveries} hook(s) (through ${url}).`);
     },

@@ -60,7 +60,10 @@ export function createPublishCoalescer(db: Kysely<Database>): PublishCoalescer {
         db,
         batch.map((w) => w.event),
       );
-      outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.event) : batch[i]!.reject(outcome.error)));
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.ok) batch[i]!.resolve(outcome.event);
+        else batch[i]!.reject(outcome.error);
+      }
     } catch (error) {
       for (const w of batch) w.reject(error);
     }

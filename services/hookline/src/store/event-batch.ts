@@ -102,7 +102,7 @@ async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[]): 
     db,
     writes.map(({ e }) => e),
   );
-  writes.forEach(({ ord }, j) => (outcomes[ord] = { ok: true, event: { ...inserted[j]!, created: true } }));
+  for (const [j, { ord }] of writes.entries()) outcomes[ord] = { ok: true, event: { ...inserted[j]!, created: true } };
   if (keyed.length === 0) return outcomes as BatchOutcome[];
 
   // Record the answers of the keys this batch took, as the Idempotency-Key layer stores its answers.

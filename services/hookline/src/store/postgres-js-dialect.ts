@@ -10,7 +10,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from "kysely";
-import type { ReservedSql, Sql } from "postgres";
+import type { ReservedSql, Row, RowList, Sql } from "postgres";
 import { isAbortedBySession, isDatabaseUnavailable, isDatabaseUnreachable, isReadOnlyStatement } from "./database-errors.js";
 
 /**
@@ -83,7 +83,7 @@ class PostgresJsConnection implements DatabaseConnection {
     // connection attempts, one failing after another, and requests would
     // wait seconds for a 503.
     if (!this.#reserved && this.outage.failing && performance.now() < this.outage.until) throw this.outage.failing;
-    let result;
+    let result: RowList<Row[]>;
     for (let attempt = 1; ; attempt++) {
       try {
         result = await this.#send(query);
@@ -124,7 +124,7 @@ class PostgresJsConnection implements DatabaseConnection {
     return (this.#reserved ?? this.sql).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: Kysely's Driver wants an async iterator; with no streaming here it fails on its first next(), as a stream that cannot start would.
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error("Streaming queries are not supported by this dialect.");
   }

@@ -53,7 +53,9 @@ function validationData(problem: Problem): Record<string, unknown> {
     // The one vocabulary (domain/field-messages.ts) says "is required" for a missing field.
     const missing = error.message === "is required";
     const validator = missing ? "required" : "invalid";
-    (data[field] ??= {})[validator] = { message: missing ? "Field is required but missing" : error.message };
+    const validators = data[field] ?? {};
+    validators[validator] = { message: missing ? "Field is required but missing" : error.message };
+    data[field] = validators;
   }
   return data;
 }
