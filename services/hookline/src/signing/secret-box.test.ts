@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -25,6 +25,7 @@ describe("createSecretBox", () => {
     expect(Buffer.from(a.split(":")[3]!, "base64")).toHaveLength(12 + "whsec_abc".length + 16);
     expect([box.open(7, a), box.open(7, b)]).toEqual(["whsec_abc", "whsec_abc"]);
     expect(box.current).toEqual(mainKeyOf(key));
+    expect(box.keys).toEqual([mainKeyOf(key)]);
   });
 
   it("key ids are 8 hex digits of SHA-256 of the key", () => {
@@ -111,7 +112,8 @@ describe("signing secrets", () => {
   it("secretProblem: whsec_ needs standard, padded base64 of at least 16 bytes; other secrets are fine", () => {
     expect(secretProblem("123456")).toBeUndefined();
     expect(secretProblem(`whsec_${randomBytes(16).toString("base64")}`)).toBeUndefined();
-    for (const bad of ["whsec_", "whsec_ab-_", "whsec_abc", "whsec_YWJj=x", "whsec_YWJj==="]) {
+    const junkFirst = `whsec_----${randomBytes(16).toString("base64")}`; // Node's decoder would take "-" (base64url)
+    for (const bad of ["whsec_", "whsec_ab-_", "whsec_abc", "whsec_YWJj=x", "whsec_YWJj===", junkFirst]) {
       expect(secretProblem(bad), bad).toBe("a whsec_ secret must be followed by standard base64");
     }
     expect(secretProblem(`whsec_${randomBytes(15).toString("base64")}`)).toBe("a whsec_ secret must encode at least 16 bytes");
@@ -119,26 +121,34 @@ describe("signing secrets", () => {
 });
 
 describe("resolveSecretBox", () => {
-  const logger = pino({ level: "silent" });
+  const logged: string[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => void logged.push(line) });
   const config = (over: Partial<Config>) => ({ mainSecret: undefined, mainSecretPrevious: [], databaseUrl: undefined, dataDir: "memory://x", ...over }) as Config;
 
   it("uses a configured key, refuses PostgreSQL without one, and gives memory:// a random key", async () => {
     expect((await resolveSecretBox(config({ mainSecret: key, mainSecretPrevious: [otherKey] }), logger)).keys.map((k) => k.id)).toEqual([mainKeyOf(key).id, mainKeyOf(otherKey).id]);
     await expect(resolveSecretBox(config({ databaseUrl: "postgres://x" }), logger)).rejects.toThrow(/HOOKLINE_MAIN_SECRET: required with DATABASE_URL/);
-    expect((await resolveSecretBox(config({}), logger)).current.key).toHaveLength(32);
+    const [a, b] = [await resolveSecretBox(config({}), logger), await resolveSecretBox(config({}), logger)];
+    expect(a.current.key).toHaveLength(32);
+    expect(a.current.id, "memory:// keeps no key file: every box is new").not.toBe(b.current.id);
   });
 
   it("creates an owner-only key file on first start (in a new folder), reads it later, and refuses a bad one", async () => {
     const dir = await mkdtemp(join(tmpdir(), "hookline-main-key-"));
     try {
-      const dataDir = join(dir, "data");
+      const dataDir = join(dir, "data", "nested");
       const first = await resolveSecretBox(config({ dataDir }), logger);
       const file = join(dataDir, MAIN_KEY_FILE);
+      expect(logged.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ file, msg: expect.stringMatching(/^created a main key for signing secrets; back it up/) })]);
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       expect(Buffer.from((await readFile(file, "utf8")).trim(), "base64")).toEqual(first.current.key);
       expect((await resolveSecretBox(config({ dataDir }), logger)).current.id).toBe(first.current.id);
       await writeFile(file, Buffer.alloc(16).toString("base64"));
       await expect(resolveSecretBox(config({ dataDir }), logger)).rejects.toThrow(`the key file ${file} does not hold 32 bytes of base64`);
+      // Unreadable for another reason than absence: the error, never a new key.
+      await rm(file);
+      await mkdir(file);
+      await expect(resolveSecretBox(config({ dataDir }), logger)).rejects.toMatchObject({ code: "EISDIR" });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
