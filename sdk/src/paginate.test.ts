@@ -1,10 +1,12 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { testBackends, type TestDatabase } from "../../test/support/databases.js";
 import { startTestServer, type TestServer } from "../../test/support/server.js";
 import { HooklineApiError } from "./api-error.js";
 import { createClient, type HooklineClient } from "./client.js";
 import type { components } from "./generated/schema.js";
-import { nextLink } from "./link-header.js";
+import { nextLink, UnreadableLinkHeaderError } from "./link-header.js";
 import { paginate, type ListItem, type ListPath } from "./paginate.js";
 
 // The expectTypeOf checks below bite under `pnpm typecheck` (tsc, which CI runs),
@@ -103,5 +105,46 @@ describe("nextLink", () => {
     expect(nextLink('<https://x/a?p=3>; title="x"; rel="last next"')).toBe("https://x/a?p=3");
     expect(nextLink('</a?p=1>; rel="prev"')).toBeUndefined();
     expect(nextLink(null)).toBeUndefined();
+  });
+
+  it("skips links without rel", () => {
+    expect(nextLink('</a?p=1>; title="x", </a?p=3>; rel=next')).toBe("/a?p=3");
+  });
+
+  it("throws an UnreadableLinkHeaderError naming the header and keeping the parser's error as cause", () => {
+    const error = (() => {
+      try {
+        nextLink("<broken");
+      } catch (e) {
+        return e as UnreadableLinkHeaderError;
+      }
+    })();
+    expect(error).toBeInstanceOf(UnreadableLinkHeaderError);
+    expect(error?.name).toBe("UnreadableLinkHeaderError");
+    expect(error?.header).toBe("<broken");
+    expect(error?.message).toMatch(/^unreadable Link header "<broken": .+/);
+    expect(error?.cause).toBeInstanceOf(Error);
+  });
+});
+
+describe("paginate on an unreadable Link header", () => {
+  it("throws a HooklineApiError whose about:blank problem says the page cannot tell whether more follow", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", link: "<broken" });
+      res.end("[]");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = createClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: "k", retry: false });
+      const walk = async () => {
+        for await (const _ of paginate(client, "/v1/hooks")) void _;
+      };
+      await expect(walk()).rejects.toMatchObject({
+        status: 200,
+        problem: { type: "about:blank", title: "Unreadable Link header", status: 200, detail: expect.stringMatching(/^paginate\(\/v1\/hooks\) cannot tell whether a next page follows: unreadable Link header/) },
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

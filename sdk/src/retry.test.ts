@@ -1,8 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { getEventListeners } from "node:events";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient } from "./client.js";
-import { retryAfterMs } from "./retry.js";
+import { retryAfterMs, withRetries } from "./retry.js";
 
 interface Answer {
   status: number;
@@ -192,6 +193,72 @@ function countedClient(port: number, onFailure: (calls: number) => unknown = () 
   });
   return { client, calls: () => calls };
 }
+
+describe("what is retried, and how (edges found by mutation testing)", () => {
+  it("returns a keyed write's 409 without Retry-After at once (not the server's \"still running\")", async () => {
+    const server = await scriptedServer([{ status: 409 }, { status: 201, body: hook }]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: fast });
+    const { response } = await client.POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    expect(response.status).toBe(409);
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it("retries 599, the last 5xx", async () => {
+    const server = await scriptedServer([{ status: 599 }, ok]);
+    expect((await getHook(createClient({ baseUrl: server.url, apiKey: "k", retry: fast }))).data?.id).toBe(4);
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it("waits a Retry-After of exactly maxRetryAfter", async () => {
+    const server = await scriptedServer([{ status: 429, headers: { "retry-after": "1" } }, ok]);
+    const client = createClient({ baseUrl: server.url, apiKey: "k", retry: { ...fast, maxRetryAfter: 1000 } });
+    expect((await getHook(client)).data?.id).toBe(4);
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it("with retries: 0 sends a write once, as given, without a generated key", async () => {
+    const server = await scriptedServer([{ status: 503 }]);
+    await createClient({ baseUrl: server.url, apiKey: "k", retry: { retries: 0 } }).POST("/v1/hooks", { body: { url: "http://127.0.0.1/in", events: ["*"] } });
+    expect(server.seen.map((r) => r.headers["idempotency-key"])).toEqual([undefined]);
+  });
+
+  it("does not retry what a custom fetch throws that is no network error (the caller's bug)", async () => {
+    let calls = 0;
+    const fetchBug = async () => {
+      calls++;
+      throw new Error("bug in the caller's fetch");
+    };
+    await expect(getHook(createClient({ baseUrl: "http://127.0.0.1:9", apiKey: "k", retry: fast, fetch: fetchBug }))).rejects.toThrow(/bug in/);
+    expect(calls).toBe(1);
+  });
+
+  it("retries a HEAD, whose 503 has no body to free", async () => {
+    const server = await scriptedServer([{ status: 503 }, ok]);
+    const response = await withRetries((request, init) => fetch(request, init), fast)(new Request(`${server.url}/v1/hooks/4`, { method: "HEAD" }));
+    expect(response.status).toBe(200);
+    expect(server.seen.map((r) => r.method)).toEqual(["HEAD", "HEAD"]);
+  });
+
+  it("leaves no abort listener on the request's signal after waiting out a Retry-After", async () => {
+    const server = await scriptedServer([{ status: 503, headers: { "retry-after": "0" } }, ok]);
+    const request = new Request(`${server.url}/v1/hooks/4`, { signal: new AbortController().signal });
+    const before = getEventListeners(request.signal, "abort").length;
+    expect((await withRetries((r, init) => fetch(r, init), fast)(request)).status).toBe(200);
+    expect(getEventListeners(request.signal, "abort")).toHaveLength(before);
+  });
+
+  it("spreads the backoff with jitter (up to twice minTimeout)", async () => {
+    const server = await scriptedServer([{ status: 503 }, ok]);
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.99);
+    try {
+      const started = performance.now();
+      expect((await getHook(createClient({ baseUrl: server.url, apiKey: "k", retry: { minTimeout: 300, maxTimeout: 1000 } }))).data?.id).toBe(4);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(550);
+    } finally {
+      random.mockRestore();
+    }
+  });
+});
 
 describe("retryAfterMs", () => {
   it("reads delta-seconds and HTTP-dates, and 0 for junk", () => {

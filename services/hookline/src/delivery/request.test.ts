@@ -13,6 +13,15 @@ describe("buildRequest", () => {
     const request = buildRequest(target, "build:complete", { status: "ok" }, "msg_7", now);
     expect(JSON.parse(request.body)).toEqual({ env: "prod", status: "ok" });
     expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual({ env: "prod", status: "ok" });
+    expect(request.method).toBe("POST");
+    expect(request.headers).toMatchObject({ "content-type": "application/json", "user-agent": expect.stringMatching(/^Hookline\/\d+\.\d+\.\d+/) });
+  });
+
+  it("signs with the current and the previous secret during a rotation, one v1 signature each, space-separated", () => {
+    const previous = "whsec_" + Buffer.alloc(32, 9).toString("base64");
+    const request = buildRequest({ ...target, previous_secret: previous }, "x", { a: 1 }, "msg_9", Math.floor(Date.now() / 1000));
+    expect(request.headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+    for (const secret of [SECRET, previous]) expect(new Webhook(secret).verify(request.body, request.headers), secret).toEqual({ env: "prod", status: "masked", a: 1 });
   });
 
   it("sends data given as JSON text verbatim when nothing is merged, and merges it otherwise", () => {

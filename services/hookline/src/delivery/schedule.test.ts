@@ -31,5 +31,9 @@ describe("retryAfterMs", () => {
       expect(retryAfterMs(junk, 3600, now), junk).toBeUndefined();
     }
     expect(retryAfterMs(" 7 ", 3600, now)).toBe(7000);
+    // The IMF-fixdate shape must be the whole value, and name a real time.
+    for (const junk of ["On Sun, 22 Nov 2026 15:00:30 GMT", "Sun, 22 Nov 2026 15:00:30 GMT-01:00", "Sun, 22 Nov 2026 25:00:00 GMT"]) {
+      expect(retryAfterMs(junk, 3600, now), junk).toBeUndefined();
+    }
   });
 });

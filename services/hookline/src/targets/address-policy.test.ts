@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstNonPublicAddress, isNonPublicAddress, refusalForHost } from "./address-policy.js";
+import { firstNonPublicAddress, isNonPublicAddress, literalAddressOf, refusalForHost } from "./address-policy.js";
 
 describe("address policy", () => {
   it("judges every resolved address, not the first: one private address refuses the name", () => {
@@ -24,7 +24,7 @@ describe("address policy", () => {
 
   it.each([
     ["localhost"], ["api.localhost"], ["LOCALHOST."], ["127.0.0.1"], ["[::1]"], ["[::ffff:7f00:1]"], ["169.254.169.254"],
-    ["metadata.google.internal"],
+    ["metadata.google.internal"], ["printer.local"],
   ])("refuses the host %s", (host) => {
     expect(refusalForHost(host)).toBeTypeOf("string");
   });
@@ -39,5 +39,16 @@ describe("address policy", () => {
       const host = new URL(`http://${spelling}/`).hostname;
       expect(refusalForHost(host), spelling).toBeTypeOf("string");
     }
+  });
+
+  it("says why a host is refused", () => {
+    expect(refusalForHost("api.localhost")).toBe('the host "api.localhost" is a local name');
+    expect(refusalForHost("[::1]")).toBe("the address ::1 is not a public address");
+  });
+
+  it("reads an address only when it is bracketed on both sides or bare", () => {
+    expect([literalAddressOf("[::1]"), literalAddressOf("10.0.0.1"), literalAddressOf("example.com")]).toEqual(["::1", "10.0.0.1", undefined]);
+    expect(literalAddressOf("11.2.3.4]")).toBeUndefined();
+    expect(literalAddressOf("[1.2.3.45")).toBeUndefined();
   });
 });

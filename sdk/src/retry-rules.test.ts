@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { isIdempotent, retryAfterMs, takesIdempotencyKey } from "./retry.js";
+
+// The request-shape rules of retry.ts, on their own (mutation testing found
+// them held only indirectly by the server round trips in retry.test.ts).
+const request = (method: string, url: string, headers?: Record<string, string>) => new Request(url, { method, headers });
+
+describe("takesIdempotencyKey (the spec's rule: every write under /v1 but Kazoo's profile)", () => {
+  it("is true for every write under /v1, also behind a base path", () => {
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      expect(takesIdempotencyKey(request(method, "http://h/v1/hooks/4")), method).toBe(true);
+      expect(takesIdempotencyKey(request(method, "http://h/api/v1/hooks/4")), `${method} under /api`).toBe(true);
+    }
+  });
+
+  it("is false for reads and for paths outside /v1", () => {
+    for (const method of ["GET", "HEAD", "OPTIONS"]) expect(takesIdempotencyKey(request(method, "http://h/v1/hooks")), method).toBe(false);
+    expect(takesIdempotencyKey(request("POST", "http://h/health"))).toBe(false);
+  });
+
+  it("is false for Kazoo's collection and its items, also behind a base path; true for deeper paths", () => {
+    expect(takesIdempotencyKey(request("PUT", "http://h/v1/accounts/abc/webhooks"))).toBe(false);
+    expect(takesIdempotencyKey(request("POST", "http://h/v1/accounts/abc/webhooks/12"))).toBe(false);
+    expect(takesIdempotencyKey(request("DELETE", "http://h/api/v1/accounts/abc/webhooks/12"))).toBe(false);
+    expect(takesIdempotencyKey(request("POST", "http://h/v1/accounts/abc/webhooks/12/extra"))).toBe(true);
+  });
+});
+
+describe("isIdempotent", () => {
+  it("is true for the idempotent methods without a key, and for any keyed write", () => {
+    for (const method of ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]) expect(isIdempotent(request(method, "http://h/v1/hooks")), method).toBe(true);
+    for (const method of ["POST", "PATCH"]) {
+      expect(isIdempotent(request(method, "http://h/v1/hooks")), method).toBe(false);
+      expect(isIdempotent(request(method, "http://h/v1/hooks", { "Idempotency-Key": "k" })), `${method} with a key`).toBe(true);
+    }
+  });
+});
+
+describe("retryAfterMs edges", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  it("reads a value with surrounding whitespace", () => {
+    expect(retryAfterMs(" 3 ", now)).toBe(3000);
+    expect(retryAfterMs(" Thu, 01 Jan 2026 00:00:02 GMT ", now)).toBe(2000);
+  });
+
+  it("takes only a whole IMF-fixdate: no text before it, no offset after it (V8 would parse both)", () => {
+    expect(Date.parse("On Thu, 01 Jan 2026 00:00:02 GMT") - now).toBe(2000);
+    expect(retryAfterMs("On Thu, 01 Jan 2026 00:00:02 GMT", now)).toBe(0);
+    expect(Date.parse("Thu, 01 Jan 2026 00:00:02 GMT-01:00") - now).toBe(3_602_000);
+    expect(retryAfterMs("Thu, 01 Jan 2026 00:00:02 GMT-01:00", now)).toBe(0);
+  });
+});
