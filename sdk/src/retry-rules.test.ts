@@ -34,6 +34,12 @@ describe("isIdempotent", () => {
       expect(isIdempotent(request(method, "http://h/v1/hooks", { "Idempotency-Key": "k" })), `${method} with a key`).toBe(true);
     }
   });
+
+  it("is false for Kazoo's create (PUT on the webhooks collection, seed 004), true for a PUT of one webhook", () => {
+    expect(isIdempotent(request("PUT", "http://h/v1/accounts/abc/webhooks"))).toBe(false);
+    expect(isIdempotent(request("PUT", "http://h/base/v1/accounts/abc/webhooks"))).toBe(false);
+    expect(isIdempotent(request("PUT", "http://h/v1/accounts/abc/webhooks/12"))).toBe(true);
+  });
 });
 
 describe("retryAfterMs edges", () => {

@@ -62,14 +62,22 @@ class RetryableStatus extends Error {
   }
 }
 
+/** Kazoo's collection path: Crossbar creates a webhook with PUT there (seed 004), so that PUT is not idempotent. */
+const KAZOO_COLLECTION_PATH = /\/v1\/accounts\/[^/]+\/webhooks$/;
+
 /**
- * Whether sending `request` twice is safe: the idempotent methods, and any
- * write carrying an `Idempotency-Key` (the server replays the first answer).
+ * Whether sending `request` twice is safe: the idempotent methods (RFC 9110
+ * §9.2.2) except where a profile's contract makes PUT a create (Kazoo's
+ * `PUT /v1/accounts/{account_id}/webhooks`, which takes no key either), and
+ * any write carrying an `Idempotency-Key` (the server replays the first answer).
  *
  * @example isIdempotent(new Request("http://x/v1/hooks", { method: "POST" })) // false
+ * @example isIdempotent(new Request("http://x/v1/accounts/a/webhooks", { method: "PUT" })) // false
  */
 export function isIdempotent(request: Request): boolean {
-  return IDEMPOTENT_METHODS.has(request.method) || request.headers.has("Idempotency-Key");
+  if (request.headers.has("Idempotency-Key")) return true;
+  if (request.method === "PUT" && KAZOO_COLLECTION_PATH.test(new URL(request.url).pathname)) return false;
+  return IDEMPOTENT_METHODS.has(request.method);
 }
 
 /**
