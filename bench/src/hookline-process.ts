@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -9,8 +9,12 @@ import { tsxImport, trackChild } from "./child-process.js";
 import { createScratchDb, type ScratchDb } from "./scratch-db.js";
 
 const serviceDir = fileURLToPath(new URL("../../services/hookline/", import.meta.url));
-const mainFile = `${serviceDir}src/main.ts`;
-const cliFile = `${serviceDir}src/cli.ts`;
+// The built server (what `pnpm start` runs: `pnpm install` builds it), as
+// users run it; from source through tsx only when dist/ is missing.
+const builtMain = `${serviceDir}dist/main.mjs`;
+const builtCli = `${serviceDir}dist/cli.mjs`;
+const mainFile = existsSync(builtMain) ? builtMain : `${serviceDir}src/main.ts`;
+const cliFile = existsSync(builtCli) ? builtCli : `${serviceDir}src/cli.ts`;
 const READY_TIMEOUT_MS = 60_000;
 
 /** A Hookline server running as its own process on its own scratch database. */
@@ -25,8 +29,9 @@ export type HooklineProcess = {
 export class HooklineUnavailable extends Error {}
 
 /**
- * Migrates a scratch database and starts `services/hookline/src/main.ts` in
- * a child process (plain node + tsx, so the pid is the server's own, for RSS).
+ * Migrates a scratch database and starts the built server
+ * (`services/hookline/dist/main.mjs`; `src/main.ts` through tsx when there is
+ * no build) in a child process of plain node, so the pid is the server's own, for RSS.
  * Resolves once `/readyz` answers 200.
  *
  * @example
@@ -52,7 +57,9 @@ export async function startHookline(
     HOOKLINE_ROLE: role,
     HOOKLINE_ADMIN_TOKEN: adminToken,
     HOOKLINE_ALLOW_PRIVATE_TARGETS: "true",
-    HOOKLINE_MAIN_SECRET: process.env.HOOKLINE_MAIN_SECRET ?? randomBytes(32).toString("base64"),
+    // One main key per database, so every process a scenario starts on it
+    // (API, then a worker-only one) opens the secrets the first one sealed.
+    HOOKLINE_MAIN_SECRET: process.env.HOOKLINE_MAIN_SECRET ?? createHash("sha256").update(`hookline bench ${db.url}`).digest("base64"),
     // The limiter runs (its cost is part of the figure) but never trips the bench's one key.
     HOOKLINE_RATE_LIMIT_REQUESTS: "1000000000",
     LOG_LEVEL: "warn",
@@ -79,7 +86,8 @@ export async function startHookline(
 }
 
 function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv, lines: string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", tsxImport, file, ...args], { cwd: serviceDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const loader = file.endsWith(".ts") ? ["--import", tsxImport] : [];
+  const child = spawn(process.execPath, [...loader, file, ...args], { cwd: serviceDir, env, stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));
