@@ -35,8 +35,12 @@ const KAZOO_PATH = /^\/v1\/accounts\/[^/]+\/webhooks(\/[^/]+)?$/;
  * under `/v1` but Kazoo's profile (the spec's rule).
  */
 export function takesIdempotencyKey(request: Request): boolean {
-  const path = new URL(request.url).pathname;
-  return WRITE_METHODS.has(request.method) && /\/v1\//.test(path) && !KAZOO_PATH.test(path.replace(/^.*?(?=\/v1\/)/, ""));
+  return WRITE_METHODS.has(request.method) && /\/v1\//.test(new URL(request.url).pathname) && kazooPath(request) === null;
+}
+
+/** Kazoo's path in `request` (after any base path), or null: group 1 is the webhook id, absent on the collection. */
+function kazooPath(request: Request): RegExpExecArray | null {
+  return KAZOO_PATH.exec(new URL(request.url).pathname.replace(/^.*?(?=\/v1\/)/, ""));
 }
 
 /**
@@ -62,9 +66,6 @@ class RetryableStatus extends Error {
   }
 }
 
-/** Kazoo's collection path: Crossbar creates a webhook with PUT there (seed 004), so that PUT is not idempotent. */
-const KAZOO_COLLECTION_PATH = /\/v1\/accounts\/[^/]+\/webhooks$/;
-
 /**
  * Whether sending `request` twice is safe: the idempotent methods (RFC 9110
  * §9.2.2) except where a profile's contract makes PUT a create (Kazoo's
@@ -76,7 +77,11 @@ const KAZOO_COLLECTION_PATH = /\/v1\/accounts\/[^/]+\/webhooks$/;
  */
 export function isIdempotent(request: Request): boolean {
   if (request.headers.has("Idempotency-Key")) return true;
-  if (request.method === "PUT" && KAZOO_COLLECTION_PATH.test(new URL(request.url).pathname)) return false;
+  if (request.method === "PUT") {
+    // Crossbar creates a webhook with PUT on the collection (seed 004).
+    const kazoo = kazooPath(request);
+    if (kazoo !== null && kazoo[1] === undefined) return false;
+  }
   return IDEMPOTENT_METHODS.has(request.method);
 }
 
