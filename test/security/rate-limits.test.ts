@@ -1,7 +1,8 @@
 import { createClient } from "@hookline/sdk";
+import { createLogger, loadConfig, startHookline, type RunningHookline } from "@hookline/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from "../support/server.js";
 
 // Limits are independent of the store: one backend (PGlite) is enough.
 const LIMIT = 5;
@@ -117,5 +118,53 @@ describe("API rate limits", () => {
     expect(retried.status).toBe(200);
     // The retry came no earlier than Retry-After said (whole seconds; allow for the clock's rounding).
     expect(retried.at - seen[first429]!.at).toBeGreaterThanOrEqual(Number(seen[first429]!.retryAfter) * 1000 - 50);
+  });
+});
+
+/**
+ * The server as `hookline` starts it (startHookline, not the tests' own
+ * serve): the failed-authentication lockout is per client address. Listening
+ * on `::` (dual stack), 127.0.0.1 and [::1] are two clients. When the entry
+ * point dropped @hono/node-server's `env`, no address was known, every client
+ * shared one bucket, and one client's wrong keys locked everyone out.
+ */
+describe("API rate limits on the started server", () => {
+  let hookline: RunningHookline;
+  let key: string;
+  let port: number;
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      HOST: "::",
+      PORT: "0",
+      HOOKLINE_DATA_DIR: "memory://",
+      HOOKLINE_ROLE: "api",
+      HOOKLINE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      HOOKLINE_RATE_LIMIT_FAILED_AUTH: String(FAILED_AUTH_LIMIT),
+      HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: "60",
+      LOG_LEVEL: "silent",
+    });
+    hookline = await startHookline(config, createLogger("silent"));
+    port = Number(new URL(hookline.url!).port);
+    const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "application/json" };
+    const account = (await (await fetch(`http://127.0.0.1:${port}/v1/accounts`, { method: "POST", headers: admin, body: '{"name":"a"}' })).json()) as { id: string };
+    const issued = await fetch(`http://127.0.0.1:${port}/v1/accounts/${account.id}/keys`, { method: "POST", headers: admin, body: '{"name":"k"}' });
+    key = ((await issued.json()) as { key: string }).key;
+  }, 120_000);
+  afterAll(() => hookline?.stop());
+
+  it("locks out the address that sent wrong keys, and only that one", async () => {
+    const from = (host: string, token: string) => fetch(`http://${host}:${port}/v1/hooks`, { headers: { authorization: `Bearer ${token}` } });
+    const statuses: number[] = [];
+    for (let i = 0; i <= FAILED_AUTH_LIMIT; i++) {
+      const res = await from("127.0.0.1", `wrong-${i}`);
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    expect(statuses).toEqual([...Array(FAILED_AUTH_LIMIT).fill(401), 429]);
+    // The locked-out address is refused even with a good key (checked before any lookup) …
+    expect((await from("127.0.0.1", key)).status).toBe(429);
+    // … another client is not.
+    expect((await from("[::1]", key)).status).toBe(200);
   });
 });

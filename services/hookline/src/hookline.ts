@@ -66,12 +66,14 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
 
 async function startLocked(config: Config, logger: Logger, undo: Array<() => Promise<void>>, lock: DataDirLock | undefined): Promise<RunningHookline> {
   // Bound before the database is opened; requests wait for the app behind a 503.
-  let handler: (request: Request) => Response | Promise<Response> = starting;
+  // `env` is @hono/node-server's { incoming, outgoing }: the client's address
+  // (per-address limits) and the body read straight from Node's stream come from it.
+  let handler: FetchHandler = starting;
   let server: ServerType | undefined;
   if (config.role !== "worker") {
-    server = await listen((request) => handler(request), config.host, config.port, "PORT");
+    server = await listen((request, env) => handler(request, env), config.host, config.port, "PORT");
   } else if (config.delivery.metricsPort !== undefined) {
-    server = await listen((request) => handler(request), config.host, config.delivery.metricsPort, "HOOKLINE_METRICS_PORT");
+    server = await listen((request, env) => handler(request, env), config.host, config.delivery.metricsPort, "HOOKLINE_METRICS_PORT");
   }
   if (server) undo.push(() => new Promise<void>((resolve) => server!.close(() => resolve())));
   const url = server ? baseUrl(config.host, server) : undefined;
@@ -163,7 +165,9 @@ function baseUrl(host: string, server: ServerType): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number, setting: "PORT" | "HOOKLINE_METRICS_PORT"): Promise<ServerType> {
+type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
+
+function listen(fetch: FetchHandler, hostname: string, port: number, setting: "PORT" | "HOOKLINE_METRICS_PORT"): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) =>
