@@ -1,10 +1,10 @@
-import { monotonicFactory } from "ulid";
+import { ulidFactory } from "./message-ids.js";
 import type { Db } from "../store/db-handle.js";
 import { insertEvents, type NewEvent } from "../store/events.js";
 import type { RecordedOutcomes } from "../store/record-outcomes.js";
 
 // Monotonic: notices made in the same millisecond keep their order in message ids.
-const nextUlid = monotonicFactory();
+const nextUlid = ulidFactory();
 
 /**
  * Event types Hookline publishes about itself (Svix's operational webhooks),

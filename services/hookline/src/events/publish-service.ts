@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsPlugin from "ajv-formats";
-import { monotonicFactory } from "ulid";
 import type { AuthenticatedAccount } from "../domain/account.js";
 import { invalid, type HooklineError } from "../domain/errors.js";
 import { ajvFieldError } from "../domain/field-messages.js";
@@ -11,6 +10,7 @@ import { insertEventBatch, type BatchEvent } from "../store/event-batch.js";
 import type { NewEvent } from "../store/events.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
 import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
+import { ulidFactory } from "./message-ids.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
 import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
 
@@ -82,7 +82,7 @@ export interface PublishService {
  */
 export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
   // Monotonic: ids made in the same millisecond still sort in publish order.
-  const nextUlid = monotonicFactory();
+  const nextUlid = ulidFactory();
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
