@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger, loadConfig, startHookline, type RunningHookline } from "@hookline/server";
+import { testBackends, type TestDatabase } from "../support/databases.js";
+import { FAST_DELIVERY_ENV, eventually, startReceiver, type TestReceiver } from "../support/delivery.js";
+import { TEST_ADMIN_TOKEN } from "../support/server.js";
+import { specClient } from "../support/spec-client.js";
+
+const CONCURRENCY = 64;
+/** Each event's data: just under the default request body limit (256 KiB) with the envelope around it. */
+const DATA_BYTES = 250 * 1024;
+
+/**
+ * The delivery worker thread runs under a capped V8 heap (worker-thread.ts
+ * `workerHeapLimits`, sized from concurrency × body limit). This is the worst
+ * case that sizing is for, at the defaults: every worker slot sending a body
+ * at the request limit at once. Too small a cap kills the thread (and the
+ * process) with an out-of-memory error instead of delivering.
+ * PostgreSQL only: only there does role `both` run the worker on a thread.
+ */
+describe.each(testBackends().filter((b) => b.kind === "postgres"))("the worker thread's heap ($kind)", (backend) => {
+  let database: TestDatabase;
+  let receiver: TestReceiver;
+  let hookline: RunningHookline;
+
+  beforeAll(async () => {
+    database = await backend.create();
+    // Held for a while, so the attempts overlap: every slot holds its body at once.
+    receiver = await startReceiver(async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      res.writeHead(204).end();
+    });
+    hookline = await startHookline(
+      loadConfig({
+        ...FAST_DELIVERY_ENV,
+        HOOKLINE_ROLE: "both",
+        HOOKLINE_WORKER_CONCURRENCY: String(CONCURRENCY),
+        PORT: "0",
+        HOOKLINE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        DATABASE_URL: database.url!,
+      }),
+      createLogger("silent"),
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await hookline?.stop();
+    await receiver?.close();
+    await database?.dispose();
+  });
+
+  it("delivers a full concurrency of bodies at the body limit, each byte for byte", async () => {
+    const admin = specClient(hookline.url!, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    const account = await admin.call("POST", "/v1/accounts", { body: { name: "heap" } });
+    const key = await admin.call("POST", `/v1/accounts/${account.body.id}/keys`, { body: { name: "k" } });
+    const api = specClient(hookline.url!, { authorization: `Bearer ${key.body.key}` });
+    await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/big`, events: ["heap.big"], max_in_flight: CONCURRENCY } });
+
+    const published = await Promise.all(
+      Array.from({ length: CONCURRENCY }, (_, i) =>
+        api.call("POST", "/v1/events", { body: { type: "heap.big", data: { i, pad: String.fromCharCode(97 + (i % 26)).repeat(DATA_BYTES) } } }),
+      ),
+    );
+    expect(published.map((r) => r.status)).toEqual(Array(CONCURRENCY).fill(202));
+
+    await eventually(async () => (receiver.requests.length >= CONCURRENCY ? true : undefined), 90_000, `${CONCURRENCY} large deliveries`);
+    const seen = new Set<number>();
+    for (const request of receiver.requests) {
+      // The body is the event's data as published (PRODUCT §4).
+      const data = JSON.parse(request.body) as { i: number; pad: string };
+      expect(data.pad).toBe(String.fromCharCode(97 + (data.i % 26)).repeat(DATA_BYTES));
+      seen.add(data.i);
+    }
+    expect(seen.size).toBe(CONCURRENCY);
+    // The thread is alive and still delivering after the burst.
+    await api.call("POST", "/v1/events", { body: { type: "heap.big", data: { i: -1, pad: "" } } });
+    await eventually(async () => (receiver.requests.length > CONCURRENCY ? true : undefined), 30_000, "a delivery after the burst");
+  }, 180_000);
+});
