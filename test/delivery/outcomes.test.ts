@@ -167,4 +167,25 @@ describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
     expect(second.headers.get("link")).toBeNull();
     expect(second.body[0].id).toBeLessThan(ids[2]);
   });
+
+  it("logs an attempt whose body is cut for the log in the middle of a surrogate pair", async () => {
+    // The attempt log keeps the first 4,096 characters of what was sent. Here
+    // the body is `{"s":"aaa…😀…"}` with the cut between the two halves of an
+    // emoji: a lone half is not text PostgreSQL takes, and the outcome could
+    // not be written (the delivery was re-sent when its lease ran out).
+    const type = "t.surrogate";
+    const hook = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/surrogate`, events: [type] } });
+    expect(hook.status).toBe(201);
+    const s = "a".repeat(4096 - '{"s":"'.length - 1) + "😀".repeat(10);
+    const published = await api.call("POST", "/v1/events", { body: { type, data: { s } } });
+    const event = await api.call("GET", `/v1/events/${published.body.id}`);
+    const delivery = await finished(event.body.deliveries[0].id);
+    expect(delivery.status).toBe("succeeded");
+    expect(delivery.attempt_count).toBe(1);
+    const logged = delivery.attempts[0].request_body as string;
+    expect(logged.startsWith('{"s":"aaa')).toBe(true);
+    expect(logged.length).toBeLessThanOrEqual(4096);
+    // What was received is the whole body, byte for byte.
+    expect(receiver.requests.find((r) => r.url === "/surrogate")!.body).toBe(JSON.stringify({ s }));
+  });
 });

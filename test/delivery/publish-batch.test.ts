@@ -70,6 +70,22 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
     expect(event.body).toMatchObject({ type: "order.paid", subject: "o-1", data: { n: 2 }, deliveries_count: 1 });
   });
 
+  it("refuses, alone, a batch event whose data is bigger than a single publish's body may be", async () => {
+    const limit = server.config.bodyLimitBytes;
+    // Bytes, not characters: "€" is three bytes of UTF-8.
+    const big = { s: "€".repeat(Math.ceil(limit / 3)) };
+    const res = await api.call("POST", "/v1/events/batch", {
+      body: { events: [{ type: "big.one", data: { n: 0 } }, { type: "big.one", data: big }] },
+    });
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+    const [small, refused] = res.body.results;
+    expect(small).toMatchObject({ status: 202, deliveries: 1 });
+    expect(refused.status).toBe(400);
+    expect(refused.problem.errors).toEqual([{ path: "body.events.1.data", message: expect.stringContaining(`at most ${limit} bytes`) }]);
+    const stored = await database.store.db.selectFrom("events").select("id").where("type", "=", "big.one").execute();
+    expect(stored.map((e) => Number(e.id))).toEqual([small.id]);
+  });
+
   it("keeps idempotency per event: a used key (earlier, or earlier in the same batch) answers the first publish", async () => {
     const earlier = await api.call("POST", "/v1/events/batch", { body: { events: [{ type: "idem.batch", data: {}, idempotency_key: "k-earlier" }] } });
     const header = await api.call("POST", "/v1/events", { body: { type: "idem.batch", data: {} }, headers: { "idempotency-key": "k-header" } });

@@ -6,15 +6,19 @@ import { TEST_ADMIN_TOKEN } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
 
 const CONCURRENCY = 64;
+/** The default claim size (HOOKLINE_WORKER_BATCH_SIZE): the thread may hold CONCURRENCY + BATCH rows. */
+const BATCH = 100;
 /** Each event's data: just under the default request body limit (256 KiB) with the envelope around it. */
 const DATA_BYTES = 250 * 1024;
 
 /**
  * The delivery worker thread runs under a capped V8 heap (worker-thread.ts
- * `workerHeapLimits`, sized from concurrency × body limit). This is the worst
- * case that sizing is for, at the defaults: every worker slot sending a body
- * at the request limit at once. Too small a cap kills the thread (and the
- * process) with an out-of-memory error instead of delivering.
+ * `workerHeapLimits`, sized from the rows it may hold × the body limit).
+ * These are the worst cases that sizing is for, at the defaults: every worker
+ * slot sending a body at the request limit at once, and one such event
+ * fanned out to as many hooks as the thread may hold rows, in text V8 stores
+ * two bytes a character. Too small a cap kills the thread (and the process)
+ * with an out-of-memory error instead of delivering.
  * PostgreSQL only: only there does role `both` run the worker on a thread.
  */
 describe.each(testBackends().filter((b) => b.kind === "postgres"))("the worker thread's heap ($kind)", (backend) => {
@@ -74,4 +78,23 @@ describe.each(testBackends().filter((b) => b.kind === "postgres"))("the worker t
     await api.call("POST", "/v1/events", { body: { type: "heap.big", data: { i: -1, pad: "" } } });
     await eventually(async () => (receiver.requests.length > CONCURRENCY ? true : undefined), 30_000, "a delivery after the burst");
   }, 180_000);
+
+  it("fans one event at the body limit (two bytes a character in V8) out to as many hooks as the thread may hold rows", async () => {
+    const admin = specClient(hookline.url!, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    const account = await admin.call("POST", "/v1/accounts", { body: { name: "fan" } });
+    const key = await admin.call("POST", `/v1/accounts/${account.body.id}/keys`, { body: { name: "k" } });
+    const api = specClient(hookline.url!, { authorization: `Bearer ${key.body.key}` });
+    const hooks = CONCURRENCY + BATCH;
+    for (let i = 0; i < hooks; i++) {
+      const created = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/fan/${i}`, events: ["heap.fan"] } });
+      expect(created.status).toBe(201);
+    }
+    const pad = "€" + "b".repeat(DATA_BYTES - 3);
+    const published = await api.call("POST", "/v1/events", { body: { type: "heap.fan", data: { pad } } });
+    expect(published.body).toMatchObject({ deliveries: hooks });
+    const fanned = () => receiver.requests.filter((r) => r.url.startsWith("/fan/"));
+    await eventually(async () => (fanned().length >= hooks ? true : undefined), 120_000, `${hooks} fanned-out deliveries`);
+    expect(new Set(fanned().map((r) => r.url)).size).toBe(hooks);
+    for (const request of fanned()) expect((JSON.parse(request.body) as { pad: string }).pad).toBe(pad);
+  }, 240_000);
 });

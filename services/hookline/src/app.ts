@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps) {
   const secrets = deps.secrets ?? (config.mainSecret ? createSecretBox(config.mainSecret, config.mainSecretPrevious) : ephemeralSecretBox());
   const hookService = createHookService({ store, config, transport, secrets });
   const eventTypes = builtInEventTypes(document);
-  const publishService = createPublishService({ store, eventTypes });
+  const publishService = createPublishService({ store, eventTypes, maxDataBytes: config.bodyLimitBytes });
 
   app.use(requestId());
   // One line per request. No per-request child logger: building one costs more

@@ -1,6 +1,7 @@
 import type { DeliveryConfig } from "../config.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
+import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
 import { retryAfterMs, retryDelayMs } from "./schedule.js";
 import type { AttemptResult } from "./transport.js";
@@ -21,7 +22,7 @@ export function outcomeOf(
   result: AttemptResult,
   config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
 ): DeliveryOutcome {
-  const context = (request.method === "GET" ? request.url : request.body).slice(0, CONTEXT_CAP);
+  const context = logPrefix(request.method === "GET" ? request.url : request.body, CONTEXT_CAP);
   const attempt = {
     attempted_at: result.startedAt.toISOString(),
     duration_ms: result.durationMs,

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import { Agent, buildConnector, request, errors as undiciErrors } from "undici";
 import type { AttemptErrorKind } from "../store/schema.js";
 import { firstNonPublicAddress, isLocalName, isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
+import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
 
 /** How much of a response body is kept (and read at all) per attempt. */
@@ -200,5 +201,5 @@ function classify(error: unknown, timeoutMs: number): [AttemptErrorKind, string]
   if (/^E(CONNREFUSED|CONNRESET|HOSTUNREACH|NETUNREACH|PIPE|CONNABORTED)$/.test(code) || code === "UND_ERR_SOCKET") {
     return ["connection", `${code}: ${inner?.message ?? String(error)}`];
   }
-  return ["other", (inner?.message ?? String(error)).slice(0, 500)];
+  return ["other", logPrefix(inner?.message ?? String(error), 500)];
 }

@@ -108,15 +108,20 @@ const MIB = 1024 * 1024;
  * The thread's V8 heap limits. Without them V8 sizes a thread's heap as it
  * does the main one's (gigabytes on a large machine) and lets garbage pile up
  * before collecting: under load the process grew to 370 MB, 250 MB of it the
- * thread's. Capped, it peaks at 255 MB (issue 10's budget: 300 MB), at no
- * measured cost in throughput (`pnpm bench delivery`, bench/README.md).
+ * thread's. Capped, it stays under issue 10's 300 MB budget at no measured
+ * cost in throughput (`pnpm bench delivery`, bench/README.md).
  *
- * The old generation is sized for the worst the thread holds alive at once:
- * every concurrent attempt with a body at the request limit, a few copies of
- * each (event data, signed body, logged request), 8× for headroom; at least
- * 128 MiB. Defaults (64 × 256 KiB) give 128 MiB.
+ * The old generation is sized for the most the thread can hold alive at
+ * once, with room to collect: every row it may hold (`concurrency` being
+ * sent plus a claim of `batchSize` waiting) carrying event data at the body
+ * limit — every event's data is at most that, batch events included
+ * (publish-service.ts) — stored two bytes a character (V8 does so for any
+ * text beyond Latin-1), plus the signed body of each attempt; 6× the limit
+ * per row, and at least 256 MiB. Defaults (164 rows × 256 KiB) give 256 MiB.
+ * The log keeps copies, not slices, of what was sent (log-prefix.ts), so
+ * outcomes waiting to be written hold 4 KiB each, not their whole body.
  */
 export function workerHeapLimits(config: Pick<Config, "bodyLimitBytes" | "delivery">): { maxYoungGenerationSizeMb: number; maxOldGenerationSizeMb: number } {
-  const worstLive = config.delivery.concurrency * config.bodyLimitBytes * 8;
-  return { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: Math.max(128, Math.ceil(worstLive / MIB)) };
+  const rows = config.delivery.concurrency + config.delivery.batchSize;
+  return { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: Math.max(256, Math.ceil((rows * config.bodyLimitBytes * 6) / MIB)) };
 }

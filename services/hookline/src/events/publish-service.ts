@@ -77,10 +77,16 @@ export interface PublishService {
  * naming each bad field.
  *
  * @example
- * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()) });
+ * const events = createPublishService({ store, eventTypes: builtInEventTypes(loadOpenApiDocument()), maxDataBytes: config.bodyLimitBytes });
  * const { id, deliveries } = await events.publish(account, { type: "build:complete", data });
  */
-export function createPublishService(deps: { store: Store; eventTypes: BuiltInEventType[]; notifier?: DeliveryNotifier }): PublishService {
+export function createPublishService(deps: {
+  store: Store;
+  eventTypes: BuiltInEventType[];
+  /** Most bytes of one event's data text (HOOKLINE_BODY_LIMIT_BYTES): a batch event may not carry more than a single publish's whole body. */
+  maxDataBytes: number;
+  notifier?: DeliveryNotifier;
+}): PublishService {
   // Monotonic: ids made in the same millisecond still sort in publish order.
   const nextUlid = ulidFactory();
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
@@ -93,6 +99,12 @@ export function createPublishService(deps: { store: Store; eventTypes: BuiltInEv
     if (isReservedEventType(input.type)) {
       return invalid(`${input.type} is an event type Hookline sends itself; publish it under another name.`, [
         { path: `${at}.type`, message: `is reserved: ${RESERVED_EVENT_TYPES.join(", ")} and types starting with ${RESERVED_EVENT_TYPE_PREFIXES.join(", ")} are Hookline's own` },
+      ]);
+    }
+    const bytes = Buffer.byteLength(dataTextOf(input));
+    if (bytes > deps.maxDataBytes) {
+      return invalid(`data is larger than an event may be.`, [
+        { path: `${at}.data`, message: `is ${bytes} bytes of JSON; an event's data may be at most ${deps.maxDataBytes} bytes (HOOKLINE_BODY_LIMIT_BYTES)` },
       ]);
     }
     const validate = validators.get(input.type);

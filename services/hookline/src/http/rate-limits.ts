@@ -40,10 +40,10 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
   const keyPolicy = `"${PER_KEY}";q=${config.requests};w=${config.windowSeconds}`;
   const failurePolicy = `"${FAILED_AUTH}";q=${config.failedAuth};w=${config.windowSeconds}`;
 
-  // A client is only ever held back within one window of its last failure; until
-  // then the address (a socket getter, a measurable share of a cached-auth GET)
-  // need not be read at all.
-  let lastFailureAt = Number.NEGATIVE_INFINITY;
+  // The latest end of any address's failure window, as the store itself
+  // reports it: past it no address can be held back, so the address (a
+  // socket getter, a measurable share of a cached-auth GET) need not be read.
+  let lockoutsEndBy = Number.NEGATIVE_INFINITY;
 
   const secondsLeft = (resetTime: Date | undefined) => Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
 
@@ -64,7 +64,7 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
       c.header("RateLimit", headers.ratelimit);
     },
     checkAddress(c) {
-      if (config.failedAuth === 0 || Date.now() - lastFailureAt > windowMs) return;
+      if (config.failedAuth === 0 || Date.now() >= lockoutsEndBy) return;
       const client = failures.get(addressOf(c));
       if (!client?.resetTime || client.resetTime.getTime() <= Date.now() || client.totalHits < config.failedAuth) return;
       const reset = secondsLeft(client.resetTime);
@@ -76,8 +76,8 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
     },
     countFailure(c): Record<string, string> {
       if (config.failedAuth === 0) return {};
-      lastFailureAt = Date.now();
       const { totalHits, resetTime } = failures.increment(addressOf(c));
+      lockoutsEndBy = Math.max(lockoutsEndBy, resetTime?.getTime() ?? Date.now() + windowMs);
       return { "ratelimit-policy": failurePolicy, ratelimit: `"${FAILED_AUTH}";r=${Math.max(0, config.failedAuth - totalHits)};t=${secondsLeft(resetTime)}` };
     },
     close() {
