@@ -168,3 +168,54 @@ describe("API rate limits on the started server", () => {
     expect((await from("[::1]", key)).status).toBe(200);
   });
 });
+
+/**
+ * Behind a reverse proxy every client has the proxy's address; with the
+ * proxy listed in HOOKLINE_TRUSTED_PROXIES, `X-Forwarded-For` names the
+ * client (read from the right). Unlisted, the header is ignored, so a client
+ * cannot choose its own bucket. The forwarded addresses are only header text
+ * (documentation ranges, RFC 5737): no traffic leaves 127.0.0.1.
+ */
+describe("the failed-credential limit behind a reverse proxy", () => {
+  let database: TestDatabase;
+  let trusting: TestServer;
+  let untrusting: TestServer;
+  let key: string;
+
+  beforeAll(async () => {
+    database = await testBackends()[0]!.create();
+    const limits = { HOOKLINE_RATE_LIMIT_FAILED_AUTH: String(FAILED_AUTH_LIMIT), HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: "60" };
+    trusting = await startTestServer(database, { ...limits, HOOKLINE_TRUSTED_PROXIES: "10.0.0.0/8, 127.0.0.1" });
+    untrusting = await startTestServer(database, limits);
+    key = (await trusting.newAccount("proxied")).key;
+  });
+  afterAll(async () => {
+    await trusting?.close();
+    await untrusting?.close();
+    await database?.dispose();
+  });
+
+  const call = (server: TestServer, forwardedFor: string, token: string) =>
+    fetch(`${server.url}/v1/hooks`, { headers: { authorization: `Bearer ${token}`, "x-forwarded-for": forwardedFor } });
+
+  it("limits the client X-Forwarded-For names when the peer is a trusted proxy, skipping trusted hops", async () => {
+    const statuses: number[] = [];
+    // The client wrote a fake address at the left; the proxies (10.1.2.3, then 127.0.0.1) appended the real one.
+    for (let i = 0; i <= FAILED_AUTH_LIMIT; i++) statuses.push((await call(trusting, `198.51.100.66, 203.0.113.5, 10.1.2.3`, `wrong-${i}`)).status);
+    expect(statuses).toEqual([...Array(FAILED_AUTH_LIMIT).fill(401), 429]);
+    // Another client through the same proxies is not locked out …
+    expect((await call(trusting, "203.0.113.6", key)).status).toBe(200);
+    // … and changing the left-hand (client-written) part does not free the locked-out one.
+    expect((await call(trusting, "192.0.2.1, 203.0.113.5", key)).status).toBe(429);
+  });
+
+  it("ignores X-Forwarded-For from a peer that is not a trusted proxy", async () => {
+    for (let i = 0; i < FAILED_AUTH_LIMIT; i++) expect((await call(untrusting, `203.0.113.${10 + i}`, `wrong-${i}`)).status).toBe(401);
+    // A new forwarded address does not give the peer (127.0.0.1) a new bucket.
+    expect((await call(untrusting, "203.0.113.99", key)).status).toBe(429);
+  });
+
+  it("refuses a setting that is not an address or range, naming it", () => {
+    expect(() => loadConfig({ HOOKLINE_TRUSTED_PROXIES: "10.0.0.0/8, proxy.internal" })).toThrow(/HOOKLINE_TRUSTED_PROXIES.*proxy\.internal is not an IP address or CIDR range/s);
+  });
+});

@@ -424,6 +424,11 @@ export interface paths {
          *     every write, covers the whole request.
          *
          *     The body may be up to `HOOKLINE_BATCH_BODY_LIMIT_BYTES` (4 MiB by default).
+         *     One event's `data` may be at most `HOOKLINE_BODY_LIMIT_BYTES` bytes of
+         *     JSON text (256 KiB by default), as a single publish's whole body: a
+         *     bigger one refuses that event alone (`status` 400, path
+         *     `body.events.<index>.data`), so every event, however it was published,
+         *     fits what the delivery workers are sized for.
          */
         post: operations["publishEventBatch"];
         delete?: never;

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { installFieldMessages } from "./domain/field-messages.js";
+import { isAddressOrRange } from "./http/client-address.js";
 import { MAIN_KEY_BYTES } from "./signing/secret-box.js";
 
 installFieldMessages();
@@ -75,6 +76,14 @@ const configSchema = z.object({
   HOOKLINE_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000_000).default(6000),
   HOOKLINE_RATE_LIMIT_FAILED_AUTH: z.coerce.number().int().min(0).max(1_000_000_000).default(30),
   HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  HOOKLINE_TRUSTED_PROXIES: z
+    .string()
+    .transform((value, ctx) => {
+      const parts = value.split(",").map((part) => part.trim()).filter(Boolean);
+      for (const part of parts.filter((p) => !isAddressOrRange(p))) ctx.addIssue({ code: "custom", message: `${part} is not an IP address or CIDR range` });
+      return parts;
+    })
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOOKLINE_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   HOOKLINE_API_KEY: z.string().min(1).optional(),
@@ -137,6 +146,8 @@ export interface RateLimitConfig {
   /** Requests with a missing or wrong credential per window per client address. */
   failedAuth: number;
   windowSeconds: number;
+  /** Reverse proxies (addresses, CIDR ranges) whose `X-Forwarded-For` names the client (http/client-address.ts); empty: the socket's peer is the client. */
+  trustedProxies: string[];
 }
 
 export interface DeliveryConfig {
@@ -240,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       requests: e.HOOKLINE_RATE_LIMIT_REQUESTS,
       failedAuth: e.HOOKLINE_RATE_LIMIT_FAILED_AUTH,
       windowSeconds: e.HOOKLINE_RATE_LIMIT_WINDOW_SECONDS,
+      trustedProxies: e.HOOKLINE_TRUSTED_PROXIES ?? [],
     },
     delivery: {
       timeoutMs: e.HOOKLINE_DELIVERY_TIMEOUT_MS,

@@ -1,7 +1,7 @@
-import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
 import { MemoryStore } from "hono-rate-limiter";
 import type { RateLimitConfig } from "../config.js";
+import { createClientAddress } from "./client-address.js";
 import { ProblemError } from "./problem.js";
 
 /** The policy names in `RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers). */
@@ -34,6 +34,7 @@ export interface RateLimits {
  */
 export function createRateLimits(config: RateLimitConfig): RateLimits {
   const windowMs = config.windowSeconds * 1000;
+  const addressOf = createClientAddress(config.trustedProxies);
   const keys = new MemoryStore();
   const failures = new MemoryStore();
   for (const store of [keys, failures]) store.init({ windowMs } as never);
@@ -85,13 +86,4 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
       failures.shutdown();
     },
   };
-}
-
-/** The peer's address; requests that did not come through a socket (`app.request` in tests) share one bucket. */
-function addressOf(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
 }
