@@ -69,16 +69,16 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
       // process group, and pnpm forwards it), so only a signal more than a
       // second after the first counts as a second one.
       if (stoppingSince !== undefined) {
-        if (Date.now() - stoppingSince > 1000) process.exit(1);
+        if (Date.now() - stoppingSince > 1000) exitAfterLogs(logger, 1);
         return;
       }
       stoppingSince = Date.now();
       logger.info({ signal }, "shutting down");
       hookline.stop().then(
-        () => process.exit(0),
+        () => exitAfterLogs(logger, 0),
         (error) => {
           logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
+          exitAfterLogs(logger, 1);
         },
       );
     });
@@ -112,6 +112,23 @@ function handleUnhandledRejections(logger: Logger) {
       return;
     }
     logger.fatal({ err: reason }, "unhandled rejection");
-    process.exit(1);
+    exitAfterLogs(logger, 1);
   });
+}
+
+/** How long an exit waits for the log's last writes to finish (or fail). */
+const LOG_SETTLE_MS = 100;
+
+/**
+ * Exits after the log's last writes have finished or failed. At exit pino
+ * writes what is still pending synchronously, and sonic-boom (its
+ * destination) retries a failed synchronous write for ever unless the error
+ * is EAGAIN: with stdout a pipe whose reader is gone (`hookline start |
+ * head`, a dead log shipper) the process hung there, deaf to signals. Given
+ * a moment, the pending asynchronous write fails with EPIPE instead, pino
+ * stops writing to the broken pipe, and the exit has nothing left to flush.
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  logger.flush();
+  setTimeout(() => process.exit(code), LOG_SETTLE_MS);
 }
