@@ -207,6 +207,12 @@ describe("the failed-credential limit behind a reverse proxy", () => {
     expect((await call(trusting, "203.0.113.6", key)).status).toBe(200);
     // … and changing the left-hand (client-written) part does not free the locked-out one.
     expect((await call(trusting, "192.0.2.1, 203.0.113.5", key)).status).toBe(429);
+    // … nor does a port appended by a proxy, or another spelling of the address.
+    expect((await call(trusting, "203.0.113.5:41234", key)).status).toBe(429);
+    expect((await call(trusting, "::ffff:203.0.113.5", key)).status).toBe(429);
+    // The same holds for a bracketed IPv6 hop with a port.
+    for (let i = 0; i < FAILED_AUTH_LIMIT; i++) expect((await call(trusting, `[2001:db8::7]:${40000 + i}`, `wrong-v6-${i}`)).status).toBe(401);
+    expect((await call(trusting, "2001:db8:0:0:0:0:0:7", key)).status).toBe(429);
   });
 
   it("ignores X-Forwarded-For from a peer that is not a trusted proxy", async () => {

@@ -29,10 +29,23 @@ export function createClientAddress(trustedProxies: readonly string[]): (c: Cont
   return (c) => {
     const peer = peerAddress(c);
     if (ranges.length === 0 || peer === UNKNOWN || !trusted(peer)) return peer;
-    const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map((hop) => hop.trim()).filter(Boolean);
+    const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map(withoutPort).filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i]!)) return canonical(hops[i]!);
     return hops.length > 0 ? canonical(hops[0]!) : peer;
   };
+}
+
+/**
+ * A hop as an address: some proxies append the client's port
+ * (`203.0.113.7:41234`, `[2001:db8::1]:41234`), which would otherwise give
+ * every connection of one client a bucket of its own.
+ */
+function withoutPort(hop: string): string {
+  const trimmed = hop.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(trimmed);
+  if (bracketed) return bracketed[1]!;
+  const v4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(trimmed);
+  return v4WithPort ? v4WithPort[1]! : trimmed;
 }
 
 /** True when `value` is an IP address or a CIDR range ipaddr.js understands: what HOOKLINE_TRUSTED_PROXIES takes. */
