@@ -3,7 +3,6 @@ import { fileURLToPath } from "node:url";
 
 /** The repository root and the server's entry points, for tests that run them as processes. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const TSX = `${ROOT}node_modules/.bin/tsx`;
 export const MAIN = `${ROOT}services/hookline/src/main.ts`;
 export const CLI = `${ROOT}services/hookline/src/cli.ts`;
 
@@ -18,7 +17,11 @@ export interface StartedProcess {
 }
 
 export function startProcess(script: string, args: string[], env: Record<string, string>): StartedProcess {
-  const child = spawn(TSX, [script, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // node with tsx's loader, not the tsx CLI: the CLI is a parent process that
+  // relays signals and, when the child does not acknowledge one within 30 ms
+  // (a busy event loop on a loaded machine), SIGKILLs it and exits 143. A
+  // signal sent here must reach the server itself, as it does in production.
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
