@@ -51,11 +51,16 @@ describe.each(testBackends().filter((b) => b.kind === "postgres"))("the worker t
     await database?.dispose();
   });
 
-  it("delivers a full concurrency of bodies at the body limit, each byte for byte", async () => {
+  /** A new account through the admin API, and a client with its key. */
+  async function newAccountApi(name: string) {
     const admin = specClient(hookline.url!, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
-    const account = await admin.call("POST", "/v1/accounts", { body: { name: "heap" } });
+    const account = await admin.call("POST", "/v1/accounts", { body: { name } });
     const key = await admin.call("POST", `/v1/accounts/${account.body.id}/keys`, { body: { name: "k" } });
-    const api = specClient(hookline.url!, { authorization: `Bearer ${key.body.key}` });
+    return specClient(hookline.url!, { authorization: `Bearer ${key.body.key}` });
+  }
+
+  it("delivers a full concurrency of bodies at the body limit, each byte for byte", async () => {
+    const api = await newAccountApi("heap");
     await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/big`, events: ["heap.big"], max_in_flight: CONCURRENCY } });
 
     const published = await Promise.all(
@@ -80,10 +85,7 @@ describe.each(testBackends().filter((b) => b.kind === "postgres"))("the worker t
   }, 180_000);
 
   it("fans one event at the body limit (two bytes a character in V8) out to as many hooks as the thread may hold rows", async () => {
-    const admin = specClient(hookline.url!, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
-    const account = await admin.call("POST", "/v1/accounts", { body: { name: "fan" } });
-    const key = await admin.call("POST", `/v1/accounts/${account.body.id}/keys`, { body: { name: "k" } });
-    const api = specClient(hookline.url!, { authorization: `Bearer ${key.body.key}` });
+    const api = await newAccountApi("fan");
     const hooks = CONCURRENCY + BATCH;
     for (let i = 0; i < hooks; i++) {
       const created = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/fan/${i}`, events: ["heap.fan"] } });

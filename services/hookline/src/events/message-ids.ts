@@ -25,6 +25,5 @@ export function ulidFactory(): () => string {
     }
     return pool[at++]! / 256;
   };
-  const next = monotonicFactory(random);
-  return () => next();
+  return monotonicFactory(random);
 }

@@ -23,7 +23,7 @@ export function createClientAddress(trustedProxies: readonly string[]): (c: Cont
   const ranges = trustedProxies.map(parseRange);
   const trusted = (address: string) => {
     if (!ipaddr.isValid(address)) return false;
-    const parsed = unmapped(ipaddr.parse(address));
+    const parsed = ipaddr.process(address);
     return ranges.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits));
   };
   return (c) => {
@@ -58,18 +58,18 @@ function parseRange(value: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
     const [range, bits] = ipaddr.parseCIDR(value);
     return range.kind() === "ipv6" && (range as ipaddr.IPv6).isIPv4MappedAddress() ? [(range as ipaddr.IPv6).toIPv4Address(), Math.max(0, bits - 96)] : [range, bits];
   }
-  const address = unmapped(ipaddr.parse(value));
+  const address = ipaddr.process(value);
   return [address, address.kind() === "ipv4" ? 32 : 128];
 }
 
-/** An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, how a dual-stack socket shows IPv4 peers) as the IPv4 address it is. */
-function unmapped(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  return address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
-}
-
-/** One spelling per address, so a client cannot get a second bucket by writing its address another way. */
+/**
+ * One spelling per address, so a client cannot get a second bucket by
+ * writing its address another way; an IPv4-mapped IPv6 address
+ * (`::ffff:203.0.113.5`, how a dual-stack socket shows IPv4 peers) is the
+ * IPv4 address it is (ipaddr.js `process`).
+ */
 function canonical(address: string): string {
-  return ipaddr.isValid(address) ? unmapped(ipaddr.parse(address)).toString() : address;
+  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address;
 }
 
 function peerAddress(c: Context): string {

@@ -11,13 +11,8 @@ const PUBLIC_RANGE = "unicast";
 /** True when the address (IPv4 or IPv6, any spelling ipaddr.js accepts) is not a public unicast address. */
 export function isNonPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return true;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6") {
-    const v6 = parsed as ipaddr.IPv6;
-    // ::ffff:127.0.0.1 and friends reach the IPv4 host: judge the IPv4 inside.
-    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
-  }
-  return parsed.range() !== PUBLIC_RANGE;
+  // process(): ::ffff:127.0.0.1 and friends reach the IPv4 host, so the IPv4 inside is judged.
+  return ipaddr.process(address).range() !== PUBLIC_RANGE;
 }
 
 /**
