@@ -22,7 +22,7 @@ const config = () => (loaded ??= loadConfigOrExit(process.env));
 const start = defineCommand({
   meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT/SIGTERM" },
   run: () => {
-    // Under `npx pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
+    // Under `npx --yes pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
     watchLauncher({ env: process.env, onLost: () => process.kill(process.pid, "SIGTERM") });
     return runServer(process.env, process.stdout.isTTY === true);
   },
