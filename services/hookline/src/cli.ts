@@ -20,7 +20,7 @@ let loaded: Config | undefined;
 const config = () => (loaded ??= loadConfigOrExit(process.env));
 
 const start = defineCommand({
-  meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT/SIGTERM" },
+  meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT, SIGTERM, SIGHUP or SIGQUIT (each a graceful stop)" },
   run: () => {
     // Under `npx --yes pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
     watchLauncher({ env: process.env, onLost: () => process.kill(process.pid, "SIGTERM") });
