@@ -225,7 +225,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.DATABASE_URL && !e.HOOKLINE_MAIN_SECRET) {
     throw new ConfigError([
-      `HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it); make one with: openssl rand -base64 ${MAIN_KEY_BYTES}`,
+      "HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it): " +
+        "set it to the key this database's server runs with (a new key would not open the secrets already stored); " +
+        `only for a new database, make one with: openssl rand -base64 ${MAIN_KEY_BYTES}`,
     ]);
   }
   return {

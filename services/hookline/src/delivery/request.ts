@@ -1,11 +1,9 @@
-import { readFileSync } from "node:fs";
 import { mergeIntoObjectText, objectTextToFields } from "../json/object-text.js";
+import { PACKAGE_VERSION } from "../package-version.js";
 import { signatureHeader } from "./sign.js";
 
-const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-
 /** `Hookline/<version>`, the user-agent of every delivery. */
-export const USER_AGENT = `Hookline/${packageJson.version}`;
+export const USER_AGENT = `Hookline/${PACKAGE_VERSION}`;
 
 /** What a delivery needs to know about its hook to build the request. */
 export interface RequestTarget {
