@@ -58,11 +58,19 @@ export class RefusedTargetError extends Error {
  * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000, deadlineMs: 30_000 });
  * const result = await transport.send(buildRequest(...), { insecureSsl: false });
  */
-export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; deadlineMs: number; connections?: number }): DeliveryTransport {
+export function createDeliveryTransport(options: {
+  allowPrivateTargets: boolean;
+  timeoutMs: number;
+  deadlineMs: number;
+  connections?: number;
+  /** Resolves names in place of dns.lookup (tests choose the answer; the SSRF policy still judges it). */
+  resolve?: Resolve;
+}): DeliveryTransport {
   const { deadlineMs } = options;
+  const lookup = options.resolve ? createGuardedLookup(options.resolve) : guardedLookup;
   const agent = (rejectUnauthorized: boolean) =>
     new Agent({
-      connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs),
+      connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs, lookup),
       keepAliveTimeout: 10_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
@@ -113,11 +121,11 @@ export function createDeliveryTransport(options: { allowPrivateTargets: boolean;
   };
 }
 
-function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: boolean, timeout: number): buildConnector.connector {
+function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: boolean, timeout: number, lookup: GuardedLookup): buildConnector.connector {
   const connect = buildConnector({
     rejectUnauthorized,
     timeout,
-    ...(allowPrivateTargets ? {} : { lookup: guardedLookup }),
+    ...(allowPrivateTargets ? {} : { lookup }),
   } as buildConnector.BuildOptions);
   if (allowPrivateTargets) return connect;
   return (connectOptions, callback) => {
@@ -135,14 +143,15 @@ function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: bool
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-type Resolve = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+/** dns.lookup's shape with `all: true`: what the connect-time lookup asks for a name's addresses. */
+export type Resolve = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /**
  * The connect-time lookup: dns.lookup (or `resolve`, for tests that choose
  * the answer), refusing when ANY resolved address is non-public
  * (firstNonPublicAddress judges the whole list).
  */
-export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve) {
+export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve): GuardedLookup {
   return function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
@@ -154,6 +163,8 @@ export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve) {
     });
   };
 }
+
+type GuardedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
 const guardedLookup = createGuardedLookup();
 
