@@ -1830,13 +1830,14 @@ export interface components {
             response_headers: {
                 [key: string]: string;
             } | null;
-            /** @description The first 4 KiB of the response body. */
+            /** @description The first 4 KiB of the response body, after decoding its `Content-Encoding` when every coding listed is one Hookline decodes (`gzip`, `x-gzip`, `deflate` zlib-wrapped or raw, `br`, stacked in any order); the 4 KiB count after decoding. A body in another coding, or one that does not decode, is kept as received and `error` says so. Deliveries ask for no coding (`Accept-Encoding: identity`). */
             response_body: string | null;
             /**
              * @description Why the attempt failed: a non-2xx `status`, a `timeout`, a `connection` error, a `tls` failure, a `dns` failure, a `refused-target` (the address is not public and private targets are not allowed), or `other`. Null on success.
              * @enum {string|null}
              */
             error_kind: "status" | "timeout" | "connection" | "tls" | "dns" | "refused-target" | "other" | null;
+            /** @description What went wrong (`HTTP 503`, a connection error, …). On any attempt it also carries a note when the response body is kept undecoded (an unknown content coding, a body that does not decode). */
             error: string | null;
         };
         /** @description A delivery with every attempt, oldest first. */

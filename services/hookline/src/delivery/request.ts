@@ -54,6 +54,10 @@ export function buildRequest(
   const secrets = target.previous_secret ? [target.secret, target.previous_secret] : [target.secret];
   const common = {
     "user-agent": USER_AGENT,
+    // The answer is only logged (its first 4 KiB): compressing it saves nothing and costs
+    // both sides CPU, so receivers are asked not to (RFC 9110 §12.5.3). One that compresses
+    // anyway is decoded (response-body.ts).
+    "accept-encoding": "identity",
     "hookline-event-type": eventType,
     "webhook-id": messageId,
     "webhook-timestamp": String(timestamp),
