@@ -193,6 +193,14 @@ describe("reference cases: what HTTP does not count as part of a header (RFC 911
     expect(verify({ headers: pad(message()), body, secret }).id).toBe("msg_p5jXN8AQM9LWM0D4loKWxJek");
   });
 
+  it("a receiver reads hookline-event-type the same way", async () => {
+    const types: string[] = [];
+    const receiver = createReceiver({ secret }).on("order.paid", (e) => void types.push(e.type));
+    const answer = await receiver.handle({ headers: { ...message(), "hookline-event-type": " order.paid\t" }, body });
+    expect(answer.status, answer.body).toBe(200);
+    expect(types).toEqual(["order.paid"]);
+  });
+
   it("a header of whitespace only is missing", () => {
     expect(codeOf({ ...message(), "webhook-signature": " \t " })).toBe("missing_headers");
   });

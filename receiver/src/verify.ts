@@ -85,9 +85,9 @@ export function createVerifier(secret: string | string[], options: VerifyOptions
   const tolerance = toleranceOf(options);
 
   function checkHeaders(headers: HeadersInput): CheckedHeaders {
-    const id = fieldValue(headers, "webhook-id");
-    const timestampHeader = fieldValue(headers, "webhook-timestamp");
-    const signatureHeader = fieldValue(headers, "webhook-signature");
+    const id = readHeader(headers, "webhook-id");
+    const timestampHeader = readHeader(headers, "webhook-timestamp");
+    const signatureHeader = readHeader(headers, "webhook-signature");
     if (!id || !timestampHeader || !signatureHeader) {
       throw new WebhookVerificationError("missing_headers", missingNames(id, timestampHeader, signatureHeader));
     }
@@ -209,14 +209,13 @@ function noMatch(skipped: number): WebhookVerificationError {
   return new WebhookVerificationError("no_matching_signature", skipped > 0 ? `skipped ${skipped} malformed ${entries}` : undefined);
 }
 
-/** One webhook header's value without the whitespace HTTP does not count as part of it. */
-function fieldValue(headers: HeadersInput, name: string): string | undefined {
-  return readHeader(headers, name)?.replace(OUTER_WHITESPACE, "");
-}
-
-/** Reads one header from a `Headers`-like object or a record in any letter case. */
+/**
+ * Reads one header from a `Headers`-like object or a record in any letter
+ * case, without the surrounding whitespace HTTP does not count as part of the
+ * value (a `Headers` object has stripped it already; a hand-made record may not).
+ */
 export function readHeader(headers: HeadersInput, name: string): string | undefined {
-  if (typeof headers.get === "function") return (headers as { get(n: string): string | null }).get(name) ?? undefined;
+  if (typeof headers.get === "function") return (headers as { get(n: string): string | null }).get(name)?.replace(OUTER_WHITESPACE, "");
   const record = headers as Record<string, string | string[] | undefined>;
   let value = record[name];
   if (value === undefined) {
@@ -227,7 +226,7 @@ export function readHeader(headers: HeadersInput, name: string): string | undefi
       }
     }
   }
-  return Array.isArray(value) ? value.join(" ") : value;
+  return (Array.isArray(value) ? value.join(" ") : value)?.replace(OUTER_WHITESPACE, "");
 }
 
 function missingNames(...values: (string | undefined)[]): string {
