@@ -26,6 +26,14 @@ describe.concurrent("hookline's help", () => {
     for (const command of ["list", "create", "revoke", "rotate"]) expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S.+$`, "m"));
   }, 240_000);
 
+  // Issue 25: publish refuses Hookline's own types, so help must not offer them.
+  it("`hookline trigger --help` offers only types publish accepts: none of Hookline's own", async () => {
+    const help = await run(["trigger", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("build:complete");
+    for (const own of ["ping", "hook.disabled", "delivery.exhausted"]) expect(help.stdout).not.toMatch(new RegExp(`[\\s:,]${own.replace(".", "\\.")}(,|\\s|$)`, "m"));
+  }, 240_000);
+
   it("an unknown command prints help and exits non-zero", async () => {
     const help = await run(["frobnicate"]);
     expect(help.code).toBe(1);
