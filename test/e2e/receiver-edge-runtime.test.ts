@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { EdgeVM } from "@edge-runtime/vm";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends } from "../support/databases.js";
 import { eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
+import { bundleForWorkers } from "../support/edge-bundle.js";
 
 /*
  * The receiver kit on an edge runtime: `@hookline/receiver` (and `/fetch`)
@@ -21,21 +21,10 @@ type Answer = { status: number; body: { code?: string; received?: boolean } };
 
 let bundle: string;
 beforeAll(async () => {
-  const result = await build({
-    stdin: {
-      contents: `export * from "@hookline/receiver"; export { fetchHandler as fetchHandlerFromSubpath } from "@hookline/receiver/fetch";`,
-      resolveDir: import.meta.dirname,
-      loader: "ts",
-    },
-    bundle: true,
-    write: false,
-    format: "iife",
-    globalName: "HooklineReceiver",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    logLevel: "silent",
-  });
-  bundle = result.outputFiles[0]!.text;
+  bundle = await bundleForWorkers(
+    `export * from "@hookline/receiver"; export { fetchHandler as fetchHandlerFromSubpath } from "@hookline/receiver/fetch";`,
+    import.meta.dirname,
+  );
 }, 60_000);
 
 /** A fresh web-globals-only context with the bundle loaded and a receiver that records what it handles. */
