@@ -161,7 +161,7 @@ describe("the installed receiver on an edge runtime", () => {
       return response.status + " " + got;
     })()`);
     expect(await answer).toBe(`200 ${id}`);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("missing options name themselves", () => {
