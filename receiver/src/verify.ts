@@ -75,8 +75,8 @@ type CheckedHeaders = VerifiedMessage & { signedPrefix: string; candidates: Uint
  *
  * @example
  * const verifier = createVerifier(process.env.HOOKLINE_SECRET!);
- * const { id } = verifier.verify({ headers: req.headers, body: rawBody });
- * const { id } = await verifier.verifyAsync({ headers: request.headers, body }); // any runtime
+ * const { id } = verifier.verify({ headers: req.headers, body: rawBody }); // Node, Bun, Deno
+ * const message = await verifier.verifyAsync({ headers: request.headers, body }); // any runtime, edge workers too
  */
 export function createVerifier(secret: string | string[], options: VerifyOptions = {}): Verifier {
   const secrets = Array.isArray(secret) ? secret : [secret];

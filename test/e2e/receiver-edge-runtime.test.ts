@@ -1,16 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { EdgeVM } from "@edge-runtime/vm";
-import { build } from "esbuild";
+import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends } from "../support/databases.js";
 import { eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
+import { bundleForWorkers } from "../support/edge-bundle.js";
 
 /*
  * The receiver kit on an edge runtime: `@hookline/receiver` (and `/fetch`)
  * bundled the way a worker's bundler does (esbuild, platform browser, the
  * `workerd`/`worker`/`browser` conditions), then run in @edge-runtime/vm — a
  * context with web globals only: no `process`, no `Buffer`, no `require`,
- * no node:crypto. It is fed a real delivery: a live Hookline (server +
+ * no node:crypto — and as a worker module in workerd, Cloudflare's runtime
+ * (through miniflare), without and with `nodejs_compat`. It is fed a real delivery: a live Hookline (server +
  * worker) signs and sends it to a loopback receiver, which captures the
  * exact headers and bytes; the edge handler gets them as a Request.
  */
@@ -21,22 +23,11 @@ type Answer = { status: number; body: { code?: string; received?: boolean } };
 
 let bundle: string;
 beforeAll(async () => {
-  const result = await build({
-    stdin: {
-      contents: `export * from "@hookline/receiver"; export { fetchHandler as fetchHandlerFromSubpath } from "@hookline/receiver/fetch";`,
-      resolveDir: import.meta.dirname,
-      loader: "ts",
-    },
-    bundle: true,
-    write: false,
-    format: "iife",
-    globalName: "HooklineReceiver",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    logLevel: "silent",
-  });
-  bundle = result.outputFiles[0]!.text;
-}, 60_000);
+  bundle = await bundleForWorkers(
+    `export * from "@hookline/receiver"; export { fetchHandler as fetchHandlerFromSubpath } from "@hookline/receiver/fetch";`,
+    import.meta.dirname,
+  );
+}, 120_000);
 
 /** A fresh web-globals-only context with the bundle loaded and a receiver that records what it handles. */
 function edgeContext() {
@@ -75,12 +66,12 @@ describe.each(testBackends().slice(0, 1))("a real signed delivery, handled in a 
     expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     const published = await stack.api.call("POST", "/v1/events", { body: { type: "order.paid", data: { order: "A-17", total: 42.5, note: "é ✓" } } });
     expect(published.status, JSON.stringify(published.body)).toBe(202);
-    const request = await eventually(async () => stack.receiver.requests.find((r) => r.url === "/edge"), 15_000, "the delivery to /edge");
+    const request = await eventually(async () => stack.receiver.requests.find((r) => r.url === "/edge"), 60_000, "the delivery to /edge");
     const headers = Object.fromEntries(
       Object.entries(request.headers).filter(([name]) => name.startsWith("webhook-") || name === "hookline-event-type" || name === "content-type"),
     ) as Record<string, string>;
     captured = { method: request.method, headers, body: request.body };
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await stack?.close();
   });
@@ -111,6 +102,38 @@ describe.each(testBackends().slice(0, 1))("a real signed delivery, handled in a 
       expect(await edge.deliver({ ...captured, headers: { ...captured.headers, "webhook-signature": header } }), header).toMatchObject({ status: 200 });
     }
   });
+
+  it.each([[[] as string[]], [["nodejs_compat"]]])("workerd (miniflare), compatibility flags %j, takes it and refuses it tampered", async (flags) => {
+    const worker = await bundleForWorkers(
+      `import { createReceiver, fetchHandler } from "@hookline/receiver";
+      const events = [];
+      let handle;
+      export default {
+        fetch(request, env) {
+          if (new URL(request.url).pathname === "/events") return Response.json({ events, nodeCrypto: typeof globalThis.process?.getBuiltinModule });
+          handle ??= fetchHandler(createReceiver({ secret: env.HOOKLINE_SECRET, dedupe: false }).on("*", (e) => void events.push(e)));
+          return handle(request);
+        },
+      };`,
+      import.meta.dirname,
+      "esm",
+    );
+    const mf = new Miniflare({ modules: true, script: worker, compatibilityDate: "2025-09-01", compatibilityFlags: flags, bindings: { HOOKLINE_SECRET: SECRET } });
+    try {
+      const send = async (body: string) => {
+        const response = await mf.dispatchFetch("https://edge.example/webhooks", { method: "POST", headers: captured.headers, body });
+        return { status: response.status, body: (await response.json()) as { code?: string } };
+      };
+      expect(await send(captured.body)).toEqual({ status: 200, body: { received: true } });
+      expect(await send(captured.body.replace("A-17", "A-18"))).toMatchObject({ status: 401, body: { code: "no_matching_signature" } });
+      const seen = (await (await mf.dispatchFetch("https://edge.example/events")).json()) as { events: { type: string; id: string }[]; nodeCrypto: string };
+      expect(seen.events.map((e) => [e.type, e.id])).toEqual([["order.paid", captured.headers["webhook-id"]]]);
+      // Without nodejs_compat workerd has no process at all: the Web Crypto path ran.
+      if (flags.length === 0) expect(seen.nodeCrypto).toBe("undefined");
+    } finally {
+      await mf.dispose();
+    }
+  }, 180_000);
 
   it("verifyAsync and the /fetch subpath work there; the synchronous verify says to use verifyAsync", async () => {
     const edge = edgeContext();

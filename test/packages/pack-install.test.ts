@@ -3,10 +3,13 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EdgeVM } from "@edge-runtime/vm";
+import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../cli/run-hookline.js";
 import { testBackends } from "../support/databases.js";
 import { startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
+import { bundleForWorkers } from "../support/edge-bundle.js";
 
 /*
  * The packages as users get them: both are packed, checked with publint and
@@ -132,6 +135,33 @@ describe("the READMEs' TypeScript examples type-check against the installed pack
     },
     180_000,
   );
+});
+
+describe("the installed receiver on an edge runtime", () => {
+  it("bundles for a worker from its published exports (no Node built-in) and verifies a signed delivery with web globals only", async () => {
+    const script = await bundleForWorkers(
+      `export { createReceiver } from "@hookline/receiver"; export { fetchHandler } from "@hookline/receiver/fetch";`,
+      app,
+    );
+    const id = "msg_packed_edge";
+    const body = '{"order":"A-17"}';
+    const headers = {
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+      "webhook-signature": new StandardWebhook(SECRET).sign(id, new Date(), body),
+      "hookline-event-type": "order.paid",
+    };
+    const vm = new EdgeVM();
+    vm.evaluate(script);
+    const answer = vm.evaluate(`(async () => {
+      const { createReceiver, fetchHandler } = HooklineReceiver;
+      let got;
+      const handle = fetchHandler(createReceiver({ secret: ${JSON.stringify(SECRET)} }).on("order.paid", (e) => { got = e.id; }));
+      const response = await handle(new Request("https://edge.example/hook", { method: "POST", headers: ${JSON.stringify(headers)}, body: ${JSON.stringify(body)} }));
+      return response.status + " " + got;
+    })()`);
+    expect(await answer).toBe(`200 ${id}`);
+  }, 120_000);
 });
 
 describe("missing options name themselves", () => {
