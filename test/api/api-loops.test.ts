@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertAccount, issueApiKey } from "@hookline/server";
+import { insertAccount, issueApiKey, loadConfig } from "@hookline/server";
 import { MAIN, startProcess, type StartedProcess } from "../cli/run-hookline.js";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
@@ -139,4 +139,19 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("API on two event loops (Postgre
     expect(await server.exited).toBe(0);
     expect(() => readFileSync(`/proc/${loop}/stat`)).toThrow();
   }, 60_000);
+});
+
+/** PGlite is one process's database: the API stays on one loop there, and asking for more is refused, naming the setting. */
+describe("HOOKLINE_API_PROCESSES", () => {
+  it("is 1 on PGlite, refuses more there, and defaults to the cores (at most 4) on PostgreSQL", () => {
+    expect(loadConfig({ HOOKLINE_DATA_DIR: "memory://" }).apiProcesses).toBe(1);
+    expect(() => loadConfig({ HOOKLINE_DATA_DIR: "memory://", HOOKLINE_API_PROCESSES: "2" })).toThrow(/HOOKLINE_API_PROCESSES above 1 needs DATABASE_URL/);
+    const postgres = { DATABASE_URL: "postgres://127.0.0.1/x", HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET };
+    const byDefault = loadConfig(postgres).apiProcesses;
+    expect(byDefault).toBeGreaterThanOrEqual(1);
+    expect(byDefault).toBeLessThanOrEqual(4);
+    expect(loadConfig({ ...postgres, HOOKLINE_API_PROCESSES: "3" }).apiProcesses).toBe(3);
+    // A worker-only process serves no API.
+    expect(loadConfig({ ...postgres, HOOKLINE_ROLE: "worker", HOOKLINE_API_PROCESSES: "3" }).apiProcesses).toBe(1);
+  });
 });
