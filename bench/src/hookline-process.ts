@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -153,37 +153,44 @@ function freePort(): Promise<number> {
 export type ProcessSample = { startMb: number; peakMb: number; hwmMb: number; cpuCores: number };
 
 /**
- * Polls a process's resident memory (/proc/<pid>/status) until stopped, and
- * measures its CPU time over the same span (/proc/<pid>/stat): a figure near
+ * Polls the resident memory of a process and every process below it (API
+ * loops), summed (/proc/<pid>/status), until stopped, and
+ * measures their CPU time over the same span (/proc/<pid>/stat): a figure near
  * 1 core means the process is CPU-bound, well under 1 that it waits.
  *
  * @example
  * const sampler = sampleProcess(hookline.pid); ...; const { peakMb, cpuCores } = await sampler.stop()
  */
 export function sampleProcess(pid: number, everyMs = 100): { stop: () => Promise<ProcessSample> } {
+  // The server and the processes it started (API loops: HOOKLINE_API_PROCESSES), summed:
+  // the budgets are for one start, all its processes together.
+  const pids = [pid, ...descendantsOf(pid)];
   let peakKb = 0;
-  const status = (field: "VmRSS" | "VmHWM") =>
-    readFile(`/proc/${pid}/status`, "utf8").then(
+  const status = (one: number, field: "VmRSS" | "VmHWM") =>
+    readFile(`/proc/${one}/status`, "utf8").then(
       (text) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0),
       () => 0,
     );
+  const total = (field: "VmRSS" | "VmHWM") => Promise.all(pids.map((one) => status(one, field))).then((kbs) => kbs.reduce((a, b) => a + b, 0));
   // utime and stime are fields 14 and 15, counted after the ")" closing the command name.
-  const cpuTicks = () =>
-    readFile(`/proc/${pid}/stat`, "utf8").then(
+  const ticksOf = (one: number) =>
+    readFile(`/proc/${one}/stat`, "utf8").then(
       (text) => {
         const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
         return Number(fields[11]) + Number(fields[12]);
       },
       () => 0,
     );
+  const cpuTicks = () => Promise.all(pids.map(ticksOf)).then((ticks) => ticks.reduce((a, b) => a + b, 0));
   const startedAt = Date.now();
   const startTicks = cpuTicks();
-  const startKb = status("VmRSS");
-  const timer = setInterval(() => void status("VmRSS").then((kb) => (peakKb = Math.max(peakKb, kb))), everyMs);
+  const startKb = total("VmRSS");
+  const timer = setInterval(() => void total("VmRSS").then((kb) => (peakKb = Math.max(peakKb, kb))), everyMs);
   return {
     stop: async () => {
       clearInterval(timer);
-      const [hwmKb, endTicks, begin, atStartKb] = await Promise.all([status("VmHWM"), cpuTicks(), startTicks, startKb]);
+      // The sum of each process's high-water mark: an upper bound of the peak of the sum.
+      const [hwmKb, endTicks, begin, atStartKb] = await Promise.all([total("VmHWM"), cpuTicks(), startTicks, startKb]);
       // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ) on every platform Node supports.
       const cpuSeconds = (endTicks - begin) / 100;
       const cpuCores = Math.round((cpuSeconds / ((Date.now() - startedAt) / 1000)) * 1000) / 1000;
@@ -191,4 +198,24 @@ export function sampleProcess(pid: number, everyMs = 100): { stop: () => Promise
       return { startMb: mb(atStartKb), peakMb: mb(Math.max(peakKb, hwmKb)), hwmMb: mb(hwmKb), cpuCores };
     },
   };
+}
+
+/** Every process below `pid` (children, their children…), read from /proc/<n>/stat's parent field. */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const below = (parent: number) => {
+    for (const [child, of] of parents) if (of === parent) (found.push(child), below(child));
+  };
+  below(pid);
+  return found;
 }

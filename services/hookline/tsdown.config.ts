@@ -6,8 +6,8 @@ import { defineConfig } from "tsdown";
 // Types are checked by `pnpm typecheck`, not here: transpiling only keeps the
 // build (run on every install) to seconds.
 export default defineConfig({
-  // The worker thread's entry is loaded by URL, not imported, so it is listed here.
-  entry: ["src/main.ts", "src/cli.ts", "src/index.ts", "src/delivery/worker-thread-entry.ts"],
+  // The worker thread's and the API loops' entries are loaded by URL, not imported, so they are listed here.
+  entry: ["src/main.ts", "src/cli.ts", "src/index.ts", "src/delivery/worker-thread-entry.ts", "src/api-loop-entry.ts"],
   unbundle: true,
   format: ["esm"],
   platform: "node",

@@ -10,7 +10,7 @@ import { createDeliveriesRouter } from "./http/deliveries/deliveries.index.js";
 import { createEventsRouter } from "./http/events/events.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createMetrics } from "./metrics/metrics.js";
-import { createKeyAuthenticator } from "./auth/key-cache.js";
+import { createKeyAuthenticator, type KeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
 import { createKeysRouter } from "./http/keys/keys.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
@@ -30,6 +30,7 @@ import { idempotency } from "./http/idempotency.js";
 import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
 import { withRateLimitResponses } from "./http/rate-limit-responses.js";
 import { createRateLimits } from "./http/rate-limits.js";
+import { soloPeers, type LoopPeers } from "./http/loop-peers.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
 
@@ -84,8 +85,12 @@ export function createApp(deps: AppDeps) {
 
   // Ahead of the /v1 guards so their errors on Kazoo's paths are in Kazoo's envelope.
   app.use("/v1/accounts/*", kazooErrorEnvelope());
-  const limits = createRateLimits(config.rateLimit);
-  const keys = createKeyAuthenticator(store, config.keyCacheSeconds, (error) => logger.warn({ err: error }, "could not record an API key's last use"));
+  const peers = deps.peers ?? soloPeers;
+  const limits = createRateLimits(config.rateLimit, peers);
+  const keys = sharedKeyAuthenticator(
+    createKeyAuthenticator(store, config.keyCacheSeconds, (error) => logger.warn({ err: error }, "could not record an API key's last use")),
+    peers,
+  );
   const keyAuth = apiKeyAuth(keys, limits);
   const admin = adminAuth(config.adminToken, limits);
   app.use("/v1/*", (c, next) => (ADMIN_PATH.test(c.req.path) ? admin(c, next) : keyAuth(c, next)));
@@ -123,6 +128,18 @@ export function createApp(deps: AppDeps) {
 }
 
 export type HooklineApp = ReturnType<typeof createApp>;
+
+/** `keys`, with a revocation through this loop dropped from every other loop's cache too, at once. */
+function sharedKeyAuthenticator(keys: KeyAuthenticator, peers: LoopPeers): KeyAuthenticator {
+  peers.onForget((keyHash) => keys.forget(keyHash));
+  return {
+    authenticate: (keyHash) => keys.authenticate(keyHash),
+    forget(keyHash) {
+      keys.forget(keyHash);
+      peers.forget(keyHash);
+    },
+  };
+}
 
 /** The OpenAPI document the route definitions describe, for the contract suite. */
 export function generatedOpenApiDocument(app: HooklineApp) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { installFieldMessages } from "./domain/field-messages.js";
@@ -40,6 +41,7 @@ const configSchema = z.object({
   HOOKLINE_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   HOOKLINE_ROLE: z.enum(["api", "worker", "both"]).default("both"),
   HOOKLINE_WORKER_THREAD: booleanFromEnv.default(true),
+  HOOKLINE_API_PROCESSES: z.coerce.number().int().min(1).max(64).optional(),
   HOOKLINE_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   HOOKLINE_ALLOW_PRIVATE_TARGETS: booleanFromEnv.default(false),
   HOOKLINE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
@@ -111,6 +113,13 @@ export type Config = {
    * shares one loop: it is one connection.
    */
   workerThread: boolean;
+  /**
+   * Event loops serving the API, one process each (api-loops.ts): the first
+   * process and `apiProcesses - 1` more. PostgreSQL only; on PGlite, whose
+   * database one process holds, always 1. Default: the number of cores, at most
+   * DEFAULT_MAX_API_PROCESSES.
+   */
+  apiProcesses: number;
   adminToken: string | undefined;
   allowPrivateTargets: boolean;
   bodyLimitBytes: number;
@@ -193,6 +202,13 @@ export interface DeliveryConfig {
 }
 
 /**
+ * The most API processes started by default: each costs ≈60–100 MB of
+ * memory and a PostgreSQL pool, and past a few the database, not the API's
+ * loops, is what bounds a server (bench/README.md).
+ */
+export const DEFAULT_MAX_API_PROCESSES = 4;
+
+/**
  * Time kept between an attempt's deadline and the end of its claim: the
  * worker's clock reads the claim later than the database set it, and the
  * outcome must still be written by the holder.
@@ -231,6 +247,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `HOOKLINE_LEASE_MS must be at least the attempt deadline (${attemptDeadlineMs} ms) + ${2 * LEASE_MARGIN_MS} ms, or an attempt could outlive its claim`,
     ]);
   }
+  if (!e.DATABASE_URL && (e.HOOKLINE_API_PROCESSES ?? 1) > 1) {
+    throw new ConfigError([
+      "HOOKLINE_API_PROCESSES above 1 needs DATABASE_URL: the embedded database (PGlite) is one process's, so the API runs on one event loop there",
+    ]);
+  }
   if (e.DATABASE_URL && !e.HOOKLINE_MAIN_SECRET) {
     throw new ConfigError([
       "HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it): " +
@@ -246,6 +267,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dbPoolSize: e.HOOKLINE_DB_POOL_SIZE,
     role: e.HOOKLINE_ROLE,
     workerThread: e.HOOKLINE_WORKER_THREAD,
+    apiProcesses: e.DATABASE_URL && e.HOOKLINE_ROLE !== "worker" ? (e.HOOKLINE_API_PROCESSES ?? Math.min(availableParallelism(), DEFAULT_MAX_API_PROCESSES)) : 1,
     adminToken: e.HOOKLINE_ADMIN_TOKEN,
     allowPrivateTargets: e.HOOKLINE_ALLOW_PRIVATE_TARGETS,
     bodyLimitBytes: e.HOOKLINE_BODY_LIMIT_BYTES,

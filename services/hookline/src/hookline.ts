@@ -1,8 +1,10 @@
-import { serve, type ServerType } from "@hono/node-server";
+import { createAdaptorServer, serve, type ServerType } from "@hono/node-server";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
+import { startApiLoops, type ApiLoops } from "./api-loops.js";
 import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
@@ -69,9 +71,20 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   // `env` is @hono/node-server's { incoming, outgoing }: the client's address
   // (per-address limits) and the body read straight from Node's stream come from it.
   let handler: FetchHandler = starting;
-  let server: ServerType | undefined;
-  if (config.role !== "worker") {
-    server = await listen((request, env) => handler(request, env), config.host, config.port, "PORT");
+  let server: ServerType | NetServer | undefined;
+  // With several API loops the port is a plain TCP server dealing connections
+  // to them (api-loops.ts); until they run, this process serves every one.
+  let local: ServerType | undefined;
+  let dispatch = (socket: Socket) => {
+    local!.emit("connection", socket);
+    socket.resume();
+  };
+  if (config.role !== "worker" && config.apiProcesses > 1) {
+    local = createAdaptorServer({ fetch: (request, env) => handler(request, env) });
+    server = await listenFront((socket) => dispatch(socket), config.host, config.port);
+  } else if (config.role !== "worker") {
+    local = await listen((request, env) => handler(request, env), config.host, config.port, "PORT");
+    server = local;
   } else if (config.delivery.metricsPort !== undefined) {
     server = await listen((request, env) => handler(request, env), config.host, config.delivery.metricsPort, "HOOKLINE_METRICS_PORT");
   }
@@ -88,12 +101,19 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   undo.push(() => transport.close());
   const metrics = createMetrics(store);
 
+  let loops: ApiLoops | undefined;
+  if (config.role !== "worker" && config.apiProcesses > 1) {
+    loops = await startApiLoops({ config, local: local as never, logger, metrics, onFatal: () => process.exit(1) });
+    undo.push(() => loops!.stop());
+  }
+
   if (config.role !== "worker") {
     // An embedded server without HOOKLINE_ADMIN_TOKEN gets a random one per
     // start, shown only in the lock's owner file (mode 0600), so the CLI on
     // this machine can manage keys through the server that holds the folder.
     const adminToken = config.adminToken ?? (lock ? randomBytes(24).toString("base64url") : undefined);
-    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets }).fetch;
+    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets, peers: loops?.peers }).fetch;
+    if (loops) dispatch = loops.dispatch;
     if (lock && url) lock.advertise({ url, admin_token: adminToken });
   } else if (server) {
     // A worker has no API, but its counters live in its own process: expose them.
@@ -122,8 +142,9 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
     async stop() {
       // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool; then the folder.
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
-      if (server && "closeIdleConnections" in server) server.closeIdleConnections();
-      await Promise.all([closed, worker?.stop(), workerThread?.stop(), stopRetention?.()]);
+      const localClosed = local && local !== server ? new Promise<void>((resolve) => local!.close(() => resolve())) : Promise.resolve();
+      for (const s of [server, local]) if (s && "closeIdleConnections" in s) s.closeIdleConnections();
+      await Promise.all([closed, localClosed, loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
       await lock?.release();
@@ -160,12 +181,21 @@ async function prepareSecrets(store: Store, config: Config, logger: Logger): Pro
   return secrets;
 }
 
-function baseUrl(host: string, server: ServerType): string {
+function baseUrl(host: string, server: ServerType | NetServer): string {
   const { port } = server.address() as AddressInfo;
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
+
+/** The API's port when several loops serve it: connections arrive paused, for `dispatch` to hand to a loop. */
+function listenFront(dispatch: (socket: Socket) => void, hostname: string, port: number): Promise<NetServer> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ pauseOnConnect: true }, dispatch);
+    server.once("error", (error: NodeJS.ErrnoException) => reject(new StartupError(portMessage("PORT", hostname, port, error.code), { cause: error })));
+    server.listen(port, hostname, () => resolve(server));
+  });
+}
 
 function listen(fetch: FetchHandler, hostname: string, port: number, setting: "PORT" | "HOOKLINE_METRICS_PORT"): Promise<ServerType> {
   return new Promise((resolve, reject) => {

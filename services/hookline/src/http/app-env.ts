@@ -6,6 +6,7 @@ import type { DeliveryTransport } from "../delivery/transport.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { SecretBox } from "../signing/secret-box.js";
 import type { Store } from "../store/database.js";
+import type { LoopPeers } from "./loop-peers.js";
 
 export type { AuthenticatedAccount };
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Seals and opens signing secrets. From `config.mainSecret` when absent (a throw-away key without one: tests of a `memory://` store). */
   secrets?: SecretBox;
+  /** The other API loops of this server (api-loops.ts), so rate limits and key revocation hold across them. None when absent. */
+  peers?: LoopPeers;
 }
 
 

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { MemoryStore } from "hono-rate-limiter";
 import type { RateLimitConfig } from "../config.js";
 import { createClientAddress } from "./client-address.js";
+import { soloPeers, type LoopPeers } from "./loop-peers.js";
 import { ProblemError } from "./problem.js";
 
 /** The policy names in `RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers). */
@@ -33,6 +34,11 @@ export function budgetOf(method: string, path: string): KeyBudget {
  * of the budget it spent: `RateLimit-Policy: "per-key";q=6000;w=60` and
  * `RateLimit: "per-key";r=5999;t=42` (`"publish";…` for a publish); a 429
  * adds `Retry-After` (RFC 9110 §10.2.3, delay-seconds).
+ *
+ * With several API loops (api-loops.ts) each counts what every loop admits
+ * (`peers`): failed authentications at once, requests within
+ * COUNT_FLUSH_MS, so a key can overrun its budget by at most what the other
+ * loops admit in that time.
  */
 export interface RateLimits {
   /** Counts one request of an authenticated key against `budget`; throws a 429 problem when over its limit. */
@@ -49,7 +55,7 @@ export interface RateLimits {
  * const limits = createRateLimits(config.rateLimit);
  * limits.checkAddress(c); … limits.admitKey(c, keyHash);
  */
-export function createRateLimits(config: RateLimitConfig): RateLimits {
+export function createRateLimits(config: RateLimitConfig, peers: LoopPeers = soloPeers): RateLimits {
   const windowMs = config.windowSeconds * 1000;
   const addressOf = createClientAddress(config.trustedProxies);
   const failures = new MemoryStore();
@@ -69,6 +75,13 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
   // socket getter, a measurable share of a cached-auth GET) need not be read.
   let lockoutsEndBy = Number.NEGATIVE_INFINITY;
 
+  peers.onCounts((budget, key, hits) => {
+    const store = budget === "failed-auth" ? failures : budgets[budget].store;
+    let resetTime: Date | undefined;
+    for (let i = 0; i < hits; i++) resetTime = store.increment(key).resetTime;
+    if (budget === "failed-auth") lockoutsEndBy = Math.max(lockoutsEndBy, resetTime?.getTime() ?? Date.now() + windowMs);
+  });
+
   const secondsLeft = (resetTime: Date | undefined) => Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
 
   function tooMany(detail: string, headers: Record<string, string>, retryAfter: number): ProblemError {
@@ -80,6 +93,7 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
       const { name, limit, what, store } = budgets[budget];
       if (limit === 0) return;
       const { totalHits, resetTime } = store.increment(keyHash);
+      peers.count(budget, keyHash);
       const reset = secondsLeft(resetTime);
       const headers = { "ratelimit-policy": policies[budget], ratelimit: `"${name}";r=${Math.max(0, limit - totalHits)};t=${reset}` };
       if (totalHits > limit) {
@@ -101,7 +115,9 @@ export function createRateLimits(config: RateLimitConfig): RateLimits {
     },
     countFailure(c): Record<string, string> {
       if (config.failedAuth === 0) return {};
-      const { totalHits, resetTime } = failures.increment(addressOf(c));
+      const address = addressOf(c);
+      const { totalHits, resetTime } = failures.increment(address);
+      peers.count("failed-auth", address);
       lockoutsEndBy = Math.max(lockoutsEndBy, resetTime?.getTime() ?? Date.now() + windowMs);
       return { "ratelimit-policy": failurePolicy, ratelimit: `"${FAILED_AUTH}";r=${Math.max(0, config.failedAuth - totalHits)};t=${secondsLeft(resetTime)}` };
     },

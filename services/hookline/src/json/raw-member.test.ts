@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { rawElementTexts, rawMembers, rawMemberText } from "./raw-member.js";
 
@@ -45,5 +46,48 @@ describe("rawElementTexts", () => {
     expect(rawElementTexts(' [ {"n":1.0, "a":[1,"]"]} ,2.50,"x,]" , [ ] ,null ] ')).toEqual(['{"n":1.0, "a":[1,"]"]}', "2.50", '"x,]"', "[ ]", "null"]);
     expect(rawElementTexts("[]")).toEqual([]);
     expect(rawElementTexts('{"a":1}')).toEqual([]);
+  });
+});
+
+describe("rawMemberText with the parsed value (the fast path)", () => {
+  const both = (text: string) => {
+    const parsed = (JSON.parse(text) as { data?: unknown }).data;
+    return [rawMemberText(text, "data", parsed), rawMemberText(text, "data")];
+  };
+
+  it("gives what the walk gives, whatever the producer wrote", () => {
+    for (const text of [
+      '{"type":"x","data":{"a":1}}',
+      '{"data":{"a":1},"subject":"\\"data\\":{\\"a\\":1}"}',
+      '{"subject":"x\\"","data":{"b":{"data":{"a":1}}}}',
+      '{"data":{"a":1},"data":{"a":1.0}}',
+      '{"data":{"a":1}, "data" :{"a":1.0}}',
+      '{"d\\u0061ta":{"a":1},"x":{"data":{"a":1}}}',
+      '{"data":{"b":1,"10":2}}',
+      '{"data":{"n":9007199254740993}}',
+      '{"data":{"s":"\\u00e9"}}',
+      '{"data":{"k\\"data":{"a":1}}}',
+    ]) {
+      const [fast, walked] = both(text);
+      expect(fast, text).toBe(walked);
+    }
+  });
+
+  it("agrees with the walk on generated bodies", () => {
+    const value = fc.jsonValue({ maxDepth: 3 });
+    const body = fc.record({
+      data: fc.dictionary(fc.oneof(fc.constant("data"), fc.string()), value),
+      subject: fc.oneof(fc.string(), fc.constant('"data":{}')),
+      spaced: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(body, ({ data, subject, spaced }) => {
+        const dataText = spaced ? JSON.stringify(data, null, 1) : JSON.stringify(data);
+        const text = `{"subject":${JSON.stringify(subject)},"data":${dataText}}`;
+        const [fast, walked] = both(text);
+        expect(fast).toBe(walked);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -31,10 +31,27 @@ export interface RawMember {
  * of a re-serialisation of a lossy parse. A duplicated key gives its last
  * value, as `JSON.parse` does.
  *
+ * `parsed`, the member's value as `JSON.parse` gave it, lets the common case
+ * skip the walk: a producer that serialises with `JSON.stringify` (most do)
+ * wrote the member as `"key":` + `JSON.stringify(parsed)`. When the text
+ * holds `"key"` once and that exact pair, the pair is the member: unescaped
+ * `"key":` cannot lie inside a string, a nested member cannot hold a value
+ * equal to the one containing it, and an object's text has no proper prefix
+ * that is a whole object. Anything else (spacing, escapes, big numbers, a
+ * key used twice) takes the walk.
+ *
  * @example
  * rawMemberText('{"type":"x","data":{"n":9007199254740993}}', "data") // '{"n":9007199254740993}'
  */
-export function rawMemberText(objectText: string, key: string): string | undefined {
+export function rawMemberText(objectText: string, key: string, parsed?: unknown): string | undefined {
+  if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+    const name = JSON.stringify(key);
+    const at = objectText.indexOf(name);
+    if (at >= 0 && objectText.indexOf(name, at + 1) < 0) {
+      const canonical = JSON.stringify(parsed);
+      if (objectText.startsWith(`:${canonical}`, at + name.length)) return canonical;
+    }
+  }
   let start = -1;
   let end = -1;
   visitTopLevel(objectText, "object", (valueStart, valueEnd, member) => {

@@ -45,7 +45,8 @@ const problemResult = (problem: ProblemError) => ({ status: problem.status, prob
 export function createEventsRouter(deps: { store: Store; publish: PublishService }) {
   const publish: AppRouteHandler<PublishEventRoute> = async (c) => {
     // The stored and delivered data is the producer's own text of it, not a re-serialisation of the parsed copy.
-    const input = { ...c.req.valid("json"), dataText: rawMemberText(await c.req.text(), "data") };
+    const body = c.req.valid("json");
+    const input = { ...body, dataText: rawMemberText(await c.req.text(), "data", body.data) };
     const result = await deps.publish.publish(c.var.account, input);
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
   };
@@ -53,7 +54,7 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
   const publishBatch: AppRouteHandler<PublishEventBatchRoute> = async (c) => {
     // Each event's data is stored as the producer's own text of it, as for a single publish.
     const texts = rawElementTexts(rawMemberText(await c.req.text(), "events") ?? "[]");
-    const events = c.req.valid("json").events.map((event, i) => ({ ...event, dataText: texts[i] === undefined ? undefined : rawMemberText(texts[i]!, "data") }));
+    const events = c.req.valid("json").events.map((event, i) => ({ ...event, dataText: texts[i] === undefined ? undefined : rawMemberText(texts[i]!, "data", event.data) }));
     const outcomes = await deps.publish.publishMany(c.var.account, events);
     const results = outcomes.map((o) =>
       o.ok ? { status: 202 as const, id: o.result.id, deliveries: o.result.deliveries } : problemResult("mismatch" in o ? MISMATCH() : toProblemError(o.error)),
