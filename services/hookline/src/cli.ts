@@ -57,7 +57,7 @@ const main = defineCommand({
 
 /** The command the arguments name, its full name, and whether they stop at a command group. */
 function resolve(rawArgs: string[]): { command: CommandDef; path: string[]; group: boolean } {
-  let command: CommandDef = main;
+  let command = main as CommandDef;
   const path = ["hookline"];
   for (const arg of rawArgs) {
     const subCommands = (command.subCommands ?? {}) as Record<string, CommandDef>;
