@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -23,7 +23,14 @@ describe("the embedded quickstart (PGlite, no setup)", () => {
     const hookline = startProcess(MAIN, [], { PORT: "0", HOOKLINE_DATA_DIR: dataDir, HOOKLINE_ALLOW_PRIVATE_TARGETS: "true" });
     try {
       const [, url] = await hookline.waitFor(/running at (http:\/\/\S+)/, 240_000);
-      const [, key] = await hookline.waitFor(/^\s+(hkl_\S+)$/m);
+      // stdout is a pipe (a log, not a terminal): the key is in a file only
+      // this user can read, named in the banner, and never in the output.
+      const [, keyFile] = await hookline.waitFor(/API key is in (\S+) \(readable only by this user\)/);
+      expect(keyFile).toBe(join(dataDir, "hookline-initial-api-key"));
+      expect(statSync(keyFile!).mode & 0o777).toBe(0o600);
+      const key = readFileSync(keyFile!, "utf8").trim();
+      expect(key).toMatch(/^hkl_\S+$/);
+      expect(hookline.output()).not.toContain(key);
       expect(hookline.output()).toContain(`${url}/docs`);
       expect(hookline.output()).toContain(`PGlite in ${dataDir}`);
 

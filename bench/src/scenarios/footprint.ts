@@ -90,8 +90,10 @@ function announced(child: ChildProcess): Promise<{ url: string; key: string }> {
     const check = (chunk: Buffer) => {
       output += chunk;
       const url = output.match(/running at (http:\/\/\S+)/)?.[1];
-      const key = output.match(/^\s+(hkl_\S+)$/m)?.[1];
-      if (!url || !key) return;
+      // stdout is a pipe, so the key is in a file only this user reads, named in the banner (never printed).
+      const file = output.match(/API key is in (\S+) \(/)?.[1];
+      if (!url || !file) return;
+      const key = readFileSync(file, "utf8").trim();
       clearTimeout(timer);
       resolve({ url, key });
     };

@@ -262,7 +262,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a hook
-         * @description Deletes the hook; deliveries not yet sent to it are dropped.
+         * @description Deletes the hook. Deliveries not yet sent to it (pending, or held by a worker at that moment) are cancelled; its delivery history — every delivery and its attempts — stays readable (`GET /v1/deliveries/{id}`, the event's `deliveries`) for the retention period (`HOOKLINE_RETENTION_SECONDS`), as an audit trail, and is then pruned like any other. Those deliveries keep the deleted hook's id (ids are never reused) and cannot be redelivered.
          */
         delete: operations["deleteHook"];
         options?: never;
@@ -317,7 +317,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a hook's signing secret
-         * @description Makes a new secret (the one given, or a generated one) current. The old secret keeps signing beside it for the configured grace period (`HOOKLINE_SECRET_ROTATION_GRACE_SECONDS`, 24 hours by default), so deliveries carry both signatures while receivers switch over.
+         * @description Makes a new secret (the one given, or a generated one) current. The old secret keeps signing beside it for the configured grace period (`HOOKLINE_SECRET_ROTATION_GRACE_SECONDS`, 24 hours by default), so deliveries carry both signatures while receivers switch over. Each rotated-out secret signs for its whole grace period whatever happens beside it: a second rotation inside the grace period (even at the same moment) retires the second secret too and drops neither, and deliveries carry one signature per secret still signing (`previous_secrets`). Rotations of one hook run one after the other. With 10 retired secrets still signing, a rotation is refused (409) until the oldest one's grace ends.
          */
         post: operations["rotateHookSecret"];
         delete?: never;
@@ -584,7 +584,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule a delivery again
-         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. The answer shows it `pending` with `next_attempt_at` now. A delivery a worker is sending right now is left as it is (the answer shows it `in_flight`).
+         * @description Makes the delivery pending and due now, with the hook's full retry budget again; the next attempt keeps the same `webhook-id`. The answer shows it `pending` with `next_attempt_at` now. A delivery a worker is sending right now is left as it is (the answer shows it `in_flight`). A delivery whose hook was deleted stays readable but cannot be sent again: 409.
          */
         post: operations["redeliverDelivery"];
         delete?: never;
@@ -1527,19 +1527,44 @@ export interface components {
             /** @description Not stored. Ping the callback first and answer 400, saving nothing, when it does not answer 2xx (lopennaef). On an update the ping is sent when `url` changes or `is_active` becomes true. */
             verify?: boolean;
         };
+        /** @description A signing secret a rotation retired, still signing every delivery beside the current secret until `expires_at`. */
+        RetiredHookSecret: {
+            secret: string;
+            /**
+             * Format: date-time
+             * @description When its grace period ends and it stops signing.
+             */
+            expires_at: string;
+        };
         /**
-         * @description A hook's signing secret. During a rotation's grace period the previous secret still signs every delivery beside the new one.
+         * @description A hook's signing secret and the secrets rotations retired that still sign. A rotated-out secret signs every delivery beside the current one for its whole grace period (`HOOKLINE_SECRET_ROTATION_GRACE_SECONDS`), whatever happens beside it: a second rotation inside the grace period retires the second secret too and drops neither, so `webhook-signature` then carries one signature per secret (Standard Webhooks allows several, space-separated). At most 10 retired secrets sign at once; a rotation beyond that is refused with 409 until the oldest one's grace ends.
          * @example {
          *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
          *       "previous_secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-         *       "previous_secret_expires_at": "2026-11-23T15:00:00.000Z"
+         *       "previous_secret_expires_at": "2026-11-23T15:00:00.000Z",
+         *       "previous_secrets": [
+         *         {
+         *           "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+         *           "expires_at": "2026-11-23T15:00:00.000Z"
+         *         },
+         *         {
+         *           "secret": "whsec_plJ3nmyCDGBKInavdOK15jsl6gqnSfu4",
+         *           "expires_at": "2026-11-23T09:30:00.000Z"
+         *         }
+         *       ]
          *     }
          */
         HookSecret: {
             secret: string;
+            /** @description The most recently retired secret still signing (the first of `previous_secrets`), or null. */
             previous_secret: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When `previous_secret` stops signing.
+             */
             previous_secret_expires_at: string | null;
+            /** @description Every retired secret still in its grace period, newest first; each signs until its `expires_at`. */
+            previous_secrets: components["schemas"]["RetiredHookSecret"][];
         };
         /**
          * @description The new secret; generated when not given.
@@ -2638,6 +2663,27 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request conflicts with the resource's current state (problem type `conflict`; the detail says why and what to do), or another request with the same `Idempotency-Key` is still running (type `idempotency-in-progress`: retry after `Retry-After` seconds to get its answer). */
+        ConflictOrIdempotencyInProgress: {
+            headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                /** @description Seconds to wait before retrying (an idempotent request in progress). */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://hookline.dev/problems/conflict",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "The request conflicts with the resource's current state."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Over the request limit (as `TooManyRequests`), in Crossbar's error envelope. Retry after `Retry-After` seconds. */
         KazooTooManyRequests: {
             headers: {
@@ -3603,7 +3649,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["IdempotencyInProgress"];
+            409: components["responses"]["ConflictOrIdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyMismatch"];
@@ -4054,7 +4100,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["IdempotencyInProgress"];
+            409: components["responses"]["ConflictOrIdempotencyInProgress"];
             422: components["responses"]["IdempotencyMismatch"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { startHookline, type RunningHookline } from "./hookline.js";
 import { createLogger } from "./logger.js";
+import { keepInitialKey } from "./initial-key.js";
 import { ensureDefaultAccount } from "./quickstart.js";
 import { describeStartupFailure } from "./startup-errors.js";
 import { isConnectionLost } from "./store/connection-lost.js";
@@ -95,9 +96,18 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
   if (hookline.url) {
     const url = hookline.url;
     const lines = [`Hookline is running at ${url}`, `  API reference: ${url}/docs`];
-    if (quickstart.key) {
+    if (quickstart.key && isTerminal) {
       lines.push(`  A default account was created. Its API key (shown once, keep it):`, `    ${quickstart.key}`);
       lines.push(`  Try: curl -H "Authorization: Bearer ${quickstart.key}" ${url}/v1/hooks`);
+    } else if (quickstart.key) {
+      // Not a terminal: these lines join the log stream, which must never carry a live key.
+      const kept = await keepInitialKey(quickstart.key, config);
+      if ("file" in kept) {
+        lines.push(`  A default account was created. Its API key is in ${kept.file} (readable only by this user): keep it, then delete the file.`);
+        lines.push(`  Try: curl -H "Authorization: Bearer $(cat ${kept.file})" ${url}/v1/hooks`);
+      } else {
+        lines.push(`  A default account was created. Its API key could not be written to a file (${kept.error}) and is not shown here, where logs keep it: make one with \`hookline keys create\`.`);
+      }
     } else {
       lines.push(
         `  API keys: \`hookline keys list\`, \`hookline keys create\` (the key printed at the first start still works unless revoked)`,

@@ -3,6 +3,7 @@ import { isOperationalEventType } from "../events/operational-events.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
+import { liveRetiredSecrets, parseRetiredSecrets } from "../signing/retired-secrets.js";
 import { SecretDecryptionError } from "../signing/secret-box.js";
 import { cancelledOutcome, outcomeOf, unsentOutcome } from "./outcome.js";
 import { buildRequest } from "./request.js";
@@ -33,12 +34,14 @@ export async function attemptDelivery(
   },
 ): Promise<AttemptEnd> {
   if (!row.is_active) return { outcome: cancelledOutcome(row) };
-  let opened: ClaimedDelivery;
+  let opened: ClaimedDelivery & { previous_secrets: string[] };
   try {
+    // Every retired secret whose grace has not ended at the moment of sending signs too (signing/retired-secrets.ts).
+    const retired = liveRetiredSecrets(parseRetiredSecrets(row.previous_secret), new Date());
     opened = {
       ...row,
       secret: deps.openSecret(row.hook_id, row.secret),
-      previous_secret: row.previous_secret === null ? null : deps.openSecret(row.hook_id, row.previous_secret),
+      previous_secrets: retired.map((entry) => deps.openSecret(row.hook_id, entry.secret)),
     };
   } catch (error) {
     if (!(error instanceof SecretDecryptionError)) throw error;

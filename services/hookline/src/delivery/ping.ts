@@ -7,7 +7,8 @@ export interface PingHookTarget {
   hookId: number | undefined;
   url: string;
   secret: string;
-  previous_secret?: string | null;
+  /** Retired secrets still in their grace period, in clear: the ping is signed with each, as a delivery is. */
+  previous_secrets?: readonly string[];
   insecure_ssl: boolean;
   http_verb?: "post" | "get";
   /** The hook's custom_data as JSON text (as stored), merged into the ping as into any delivery. */
@@ -40,7 +41,7 @@ export async function pingHook(transport: DeliveryTransport, target: PingHookTar
       url: target.url,
       http_verb: target.http_verb ?? "post",
       secret: target.secret,
-      previous_secret: target.previous_secret ?? null,
+      previous_secrets: target.previous_secrets ?? [],
       custom_data: target.custom_data ?? null,
     },
     "ping",

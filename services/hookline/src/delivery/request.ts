@@ -10,7 +10,10 @@ export interface RequestTarget {
   url: string;
   http_verb: "post" | "get";
   secret: string;
-  previous_secret: string | null;
+  /** The retired secrets still in their grace period (signing/retired-secrets.ts), in clear: each signs beside `secret`. */
+  previous_secrets?: readonly string[] | undefined;
+  /** One retired secret, the shape from before several could sign; ignored when `previous_secrets` is given. */
+  previous_secret?: string | null | undefined;
   /** The hook's custom_data as the JSON text of an object, exactly as its producer wrote it, or null. */
   custom_data: string | null;
 }
@@ -51,7 +54,8 @@ export function buildRequest(
 ): OutgoingRequest {
   const dataText = typeof data === "string" ? data : JSON.stringify(data);
   const merged = target.custom_data ? mergeIntoObjectText(dataText, target.custom_data) : dataText;
-  const secrets = target.previous_secret ? [target.secret, target.previous_secret] : [target.secret];
+  const retired = target.previous_secrets ?? (target.previous_secret ? [target.previous_secret] : []);
+  const secrets = [target.secret, ...retired];
   const common = {
     "user-agent": USER_AGENT,
     // The answer is only logged (its first 4 KiB): compressing it saves nothing and costs

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { DeliveryConfig } from "../config.js";
 import type { Store } from "../store/database.js";
-import { pruneFinished } from "../store/deliveries.js";
+import { cancelOrphanedDeliveries, pruneFinished } from "../store/deliveries.js";
 import { pruneIdempotencyKeys } from "../store/idempotency-keys.js";
 
 const PRUNE_BATCH = 1000;
@@ -10,7 +10,10 @@ const MAX_BATCHES_PER_ROUND = 100;
 
 /**
  * Prunes finished deliveries (and their attempts and emptied events) older
- * than `retentionSeconds`, every `retentionIntervalMs`, in batches of 1,000 so
+ * than `retentionSeconds` — a deleted hook's history too, which stays until
+ * then — after cancelling any pending delivery left to a deleted hook (see
+ * `cancelOrphanedDeliveries`), every `retentionIntervalMs`. Finished rows go
+ * in batches of 1,000 so
  * no statement holds many locks. Several workers may prune at once: they
  * only delete, so the worst case is wasted work. Expired `Idempotency-Key`
  * answers (older than `idempotencyTtlSeconds`) go in the same rounds.
@@ -25,6 +28,8 @@ export function startRetention(deps: { store: Store; config: DeliveryConfig; ide
   let running: Promise<void> | undefined;
   let stopped = false;
   const round = async () => {
+    const orphans = await cancelOrphanedDeliveries(store.db, PRUNE_BATCH);
+    if (orphans > 0) logger.info({ cancelled: orphans }, "cancelled pending deliveries of deleted hooks");
     let total = 0;
     for (let i = 0; i < MAX_BATCHES_PER_ROUND && !stopped; i++) {
       const deleted = await pruneFinished(store.db, config.retentionSeconds, PRUNE_BATCH);

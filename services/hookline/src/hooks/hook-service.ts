@@ -1,11 +1,19 @@
 import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
-import { invalid, notFound, type FieldError } from "../domain/errors.js";
+import { HooklineError, invalid, notFound, type FieldError } from "../domain/errors.js";
 import { generateSigningSecret, secretProblem } from "../signing/secret.js";
 import type { SecretBox } from "../signing/secret-box.js";
+import {
+  latestExpiry,
+  liveRetiredSecrets,
+  mapRetiredSecrets,
+  MAX_RETIRED_SECRETS,
+  parseRetiredSecrets,
+  serializeRetiredSecrets,
+} from "../signing/retired-secrets.js";
 import type { Store } from "../store/database.js";
 import * as hooks from "../store/hooks.js";
-import type { HookRow } from "../store/schema.js";
+import type { HookRow, HookUpdate } from "../store/schema.js";
 import { refusalForHost } from "../targets/address-policy.js";
 import { customDataProblem, DEFAULT_RETRIES, type HookCreate, type HookListQuery, type HookPatch } from "./hook-input.js";
 import { pingHook, type PingHookTarget } from "../delivery/ping.js";
@@ -68,6 +76,24 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
     if (after.url !== before.url || (after.is_active && !before.is_active)) await verifyOrThrow(pingTargetOf(after));
   }
 
+  /**
+   * A verifying write is a read-modify-write across a ping (seconds): the
+   * ping is decided on the row as read, so the write is a compare-and-set on
+   * what it was decided on (url, is_active, secret). A row changed meanwhile
+   * (another write, the worker disabling it) is read and decided again. The
+   * row is not locked across the ping: that would hold up every outcome
+   * batch that touches this hook for as long as the receiver takes.
+   */
+  async function verifiedUpdate(account: AuthenticatedAccount, id: number, changes: HookUpdate): Promise<HookRow> {
+    for (let round = 0; round < 3; round++) {
+      const before = await found(await hooks.findHook(db, account.id, id), id);
+      await verifyChange(before, { ...before, ...changes } as HookRow);
+      const row = await hooks.updateHook(db, account.id, id, changes, before);
+      if (row) return row;
+    }
+    throw new HooklineError("conflict", `Hook ${id} kept changing while the write was being verified; send it again.`);
+  }
+
   function checkWritable(input: HookPatch): void {
     const errors: FieldError[] = [];
     if (input.url !== undefined) {
@@ -90,11 +116,17 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
     return row;
   }
 
-  const opened = (row: HookRow): HookRow => ({
-    ...row,
-    secret: secrets.open(row.id, row.secret),
-    previous_secret: row.previous_secret === null ? null : secrets.open(row.id, row.previous_secret),
-  });
+  /** The retired secrets still signing now, opened (signing/retired-secrets.ts). */
+  const signingRetired = (row: HookRow, now = new Date()) =>
+    mapRetiredSecrets(liveRetiredSecrets(parseRetiredSecrets(row.previous_secret, row.previous_secret_expires_at), now), (sealed) =>
+      secrets.open(row.id, sealed),
+    );
+
+  /** The row with its secrets in clear: `previous_secret` is then the list of retired secrets still signing, opened. */
+  const opened = (row: HookRow): HookRow => {
+    const retired = signingRetired(row);
+    return { ...row, secret: secrets.open(row.id, row.secret), previous_secret: serializeRetiredSecrets(retired), previous_secret_expires_at: latestExpiry(retired) };
+  };
 
   /** A replace's or patch's changes, with a new secret sealed for hook `id`. */
   const sealedChanges = <T extends { secret?: string | undefined }>(id: number, changes: T): T =>
@@ -147,10 +179,7 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
     async replace(account, id, input) {
       checkWritable(input);
       const changes = sealedChanges(id, { ...replaceableFields(input), ...(input.secret ? { secret: input.secret } : {}) });
-      if (input.verify) {
-        const before = await found(await hooks.findHook(db, account.id, id), id);
-        await verifyChange(before, { ...before, ...changes });
-      }
+      if (input.verify) return verifiedUpdate(account, id, changes);
       return found(await hooks.updateHook(db, account.id, id, changes), id);
     },
 
@@ -162,10 +191,7 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
         ...(filter !== undefined ? { filter: filter as HookRow["filter"] } : {}),
       });
       if (Object.keys(changes).length === 0) return found(await hooks.findHook(db, account.id, id), id);
-      if (verify) {
-        const before = await found(await hooks.findHook(db, account.id, id), id);
-        await verifyChange(before, { ...before, ...changes });
-      }
+      if (verify) return verifiedUpdate(account, id, changes);
       return found(await hooks.updateHook(db, account.id, id, changes), id);
     },
 
@@ -176,14 +202,22 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
     async rotateSecret(account, id, secret) {
       if (secret !== undefined) checkWritable({ secret });
       const next = secrets.seal(id, secret ?? generateSigningSecret());
-      return opened(await found(await hooks.rotateHookSecret(db, account.id, id, next, config.secretRotationGraceSeconds), id));
+      const result = await hooks.rotateHookSecret(db, account.id, id, next, config.secretRotationGraceSeconds);
+      if (!result) throw notFound(`No hook ${id} in this account.`);
+      if ("full" in result) {
+        const firstEnd = result.full.map((entry) => entry.expires_at).sort()[0];
+        throw new HooklineError(
+          "conflict",
+          `Hook ${id} already has ${MAX_RETIRED_SECRETS} rotated-out secrets signing until their grace periods end; ` +
+            `another rotation would cut one short. The first ends at ${firstEnd}: rotate again after that.`,
+        );
+      }
+      return opened(result.row);
     },
 
     async ping(account, id) {
       const row = await found(await hooks.findHook(db, account.id, id), id);
-      const graceActive = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > new Date();
-      const previous = graceActive && row.previous_secret !== null ? secrets.open(row.id, row.previous_secret) : null;
-      const result = await pingHook(transport, { ...pingTargetOf(row), previous_secret: previous });
+      const result = await pingHook(transport, { ...pingTargetOf(row), previous_secrets: signingRetired(row).map((entry) => entry.secret) });
       if (!result.ok) throw invalid(`The callback did not answer the ping: ${result.reason}`);
     },
   };

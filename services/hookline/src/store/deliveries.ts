@@ -1,10 +1,27 @@
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Db } from "./db-handle.js";
 import { DELIVERIES_CHANNEL } from "./events.js";
-import type { DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from "./schema.js";
+import type { Database, DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from "./schema.js";
 
-/** Pending again, due now, with a fresh retry budget. A delivery under a claim is left to its worker. */
-export async function redeliver(db: Db, accountId: string, id: number): Promise<DeliveryWithType | undefined> {
+/**
+ * Pending again, due now, with a fresh retry budget. A delivery under a claim
+ * is left to its worker, and so is one whose hook was deleted (its history
+ * stays; nothing can send it): `hookDeleted` says so.
+ */
+export async function redeliver(db: Kysely<Database>, accountId: string, id: number): Promise<(DeliveryWithType & { hookDeleted: boolean }) | undefined> {
+  // Delivery row, then hook row: the order deleteHook locks them in.
+  const hookDeleted = await db.transaction().execute(async (trx) => {
+    const locked = await sql<{ hook_id: number }>`select hook_id from deliveries where account_id = ${accountId} and id = ${id} for update`.execute(trx);
+    const delivery = locked.rows[0];
+    if (!delivery) return false;
+    const hook = await sql`select id from hooks where id = ${delivery.hook_id} for key share`.execute(trx);
+    if (hook.rows.length === 0) return true;
+    return false;
+  });
+  if (hookDeleted) {
+    const row = await findDelivery(db, accountId, id);
+    return row && { ...row, hookDeleted: true };
+  }
   const updated = await db
     .updateTable("deliveries")
     .set((eb) => ({
@@ -22,7 +39,7 @@ export async function redeliver(db: Db, accountId: string, id: number): Promise<
   // due now, not a claim a worker took a millisecond later.
   const row = await findDelivery(db, accountId, id);
   if (updated.numUpdatedRows > 0n) await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(db);
-  return row;
+  return row && { ...row, hookDeleted: false };
 }
 
 export type DeliveryWithType = DeliveryRow & { event_type: string };
@@ -90,4 +107,23 @@ export async function pruneFinished(db: Db, olderThanSeconds: number, batch: num
         and not exists (select 1 from deliveries d where d.event_id = ev.id)
       order by ev.id limit ${batch})`.execute(db);
   return Number(result.rows[0]?.deleted ?? 0);
+}
+
+/**
+ * Cancels up to `batch` pending deliveries whose hook was deleted. Deleting a
+ * hook cancels its pending rows in the same transaction, and a publish takes
+ * none for a hook being deleted, but a recover or redeliver racing with the
+ * delete can still leave one pending: no claim would ever take it, and it
+ * would stay due for ever. Returns how many were cancelled.
+ */
+export async function cancelOrphanedDeliveries(db: Db, batch: number): Promise<number> {
+  const result = await sql`
+    update deliveries d
+    set status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = null, locked_until = null,
+        last_error = 'not sent: the hook was deleted'
+    where d.id in (
+      select id from deliveries o
+      where o.status = 'pending' and not exists (select 1 from hooks h where h.id = o.hook_id)
+      limit ${batch} for update skip locked)`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }

@@ -84,6 +84,10 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<Inserted
             and (h.subject_type is null or h.subject_type = input.subject_type)
             and (h.subject is null or h.subject = input.subject)
             and (h.filter -> 'for_all' is null or h.filter -> 'for_all' ? coalesce(input.subject_type, '')) end
+      -- What the foreign key's check did (deliveries keep a deleted hook's
+      -- id, so there is none): a hook deleted while this runs gets no row,
+      -- never one no claim can take.
+      for key share of h
     ), counts as (
       select event_id, count(*) as n from matched group by event_id
     ), ev as (

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
+import { mapRetiredSecrets, parseRetiredSecrets, serializeRetiredSecrets } from "../signing/retired-secrets.js";
 import { SEALED_PREFIX, SecretDecryptionError, type SecretBox } from "../signing/secret-box.js";
 import type { Database } from "./schema.js";
 
@@ -31,7 +32,9 @@ export async function resealHookSecrets(
   options: { batchSize: number; clearOnly?: boolean; onBatch?: (progress: ResealProgress) => void },
 ): Promise<ResealProgress> {
   const wanted = options.clearOnly ? SEALED_PREFIX : `${SEALED_PREFIX}${box.current.id}:`;
-  const stale = sql<boolean>`(left(secret, ${wanted.length}) <> ${wanted} or left(previous_secret, ${wanted.length}) <> ${wanted})`;
+  // previous_secret is the list of retired secrets (signing/retired-secrets.ts): stale when any entry is.
+  const stale = sql<boolean>`(left(secret, ${wanted.length}) <> ${wanted} or exists (
+    select 1 from json_array_elements(${RETIRED_LIST}) e where left(e->>'secret', ${wanted.length}) <> ${wanted}))`;
   const progress: ResealProgress = { resealed: 0, remaining: 0, unreadable: [] };
   let after = 0;
   for (;;) {
@@ -52,7 +55,7 @@ export async function resealHookSecrets(
         next.push({
           id: row.id,
           secret: box.reseal(row.id, row.secret),
-          previous_secret: row.previous_secret === null ? null : box.reseal(row.id, row.previous_secret),
+          previous_secret: serializeRetiredSecrets(mapRetiredSecrets(parseRetiredSecrets(row.previous_secret), (v) => box.reseal(row.id, v))),
         });
         readable.push(row);
       } catch (error) {
@@ -82,19 +85,22 @@ export async function resealHookSecrets(
  */
 export async function findUnreadableSecret(db: Kysely<Database>, box: SecretBox): Promise<{ id: number; keyId: string } | undefined> {
   const known = box.keys.map((k) => k.id);
-  const keyIdOf = (column: "secret" | "previous_secret") => sql<string>`split_part(${sql.ref(column)}, ':', 3)`;
+  const unknownKey = (value: RawBuilder<string> | ReturnType<typeof sql.ref>) =>
+    sql<boolean>`(${value} like ${`${SEALED_PREFIX}%`} and split_part(${value}, ':', 3) <> all(${known}::text[]))`;
   const row = await db
     .selectFrom("hooks")
     .select(["id", "secret", "previous_secret"])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb("secret", "like", `${SEALED_PREFIX}%`), eb(keyIdOf("secret"), "not in", known)]),
-        eb.and([eb("previous_secret", "like", `${SEALED_PREFIX}%`), eb(keyIdOf("previous_secret"), "not in", known)]),
-      ]),
+    .where(
+      sql<boolean>`${unknownKey(sql.ref("secret"))} or exists (
+        select 1 from json_array_elements(${RETIRED_LIST}) e where ${unknownKey(sql`e->>'secret'`)})`,
     )
     .limit(1)
     .executeTakeFirst();
   if (!row) return undefined;
-  const keyId = [row.secret, row.previous_secret].map((v) => v?.split(":")[2]).find((id) => id !== undefined && !known.includes(id))!;
+  const values = [row.secret, ...parseRetiredSecrets(row.previous_secret).map((entry) => entry.secret)];
+  const keyId = values.map((v) => v.split(":")[2]).find((id) => id !== undefined && !known.includes(id))!;
   return { id: row.id, keyId };
 }
+
+/** `previous_secret` as a JSON array (empty when null), for statements that look into each retired secret. */
+const RETIRED_LIST = sql`coalesce(previous_secret, '[]')::json`;

@@ -1,4 +1,12 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import {
+  latestExpiry,
+  liveRetiredSecrets,
+  MAX_RETIRED_SECRETS,
+  parseRetiredSecrets,
+  serializeRetiredSecrets,
+  type RetiredSecret,
+} from "../signing/retired-secrets.js";
 import type { Database, HookRow, HookTable, HookUpdate, NewHook } from "./schema.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -99,7 +107,14 @@ export async function listHooks(db: Db, accountId: string, filter: HookListFilte
  * disabled and its run of failures: the user says the receiver is fixed, so
  * its breaker starts closed and auto-disable counts afresh.
  */
-export async function updateHook(db: Db, accountId: string, id: number, changes: HookUpdate): Promise<HookRow | undefined> {
+export async function updateHook(
+  db: Db,
+  accountId: string,
+  id: number,
+  changes: HookUpdate,
+  /** Compare-and-set: write only while these still hold (what a verify ping was decided and signed on). */
+  expected?: Pick<HookRow, "url" | "is_active" | "secret">,
+): Promise<HookRow | undefined> {
   const reactivated =
     changes.is_active === true
       ? {
@@ -110,56 +125,84 @@ export async function updateHook(db: Db, accountId: string, id: number, changes:
       : {};
   const { custom_data, ...rest } = changes;
   const customData = custom_data !== undefined ? { custom_data: customDataValue(custom_data) } : {};
-  return db
+  let query = db
     .updateTable("hooks")
     .set({ ...rest, ...customData, ...reactivated, updated_at: sql`now()` })
     .where("account_id", "=", accountId)
-    .where("id", "=", id)
-    .returning(HOOK_COLUMNS)
-    .executeTakeFirst();
+    .where("id", "=", id);
+  if (expected) {
+    query = query.where("url", "=", expected.url).where("is_active", "=", expected.is_active).where("secret", "=", expected.secret);
+  }
+  return query.returning(HOOK_COLUMNS).executeTakeFirst();
 }
 
 /**
- * Deletes the hook and, by the foreign key's cascade, its deliveries.
+ * Deletes the hook. Its delivery history (deliveries and their attempts)
+ * stays, readable by id and in its event's list, until retention prunes it
+ * like any other: an audit trail outlives what it audits. Deliveries not yet
+ * sent — pending, and those a worker holds at this moment — are cancelled
+ * (`last_error` says why); an attempt in flight may still reach the
+ * receiver, but its outcome is not recorded, as the row is no longer held.
  *
  * The worker's claim and outcome statements lock a hook's delivery rows
- * before its hook row; a bare `delete from hooks` takes them the other way
- * round (hook row, then the cascade's delivery rows) and can deadlock with
- * them (SQLSTATE 40P01, which would surface as a 500). So the delivery rows
- * are locked first, in the worker's order, and the hook row after.
+ * before its hook row, so this does too (delivery rows, then the hook row):
+ * the other order could deadlock with them (SQLSTATE 40P01, a 500).
  */
 export async function deleteHook(db: Kysely<Database>, accountId: string, id: number): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const owned = await trx.selectFrom("hooks").select("id").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
     if (!owned) return false;
-    await sql`select id from deliveries where hook_id = ${id} order by id for update`.execute(trx);
+    await sql`select id from deliveries where hook_id = ${id} and status = 'pending' order by id for update`.execute(trx);
+    await sql`
+      update deliveries
+      set status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = null, locked_until = null,
+          last_error = 'not sent: the hook was deleted'
+      where hook_id = ${id} and status = 'pending'`.execute(trx);
     const result = await trx.deleteFrom("hooks").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
     return result.numDeletedRows > 0n;
   });
 }
 
+/** What a rotation did: the hook after it, or, when MAX_RETIRED_SECRETS are still in their grace period, nothing (`full` lists them). */
+export type RotationResult = { row: HookRow } | { full: RetiredSecret[] };
+
 /**
- * Makes `secret` the hook's signing secret and keeps the current one signing
- * beside it for `graceSeconds`, so receivers can switch over without dropping
- * deliveries. A second rotation inside the grace period drops the oldest.
+ * Makes `secret` (sealed) the hook's signing secret and retires the current
+ * one for `graceSeconds`, keeping every secret retired earlier whose grace
+ * has not ended (signing/retired-secrets.ts). Undefined when there is no
+ * such hook.
+ *
+ * A read-modify-write of the row, so it holds the row's lock from the read
+ * to the write (`for update`): two rotations at once run one after the
+ * other, and the second retires the first one's secret instead of both
+ * retiring the same one (which dropped the original secret mid-grace). Only
+ * the hook row is locked, never delivery rows, so it cannot deadlock with
+ * the worker's statements (which lock delivery rows, then hook rows).
  */
 export async function rotateHookSecret(
-  db: Db,
+  db: Kysely<Database>,
   accountId: string,
   id: number,
   secret: string,
   graceSeconds: number,
-): Promise<HookRow | undefined> {
-  return db
-    .updateTable("hooks")
-    .set((eb) => ({
-      previous_secret: eb.ref("secret"),
-      previous_secret_expires_at: sql<Date>`now() + make_interval(secs => ${graceSeconds})`,
-      secret,
-      updated_at: sql`now()`,
-    }))
-    .where("account_id", "=", accountId)
-    .where("id", "=", id)
-    .returning(HOOK_COLUMNS)
-    .executeTakeFirst();
+): Promise<RotationResult | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const locked = await sql<Pick<HookRow, "secret" | "previous_secret" | "previous_secret_expires_at"> & { now: Date }>`
+      select secret, previous_secret, previous_secret_expires_at, now() as now
+      from hooks where account_id = ${accountId} and id = ${id} for update`.execute(trx);
+    const current = locked.rows[0];
+    if (!current) return undefined;
+    const now = new Date(current.now);
+    const live = liveRetiredSecrets(parseRetiredSecrets(current.previous_secret, current.previous_secret_expires_at), now);
+    if (live.length >= MAX_RETIRED_SECRETS) return { full: live };
+    const retired = graceSeconds > 0 ? [{ secret: current.secret, expires_at: new Date(now.getTime() + graceSeconds * 1000).toISOString() }] : [];
+    const list = [...retired, ...live];
+    const row = await trx
+      .updateTable("hooks")
+      .set({ secret, previous_secret: serializeRetiredSecrets(list), previous_secret_expires_at: latestExpiry(list), updated_at: sql`now()` })
+      .where("id", "=", id)
+      .returning(HOOK_COLUMNS)
+      .executeTakeFirstOrThrow();
+    return { row };
+  });
 }

@@ -39,6 +39,7 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
     const { id } = c.req.valid("param");
     const row = await deliveries.redeliver(db, c.var.account.id, id);
     if (!row) throw new ProblemError("not-found", `No delivery ${id} in this account.`);
+    if (row.hookDeleted) throw new ProblemError("conflict", `Delivery ${id}'s hook ${row.hook_id} was deleted: its history stays readable, but nothing can send it again.`);
     return c.json(deliveryToWire(row), 202);
   };
 

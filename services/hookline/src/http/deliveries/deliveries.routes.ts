@@ -43,7 +43,7 @@ export const redeliverDelivery = createRoute({
   security,
   summary: "Schedule a delivery again",
   request: { params: DeliveryIdParamsSchema },
-  responses: { 202: { description: "Scheduled: the delivery is pending and due now.", content: json(DeliverySchema) }, ...problemResponses(400, 401, 404) },
+  responses: { 202: { description: "Scheduled: the delivery is pending and due now.", content: json(DeliverySchema) }, ...problemResponses(400, 401, 404, 409) },
 });
 
 export const pingHook = createRoute({

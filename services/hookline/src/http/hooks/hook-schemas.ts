@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { EVENT_PATTERN, MAX_RETRIES } from "../../hooks/hook-input.js";
+import { MAX_RETIRED_SECRETS } from "../../signing/retired-secrets.js";
 
 /**
  * The wire shapes of a hook (the subscription). A superset of Alauda's
@@ -92,6 +93,9 @@ export const HookSecretSchema = z
     secret: z.string(),
     previous_secret: z.string().nullable(),
     previous_secret_expires_at: z.string().openapi({ format: "date-time" }).nullable(),
+    previous_secrets: z.array(
+      z.strictObject({ secret: z.string(), expires_at: z.string().openapi({ format: "date-time" }) }).openapi("RetiredHookSecret"),
+    ).max(MAX_RETIRED_SECRETS),
   })
   .openapi("HookSecret");
 

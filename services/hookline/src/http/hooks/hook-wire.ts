@@ -1,4 +1,5 @@
 import { rawJsonOrNull, toJsonText, type RawJson } from "../../json/json-text.js";
+import { liveRetiredSecrets, parseRetiredSecrets } from "../../signing/retired-secrets.js";
 import type { HookRow } from "../../store/schema.js";
 import type { Hook } from "./hook-schemas.js";
 
@@ -64,11 +65,21 @@ export function withCustomDataText<T extends { custom_data?: Record<string, unkn
   return { ...rest, custom_data: custom_data === null ? null : (customDataText ?? JSON.stringify(custom_data)) };
 }
 
+/**
+ * A hook's secrets as `/v1/hooks/{id}/secret` shows them, from a row whose
+ * secrets are in clear (`HookService.getSecrets`/`rotateSecret`):
+ * `previous_secrets` lists every rotated-out secret still signing, newest
+ * first; `previous_secret` and its end are the newest of them.
+ */
 export function hookSecretToWire(row: HookRow) {
-  const graceActive = row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > new Date();
+  const retired = liveRetiredSecrets(parseRetiredSecrets(row.previous_secret, row.previous_secret_expires_at), new Date()).map((entry) => ({
+    secret: entry.secret,
+    expires_at: new Date(entry.expires_at).toISOString(),
+  }));
   return {
     secret: row.secret,
-    previous_secret: graceActive ? row.previous_secret : null,
-    previous_secret_expires_at: graceActive ? row.previous_secret_expires_at!.toISOString() : null,
+    previous_secret: retired[0]?.secret ?? null,
+    previous_secret_expires_at: retired[0]?.expires_at ?? null,
+    previous_secrets: retired,
   };
 }

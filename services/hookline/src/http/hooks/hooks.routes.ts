@@ -115,7 +115,7 @@ export const rotateHookSecret = createRoute({
   request: { params: HookIdParamsSchema, body: { required: false, content: json(SecretRotateSchema) } },
   responses: {
     200: { description: "The new secret, and the old one with the end of its grace period.", content: json(HookSecretSchema) },
-    ...problemResponses(400, 401, 404, 413, 415),
+    ...problemResponses(400, 401, 404, 409, 413, 415),
   },
 });
 
