@@ -2567,7 +2567,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is larger than the configured limit. */
+        /** @description The request body is larger than the configured limit; for a body sent with a Content-Encoding, as sent or once decoded (decoding stops at the limit). */
         PayloadTooLarge: {
             headers: {
                 RateLimit: components["headers"]["RateLimit"];
@@ -2586,9 +2586,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is not JSON. */
+        /** @description The request body is not JSON, or is sent in a content coding the server does not decode. JSON is `application/json` or any `application/*+json` (RFC 6839), compared as RFC 9110 §8.3.1 says: type and subtype in any case, parameters such as `charset=utf-8` and the whitespace around them ignored. A body may be sent with `Content-Encoding: gzip`, `x-gzip`, `deflate` (zlib-wrapped or raw) or `br`, or several of them in the order applied; it is decoded before anything reads it, and the body limit (413) applies to it decoded. Any other coding is refused here, the problem's `errors` naming `header.content-encoding`; bytes that do not decode as their declared coding are a 400 naming it. */
         UnsupportedMediaType: {
             headers: {
+                /** @description The content codings a request body may be sent in (RFC 9110 §12.5.3); set when a coding was refused. */
+                "Accept-Encoding"?: string;
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;

@@ -115,14 +115,17 @@ export function fieldErrors(part: string, issues: ReadonlyArray<{ path: Property
 
 const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } };
 
+/** A 415 for a refused Content-Encoding lists the codings that would do (RFC 9110 §12.5.3; request-guards.ts). */
+const acceptEncoding = { "Accept-Encoding": { schema: { type: "string" as const } } };
+
 const RESPONSE_DESCRIPTIONS: Record<number, string> = {
   400: "The request is invalid; `errors` names each bad field.",
   401: "The API key (or admin token) is missing or not valid.",
   403: "The credentials are valid but do not reach this resource.",
   404: "No such resource in this account.",
   409: "The request conflicts with the resource's current state.",
-  413: "The request body is larger than the configured limit.",
-  415: "The request body is not JSON.",
+  413: "The request body is larger than the configured limit (for an encoded body: as sent or once decoded).",
+  415: "The request body is not JSON, or is sent in a content coding the server does not decode.",
   422: "The Idempotency-Key was used with a different request.",
   503: "A dependency (the database) is not available.",
 };
@@ -135,6 +138,6 @@ const RESPONSE_DESCRIPTIONS: Record<number, string> = {
  */
 export function problemResponses<S extends keyof typeof RESPONSE_DESCRIPTIONS & number>(...statuses: S[]) {
   return Object.fromEntries(
-    statuses.map((status) => [status, { description: RESPONSE_DESCRIPTIONS[status]!, content: problemContent }]),
+    statuses.map((status) => [status, { description: RESPONSE_DESCRIPTIONS[status]!, content: problemContent, ...(status === 415 ? { headers: acceptEncoding } : {}) }]),
   ) as Record<S, { description: string; content: typeof problemContent }>;
 }

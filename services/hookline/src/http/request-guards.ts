@@ -1,20 +1,35 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage } from "node:http";
+import { parse as parseContentType } from "content-type";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./app-env.js";
+import { contentCodings, DECODED_CODINGS, decodeContent, unsupportedCoding } from "../encoding/content-codings.js";
 import { findJsonInputProblem, MAX_JSON_DEPTH, unstorableText } from "../json/json-input-rules.js";
 import { ProblemError, type FieldError } from "./problem.js";
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
-const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+/** `application/json` and every `application/<name>+json` (RFC 6839 §3.1), as content-type's parser gives it (lower case, parameters apart). */
+const JSON_MEDIA_TYPE = /^application\/(?:[!#$%&'*+.^_`|~0-9a-z-]+\+)?json$/;
+
+/**
+ * True when a Content-Type header names JSON, compared as RFC 9110 §8.3.1
+ * says: type and subtype case-insensitively, parameters (any, e.g.
+ * `charset=utf-8`) and the whitespace around them ignored —
+ * `APPLICATION/JSON ; charset=UTF-8` and `application/vnd.acme.v2+json`
+ * are JSON. The one media-type rule of the API (requireJsonBody).
+ */
+export function isJsonMediaType(header: string | undefined): boolean {
+  return header !== undefined && JSON_MEDIA_TYPE.test(parseContentType(header).type);
+}
 
 /**
  * The input rules every operation shares, ahead of its own validation:
  * - the path and query string hold only text PostgreSQL can store (no U+0000,
  *   no unpaired surrogates), else 400 naming `query.<name>` or `path`;
- * - for the methods that carry a body: the body limit (413), the JSON
- *   content-type rule (415), valid UTF-8 (400), valid JSON (400), nesting at most
+ * - for the methods that carry a body: the Content-Encoding rule (gzip,
+ *   deflate and br decoded, others 415), the body limit after decoding
+ *   (413), the JSON content-type rule (415, isJsonMediaType), valid UTF-8 (400), valid JSON (400), nesting at most
  *   `MAX_JSON_DEPTH` levels and only storable strings and keys (400 naming the
  *   JSON path, e.g. `body.data.s`). The parsed body goes into hono's body
  *   cache, so the route's validator does not parse it again.
@@ -26,14 +41,78 @@ export function bodyGuards(maxBytes: number): MiddlewareHandler<AppEnv> {
   const json = requireJsonBody();
   return (c, next) => {
     checkPathAndQuery(c.req.url);
-    return METHODS_WITH_BODY.has(c.req.method)
-      ? limit(c, async () => {
-          await json(c, async () => {
-            await parseJsonBody(c);
-            await next();
-          });
-        })
-      : next();
+    if (!METHODS_WITH_BODY.has(c.req.method)) return next();
+    const codings = requestCodings(c);
+    const read = codings.length === 0 ? limit : decodeBody(codings, maxBytes);
+    return read(c, async () => {
+      await json(c, async () => {
+        await parseJsonBody(c);
+        await next();
+      });
+    });
+  };
+}
+
+/** The request's Content-Encoding codings, refused with a 415 naming the first one Hookline does not decode. */
+function requestCodings(c: Context<AppEnv>): string[] {
+  const codings = contentCodings(c.req.header("content-encoding"));
+  const unknown = unsupportedCoding(codings);
+  if (unknown !== undefined) {
+    const message = `"${unknown}" is not a coding this server decodes: send the body unencoded or as ${DECODED_CODINGS.join(", ")}.`;
+    // RFC 9110 §12.5.3: a 415 for a content coding may list the ones that would do.
+    throw new ProblemError("unsupported-media-type", `Content-Encoding ${message}`, [{ path: "header.content-encoding", message }], {
+      "accept-encoding": "gzip, deflate, br",
+    });
+  }
+  return codings;
+}
+
+/**
+ * Reads a body sent with a Content-Encoding and caches it decoded, as
+ * `limitBody` caches a plain one: the encoded bytes may not exceed
+ * `maxBytes`, and the decoded body may not either (413) — decoding streams
+ * and stops at the limit, so a small body that expands enormously costs
+ * `maxBytes`, not its size. Bytes that do not decode are a 400 naming
+ * Content-Encoding; encoded bytes are never read as the body.
+ */
+function decodeBody(codings: string[], maxBytes: number): MiddlewareHandler<AppEnv> {
+  const tooLarge = (what: string) => new ProblemError("payload-too-large", `The request body is larger than ${maxBytes} bytes ${what}.`);
+  return async (c, next) => {
+    if (Number(c.req.header("content-length") ?? 0) > maxBytes) throw tooLarge("as sent");
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const source = (incoming ?? c.req.raw.body ?? []) as AsyncIterable<Uint8Array>;
+    let encodedSize = 0;
+    let sourceError: unknown;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of source) {
+          encodedSize += chunk.byteLength;
+          if (encodedSize > maxBytes) throw tooLarge("as sent");
+          yield chunk;
+        }
+      } catch (error) {
+        sourceError = error;
+        throw error;
+      }
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of decodeContent(counted(), codings)) {
+        size += chunk.length;
+        if (size > maxBytes) throw tooLarge("once decoded");
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      if (error instanceof ProblemError) throw error;
+      if (sourceError !== undefined) throw sourceError;
+      const message = `the body does not decode as ${codings.join(", ")}: ${(error as Error).message}`;
+      throw new ProblemError("malformed-request", `Content-Encoding: ${message}.`, [{ path: "header.content-encoding", message }]);
+    }
+    const bytes = Buffer.concat(chunks);
+    if (!isUtf8(bytes)) throw notUtf8();
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(bytes.toString("utf8"));
+    await next();
   };
 }
 
@@ -146,18 +225,31 @@ async function readText(incoming: IncomingMessage): Promise<string> {
 }
 
 /**
- * A request that sends a body must say it is JSON: anything else is a 415,
- * rather than a confusing validation error about fields the server could not read.
+ * A request that sends a body must say it is JSON (isJsonMediaType): anything
+ * else is a 415 naming the type, rather than a confusing validation error
+ * about fields the server could not read.
+ *
+ * The route validators of @hono/zod-openapi check the Content-Type again,
+ * by rules of their own that refuse JSON RFC 9110 allows (`application/json
+ * ; charset=utf-8`, `application/vnd.acme.v2+json`), and hono's json
+ * validator skips a body whose type it does not know. So once this rule has
+ * accepted the body, the header they read says `application/json`; a
+ * bodiless request's Content-Type (which describes nothing) is dropped.
  */
 function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (METHODS_WITH_BODY.has(c.req.method)) {
-      const length = c.req.header("content-length");
-      const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
-      const contentType = c.req.header("content-type");
-      if (hasBody && !(contentType && JSON_CONTENT_TYPE.test(contentType))) {
-        throw new ProblemError("unsupported-media-type", `Send the body as application/json (got ${contentType ?? "no content type"}).`);
+    const length = c.req.header("content-length");
+    const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    const contentType = c.req.header("content-type");
+    if (hasBody) {
+      if (!isJsonMediaType(contentType)) {
+        throw new ProblemError("unsupported-media-type", `Send the body as application/json or another JSON type (got ${contentType ?? "no content type"}).`, [
+          { path: "header.content-type", message: `${contentType ?? "no content type"} is not a JSON media type` },
+        ]);
       }
+      if (contentType !== "application/json") c.req.raw.headers.set("content-type", "application/json");
+    } else if (contentType !== undefined) {
+      c.req.raw.headers.delete("content-type");
     }
     await next();
   };
