@@ -14,8 +14,11 @@ export interface AttemptResult {
   /** 2xx within the timeout. */
   ok: boolean;
   status: number | null;
-  /** The first RESPONSE_BODY_CAP_BYTES of the body, as text. */
-  body: string | null;
+  /**
+   * The first RESPONSE_BODY_CAP_BYTES bytes of the body, as received: any
+   * bytes at all (outcome.ts makes them storable text, storable-text.ts).
+   */
+  body: Uint8Array | null;
   /** The response headers, repeated ones joined, within RESPONSE_HEADERS_CAP_BYTES; empty when no response came. */
   headers: Record<string, string>;
   errorKind: AttemptErrorKind | null;
@@ -158,7 +161,7 @@ export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve) {
 const guardedLookup = createGuardedLookup();
 
 /** Reads at most the cap, then drops the rest (destroying the stream closes that connection only). */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -169,7 +172,7 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_CAP_BYTES).toString("utf8");
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_CAP_BYTES);
 }
 
 /** The response headers as strings (repeated ones joined by ", "), stopping before RESPONSE_HEADERS_CAP_BYTES of JSON. */
