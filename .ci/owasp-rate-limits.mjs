@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 
 mkdirSync(".tmp", { recursive: true });
 const out = ".tmp/spectral-owasp.json";
-const run = spawnSync("npx", ["spectral", "lint", "openapi/generated/openapi.json", "-r", ".spectral.yaml", "-f", "json", "-o", out, "-q"], { stdio: "inherit" });
+const run = spawnSync("npx", ["--yes", "spectral", "lint", "openapi/generated/openapi.json", "-r", ".spectral.yaml", "-f", "json", "-o", out, "-q"], { stdio: "inherit" });
 if (run.error) throw run.error;
 // Spectral exits 1 when it finds errors; anything else is a crash.
 if (run.status !== 0 && run.status !== 1) process.exit(run.status ?? 2);

@@ -1,7 +1,7 @@
 // The receiver benchmark: ops/s of @hookline/receiver's verify against the
 // `standardwebhooks` and `svix` packages' `Webhook.verify`, on the same signed
 // 1 KiB message, interleaved in rounds in one process so machine noise hits
-// every contender alike. Runnable alone: `npx tsx bench/src/receiver-verify.ts`.
+// every contender alike. Runnable alone: `npx --yes tsx bench/src/receiver-verify.ts`.
 import { pathToFileURL } from "node:url";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";

@@ -9,7 +9,7 @@ import {
 import { parse, type EventPayloads, type EventType, type GenericEvent, type HooklineEvent } from "./events.js";
 import { acknowledged, problem, type ReceiverResponse } from "./problem.js";
 import { queryPayload } from "./query-payload.js";
-import type { RawBody } from "./sign.js";
+import type { RawBody } from "./hmac.js";
 import { createVerifier, readHeader, type HeadersInput, type VerifyOptions } from "./verify.js";
 
 export type { ReceiverResponse } from "./problem.js";
@@ -92,7 +92,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     try {
       // A GET delivery carries its fields in the query string, which its signature covers instead of a body.
       const signed = query ?? body;
-      const { id, timestamp } = verifier.verify({ headers, body: signed });
+      const { id, timestamp } = await verifier.verifyAsync({ headers, body: signed });
       const type = readHeader(headers, "hookline-event-type");
       if (!type) throw new WebhookPayloadError("missing_event_type", "Missing hookline-event-type header");
       event = { ...parse(type, query === undefined ? body : JSON.stringify(queryPayload(query))), id, timestamp };

@@ -7,6 +7,7 @@
 /** Which verification check failed. */
 export type VerificationErrorCode =
   | "missing_headers"
+  | "invalid_id"
   | "invalid_timestamp"
   | "timestamp_too_old"
   | "timestamp_too_new"
@@ -15,6 +16,7 @@ export type VerificationErrorCode =
 
 const verificationMessages: Record<VerificationErrorCode, string> = {
   missing_headers: "Missing required headers",
+  invalid_id: "Invalid webhook-id header",
   invalid_timestamp: "Invalid webhook-timestamp header",
   timestamp_too_old: "Message timestamp too old",
   timestamp_too_new: "Message timestamp too new",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { WebhookPayloadError } from "./errors.js";
-import type { RawBody } from "./sign.js";
+import type { RawBody } from "./hmac.js";
 
 /*
  * Zod mirrors of openapi/components/schemas/events/*.yaml. Objects are loose

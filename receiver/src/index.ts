@@ -6,6 +6,7 @@
 export { sign, decodeSecret, type SignInput, type RawBody } from "./sign.js";
 export {
   verify,
+  verifyAsync,
   createVerifier,
   type Verifier,
   type VerifyInput,

@@ -31,7 +31,7 @@ describe("sdk/src/generated/schema.ts", () => {
       const cli = join(sdkDir, "node_modules/openapi-typescript/bin/cli.js");
       await promisify(execFile)(process.execPath, [cli, ...(await generationArgs(out))], { cwd: sdkDir });
       const [fresh, current] = await Promise.all([readFile(out, "utf8"), readFile(committed, "utf8")]);
-      expect(current === fresh, "sdk/src/generated/schema.ts is stale: run `npx pnpm@10.34.9 generate` (pnpm generate) and commit it").toBe(true);
+      expect(current === fresh, "sdk/src/generated/schema.ts is stale: run `npx --yes pnpm@10.34.9 generate` (pnpm generate) and commit it").toBe(true);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -18,5 +18,8 @@ export default defineConfig({
   // Workspace packages export TypeScript sources (for development), so they are compiled in.
   noExternal: [/^@hookline\//],
   // Files read at run time beside the code that reads them.
-  copy: [{ from: "src/http/dashboard/dashboard.css", to: "dist/http/dashboard" }],
+  copy: [
+    { from: "src/http/dashboard/dashboard.css", to: "dist/http/dashboard" },
+    { from: "src/http/dashboard/dashboard.js", to: "dist/http/dashboard" },
+  ],
 });

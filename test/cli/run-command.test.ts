@@ -11,7 +11,7 @@ import { ROOT } from "./run-hookline.js";
  * sends), without pnpm's ELIFECYCLE errors.
  */
 
-/** The `start` half of the README's first command line, e.g. ["npx", "pnpm@10.34.9", "start"]. */
+/** The `start` half of the README's first command line, e.g. ["npx", "--yes", "pnpm@10.34.9", "start"]. */
 function readmeStartCommand(): string[] {
   const line = readFileSync(`${ROOT}README.md`, "utf8")
     .split("\n")
@@ -26,7 +26,7 @@ async function runUntilUp(detached: boolean) {
   const child = spawn(command!, args, {
     cwd: ROOT,
     detached,
-    env: { ...process.env, PORT: "0", HOOKLINE_DATA_DIR: "memory://", npm_config_yes: "true", LOG_LEVEL: "info" },
+    env: { ...process.env, PORT: "0", HOOKLINE_DATA_DIR: "memory://", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -73,7 +73,7 @@ describe.runIf(hasChromium() || process.env.CI === "true")("the dashboard in Chr
     await stack.receiver.waitFor(2);
     await browser.screenshot("dashboard-redelivered");
 
-    await page.getByRole("link", { name: `Hook ${hookId}` }).click();
+    await page.getByRole("link", { name: "Orders receiver" }).click();
     await page.getByLabel("Test event").selectOption("build:complete");
     await page.getByRole("button", { name: "Send test event" }).click();
     await page.getByText(/Test event #\d+ sent/).waitFor();

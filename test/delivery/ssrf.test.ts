@@ -94,4 +94,20 @@ describe.each(testBackends())("SSRF guard at connect time ($kind)", (backend) =>
       expect(created.status, url).toBe(400);
     }
   });
+
+  // Issue 25: every IPv6 form that carries an IPv4 address is judged by the IPv4 it carries.
+  it.each([
+    ["IPv4-compatible", "[::127.0.0.1]"],
+    ["IPv4-compatible, hexadecimal", "[::7f00:1]"],
+    ["IPv4-translated", "[::ffff:0:127.0.0.1]"],
+    ["NAT64", "[64:ff9b::a9fe:a9fe]"],
+    ["local-use NAT64", "[64:ff9b:1::10.0.0.1]"],
+    ["6to4", "[2002:c0a8:101::1]"],
+    ["Teredo (client 127.0.0.1, obfuscated)", "[2001:0:4136:e378:8000:63bf:80ff:fffe]"],
+    ["ISATAP", "[2606:4700::5efe:10.1.2.3]"],
+  ])("refuses a %s callback %s when it is saved, naming body.url", async (_form, host) => {
+    const created = await api.call("POST", "/v1/hooks", { body: { url: `http://${host}:8080/`, events: ["x"] } });
+    expect(created.status).toBe(400);
+    expect(created.body.errors).toEqual([{ path: "body.url", message: expect.stringMatching(/carries the IPv4 address \S+ \(.+\), which is not a public address/) }]);
+  });
 });

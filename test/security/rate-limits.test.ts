@@ -7,6 +7,8 @@ import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from "../support/s
 // Limits are independent of the store: one backend (PGlite) is enough.
 const LIMIT = 5;
 const FAILED_AUTH_LIMIT = 3;
+/** The publish budget: its own, above the general one (issue 20). */
+const PUBLISH_LIMIT = 8;
 /** Seconds: long enough that a burst started at a window's start ends inside it on a loaded machine (1 s did not). */
 const WINDOW = 4;
 
@@ -15,16 +17,19 @@ describe("API rate limits", () => {
   let server: TestServer;
   let key1: string;
   let key2: string;
+  let key3: string;
 
   beforeAll(async () => {
     database = await testBackends()[0]!.create();
     server = await startTestServer(database, {
       HOOKLINE_RATE_LIMIT_REQUESTS: String(LIMIT),
+      HOOKLINE_RATE_LIMIT_PUBLISH_REQUESTS: String(PUBLISH_LIMIT),
       HOOKLINE_RATE_LIMIT_FAILED_AUTH: String(FAILED_AUTH_LIMIT),
       HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: String(WINDOW),
     });
     key1 = (await server.newAccount("one")).key;
     key2 = (await server.newAccount("two")).key;
+    key3 = (await server.newAccount("three")).key;
   });
   afterAll(async () => {
     await server?.close();
@@ -71,6 +76,51 @@ describe("API rate limits", () => {
     // After Retry-After the key is admitted again.
     await new Promise((r) => setTimeout(r, Number(limited!.headers.get("retry-after")) * 1000 + 50));
     expect((await get(key1)).status).toBe(200);
+  });
+
+  it("gives publishing its own budget: publishes go on past the general limit up to theirs, and each budget answers 429 past its own bound", async () => {
+    const publish = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key3}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const single = () => publish("/v1/events", { type: "rate.test", data: { n: 1 } });
+    // Every publish path spends the publish budget: single, batch, and Kudu's three.
+    const publishes = () => [
+      single(),
+      single(),
+      single(),
+      single(),
+      publish("/v1/events/batch", { events: [{ type: "rate.test", data: { n: 2 } }] }),
+      publish("/api/hooks/publish/rate.test", { n: 3 }),
+      publish("/api/hooks/hooks/publish/rate.test", { n: 4 }),
+      publish("/hooks/publish/rate.test", { n: 5 }),
+    ];
+    for (let round = 0; ; round++) {
+      await freshWindow(key3);
+      // The general budget spent…
+      const gets = await Promise.all(Array.from({ length: LIMIT }, () => get(key3)));
+      await Promise.all(gets.map((res) => res.body?.cancel()));
+      const getStatuses = gets.map((res) => res.status).sort();
+      // …publishing still goes on, to its own bound and not one past it.
+      const published = await Promise.all([...publishes(), single()]);
+      const lastGet = await get(key3);
+      await lastGet.body?.cancel();
+      // A window that rolled over mid-burst on a loaded machine: try again (bounded).
+      if (round < 3 && lastGet.status !== 429) {
+        await Promise.all(published.map((res) => res.body?.cancel()));
+        continue;
+      }
+      expect(getStatuses).toEqual(Array(LIMIT).fill(200));
+      expect(lastGet.status).toBe(429);
+      expect(lastGet.headers.get("ratelimit-policy")).toBe(`"per-key";q=${LIMIT};w=${WINDOW}`);
+      const statuses = published.map((res) => res.status);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 202 || s === 200)).toHaveLength(PUBLISH_LIMIT);
+      for (const res of published) expect(res.headers.get("ratelimit-policy")).toBe(`"publish";q=${PUBLISH_LIMIT};w=${WINDOW}`);
+      const limited = published.find((res) => res.status === 429)!;
+      expect(limited.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
+      expect(limited.headers.get("ratelimit")).toMatch(/^"publish";r=0;t=\d+$/);
+      await Promise.all(published.map((res) => res.body?.cancel()));
+      return;
+    }
   });
 
   it("limits failed authentication per client address, before any key lookup", async () => {

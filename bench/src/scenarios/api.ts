@@ -71,11 +71,24 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
     body: JSON.stringify({ url: target, events: ["*"] }),
     serverPid,
   });
+  // Single publishes, one event per request as producers publish (issue 20):
+  // the hook above matches, so each event also writes one delivery (no worker runs here).
+  const publish = await loadTest({
+    url: `${hookline.url}/v1/events`,
+    seconds: config.apiShortSeconds,
+    connections: config.publishers,
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ type: "bench.api", subject: "order-1", data: { order: 1, items: [{ sku: "a-1", qty: 2 }], note: "x".repeat(200) } }),
+    serverPid,
+  });
   return [
     { scenario: "api", name: "Hookline GET /v1/hooks/{id}", value: get.rps, unit: "req/s", note: loadNote(get, `${c}, ${config.apiLongSeconds}s, auth included`) },
     { scenario: "api", name: "Hookline GET /v1/hooks/{id} p99", value: get.p99, unit: "ms" },
     { scenario: "api", name: "Hookline GET CPU per request", value: get.cpuUsPerRequest ?? null, unit: "µs", note: "server process only (not PostgreSQL)" },
     { scenario: "api", name: "Hookline POST /v1/hooks", value: post.rps, unit: "req/s", note: loadNote(post, `${c}, ${config.apiShortSeconds}s`) },
     { scenario: "api", name: "Hookline POST /v1/hooks p99", value: post.p99, unit: "ms" },
+    { scenario: "api", name: "Hookline POST /v1/events (single publish)", value: publish.rps, unit: "req/s", note: loadNote(publish, `c=${config.publishers}, ${config.apiShortSeconds}s, one delivery each`) },
+    { scenario: "api", name: "Hookline publish CPU per event", value: publish.cpuUsPerRequest ?? null, unit: "µs", note: "server processes only (not PostgreSQL)" },
   ];
 }

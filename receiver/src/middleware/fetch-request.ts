@@ -1,7 +1,7 @@
 import type { Receiver, ReceiverResponse } from "../dispatch.js";
 import { PayloadTooLargeError, ReceiverConfigurationError } from "../errors.js";
 import { rawQueryOf } from "../query-payload.js";
-import type { RawBody } from "../sign.js";
+import type { RawBody } from "../hmac.js";
 
 /**
  * The fetch handler's body, with `kept` standing for bytes a framework cached
@@ -26,8 +26,9 @@ export async function handleFetch(
   return toResponse(await receiver.handle({ headers: request.headers, body }));
 }
 
+// Web APIs only (no Buffer): this path runs in edge workers too.
 function byteLength(body: RawBody): number {
-  return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  return typeof body === "string" ? new TextEncoder().encode(body).byteLength : body.byteLength;
 }
 
 function toResponse(answer: ReceiverResponse): Response {
@@ -57,5 +58,11 @@ async function readRequestBody(request: Request, limit: number): Promise<Uint8Ar
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, size);
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
 }

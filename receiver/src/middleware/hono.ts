@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { Receiver } from "../dispatch.js";
-import type { RawBody } from "../sign.js";
+import type { RawBody } from "../hmac.js";
 import { handleFetch } from "./fetch-request.js";
 
 /**

@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps) {
   const guards = bodyGuards(config.bodyLimitBytes);
   const batchGuards = bodyGuards(config.batchBodyLimitBytes);
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/batch" ? batchGuards(c, next) : guards(c, next)));
-  app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
+  app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger, secrets }));
 
   app.route("/", createHealthRouter(store));
   app.route("/", createAccountsRouter(store));

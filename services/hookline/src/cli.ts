@@ -9,6 +9,7 @@ import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
 import { triggerCommand } from "./cli/trigger-command.js";
 import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
 import { watchLauncher } from "./launcher-watch.js";
+import { PACKAGE_VERSION } from "./package-version.js";
 import { migrateToLatest, openStore } from "./store/database.js";
 import { loadConfigOrExit, reportFailure, runServer } from "./serve.js";
 import { dataDirBusyMessage } from "./startup-errors.js";
@@ -20,9 +21,9 @@ let loaded: Config | undefined;
 const config = () => (loaded ??= loadConfigOrExit(process.env));
 
 const start = defineCommand({
-  meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT/SIGTERM" },
+  meta: { name: "start", description: "Run the server (API and delivery worker, per HOOKLINE_ROLE) until SIGINT, SIGTERM, SIGHUP or SIGQUIT (each a graceful stop)" },
   run: () => {
-    // Under `npx pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
+    // Under `npx --yes pnpm start`, a SIGTERM to the outermost process would not reach us (see launcher-watch.ts).
     watchLauncher({ env: process.env, onLost: () => process.kill(process.pid, "SIGTERM") });
     return runServer(process.env, process.stdout.isTTY === true);
   },
@@ -48,13 +49,15 @@ const migrate = defineCommand({
 });
 
 const main = defineCommand({
-  meta: { name: "hookline", description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
+  meta: { name: "hookline", version: PACKAGE_VERSION, description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
   subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config) },
+  // Answered before citty runs (below); declared so the help lists it.
+  args: { version: { type: "boolean", alias: "v", description: "Print Hookline's version and exit" } },
 });
 
 /** The command the arguments name, its full name, and whether they stop at a command group. */
 function resolve(rawArgs: string[]): { command: CommandDef; path: string[]; group: boolean } {
-  let command: CommandDef = main;
+  let command = main as CommandDef;
   const path = ["hookline"];
   for (const arg of rawArgs) {
     const subCommands = (command.subCommands ?? {}) as Record<string, CommandDef>;
@@ -69,12 +72,18 @@ function resolve(rawArgs: string[]): { command: CommandDef; path: string[]; grou
 async function usage(rawArgs: string[]): Promise<string> {
   const { command, path } = resolve(rawArgs);
   const text = await renderUsage(command, path.length > 1 ? defineCommand({ meta: { name: path.slice(0, -1).join(" ") } }) : undefined);
-  return process.stdout.isTTY ? text : stripVTControlCharacters(text);
+  // citty pads every column to the widest entry, the last one too: hundreds
+  // of trailing spaces on a line once one description is long.
+  const trimmed = text.replace(/[ \t]+$/gm, "");
+  return process.stdout.isTTY ? trimmed : stripVTControlCharacters(trimmed);
 }
 
 const rawArgs = process.argv.slice(2);
 const target = resolve(rawArgs);
-if (rawArgs.includes("--help") || rawArgs.includes("-h") || (target.group && rawArgs.length === target.path.length - 1)) {
+if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+  // `hookline --version`, as most commands answer it: the version alone on stdout.
+  console.log(PACKAGE_VERSION);
+} else if (rawArgs.includes("--help") || rawArgs.includes("-h") || (target.group && rawArgs.length === target.path.length - 1)) {
   // `hookline`, `hookline keys`: a group without a command prints its help.
   console.log(await usage(rawArgs));
 } else if (target.group) {

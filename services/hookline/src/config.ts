@@ -74,6 +74,7 @@ const configSchema = z.object({
     .optional(),
   HOOKLINE_ENDPOINT_HTTPS_ONLY: booleanFromEnv.default(false),
   HOOKLINE_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).max(1_000_000_000).default(6000),
+  HOOKLINE_RATE_LIMIT_PUBLISH_REQUESTS: z.coerce.number().int().min(0).max(1_000_000_000).default(600_000),
   HOOKLINE_RATE_LIMIT_FAILED_AUTH: z.coerce.number().int().min(0).max(1_000_000_000).default(30),
   HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   HOOKLINE_TRUSTED_PROXIES: z
@@ -141,8 +142,15 @@ export type Config = {
 
 /** API request limits, counted in fixed windows per process (see the README). 0 switches a limit off. */
 export interface RateLimitConfig {
-  /** Requests per window per API key. */
+  /** Requests per window per API key, publishing aside. */
   requests: number;
+  /**
+   * Publish requests (`POST /v1/events`, `/v1/events/batch`, Kudu's publish
+   * paths) per window per API key: a budget of their own, far above
+   * `requests`, so a producer publishing one event per request is not held
+   * to the API's general pace (issue 20), yet still bounded.
+   */
+  publishRequests: number;
   /** Requests with a missing or wrong credential per window per client address. */
   failedAuth: number;
   windowSeconds: number;
@@ -225,7 +233,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.DATABASE_URL && !e.HOOKLINE_MAIN_SECRET) {
     throw new ConfigError([
-      `HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it); make one with: openssl rand -base64 ${MAIN_KEY_BYTES}`,
+      "HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it): " +
+        "set it to the key this database's server runs with (a new key would not open the secrets already stored); " +
+        `only for a new database, make one with: openssl rand -base64 ${MAIN_KEY_BYTES}`,
     ]);
   }
   return {
@@ -249,6 +259,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     endpointHttpsOnly: e.HOOKLINE_ENDPOINT_HTTPS_ONLY,
     rateLimit: {
       requests: e.HOOKLINE_RATE_LIMIT_REQUESTS,
+      publishRequests: e.HOOKLINE_RATE_LIMIT_PUBLISH_REQUESTS,
       failedAuth: e.HOOKLINE_RATE_LIMIT_FAILED_AUTH,
       windowSeconds: e.HOOKLINE_RATE_LIMIT_WINDOW_SECONDS,
       trustedProxies: e.HOOKLINE_TRUSTED_PROXIES ?? [],

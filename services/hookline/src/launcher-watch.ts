@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 
 /**
- * When Hookline runs as a package script (`npx pnpm start`), the process a
+ * When Hookline runs as a package script (`npx --yes pnpm start`), the process a
  * user or supervisor signals is the outermost launcher, not us:
  * `npm exec` → `sh -c pnpm` → `pnpm` → `sh -c node …` → this process.
  * `npm exec` forwards SIGTERM only to its `sh` child, which dies without

@@ -5,6 +5,7 @@ import { createLogger } from "./logger.js";
 import { ensureDefaultAccount } from "./quickstart.js";
 import { describeStartupFailure } from "./startup-errors.js";
 import { isConnectionLost } from "./store/connection-lost.js";
+import { onStopSignal } from "./stop-signals.js";
 
 /** Exit codes: 2 for a bad setting, 1 for any other failure to start. */
 export const EXIT_BAD_CONFIG = 2;
@@ -33,7 +34,9 @@ export function loadConfigOrExit(env: Record<string, string | undefined>): Confi
 export function reportFailure(error: unknown, config: Pick<Config, "logLevel"> & Partial<Config>, what = "could not start"): void {
   const line = describeStartupFailure(error, config as Config);
   const verbose = config.logLevel === "debug" || config.logLevel === "trace";
-  const message = line ?? `${what}: ${error instanceof Error ? error.message : String(error)}${verbose ? "" : " (LOG_LEVEL=debug shows the stack trace)"}`;
+  const message =
+    line ??
+    `${what}: ${error instanceof Error ? error.message : String(error)}${verbose ? "" : " (LOG_LEVEL=debug shows the stack trace)"}`;
   process.stderr.write(`hookline: ${message}\n`);
   if (verbose) process.stderr.write(`${stackOf(error)}\n`);
 }
@@ -49,7 +52,9 @@ function stackOf(error: unknown): string {
  */
 export async function runServer(env: Record<string, string | undefined>, isTerminal: boolean): Promise<void> {
   const config = loadConfigOrExit(env);
-  const logger = createLogger(config.logLevel, undefined, { pretty: config.logFormat === "pretty" || (config.logFormat === "auto" && isTerminal) });
+  const logger = createLogger(config.logLevel, undefined, {
+    pretty: config.logFormat === "pretty" || (config.logFormat === "auto" && isTerminal),
+  });
   handleUnhandledRejections(logger);
 
   let hookline: RunningHookline;
@@ -62,27 +67,27 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
   // Signals are handled before the banner announces the server, so a signal
   // sent as soon as it is up is a graceful stop, never a default kill.
   let stoppingSince: number | undefined;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      // A second signal means "now": skip the graceful path. One Ctrl-C arrives
-      // twice within milliseconds under `pnpm start` (the terminal signals the
-      // process group, and pnpm forwards it), so only a signal more than a
-      // second after the first counts as a second one.
-      if (stoppingSince !== undefined) {
-        if (Date.now() - stoppingSince > 1000) exitAfterLogs(logger, 1);
-        return;
-      }
-      stoppingSince = Date.now();
-      logger.info({ signal }, "shutting down");
-      hookline.stop().then(
-        () => exitAfterLogs(logger, 0),
-        (error) => {
-          logger.error({ err: error }, "shutdown failed");
-          exitAfterLogs(logger, 1);
-        },
-      );
-    });
-  }
+  onStopSignal((signal) => {
+    // A second signal means "now": skip the graceful path. One Ctrl-C arrives
+    // twice within milliseconds under `pnpm start` (the terminal signals the
+    // process group, and pnpm forwards it), so only a signal more than a
+    // second after the first counts as a second one.
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince > 1000) exitAfterLogs(logger, 1);
+      return;
+    }
+    stoppingSince = Date.now();
+    // After SIGHUP the terminal is gone and a write to it can fail (EIO):
+    // the log line is best effort, the stop is not.
+    logSafely(() => logger.info({ signal }, "shutting down"));
+    hookline.stop().then(
+      () => exitAfterLogs(logger, 0),
+      (error) => {
+        logSafely(() => logger.error({ err: error }, "shutdown failed"));
+        exitAfterLogs(logger, 1);
+      },
+    );
+  });
 
   const quickstart = await ensureDefaultAccount(hookline.store);
   hookline.advertiseDefaultAccount(quickstart.accountId);
@@ -94,12 +99,15 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
       lines.push(`  A default account was created. Its API key (shown once, keep it):`, `    ${quickstart.key}`);
       lines.push(`  Try: curl -H "Authorization: Bearer ${quickstart.key}" ${url}/v1/hooks`);
     } else {
-      lines.push(`  API keys: \`hookline keys list\`, \`hookline keys create\` (the key printed at the first start still works unless revoked)`);
+      lines.push(
+        `  API keys: \`hookline keys list\`, \`hookline keys create\` (the key printed at the first start still works unless revoked)`,
+      );
     }
-    lines.push(`  Database: ${config.databaseUrl ? "PostgreSQL" : config.dataDir === "memory://" ? "PGlite in memory (gone at exit)" : `PGlite in ${config.dataDir}`}; role: ${config.role}`);
+    lines.push(
+      `  Database: ${config.databaseUrl ? "PostgreSQL" : config.dataDir === "memory://" ? "PGlite in memory (gone at exit)" : `PGlite in ${config.dataDir}`}; role: ${config.role}`,
+    );
     process.stdout.write(`${lines.join("\n")}\n`);
   }
-
 }
 
 // A lost database connection (store/connection-lost.ts) is logged, not fatal:
@@ -114,6 +122,15 @@ function handleUnhandledRejections(logger: Logger) {
     logger.fatal({ err: reason }, "unhandled rejection");
     exitAfterLogs(logger, 1);
   });
+}
+
+/** Runs a log call whose failure (a closed terminal's EIO) must not stop what follows. */
+function logSafely(write: () => void): void {
+  try {
+    write();
+  } catch {
+    // Nowhere left to report it.
+  }
 }
 
 /** How long an exit waits for the log's last writes to finish (or fail). */

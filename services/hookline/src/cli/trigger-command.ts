@@ -1,7 +1,8 @@
 import { createClient } from "@hookline/sdk";
 import { defineCommand } from "citty";
 import type { Config } from "../config.js";
-import { builtInEventTypes, eventTypeExample, loadOpenApiDocument } from "../spec/openapi-document.js";
+import { testEventExamples } from "../events/test-event-types.js";
+import { builtInEventTypes, loadOpenApiDocument } from "../spec/openapi-document.js";
 import { apiFailure, CliError } from "./cli-error.js";
 import { serverUrl } from "./server-target.js";
 
@@ -11,9 +12,9 @@ import { serverUrl } from "./server-target.js";
  * Svix's "send example" do — a way to see a delivery without writing one.
  */
 export function triggerCommand(config: () => Config) {
-  const document = loadOpenApiDocument();
-  // Pings have their own operation (POST /v1/hooks/{id}/pings).
-  const names = builtInEventTypes(document).map((t) => t.name).filter((name) => name !== "ping" && eventTypeExample(document, name));
+  // Hookline's own types (ping, hook.disabled, delivery.exhausted) are refused by publish: never offered.
+  const examples = testEventExamples(builtInEventTypes(loadOpenApiDocument()));
+  const names = [...examples.keys()];
   return defineCommand({
     meta: { name: "trigger", description: `Publish the spec's example event of a built-in type through a running server (HOOKLINE_API_KEY): ${names.join(", ")}` },
     args: {
@@ -24,7 +25,7 @@ export function triggerCommand(config: () => Config) {
     },
     async run({ args }) {
       const settings = config();
-      const example = eventTypeExample(document, args.event_type);
+      const example = examples.get(args.event_type);
       if (!example) throw new CliError(`EVENT_TYPE must be one of: ${names.join(", ")} (got "${args.event_type}").`);
       if (!settings.apiKey) throw new CliError("HOOKLINE_API_KEY is required: set it to an API key of the account to publish as (`hookline keys create` makes one).");
       const data = { ...example, ...(args.subject ? { subject: args.subject } : {}) };

@@ -14,7 +14,7 @@ describe("buildRequest", () => {
     expect(JSON.parse(request.body)).toEqual({ env: "prod", status: "ok" });
     expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual({ env: "prod", status: "ok" });
     expect(request.method).toBe("POST");
-    expect(request.headers).toMatchObject({ "content-type": "application/json", "user-agent": expect.stringMatching(/^Hookline\/\d+\.\d+\.\d+/) });
+    expect(request.headers).toMatchObject({ "content-type": "application/json", "accept-encoding": "identity", "user-agent": expect.stringMatching(/^Hookline\/\d+\.\d+\.\d+/) });
   });
 
   it("signs with the current and the previous secret during a rotation, one v1 signature each, space-separated", () => {

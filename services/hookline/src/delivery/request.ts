@@ -1,11 +1,9 @@
-import { readFileSync } from "node:fs";
 import { mergeIntoObjectText, objectTextToFields } from "../json/object-text.js";
+import { PACKAGE_VERSION } from "../package-version.js";
 import { signatureHeader } from "./sign.js";
 
-const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-
 /** `Hookline/<version>`, the user-agent of every delivery. */
-export const USER_AGENT = `Hookline/${packageJson.version}`;
+export const USER_AGENT = `Hookline/${PACKAGE_VERSION}`;
 
 /** What a delivery needs to know about its hook to build the request. */
 export interface RequestTarget {
@@ -56,6 +54,10 @@ export function buildRequest(
   const secrets = target.previous_secret ? [target.secret, target.previous_secret] : [target.secret];
   const common = {
     "user-agent": USER_AGENT,
+    // The answer is only logged (its first 4 KiB): compressing it saves nothing and costs
+    // both sides CPU, so receivers are asked not to (RFC 9110 §12.5.3). One that compresses
+    // anyway is decoded (response-body.ts).
+    "accept-encoding": "identity",
     "hookline-event-type": eventType,
     "webhook-id": messageId,
     "webhook-timestamp": String(timestamp),

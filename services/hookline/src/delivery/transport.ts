@@ -4,6 +4,8 @@ import type { AttemptErrorKind } from "../store/schema.js";
 import { firstNonPublicAddress, isLocalName, isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
 import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
+import { readResponseBody } from "./response-body.js";
+import { failedOnStaleConnection, watchStaleConnections } from "./stale-connection.js";
 
 /** How much of a response body is kept (and read at all) per attempt. */
 export const RESPONSE_BODY_CAP_BYTES = 4096;
@@ -15,13 +17,16 @@ export interface AttemptResult {
   ok: boolean;
   status: number | null;
   /**
-   * The first RESPONSE_BODY_CAP_BYTES bytes of the body, as received: any
-   * bytes at all (outcome.ts makes them storable text, storable-text.ts).
+   * The first RESPONSE_BODY_CAP_BYTES bytes of the body: after decoding its
+   * Content-Encoding (response-body.ts), or as received with a note in
+   * `error`. Any bytes at all: outcome.ts makes them storable text
+   * (store/storable-text.ts).
    */
   body: Uint8Array | null;
   /** The response headers, repeated ones joined, within RESPONSE_HEADERS_CAP_BYTES; empty when no response came. */
   headers: Record<string, string>;
   errorKind: AttemptErrorKind | null;
+  /** Why the attempt failed; on any attempt, also a note when the body is kept undecoded. */
   error: string | null;
   durationMs: number;
   startedAt: Date;
@@ -57,22 +62,44 @@ export class RefusedTargetError extends Error {
  * name that passed the create-time check but now resolves to loopback (DNS
  * rebinding) is refused before any connection is made.
  *
+ * Receivers that speak valid but unusual HTTP (issue 25): 1xx answers
+ * nobody asked for (100, 102, 103, several in a row) are skipped for the
+ * final one (RFC 9110 §15.2; undici refuses a 100 by itself, hence
+ * patches/undici@7.30.2.patch); a request whose reused connection the
+ * receiver had closed as idle is sent once more on a fresh connection as the
+ * same attempt (stale-connection.ts); a compressed answer is decoded for the
+ * log within the same cap (response-body.ts).
+ *
  * @example
  * const transport = createDeliveryTransport({ allowPrivateTargets: false, timeoutMs: 15_000, deadlineMs: 30_000 });
  * const result = await transport.send(buildRequest(...), { insecureSsl: false });
  */
-export function createDeliveryTransport(options: { allowPrivateTargets: boolean; timeoutMs: number; deadlineMs: number; connections?: number }): DeliveryTransport {
+export function createDeliveryTransport(options: {
+  allowPrivateTargets: boolean;
+  timeoutMs: number;
+  deadlineMs: number;
+  connections?: number;
+  /** Resolves names in place of dns.lookup (tests choose the answer; the SSRF policy still judges it). */
+  resolve?: Resolve;
+}): DeliveryTransport {
   const { deadlineMs } = options;
-  const agent = (rejectUnauthorized: boolean) =>
+  const lookup = options.resolve ? createGuardedLookup(options.resolve) : guardedLookup;
+  const agent = (rejectUnauthorized: boolean, fresh = false) =>
     new Agent({
-      connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs),
+      connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs, lookup),
       keepAliveTimeout: 10_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
+      // pipelining 0: no keep-alive, so every request gets a connection of its own.
+      ...(fresh ? { pipelining: 0 } : {}),
       ...(options.connections ? { connections: options.connections } : {}),
     });
   const secure = agent(true);
   const insecure = agent(false);
+  // For the one resend of a request whose reused connection the receiver had closed (stale-connection.ts).
+  const freshSecure = agent(true, true);
+  const freshInsecure = agent(false, true);
+  watchStaleConnections();
 
   return {
     async send(outgoing, sendOptions) {
@@ -87,23 +114,32 @@ export function createDeliveryTransport(options: { allowPrivateTargets: boolean;
       // a timer signal, joined with shutdown's when there is one.
       const deadline = AbortSignal.timeout(deadlineMs);
       const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, deadline]) : deadline;
-      try {
-        const response = await request(outgoing.url, {
-          dispatcher: sendOptions.insecureSsl ? insecure : secure,
+      const send = (fresh: boolean) =>
+        request(outgoing.url, {
+          dispatcher: sendOptions.insecureSsl ? (fresh ? freshInsecure : insecure) : fresh ? freshSecure : secure,
           method: outgoing.method,
           headers: outgoing.headers,
           body: outgoing.method === "POST" ? outgoing.body : null,
           signal,
         });
-        const body = await readCapped(response.body);
+      try {
+        // A reused connection that the receiver had closed as idle fails before
+        // any answer: sent once more, on a connection of its own, as the same
+        // attempt (same webhook-id and signature; stale-connection.ts says why that is safe).
+        const response = await send(false).catch((error: unknown) => {
+          if (!failedOnStaleConnection(error) || signal.aborted) throw error;
+          return send(true);
+        });
+        const { bytes, note } = await readResponseBody(response.body, response.headers["content-encoding"], RESPONSE_BODY_CAP_BYTES);
         const ok = response.statusCode >= 200 && response.statusCode < 300;
+        const error = ok ? null : `HTTP ${response.statusCode}`;
         return done({
           ok,
           status: response.statusCode,
-          body,
+          body: bytes,
           headers: cappedHeaders(response.headers),
           errorKind: ok ? null : "status",
-          error: ok ? null : `HTTP ${response.statusCode}`,
+          error: note === undefined ? error : error === null ? note : `${error}; ${note}`,
         });
       } catch (error) {
         const [errorKind, message] = deadline.aborted ? (["timeout", `attempt deadline of ${deadlineMs} ms exceeded`] as const) : classify(error, options.timeoutMs);
@@ -111,16 +147,16 @@ export function createDeliveryTransport(options: { allowPrivateTargets: boolean;
       }
     },
     async close() {
-      await Promise.all([secure.close(), insecure.close()]);
+      await Promise.all([secure, insecure, freshSecure, freshInsecure].map((a) => a.close()));
     },
   };
 }
 
-function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: boolean, timeout: number): buildConnector.connector {
+function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: boolean, timeout: number, lookup: GuardedLookup): buildConnector.connector {
   const connect = buildConnector({
     rejectUnauthorized,
     timeout,
-    ...(allowPrivateTargets ? {} : { lookup: guardedLookup }),
+    ...(allowPrivateTargets ? {} : { lookup }),
   } as buildConnector.BuildOptions);
   if (allowPrivateTargets) return connect;
   return (connectOptions, callback) => {
@@ -138,14 +174,15 @@ function guardedConnector(allowPrivateTargets: boolean, rejectUnauthorized: bool
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-type Resolve = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+/** dns.lookup's shape with `all: true`: what the connect-time lookup asks for a name's addresses. */
+export type Resolve = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /**
  * The connect-time lookup: dns.lookup (or `resolve`, for tests that choose
  * the answer), refusing when ANY resolved address is non-public
  * (firstNonPublicAddress judges the whole list).
  */
-export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve) {
+export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve): GuardedLookup {
   return function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
@@ -158,22 +195,9 @@ export function createGuardedLookup(resolve: Resolve = dnsLookup as Resolve) {
   };
 }
 
-const guardedLookup = createGuardedLookup();
+type GuardedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
-/** Reads at most the cap, then drops the rest (destroying the stream closes that connection only). */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= RESPONSE_BODY_CAP_BYTES) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_CAP_BYTES);
-}
+const guardedLookup = createGuardedLookup();
 
 /** The response headers as strings (repeated ones joined by ", "), stopping before RESPONSE_HEADERS_CAP_BYTES of JSON. */
 function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

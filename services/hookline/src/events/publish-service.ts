@@ -13,6 +13,7 @@ import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifi
 import { ulidFactory } from "./message-ids.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
 import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
+import { testEventExamples } from "./test-event-types.js";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -125,8 +126,7 @@ export function createPublishService(deps: {
     patterns: subscriptionPatternsFor(input.type),
   });
 
-  // Test events send the spec's examples; Hookline's own (reserved) types are not for publishing.
-  const examples = new Map(deps.eventTypes.flatMap((t) => (t.example && !isReservedEventType(t.name) ? [[t.name, t.example] as const] : [])));
+  const examples = testEventExamples(deps.eventTypes);
 
   async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
     const error = refusal(input, "body");

@@ -3,7 +3,7 @@ import { hashApiKey, secretsEqual } from "../auth/api-key.js";
 import type { KeyAuthenticator } from "../auth/key-cache.js";
 import type { AppEnv, AuthenticatedAccount } from "./app-env.js";
 import { ProblemError } from "./problem.js";
-import type { RateLimits } from "./rate-limits.js";
+import { budgetOf, type RateLimits } from "./rate-limits.js";
 
 /**
  * Reads the API key from `Authorization: Bearer`, `X-Auth-Token` (Kazoo) or
@@ -49,7 +49,7 @@ export function apiKeyAuth(keys: KeyAuthenticator, limits: RateLimits): Middlewa
     const keyHash = hashApiKey(key);
     const owner = await keys.authenticate(keyHash);
     if (!owner) throw new ProblemError("unauthorized", "The API key is not valid (wrong or revoked).", undefined, limits.countFailure(c));
-    limits.admitKey(c, keyHash);
+    limits.admitKey(c, keyHash, budgetOf(c.req.method, c.req.path));
     c.set("account", owner.account);
     c.set("keyId", owner.keyId);
     await next();

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
+import type { SecretBox } from "../signing/secret-box.js";
+import { isSealed } from "../signing/secret-box.js";
 import type { Store } from "../store/database.js";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../store/idempotency-keys.js";
 import type { AppEnv } from "./app-env.js";
@@ -33,11 +35,16 @@ export function takesIdempotencyKey(method: string, path: string): boolean {
  * `Retry-After` (Stripe's answer too: it does not wait, so no request holds
  * a connection for another).
  *
+ * A stored answer is sealed with `secrets` (AES-256-GCM under the main key,
+ * bound to its scope and key): the first answer to a create or a rotation
+ * carries the signing secret or API key it handed out, and would otherwise
+ * sit in clear in `idempotency_keys` for the whole TTL.
+ *
  * @example
- * app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger }));
+ * app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger, secrets }));
  */
-export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Logger }): MiddlewareHandler<AppEnv> {
-  const { store, ttlSeconds, logger } = deps;
+export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Logger; secrets: SecretBox }): MiddlewareHandler<AppEnv> {
+  const { store, ttlSeconds, logger, secrets } = deps;
   return async (c, next) => {
     const key = c.req.header("idempotency-key");
     if (key === undefined || !takesIdempotencyKey(c.req.method, c.req.path)) return next();
@@ -61,9 +68,12 @@ export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Lo
         "retry-after": IN_PROGRESS_RETRY_AFTER,
       });
     }
+    const context = `idempotency:${scope}:${key}`;
     if (claim.kind === "replay") {
       const { status, headers, body: stored } = claim.answer;
-      return new Response(status === 204 || status === 304 ? null : stored, { status, headers: { ...headers, "idempotent-replayed": "true" } });
+      // Answers recorded by a batch publish ({id, deliveries}) carry no credential and are kept in clear.
+      const body = isSealed(stored) ? secrets.openValue(context, stored) : stored;
+      return new Response(status === 204 || status === 304 ? null : body, { status, headers: { ...headers, "idempotent-replayed": "true" } });
     }
 
     const { claimedAt } = claim;
@@ -90,7 +100,11 @@ export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Lo
       if (value !== null) headers[name] = value;
     }
     try {
-      await completeIdempotencyKey(store.db, scope, key, claimedAt, { status: answer.status, headers, body: await answer.clone().text() });
+      await completeIdempotencyKey(store.db, scope, key, claimedAt, {
+        status: answer.status,
+        headers,
+        body: secrets.sealValue(context, await answer.clone().text()),
+      });
     } catch (error) {
       // The answer stands; the key stays in progress until IDEMPOTENCY_LOCK_SECONDS pass.
       logger.warn({ err: error, request_id: c.var.requestId }, "could not store the answer of an idempotent request");

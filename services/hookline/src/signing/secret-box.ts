@@ -58,6 +58,23 @@ export interface SecretBox {
   open(hookId: number, stored: string): string;
   /** The value sealed under the current key: clear text sealed, another key's value opened and sealed again, the current key's returned as is. */
   reseal(hookId: number, stored: string): string;
+  /**
+   * Seals any other value kept at rest that may carry a credential (a stored
+   * Idempotency-Key answer holds the secret or key it handed out), bound to
+   * `context` — a label naming where the value lives, so a ciphertext moved
+   * to another row does not open.
+   */
+  sealValue(context: string, value: string): string;
+  /** Opens a `sealValue` result sealed with the same `context`; throws `SealedValueError` when it does not open. */
+  openValue(context: string, stored: string): string;
+}
+
+/** Thrown when a value sealed by `sealValue` does not open: unknown key id, clear text, or a ciphertext or tag that fails GCM's check. */
+export class SealedValueError extends Error {
+  constructor(context: string, reason: string) {
+    super(`the sealed value of ${context} could not be opened: ${reason}`);
+    this.name = "SealedValueError";
+  }
 }
 
 /**
@@ -71,15 +88,35 @@ export interface SecretBox {
 export function createSecretBox(current: Buffer, previous: Buffer[] = []): SecretBox {
   const keys = [current, ...previous].map(mainKeyOf);
   const byId = new Map(keys.map((k) => [k.id, k]));
+  function sealWith(aad: Buffer, value: string): string {
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", keys[0]!.key, nonce);
+    cipher.setAAD(aad);
+    const sealed = Buffer.concat([nonce, cipher.update(value, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return `${SEALED_PREFIX}${keys[0]!.id}:${sealed.toString("base64")}`;
+  }
+  /** Opens `stored`, or says why not (the caller names the value in its error); `place` is what a ciphertext may have been moved from. */
+  function openWith(aad: Buffer, stored: string, place: string): { value: string } | { reason: string } {
+    if (!isSealed(stored)) return { reason: "it is stored in clear (start the server with a main key once to encrypt it)" };
+    const keyId = sealedKeyId(stored)!;
+    const mainKey = byId.get(keyId);
+    if (!mainKey) return { reason: `sealed under main key ${keyId}, which is not configured` };
+    const raw = Buffer.from(stored.slice(SEALED_PREFIX.length + keyId.length + 1), "base64");
+    if (raw.length < NONCE_BYTES + TAG_BYTES) return { reason: "the value is truncated" };
+    const decipher = createDecipheriv("aes-256-gcm", mainKey.key, raw.subarray(0, NONCE_BYTES));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    try {
+      return { value: Buffer.concat([decipher.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString("utf8") };
+    } catch {
+      return { reason: `the authentication tag does not match (tampered, or moved from another ${place})` };
+    }
+  }
   return {
     current: keys[0]!,
     keys,
     seal(hookId, secret) {
-      const nonce = randomBytes(NONCE_BYTES);
-      const cipher = createCipheriv("aes-256-gcm", keys[0]!.key, nonce);
-      cipher.setAAD(associatedData(hookId));
-      const sealed = Buffer.concat([nonce, cipher.update(secret, "utf8"), cipher.final(), cipher.getAuthTag()]);
-      return `${SEALED_PREFIX}${keys[0]!.id}:${sealed.toString("base64")}`;
+      return sealWith(associatedData(hookId), secret);
     },
     reseal(hookId, stored) {
       if (!isSealed(stored)) return this.seal(hookId, stored);
@@ -87,20 +124,17 @@ export function createSecretBox(current: Buffer, previous: Buffer[] = []): Secre
       return this.seal(hookId, this.open(hookId, stored));
     },
     open(hookId, stored) {
-      if (!isSealed(stored)) throw new SecretDecryptionError(hookId, "it is stored in clear (start the server with a main key once to encrypt it)");
-      const keyId = sealedKeyId(stored)!;
-      const mainKey = byId.get(keyId);
-      if (!mainKey) throw new SecretDecryptionError(hookId, `sealed under main key ${keyId}, which is not configured`);
-      const raw = Buffer.from(stored.slice(SEALED_PREFIX.length + keyId.length + 1), "base64");
-      if (raw.length < NONCE_BYTES + TAG_BYTES) throw new SecretDecryptionError(hookId, "the value is truncated");
-      const decipher = createDecipheriv("aes-256-gcm", mainKey.key, raw.subarray(0, NONCE_BYTES));
-      decipher.setAAD(associatedData(hookId));
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      try {
-        return Buffer.concat([decipher.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString("utf8");
-      } catch {
-        throw new SecretDecryptionError(hookId, "the authentication tag does not match (tampered, or moved from another hook)");
-      }
+      const opened = openWith(associatedData(hookId), stored, "hook");
+      if ("value" in opened) return opened.value;
+      throw new SecretDecryptionError(hookId, opened.reason);
+    },
+    sealValue(context, value) {
+      return sealWith(valueAssociatedData(context), value);
+    },
+    openValue(context, stored) {
+      const opened = openWith(valueAssociatedData(context), stored, "row");
+      if ("value" in opened) return opened.value;
+      throw new SealedValueError(context, opened.reason);
     },
   };
 }
@@ -139,4 +173,8 @@ export function ephemeralSecretBox(): SecretBox {
 
 function associatedData(hookId: number): Buffer {
   return Buffer.from(`hookline:hook:${hookId}`, "utf8");
+}
+
+function valueAssociatedData(context: string): Buffer {
+  return Buffer.from(`hookline:value:${context}`, "utf8");
 }

@@ -125,7 +125,14 @@ async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[]): 
     const row = byKey.get(sk);
     // The first answer under this key: an earlier event of this batch, or the stored one.
     const sameEvent = claimed.has(sk) ? events[first]!.idempotency!.fingerprint === e.idempotency!.fingerprint : row?.fingerprint === e.idempotency!.fingerprint;
-    const answer = claimed.has(sk) ? (outcomes[first] as { event: BatchInserted }).event : row?.status === 202 && row.body ? (JSON.parse(row.body) as { id: number; deliveries: number }) : undefined;
+    // Only a batch publish's own answer is read here: one stored by the Idempotency-Key layer is sealed, and its fingerprint never matches.
+    const answer = !sameEvent
+      ? undefined
+      : claimed.has(sk)
+        ? (outcomes[first] as { event: BatchInserted }).event
+        : row?.status === 202 && row.body
+          ? (JSON.parse(row.body) as { id: number; deliveries: number })
+          : undefined;
     if (!sameEvent || answer === undefined) {
       outcomes[ord] = { ok: false, mismatch: true, error: new Error(`idempotency key ${e.idempotency!.key} was used for another request`) };
     } else {

@@ -51,4 +51,46 @@ describe("address policy", () => {
     expect(literalAddressOf("11.2.3.4]")).toBeUndefined();
     expect(literalAddressOf("[1.2.3.45")).toBeUndefined();
   });
+
+  // Issue 25: every IPv6 form that carries an IPv4 address is judged by the IPv4 it carries.
+  const carrying = (v4: string): [string, string][] => {
+    const [a, b, c, d] = v4.split(".").map(Number) as [number, number, number, number];
+    const hex = (x: number, y: number) => ((x << 8) | y).toString(16);
+    const inverted = (x: number, y: number) => (((x ^ 0xff) << 8) | (y ^ 0xff)).toString(16);
+    return [
+      ["IPv4-mapped", `::ffff:${v4}`],
+      ["IPv4-compatible", `::${hex(a, b)}:${hex(c, d)}`],
+      ["IPv4-translated", `::ffff:0:${v4}`],
+      ["NAT64", `64:ff9b::${v4}`],
+      ["6to4", `2002:${hex(a, b)}:${hex(c, d)}::1`],
+      ["Teredo", `2001:0:${hex(a, b)}:${hex(c, d)}:8000:63bf:${inverted(a, b)}:${inverted(c, d)}`],
+      ["ISATAP", `2606:4700:1::200:5efe:${v4}`],
+    ];
+  };
+
+  it.each(["127.0.0.1", "10.0.0.1", "169.254.169.254", "192.168.1.1", "0.1.2.3"].flatMap((v4) => carrying(v4).map(([form, v6]) => [form, v6, v4])))(
+    "refuses the %s address %s (carries %s), in any spelling",
+    (_form, v6, v4) => {
+      expect(isNonPublicAddress(v6), v6).toBe(true);
+      const host = new URL(`http://[${v6}]:8080/`).hostname;
+      expect(refusalForHost(host), host).toContain(`carries the IPv4 address ${v4}`);
+    },
+  );
+
+  it.each(carrying("8.8.8.8"))("accepts the %s address %s, which carries the public 8.8.8.8", (_form, v6) => {
+    expect(isNonPublicAddress(v6)).toBe(false);
+    expect(refusalForHost(new URL(`http://[${v6}]/`).hostname)).toBeUndefined();
+  });
+
+  it("refuses the issue's example and its hexadecimal spelling, and judges local-use NAT64 by every layout", () => {
+    expect(new URL("http://[::127.0.0.1]:8080/").hostname).toBe("[::7f00:1]");
+    expect(refusalForHost("[::7f00:1]")).toBe("the address ::7f00:1 carries the IPv4 address 127.0.0.1 (IPv4-compatible), which is not a public address");
+    // 64:ff9b:1::/48 (RFC 8215): the prefix length is the operator's, so each RFC 6052 layout counts.
+    expect(isNonPublicAddress("64:ff9b:1:7f00:1::")).toBe(true);
+    expect(isNonPublicAddress("64:ff9b:1::7f00:1")).toBe(true);
+    expect(isNonPublicAddress("64:ff9b:1:808:8:8:808:808")).toBe(false);
+    // An ISATAP identifier under a private prefix is refused for the prefix, whatever it carries.
+    expect(isNonPublicAddress("fd00::5efe:8.8.8.8")).toBe(true);
+    expect(isNonPublicAddress("::1")).toBe(true);
+  });
 });

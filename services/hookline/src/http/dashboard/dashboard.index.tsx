@@ -17,6 +17,8 @@ import { DASHBOARD_PATH, isHttps, requireCsrfToken, requireSession, type Dashboa
 import { createSignInHandlers } from "./sign-in.handlers.js";
 
 const STYLESHEET = readFileSync(new URL("./dashboard.css", import.meta.url), "utf8");
+/** Optional enhancements (Copy buttons); every page works without it. */
+const SCRIPT = readFileSync(new URL("./dashboard.js", import.meta.url), "utf8");
 
 /**
  * The delivery dashboard under `/dashboard`: server-rendered pages over the
@@ -25,8 +27,8 @@ const STYLESHEET = readFileSync(new URL("./dashboard.css", import.meta.url), "ut
  * Safety: a session sees only its key's account (every read and write goes
  * through account-scoped services); CSRF is refused twice over — hono/csrf
  * checks Origin / Sec-Fetch-Site on every POST, and every POST made with a
- * session must carry that session's synchronizer token; the CSP allows no
- * script at all and styles only from our own stylesheet.
+ * session must carry that session's synchronizer token; the CSP allows
+ * script and style only from our own two files (no inline either).
  *
  * @example
  * app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks, events, eventTypes }));
@@ -43,6 +45,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
         imgSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -56,6 +59,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
   router.use("*", bodyLimit({ maxSize: deps.config.bodyLimitBytes }));
 
   router.get("/dashboard.css", (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
+  router.get("/dashboard.js", (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }));
   router.get("/sign-in", signIn.form);
   router.post("/sign-in", signIn.submit);
 

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import * as deliveries from "../../store/deliveries.js";
 import { findEvent } from "../../store/events.js";
+import { findHook } from "../../store/hooks.js";
 import { DeliveryIdParamsSchema, DeliveryListQuerySchema } from "../deliveries/delivery-schemas.js";
 import { HookIdParamsSchema } from "../hooks/hook-schemas.js";
 import { ProblemError } from "../problem.js";
@@ -55,9 +56,13 @@ export function createDeliveryHandlers(deps: DashboardDeps, testEventTypes: stri
     const { id } = parseOrThrow(DeliveryIdParamsSchema, c.req.param(), "path");
     const delivery = await deliveries.findDelivery(db, c.var.account.id, id);
     if (!delivery) throw new ProblemError("not-found", `No delivery ${id} in this account.`);
-    const [attempts, event] = await Promise.all([deliveries.listAttempts(db, id), findEvent(db, c.var.account.id, delivery.event_id)]);
+    const [attempts, event, hook] = await Promise.all([
+      deliveries.listAttempts(db, id),
+      findEvent(db, c.var.account.id, delivery.event_id),
+      findHook(db, c.var.account.id, delivery.hook_id),
+    ]);
     const notice = c.req.query("redelivered") ? "Redelivery scheduled: the new attempt appears here once made." : undefined;
-    return renderPage(c, 200, <DeliveryDetailPage delivery={delivery} event={event} attempts={attempts} session={pageSession(c)} notice={notice} />);
+    return renderPage(c, 200, <DeliveryDetailPage delivery={delivery} hook={hook} event={event} attempts={attempts} session={pageSession(c)} notice={notice} />);
   };
 
   const redeliver = async (c: C) => {

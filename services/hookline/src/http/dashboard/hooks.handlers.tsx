@@ -2,6 +2,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
 import { z } from "zod";
+import { testEventExamples } from "../../events/test-event-types.js";
 import { HookCreateSchema, HookIdParamsSchema, HookListQuerySchema } from "../hooks/hook-schemas.js";
 import { withCustomDataText } from "../hooks/hook-wire.js";
 import { fieldErrors, ProblemError, toProblemError } from "../problem.js";
@@ -18,7 +19,7 @@ const TestEventFormSchema = z.object({ type: z.string().min(1, "is required") })
 /** Hook pages and actions: list, create, pause/resume, test event, secret rotation — all through HookService. */
 export function createHookHandlers(deps: DashboardDeps) {
   const typeNames = deps.eventTypes.map((t) => t.name);
-  const examples = deps.eventTypes.filter((t) => t.example).map((t) => t.name);
+  const examples = [...testEventExamples(deps.eventTypes).keys()];
   const hookId = (c: C) => parseOrThrow(HookIdParamsSchema, c.req.param(), "path").id;
 
   const list = async (c: C) => {

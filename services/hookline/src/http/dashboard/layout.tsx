@@ -21,7 +21,8 @@ export function renderPage(c: Context, status: ContentfulStatusCode, page: Child
 
 /**
  * The shell of every page: a skip link, the navigation, one `h1`, the content.
- * No script and no inline style, so the Content-Security-Policy can forbid both.
+ * No inline script or style, so the Content-Security-Policy can forbid both;
+ * the one script (dashboard.js) only adds conveniences.
  */
 export function Layout(props: { title: string; session?: PageSession | undefined; children?: Child }) {
   return (
@@ -31,6 +32,7 @@ export function Layout(props: { title: string; session?: PageSession | undefined
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Hookline`}</title>
         <link rel="stylesheet" href={`${DASHBOARD_PATH}/dashboard.css`} />
+        <script src={`${DASHBOARD_PATH}/dashboard.js`} defer />
       </head>
       <body>
         <a class="skip-link" href="#main">Skip to content</a>
@@ -89,13 +91,6 @@ export function Problems(props: { detail?: string | undefined; errors?: FieldErr
       )}
     </div>
   );
-}
-
-/** A timestamp as `YYYY-MM-DD HH:MM:SS UTC`, machine-readable in `datetime`. */
-export function Time(props: { at: Date | null | undefined }) {
-  if (!props.at) return <span>—</span>;
-  const iso = props.at.toISOString();
-  return <time datetime={iso}>{`${iso.slice(0, 19).replace("T", " ")} UTC`}</time>;
 }
 
 /** Headers as a two-column table. */

@@ -1,13 +1,16 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { DeliveryWithType } from "../../../store/deliveries.js";
-import type { DeliveryAttemptRow, EventRow } from "../../../store/schema.js";
-import { ActionForm, HeaderTable, Layout, Time, type PageSession } from "../layout.js";
+import type { DeliveryAttemptRow, EventRow, HookRow } from "../../../store/schema.js";
+import { attemptLine, DeliveryStatus, HookLink, JsonBlock, Time } from "../components.js";
+import { ActionForm, HeaderTable, Layout, type PageSession } from "../layout.js";
 import { DASHBOARD_PATH } from "../session.js";
 
 /** A delivery: what was sent, each attempt with the receiver's answer, and Redeliver. */
 export function DeliveryDetailPage(props: {
   delivery: DeliveryWithType;
+  /** Undefined when the hook has been deleted since. */
+  hook: HookRow | undefined;
   event: EventRow | undefined;
   attempts: DeliveryAttemptRow[];
   session: PageSession;
@@ -18,11 +21,12 @@ export function DeliveryDetailPage(props: {
     <Layout title={`Delivery #${delivery.id}`} session={props.session}>
       {props.notice && <p class="notice" role="status">{props.notice}</p>}
       <dl class="facts">
-        <dt>Hook</dt><dd><a href={`${DASHBOARD_PATH}/hooks/${delivery.hook_id}`}>{`Hook ${delivery.hook_id}`}</a></dd>
-        <dt>Event</dt><dd><code class="event">{delivery.event_type}</code> {`#${delivery.event_id}`}</dd>
-        <dt>Status</dt><dd><span class={`badge ${delivery.status}`} id="delivery-status">{delivery.status}</span></dd>
-        <dt>Attempts</dt><dd>{delivery.attempts}</dd>
-        {delivery.status === "pending" && <><dt>Next attempt</dt><dd><Time at={delivery.next_attempt_at} /></dd></>}
+        <dt>Hook</dt><dd><HookLink hookId={delivery.hook_id} hook={props.hook} /></dd>
+        <dt>Event</dt>
+        <dd><code class="event">{delivery.event_type}</code> {`#${delivery.event_id}`}</dd>
+        <dt>webhook-id</dt><dd><code>{delivery.message_id}</code></dd>
+        <dt>Status</dt><dd id="delivery-status"><DeliveryStatus delivery={delivery} /></dd>
+        <dt>Attempts</dt><dd class="attempt-line">{attemptLine(delivery, props.hook?.retries)}</dd>
         <dt>Created</dt><dd><Time at={delivery.created_at} /></dd>
       </dl>
       <ActionForm action={`${DASHBOARD_PATH}/deliveries/${delivery.id}/redeliver`} label="Redeliver" token={props.session.csrf_token} />
@@ -31,7 +35,7 @@ export function DeliveryDetailPage(props: {
       {props.event && (
         <section aria-labelledby="event-heading">
           <h2 id="event-heading">Event data</h2>
-          <pre class="body"><code>{JSON.stringify(props.event.data, null, 2)}</code></pre>
+          <JsonBlock text={props.event.data} label="Event data" class="event-data" />
         </section>
       )}
 
@@ -49,14 +53,14 @@ export function DeliveryDetailPage(props: {
               </dl>
               <HeaderTable caption="Request headers" headers={a.request_headers} />
               {a.request_body !== null && (
-                <><h4>Request body</h4><pre class="body"><code>{a.request_body}</code></pre></>
+                <><h4>Request body</h4><JsonBlock text={a.request_body} label="Request body" /></>
               )}
               <HeaderTable caption="Response headers" headers={a.response_headers} />
               <h4>Response body</h4>
               {a.response_body && a.response_body_encoding === "base64" && (
                 <p class="body-encoding">{`Not text (not UTF-8, or a NUL byte): ${Buffer.from(a.response_body, "base64").length} bytes, shown in base64.`}</p>
               )}
-              {a.response_body ? <pre class="body response-body"><code>{a.response_body}</code></pre> : <p>Empty.</p>}
+              {a.response_body ? <JsonBlock text={a.response_body} label="Response body" class="response-body" /> : <p>Empty.</p>}
             </li>
           ))}
         </ol>

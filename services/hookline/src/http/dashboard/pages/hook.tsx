@@ -2,7 +2,8 @@
 /** @jsxImportSource hono/jsx */
 import type { DeliveryWithType } from "../../../store/deliveries.js";
 import type { HookRow } from "../../../store/schema.js";
-import { ActionForm, CsrfField, Layout, Time, type PageSession } from "../layout.js";
+import { attemptLine, DeliveryStatus, hookLabel, Time } from "../components.js";
+import { ActionForm, CsrfField, Layout, type PageSession } from "../layout.js";
 import { DASHBOARD_PATH } from "../session.js";
 import { HookState, PauseResume } from "./hooks.js";
 
@@ -20,7 +21,7 @@ export function HookPage(props: { hook: HookRow; deliveries: DeliveryPage; event
   const token = props.session.csrf_token;
   const base = `${DASHBOARD_PATH}/hooks/${hook.id}`;
   return (
-    <Layout title={hook.name ?? `Hook ${hook.id}`} session={props.session}>
+    <Layout title={hookLabel(hook)} session={props.session}>
       {props.notice && <p class="notice" role="status">{props.notice}</p>}
       <dl class="facts">
         <dt>Callback URL</dt><dd><code class="url">{hook.url}</code></dd>
@@ -72,8 +73,8 @@ export function HookPage(props: { hook: HookRow; deliveries: DeliveryPage; event
                 <tr>
                   <td><a href={`${DASHBOARD_PATH}/deliveries/${d.id}`}>{`#${d.id}`}</a></td>
                   <td><code class="event">{d.event_type}</code></td>
-                  <td><span class={`badge ${d.status}`}>{d.status}</span></td>
-                  <td>{d.attempts}</td>
+                  <td><DeliveryStatus delivery={d} /></td>
+                  <td>{attemptLine(d, hook.retries)}</td>
                   <td>{d.last_response_status ?? d.last_error ?? "—"}</td>
                   <td><Time at={d.created_at} /></td>
                 </tr>

@@ -2,7 +2,8 @@
 /** @jsxImportSource hono/jsx */
 import type { HookRow } from "../../../store/schema.js";
 import type { FieldError } from "../../problem.js";
-import { ActionForm, CsrfField, Layout, Problems, Time, type PageSession } from "../layout.js";
+import { hookLabel, Time } from "../components.js";
+import { ActionForm, CsrfField, Layout, Problems, type PageSession } from "../layout.js";
 import { DASHBOARD_PATH } from "../session.js";
 
 /** A hook's state in words: paused, failing (its last delivery gave up) or active. */
@@ -45,7 +46,7 @@ export function HooksPage(props: { hooks: HookRow[]; nextAfter: number | undefin
             {props.hooks.map((hook) => (
               <tr>
                 <td>
-                  <a href={`${DASHBOARD_PATH}/hooks/${hook.id}`}>{hook.name ?? `Hook ${hook.id}`}</a>
+                  <a href={`${DASHBOARD_PATH}/hooks/${hook.id}`}>{hookLabel(hook)}</a>
                   <br /><code class="url">{hook.url}</code>
                 </td>
                 <td>{hook.events.map((e) => <code class="event">{e}</code>)}</td>

@@ -1,7 +1,8 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { HookRow } from "../../../store/schema.js";
-import { Layout, Time, type PageSession } from "../layout.js";
+import { hookLabel, Time } from "../components.js";
+import { Layout, type PageSession } from "../layout.js";
 import { DASHBOARD_PATH } from "../session.js";
 
 /**
@@ -12,7 +13,7 @@ export function SecretRevealPage(props: { hook: HookRow; session: PageSession; r
   const { hook } = props;
   const graceEnds = hook.previous_secret_expires_at;
   return (
-    <Layout title={props.reason === "created" ? `Hook ${hook.id} created` : `New secret for hook ${hook.id}`} session={props.session}>
+    <Layout title={props.reason === "created" ? `${hookLabel(hook)} created` : `New secret for ${hookLabel(hook)}`} session={props.session}>
       <section aria-labelledby="secret-heading" class="reveal">
         <h2 id="secret-heading">Signing secret</h2>
         <p>Copy it now: it is shown only this once. Receivers verify signatures with it (Standard Webhooks).</p>
@@ -21,7 +22,7 @@ export function SecretRevealPage(props: { hook: HookRow; session: PageSession; r
           <p>Deliveries are also signed with the previous secret until <Time at={graceEnds} />, so receivers can switch over.</p>
         )}
       </section>
-      <p><a href={`${DASHBOARD_PATH}/hooks/${hook.id}`}>Go to hook {hook.id}</a></p>
+      <p><a href={`${DASHBOARD_PATH}/hooks/${hook.id}`}>{`Go to ${hookLabel(hook)}`}</a></p>
     </Layout>
   );
 }
