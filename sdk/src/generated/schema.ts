@@ -1851,18 +1851,23 @@ export interface components {
             request_body: string | null;
             /** @description Null when no response came (timeout, connection or TLS error, refused target). */
             response_status: number | null;
-            /** @description The response's headers (repeated ones joined by `, `), up to 4 KiB. Null when no response came. */
+            /** @description The response's headers (repeated ones joined by `, `), up to 4 KiB. Null when no response came. Values are read one byte a character (ISO-8859-1, as RFC 9110 §5.5 leaves obs-text bytes opaque); a NUL or a lone surrogate in a name or value is shown as its JSON escape text (`\u0000`), as in `error`. */
             response_headers: {
                 [key: string]: string;
             } | null;
-            /** @description The first 4 KiB of the response body, after decoding its `Content-Encoding` when every coding listed is one Hookline decodes (`gzip`, `x-gzip`, `deflate` zlib-wrapped or raw, `br`, stacked in any order); the 4 KiB count after decoding. A body in another coding, or one that does not decode, is kept as received and `error` says so. Deliveries ask for no coding (`Accept-Encoding: identity`). */
+            /** @description The first 4 KiB of the response body, after decoding its `Content-Encoding` when every coding listed is one Hookline decodes (`gzip`, `x-gzip`, `deflate` zlib-wrapped or raw, `br`, stacked in any order); the 4 KiB count after decoding. A body in another coding, or one that does not decode, is kept as received and `error` says so. Deliveries ask for no coding (`Accept-Encoding: identity`). Written as `response_body_encoding` says: the text itself, or, for a body that is not valid UTF-8 or contains a NUL byte (a binary answer, `ok\0`, gzip sent without `Content-Encoding`), its bytes in base64. Null when no response came. */
             response_body: string | null;
+            /**
+             * @description How `response_body` is written: `text` (the body as received, UTF-8) or `base64` (RFC 4648 §4; decode it for the exact bytes received). Also `text` when there is no body.
+             * @enum {string}
+             */
+            response_body_encoding: "text" | "base64";
             /**
              * @description Why the attempt failed: a non-2xx `status`, a `timeout`, a `connection` error, a `tls` failure, a `dns` failure, a `refused-target` (the address is not public and private targets are not allowed), or `other`. Null on success.
              * @enum {string|null}
              */
             error_kind: "status" | "timeout" | "connection" | "tls" | "dns" | "refused-target" | "other" | null;
-            /** @description What went wrong (`HTTP 503`, a connection error, …). On any attempt it also carries a note when the response body is kept undecoded (an unknown content coding, a body that does not decode). */
+            /** @description What went wrong (`HTTP 503`, a connection error, …). On any attempt it also carries a note when the response body is kept undecoded (an unknown content coding, a body that does not decode). Text that came from the peer (a certificate's names) keeps a NUL or a lone surrogate as its escape text `\u0000`. */
             error: string | null;
         };
         /** @description A delivery with every attempt, oldest first. */

@@ -1,5 +1,8 @@
 import type { Logger } from "pino";
+import { isRowDataError } from "../store/database-errors.js";
+import { writeIsolated } from "../store/isolate-failures.js";
 import type { DeliveryOutcome, RecordedOutcomes } from "../store/record-outcomes.js";
+import { withNoteForUnstorable } from "./outcome.js";
 
 const MAX_BACKOFF_MS = 5_000;
 
@@ -20,6 +23,13 @@ export interface OutcomeBatcher {
  * backoff; if our lease runs out first, another worker re-sends
  * (at-least-once). `onRecorded` runs after each successful write.
  *
+ * A batch the database refuses over its data is split until the refused
+ * outcome stands alone (store/isolate-failures.ts): the others are recorded
+ * at once, and the refused one is recorded with a note in place of what
+ * came from outside (outcome.ts withNoteForUnstorable), so one receiver's
+ * answer never holds back another hook's outcomes (issue 25). Only what
+ * fails every row alike (the database down) is retried whole.
+ *
  * @example
  * const outcomes = createOutcomeBatcher({ record: (batch) => recordOutcomes(db, id, batch, policy), onRecorded, logger });
  * outcomes.queue(outcome); await outcomes.drain();
@@ -38,9 +48,14 @@ export function createOutcomeBatcher(deps: {
     while (pending.length > 0) {
       const batch = pending;
       pending = [];
-      let recorded: RecordedOutcomes;
+      let written: Array<{ items: DeliveryOutcome[]; result: RecordedOutcomes }>;
       try {
-        recorded = await deps.record(batch);
+        const isolated = await writeIsolated(batch, recordAsItCan);
+        written = isolated.written;
+        for (const { item, error } of isolated.failed) {
+          // Not even the note could be stored: its lease runs out and it is sent again, alone.
+          deps.logger.error({ err: error, delivery: item.delivery_id }, "an outcome could not be recorded; its delivery will be sent again");
+        }
         failures = 0;
       } catch (error) {
         pending = batch.concat(pending);
@@ -54,11 +69,24 @@ export function createOutcomeBatcher(deps: {
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures)));
         continue;
       }
-      try {
-        await deps.onRecorded(batch, recorded);
-      } catch (error) {
-        deps.logger.error({ err: error }, "after recording outcomes");
+      for (const { items, result } of written) {
+        try {
+          await deps.onRecorded(items, result);
+        } catch (error) {
+          deps.logger.error({ err: error }, "after recording outcomes");
+        }
       }
+    }
+  }
+
+  /** Records `some`; a lone outcome the database refuses is recorded again with a note for what it could not store. */
+  async function recordAsItCan(some: DeliveryOutcome[]): Promise<RecordedOutcomes> {
+    try {
+      return await deps.record(some);
+    } catch (error) {
+      if (some.length > 1 || !isRowDataError(error)) throw error;
+      deps.logger.warn({ err: error, delivery: some[0]!.delivery_id }, "the database refused an attempt's record; storing it with a note instead");
+      return await deps.record([withNoteForUnstorable(some[0]!, error)]);
     }
   }
 

@@ -1,10 +1,11 @@
 import type { DeliveryConfig } from "../config.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
+import { storableBody, storableText } from "../store/storable-text.js";
 import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
 import { retryAfterMs, retryDelayMs } from "./schedule.js";
-import type { AttemptResult } from "./transport.js";
+import { RESPONSE_BODY_CAP_BYTES, type AttemptResult } from "./transport.js";
 
 /** How much of what was sent a hook's `last_context` and an attempt's `request_body` keep. */
 const CONTEXT_CAP = 4096;
@@ -15,6 +16,11 @@ const CONTEXT_CAP = 4096;
  * is retried after the schedule's delay (or the receiver's bounded
  * `Retry-After` on 429/503) until the hook's `retries` are spent, and then
  * marks the hook `failed`.
+ *
+ * This is where what a receiver sent becomes the attempt's record: its body
+ * (storableBody: text, or base64 when binary), header names and values and
+ * the error text (storableText) are made text PostgreSQL can store, so no
+ * answer can break the outcome statement (issue 25).
  */
 export function outcomeOf(
   claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries">,
@@ -22,23 +28,26 @@ export function outcomeOf(
   result: AttemptResult,
   config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
 ): DeliveryOutcome {
-  const context = logPrefix(request.method === "GET" ? request.url : request.body, CONTEXT_CAP);
+  const context = storableText(logPrefix(request.method === "GET" ? request.url : request.body, CONTEXT_CAP));
+  const received = result.body === null ? null : storableBody(result.body, result.body.length >= RESPONSE_BODY_CAP_BYTES);
+  const error = result.error === null ? null : storableText(result.error);
   const attempt = {
     attempted_at: result.startedAt.toISOString(),
     duration_ms: result.durationMs,
-    request_headers: request.headers,
+    request_headers: storableHeaders(request.headers),
     request_body: context,
     response_status: result.status,
-    response_headers: result.status === null ? null : result.headers,
-    response_body: result.body,
+    response_headers: result.status === null ? null : storableHeaders(result.headers),
+    response_body: received?.body ?? null,
+    response_body_encoding: received?.encoding ?? "text",
     error_kind: result.errorKind,
-    error: result.error,
+    error,
   };
   const base = { delivery_id: claimed.id, hook_id: claimed.hook_id, attempt };
   if (result.ok) {
     return { ...base, outcome: "succeeded", next_attempt_at: null, hook: { last_status: "success", last_reason: `HTTP ${result.status}`, last_context: context, failed: false, deactivate: false } };
   }
-  const reason = result.error ?? "failed";
+  const reason = error ?? "failed";
   if (result.status === 410) {
     return { ...base, outcome: "failed", next_attempt_at: null, hook: { last_status: "failure", last_reason: `${reason}: the receiver is gone, hook deactivated`, last_context: context, failed: true, deactivate: true } };
   }
@@ -53,6 +62,40 @@ export function outcomeOf(
     outcome: "retry",
     next_attempt_at: new Date(Date.now() + delay).toISOString(),
     hook: { last_status: "failure", last_reason: reason, last_context: context, failed: null, deactivate: false },
+  };
+}
+
+/** Header names and values as storable text (storableText); two names that escape alike keep the later value. */
+function storableHeaders(headers: Record<string, string>): Record<string, string> {
+  const stored: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (typeof value === "string") stored[storableText(name)] = storableText(value);
+  return stored;
+}
+
+/**
+ * `outcome` as it can still be recorded after the database refused it
+ * (outcome-batcher.ts, after isolating it from its batch): whatever came
+ * from outside — the response's body and headers, the request's body, the
+ * error text and the hook's last_context — gives way to a note naming the
+ * database's refusal, so the delivery still moves on (its status, its
+ * attempt count, the response status) instead of being sent again when its
+ * lease ends.
+ */
+export function withNoteForUnstorable(outcome: DeliveryOutcome, refusal: unknown): DeliveryOutcome {
+  const why = storableText(logPrefix(refusal instanceof Error ? refusal.message : String(refusal), 500));
+  const note = `(not stored: the database refused this attempt's record: ${why})`;
+  return {
+    ...outcome,
+    attempt: outcome.attempt && {
+      ...outcome.attempt,
+      request_headers: {},
+      request_body: null,
+      response_headers: outcome.attempt.response_headers && {},
+      response_body: note,
+      response_body_encoding: "text",
+      error: outcome.attempt.error === null ? null : note,
+    },
+    hook: { ...outcome.hook, last_reason: outcome.outcome === "succeeded" ? outcome.hook.last_reason : note, last_context: null },
   };
 }
 

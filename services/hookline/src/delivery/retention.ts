@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { DeliveryConfig } from "../config.js";
 import type { Store } from "../store/database.js";
-import { cancelOrphanedDeliveries, pruneFinished } from "../store/deliveries.js";
+import { cancelOrphanedDeliveries, pruneFinished, type PruneRefusals } from "../store/deliveries.js";
 import { pruneIdempotencyKeys } from "../store/idempotency-keys.js";
 
 const PRUNE_BATCH = 1000;
@@ -31,11 +31,17 @@ export function startRetention(deps: { store: Store; config: DeliveryConfig; ide
     const orphans = await cancelOrphanedDeliveries(store.db, PRUNE_BATCH);
     if (orphans > 0) logger.info({ cancelled: orphans }, "cancelled pending deliveries of deleted hooks");
     let total = 0;
+    // Rows the database refused to delete, left out for the rest of the round (pruneFinished).
+    const refused: PruneRefusals = { deliveries: new Set(), events: new Set() };
     for (let i = 0; i < MAX_BATCHES_PER_ROUND && !stopped; i++) {
-      const deleted = await pruneFinished(store.db, config.retentionSeconds, PRUNE_BATCH);
-      total += deleted;
-      if (deleted < PRUNE_BATCH) break;
+      const dealt = await pruneFinished(store.db, config.retentionSeconds, PRUNE_BATCH, refused);
+      total += dealt;
+      if (dealt < PRUNE_BATCH) break;
     }
+    if (refused.deliveries.size + refused.events.size > 0) {
+      logger.error({ deliveries: [...refused.deliveries].slice(0, 20), events: [...refused.events].slice(0, 20) }, "some rows could not be pruned; the rest were");
+    }
+    total -= refused.deliveries.size;
     if (total > 0) logger.info({ deleted: total }, "pruned finished deliveries");
     let keys = 0;
     for (let i = 0; i < MAX_BATCHES_PER_ROUND && !stopped; i++) {

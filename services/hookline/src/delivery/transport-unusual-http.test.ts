@@ -80,8 +80,11 @@ async function setUp(answer: Parameters<typeof rawReceiver>[0]) {
   // One connection per origin, so that a second request reuses the first one's connection (undici opens another while it checks an idle one).
   transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: 5_000, deadlineMs: 10_000, connections: 1 });
   let n = 0;
-  const send = () =>
-    transport.send({ url: receiver.url, method: "POST", headers: { "content-type": "application/json", "webhook-id": `msg_${++n}` }, body: '{"n":1}' }, { insecureSsl: false });
+  // The transport hands over the body's bytes (outcome.ts makes them storable text); these answers are all text.
+  const send = async () => {
+    const result = await transport.send({ url: receiver.url, method: "POST", headers: { "content-type": "application/json", "webhook-id": `msg_${++n}` }, body: '{"n":1}' }, { insecureSsl: false });
+    return { ...result, body: result.body === null ? null : Buffer.from(result.body).toString("utf8") };
+  };
   return { receiver, send };
 }
 

@@ -17,10 +17,12 @@ export interface AttemptResult {
   ok: boolean;
   status: number | null;
   /**
-   * The first RESPONSE_BODY_CAP_BYTES of the body, as text: after decoding its
-   * Content-Encoding (response-body.ts), or as received with a note in `error`.
+   * The first RESPONSE_BODY_CAP_BYTES bytes of the body: after decoding its
+   * Content-Encoding (response-body.ts), or as received with a note in
+   * `error`. Any bytes at all: outcome.ts makes them storable text
+   * (store/storable-text.ts).
    */
-  body: string | null;
+  body: Uint8Array | null;
   /** The response headers, repeated ones joined, within RESPONSE_HEADERS_CAP_BYTES; empty when no response came. */
   headers: Record<string, string>;
   errorKind: AttemptErrorKind | null;
@@ -134,7 +136,7 @@ export function createDeliveryTransport(options: {
         return done({
           ok,
           status: response.statusCode,
-          body: bytes.toString("utf8"),
+          body: bytes,
           headers: cappedHeaders(response.headers),
           errorKind: ok ? null : "status",
           error: note === undefined ? error : error === null ? note : `${error}; ${note}`,

@@ -6,7 +6,8 @@ import { LEASE_MARGIN_MS, type DeliveryConfig } from "../config.js";
 import { createDeliveryNotifier } from "../events/delivery-notifier.js";
 import { publishOperationalEvents } from "../events/operational-events.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { claimDeliveries, type ClaimedDelivery } from "../store/claim-deliveries.js";
+import type { ClaimedDelivery } from "../store/claim-deliveries.js";
+import { claimIsolated } from "../store/claim-isolated.js";
 import type { Store } from "../store/database.js";
 import { DELIVERIES_CHANNEL } from "../store/events.js";
 import { recordOutcomes, type DeliveryOutcome, type RecordedOutcomes } from "../store/record-outcomes.js";
@@ -98,6 +99,12 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     },
   });
 
+  /** Hands rows back unsent; a row the database refuses to release waits for its lease to end instead of holding back the others. */
+  async function releaseRows(ids: number[]): Promise<void> {
+    const refused = await releaseDeliveries(store.db, id, ids);
+    if (refused.length > 0) logger.error({ deliveries: refused }, "some rows could not be released; their leases will expire");
+  }
+
   /** Starts what may start now, releases what no longer fits its lease, and sets a timer for the next paced row. */
   function pump(): void {
     if (stopping) return;
@@ -105,7 +112,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     for (const row of start) void run(row);
     if (release.length > 0) {
       toRelease.push(...release.map((row) => row.id));
-      void releaseDeliveries(store.db, id, toRelease.splice(0)).catch((error) => logger.warn({ err: error }, "releasing late rows failed; their leases will expire"));
+      void releaseRows(toRelease.splice(0)).catch((error) => logger.warn({ err: error }, "releasing late rows failed; their leases will expire"));
     }
     clearTimeout(paceTimer);
     if (wakeAt !== undefined) paceTimer = setTimeout(pump, Math.max(0, wakeAt - Date.now()));
@@ -132,7 +139,11 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     async start() {
       unlisten = await store.listen(DELIVERIES_CHANNEL, waker.wake);
       loopDone = runClaimLoop({
-        claim: (limit) => claimDeliveries(store.db, id, limit, config.leaseMs, policy),
+        async claim(limit) {
+          const { rows, refused } = await claimIsolated(store.db, id, limit, config.leaseMs, policy);
+          for (const { hookId, error } of refused) logger.error({ err: error, hook: hookId }, "a hook's deliveries could not be claimed; it is paused for a minute");
+          return rows;
+        },
         held,
         unrecorded: () => outcomes.pending,
         // This cap is also the at-least-once window: a worker killed at any
@@ -163,7 +174,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         graceMs: config.shutdownGraceMs,
         abort,
         outcomes,
-        release: (ids) => releaseDeliveries(store.db, id, ids),
+        release: releaseRows,
         toRelease,
         logger,
       });

@@ -84,8 +84,11 @@ export interface ClaimPolicy {
  * UPDATE of a hook row re-reads the latest committed `throttle_tat` under its
  * row lock (READ COMMITTED re-evaluation), so two workers' grants never
  * overlap; each granted row gets its start time 1/rate after the previous.
+ *
+ * `onlyHooks` limits the claim to those hooks' rows (claim-isolated.ts,
+ * when one hook's rows break the claim).
  */
-export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy, onlyHooks?: number[]): Promise<ClaimedDelivery[]> {
   const horizon = policy.throttleHorizonMs / 1000;
   const cap = sql`case
     when h.consecutive_failures >= ${policy.breakerThreshold} then 1
@@ -111,6 +114,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         -- between Limit and Sort, so not even a top-N sort) to walking
         -- deliveries_due_idx in order: 7 ms against 0.2 ms at 15,000 due rows.
         and coalesce(hook_id <> all(array(select hook_id from shut)), true)
+        ${onlyHooks ? sql`and hook_id in (${sql.join(onlyHooks)})` : sql``}
       order by next_attempt_at
       limit ${limit}
       for update skip locked

@@ -112,6 +112,20 @@ export async function resendOnLostConnection<T>(statement: () => Promise<T>, sen
   }
 }
 
+/**
+ * True when a statement failed over the data it was given, so the same
+ * statement without some of its rows may succeed: SQLSTATE class 22 (data
+ * exception: a value PostgreSQL cannot store, such as U+0000 in text or
+ * jsonb, a number or interval out of range) or 23 (integrity constraint
+ * violation), PostgreSQL Appendix A. Everything else (a lost connection,
+ * resources, shutdown, conflicts, a wrong statement, an error that is not
+ * PostgreSQL's) fails every row alike.
+ */
+export function isRowDataError(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
 /** Seconds a client should wait after losing the database (a restart takes a few). */
 export const DATABASE_RETRY_AFTER_SECONDS = 2;
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Db } from "./db-handle.js";
+import { writeIsolated } from "./isolate-failures.js";
 import { DELIVERIES_CHANNEL } from "./events.js";
 import type { Database, DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from "./schema.js";
 
@@ -89,24 +90,55 @@ export async function queueStats(db: Db): Promise<{ due: number; scheduled: numb
  * finished more than `olderThanSeconds` ago, then events left with no
  * deliveries that are as old. Bounded, so pruning never holds long locks;
  * call it again while it returns `batch`.
+ *
+ * A row the database refuses to delete (isRowDataError) fails alone
+ * (writeIsolated) and its id is added to `refused` (per table), which later
+ * calls leave out, so one such row neither stops retention nor is tried again and again
+ * in one round; it is counted among the returned rows, which are the rows
+ * dealt with.
  */
-export async function pruneFinished(db: Db, olderThanSeconds: number, batch: number): Promise<number> {
-  const result = await sql<{ deleted: number }>`
-    with old as (
-      select id from deliveries
-      where finished_at is not null and finished_at < now() - make_interval(secs => ${olderThanSeconds})
-      order by finished_at limit ${batch}
-    ), gone as (
-      delete from deliveries d using old where d.id = old.id returning d.id
-    )
-    select count(*) as deleted from gone`.execute(db);
-  await sql`
-    delete from events e where e.id in (
-      select id from events ev
-      where ev.created_at < now() - make_interval(secs => ${olderThanSeconds})
-        and not exists (select 1 from deliveries d where d.event_id = ev.id)
-      order by ev.id limit ${batch})`.execute(db);
-  return Number(result.rows[0]?.deleted ?? 0);
+export async function pruneFinished(
+  db: Db,
+  olderThanSeconds: number,
+  batch: number,
+  refused: PruneRefusals = { deliveries: new Set(), events: new Set() },
+): Promise<number> {
+  const skip = (ids: Set<number>) => (ids.size > 0 ? sql`and id not in (${sql.join([...ids])})` : sql``);
+  const old = await sql<{ id: number }>`
+    select id from deliveries
+    where finished_at is not null and finished_at < now() - make_interval(secs => ${olderThanSeconds}) ${skip(refused.deliveries)}
+    order by finished_at limit ${batch}`.execute(db);
+  // Still finished when deleted: a redelivery in between makes a row pending again.
+  const deleted = await deleteIsolated(old.rows.map((r) => Number(r.id)), refused.deliveries, (ids) =>
+    db.deleteFrom("deliveries").where("id", "in", ids).where("finished_at", "is not", null).executeTakeFirst(),
+  );
+  const emptied = await sql<{ id: number }>`
+    select id from events ev
+    where ev.created_at < now() - make_interval(secs => ${olderThanSeconds})
+      and not exists (select 1 from deliveries d where d.event_id = ev.id) ${skip(refused.events)}
+    order by ev.id limit ${batch}`.execute(db);
+  await deleteIsolated(emptied.rows.map((r) => Number(r.id)), refused.events, (ids) =>
+    db
+      .deleteFrom("events")
+      .where("id", "in", ids)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom("deliveries").select("deliveries.id").whereRef("deliveries.event_id", "=", "events.id"))))
+      .executeTakeFirst(),
+  );
+  return deleted;
+}
+
+/** The ids of rows pruning could not delete, per table: left out of later calls. */
+export interface PruneRefusals {
+  deliveries: Set<number>;
+  events: Set<number>;
+}
+
+/** Deletes `ids` by `remove`, isolating the rows the database refuses (added to `refused`, counted as dealt with). */
+async function deleteIsolated(ids: number[], refused: Set<number>, remove: (ids: number[]) => Promise<{ numDeletedRows: bigint }>): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { written, failed } = await writeIsolated(ids, async (some) => Number((await remove(some)).numDeletedRows));
+  for (const { item } of failed) refused.add(item);
+  return written.reduce((sum, w) => sum + w.result, 0) + failed.length;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import { insertEvents, type InsertedEvent, type NewEvent } from "./events.js";
+import { writeIsolated } from "./isolate-failures.js";
 import type { Database } from "./schema.js";
 
 /** An event of a batch; with `idempotency`, a key of the `idempotency_keys` table (scope `account:<id>`) guards it. */
@@ -30,9 +31,10 @@ export type BatchOutcome = { ok: true; event: BatchInserted } | { ok: false; err
  *
  * Outcomes come back in input order. Events may belong to different accounts
  * (coalesced single publishes do). A statement error would refuse every event
- * with the one bad one, so on an error the batch is replayed one event at a
- * time (under savepoints when in the transaction): the bad event gets its
- * error, the others are stored.
+ * with the one bad one, so when the database refuses the data the batch is
+ * split until the bad events stand alone (under savepoints when in the
+ * transaction; writeIsolated): each bad event gets its error, the others are
+ * stored. A database that is down fails the whole call.
  *
  * @example
  * const outcomes = await insertEventBatch(store.db, [{ accountId, type: "a", dataText: "{}", ulid: ulid(), ... }, ...]);
@@ -58,24 +60,17 @@ export async function insertEventBatch(db: Kysely<Database>, events: BatchEvent[
   });
 }
 
-/** Runs `write` on all events; when it fails, on each event alone, so only the bad ones fail. */
+/**
+ * Runs `write` on all events; when the database refuses it over an event's
+ * data, on halves of them down to single events (isolate-failures.ts), so
+ * only the bad ones fail. A database that is down fails the whole batch.
+ */
 async function withReplay(events: BatchEvent[], write: (some: BatchEvent[]) => Promise<BatchOutcome[]>): Promise<BatchOutcome[]> {
-  try {
-    return await write(events);
-  } catch (error) {
-    if (events.length === 1) throw error;
-    const outcomes: BatchOutcome[] = [];
-    for (const event of events) {
-      try {
-        outcomes.push((await write([event]))[0]!);
-      } catch (eventError) {
-        outcomes.push({ ok: false, error: eventError });
-      }
-    }
-    // Every event failing alike (the database, not the data) is the first error, not a thousand.
-    if (outcomes.every((o) => !o.ok)) throw error;
-    return outcomes;
-  }
+  const { written, failed } = await writeIsolated(events, write);
+  const outcomes: BatchOutcome[] = new Array(events.length);
+  for (const { start, result } of written) for (const [j, outcome] of result.entries()) outcomes[start + j] = outcome;
+  for (const { index, error } of failed) outcomes[index] = { ok: false, error };
+  return outcomes;
 }
 
 async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "./db-handle.js";
+import { writeIsolated } from "./isolate-failures.js";
 
 /**
  * Hands rows back to the queue, due now, without spending an attempt: a
@@ -7,13 +8,20 @@ import type { Db } from "./db-handle.js";
  * worker until too little of their lease was left to start them. Only rows
  * this worker still holds change (another worker may have re-claimed one
  * whose lease ran out).
+ *
+ * A row the database refuses to update (isRowDataError) is isolated
+ * (writeIsolated) and left to its lease; the others are released. Returns
+ * the ids refused; throws when the database is down.
  */
-export async function releaseDeliveries(db: Db, workerId: string, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable("deliveries")
-    .set({ locked_by: null, locked_until: null, next_attempt_at: sql`now()`, updated_at: sql`now()` })
-    .where("id", "in", ids)
-    .where("locked_by", "=", workerId)
-    .execute();
+export async function releaseDeliveries(db: Db, workerId: string, ids: number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const { failed } = await writeIsolated(ids, (some) =>
+    db
+      .updateTable("deliveries")
+      .set({ locked_by: null, locked_until: null, next_attempt_at: sql`now()`, updated_at: sql`now()` })
+      .where("id", "in", some)
+      .where("locked_by", "=", workerId)
+      .execute(),
+  );
+  return failed.map((f) => f.item);
 }

@@ -134,6 +134,8 @@ export interface DeliveryAttemptTable {
   request_headers: Record<string, string>;
   response_status: number | null;
   response_body: string | null;
+  /** How `response_body` is written: the text itself, or the body's bytes in base64 (not UTF-8, or a NUL). store/storable-text.ts. */
+  response_body_encoding: Generated<"text" | "base64">;
   error_kind: AttemptErrorKind | null;
   error: string | null;
   /** The response's headers (null when no response came, and on attempts recorded before they were kept). */

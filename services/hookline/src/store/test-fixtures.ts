@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
+import postgres from "postgres";
 import { insertAccount } from "./accounts.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
 import type { HookTable } from "./schema.js";
@@ -12,6 +14,39 @@ export async function openFixtureStore(): Promise<{ store: Store; accountId: str
   await migrateToLatest(store);
   const account = await insertAccount(store.db, "a");
   return { store, accountId: account.id };
+}
+
+/**
+ * The databases a store test runs on: PGlite always, and a fresh PostgreSQL
+ * database on TEST_DATABASE_URL when it is set (dropped by `close`), each
+ * migrated with one account.
+ *
+ * @example
+ * describe.each(fixtureBackends())("x ($kind)", ({ open }) => { beforeAll(async () => ({ store, accountId, close } = await open())); });
+ */
+export function fixtureBackends(): Array<{ kind: "pglite" | "postgres"; open: () => Promise<{ store: Store; accountId: string; close: () => Promise<void> }> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  const pglite = async () => {
+    const opened = await openFixtureStore();
+    return { ...opened, close: () => opened.store.close() };
+  };
+  const postgresql = async () => {
+    const name = `hookline_store_${process.pid}_${randomBytes(4).toString("hex")}`;
+    const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(serverUrl!);
+    url.pathname = `/${name}`;
+    const store = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize: 3 });
+    await migrateToLatest(store);
+    const account = await insertAccount(store.db, "a");
+    const close = async () => {
+      await store.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+    return { store, accountId: account.id, close };
+  };
+  return [{ kind: "pglite", open: pglite }, ...(serverUrl ? [{ kind: "postgres" as const, open: postgresql }] : [])];
 }
 
 /** A hook with `fields` and `deliveries` pending rows due now (one event each); returns the hook id. */

@@ -30,6 +30,7 @@ export const DeliveryAttemptSchema = z
     response_status: z.number().int().nullable(),
     response_headers: z.record(z.string(), z.string()).nullable(),
     response_body: z.string().nullable(),
+    response_body_encoding: z.enum(["text", "base64"]),
     error_kind: z.enum(["status", "timeout", "connection", "tls", "dns", "refused-target", "other"]).nullable(),
     error: z.string().nullable(),
   })

@@ -40,6 +40,7 @@ export function attemptToWire(row: DeliveryAttemptRow) {
     response_status: row.response_status,
     response_headers: row.response_headers,
     response_body: row.response_body,
+    response_body_encoding: row.response_body_encoding,
     error_kind: row.error_kind,
     error: row.error,
   };

@@ -10,6 +10,7 @@ import * as apiKeyLastUsed from "./2026-11-30T0500-api-key-last-used.js";
 import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
 import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
 import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
+import * as attemptBodyEncoding from "./2026-12-05T0100-attempt-body-encoding.js";
 import * as retiredSecretsList from "./2026-12-05T0100-retired-secrets-list.js";
 import * as keepDeletedHooksHistory from "./2026-12-05T0101-keep-deleted-hooks-history.js";
 
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0500-api-key-last-used": apiKeyLastUsed,
   "2026-11-30T0700-dashboard-sessions": dashboardSessions,
   "2026-11-30T0800-exact-custom-data": exactCustomData,
+  "2026-12-05T0100-attempt-body-encoding": attemptBodyEncoding,
   "2026-12-05T0100-retired-secrets-list": retiredSecretsList,
   "2026-12-05T0101-keep-deleted-hooks-history": keepDeletedHooksHistory,
 };

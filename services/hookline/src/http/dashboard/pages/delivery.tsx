@@ -57,6 +57,9 @@ export function DeliveryDetailPage(props: {
               )}
               <HeaderTable caption="Response headers" headers={a.response_headers} />
               <h4>Response body</h4>
+              {a.response_body && a.response_body_encoding === "base64" && (
+                <p class="body-encoding">{`Not text (not UTF-8, or a NUL byte): ${Buffer.from(a.response_body, "base64").length} bytes, shown in base64.`}</p>
+              )}
               {a.response_body ? <JsonBlock text={a.response_body} label="Response body" class="response-body" /> : <p>Empty.</p>}
             </li>
           ))}
