@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { createListenSessions } from "./delivery/listen-sessions.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createPublishService } from "./events/publish-service.js";
 import { createHookService } from "./hooks/hook-service.js";
@@ -13,6 +14,7 @@ import { createMetrics } from "./metrics/metrics.js";
 import { createKeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
 import { createKeysRouter } from "./http/keys/keys.index.js";
+import { createListenRouter } from "./http/listen/listen.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
 import { createDashboardRouter } from "./http/dashboard/dashboard.index.js";
 import { DASHBOARD_PATH } from "./http/dashboard/session.js";
@@ -57,6 +59,7 @@ export function createApp(deps: AppDeps) {
   const hookService = createHookService({ store, config, transport, secrets });
   const eventTypes = builtInEventTypes(document);
   const publishService = createPublishService({ store, eventTypes, maxDataBytes: config.bodyLimitBytes });
+  const listen = deps.listen ?? createListenSessions({ store, config, secrets, logger, metrics });
 
   app.use(requestId());
   // One line per request. No per-request child logger: building one costs more
@@ -101,6 +104,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
   app.route("/", createDeliveriesRouter({ store, hooks: hookService }));
+  app.route("/", createListenRouter(listen));
   app.route("/", createMetricsRouter(metrics));
   // The profiles publish and ping through the same services as /v1.
   const profileDeps = { store, config, hooks: hookService, events: publishService, keyAuth };

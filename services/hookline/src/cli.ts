@@ -3,6 +3,7 @@ import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import type { Config } from "./config.js";
 import { CliError } from "./cli/cli-error.js";
 import { keysCommand } from "./cli/keys-command.js";
+import { listenCommand } from "./cli/listen-command.js";
 import { publishCommand } from "./cli/publish-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
@@ -49,7 +50,7 @@ const migrate = defineCommand({
 
 const main = defineCommand({
   meta: { name: "hookline", description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
-  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config) },
+  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config), listen: listenCommand(config) },
 });
 
 /** The command the arguments name, its full name, and whether they stop at a command group. */

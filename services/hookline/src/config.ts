@@ -47,6 +47,7 @@ const configSchema = z.object({
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   HOOKLINE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+  HOOKLINE_LISTEN_SESSION_TTL_SECONDS: z.coerce.number().int().min(5).max(7 * 24 * 3600).default(600),
   HOOKLINE_PUBLIC_URL: z.url().optional(),
   HOOKLINE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   HOOKLINE_RETRY_SCHEDULE_MS: z
@@ -119,6 +120,8 @@ export type Config = {
   keyCacheSeconds: number;
   /** How long an `Idempotency-Key`'s first answer is kept and replayed (Stripe: 24 h). */
   idempotencyTtlSeconds: number;
+  /** How long a listen session outlives its last open stream before it is deleted (`hookline listen`). */
+  listenSessionTtlSeconds: number;
   publicUrl: string | undefined;
   /**
    * The main key signing secrets are sealed with (AES-256-GCM), and older
@@ -243,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
     idempotencyTtlSeconds: e.HOOKLINE_IDEMPOTENCY_TTL_SECONDS,
+    listenSessionTtlSeconds: e.HOOKLINE_LISTEN_SESSION_TTL_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,
     mainSecret: e.HOOKLINE_MAIN_SECRET,
     mainSecretPrevious: e.HOOKLINE_MAIN_SECRET_PREVIOUS ?? [],

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
+import { createListenSessions, type ListenSessions } from "./delivery/listen-sessions.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
 import { startWorkerThread, type WorkerThread } from "./delivery/worker-thread.js";
@@ -88,12 +89,15 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   undo.push(() => transport.close());
   const metrics = createMetrics(store);
 
+  let listenSessions: ListenSessions | undefined;
   if (config.role !== "worker") {
     // An embedded server without HOOKLINE_ADMIN_TOKEN gets a random one per
     // start, shown only in the lock's owner file (mode 0600), so the CLI on
     // this machine can manage keys through the server that holds the folder.
     const adminToken = config.adminToken ?? (lock ? randomBytes(24).toString("base64url") : undefined);
-    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets }).fetch;
+    listenSessions = createListenSessions({ store, config, secrets, logger, metrics });
+    undo.push(() => listenSessions!.close());
+    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets, listen: listenSessions }).fetch;
     if (lock && url) lock.advertise({ url, admin_token: adminToken });
   } else if (server) {
     // A worker has no API, but its counters live in its own process: expose them.
@@ -123,7 +127,8 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool; then the folder.
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
       if (server && "closeIdleConnections" in server) server.closeIdleConnections();
-      await Promise.all([closed, worker?.stop(), workerThread?.stop(), stopRetention?.()]);
+      // Listen streams never end by themselves: closing them lets the server's close complete.
+      await Promise.all([closed, listenSessions?.close(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
       await lock?.release();

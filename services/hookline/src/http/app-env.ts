@@ -2,6 +2,7 @@ import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
+import type { ListenSessions } from "../delivery/listen-sessions.js";
 import type { DeliveryTransport } from "../delivery/transport.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { SecretBox } from "../signing/secret-box.js";
@@ -20,6 +21,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Seals and opens signing secrets. From `config.mainSecret` when absent (a throw-away key without one: tests of a `memory://` store). */
   secrets?: SecretBox;
+  /** `hookline listen`'s streams; the process closes them on stop (an open stream would hold the server open). Created when absent. */
+  listen?: ListenSessions;
 }
 
 

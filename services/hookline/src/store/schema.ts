@@ -87,6 +87,12 @@ export interface HookTable {
   disabled_reason: string | null;
   /** Moving average of the hook's attempt durations (ms); null before its first recorded attempt. */
   attempt_ms_avg: number | null;
+  /**
+   * Set on a listen session's hook (`hookline listen`) only: when it is
+   * deleted unless an open stream moves it forward. Such a hook's
+   * `not_before` is `infinity`, so no worker claims its deliveries.
+   */
+  listen_expires_at: Date | null;
 }
 
 export interface EventTable {
