@@ -2912,6 +2912,11 @@ export interface components {
          * @example Hookline/0.1.0
          */
         UserAgent: string;
+        /**
+         * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+         * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+         */
+        Traceparent: string;
     };
     requestBodies: never;
     headers: {
@@ -5413,6 +5418,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5457,6 +5467,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5501,6 +5516,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5545,6 +5565,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5589,6 +5614,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5633,6 +5663,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5677,6 +5712,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5765,6 +5805,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5809,6 +5854,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;

@@ -34,6 +34,7 @@ import { withRateLimitResponses } from "./http/rate-limit-responses.js";
 import { createRateLimits } from "./http/rate-limits.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
+import { tracing } from "./tracing/tracing.js";
 
 /** Health, readiness and metrics: logged at debug, not info. */
 const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -61,6 +62,13 @@ export function createApp(deps: AppDeps) {
   const publishService = createPublishService({ store, eventTypes, maxDataBytes: config.bodyLimitBytes });
   const listen = deps.listen ?? createListenSessions({ store, config, secrets, logger, metrics });
 
+  // Installed only when tracing is on (started before the app is built): off, requests pay nothing for it.
+  const traces = tracing();
+  if (traces) {
+    app.use((c, next) =>
+      traces.httpServer({ method: c.req.method, path: c.req.path, header: (name) => c.req.header(name) }, next, () => ({ route: c.req.routePath, status: c.res.status })),
+    );
+  }
   app.use(requestId());
   // One line per request. No per-request child logger: building one costs more
   // than the rest of a cached-auth GET, and the request id is all it would add.

@@ -85,6 +85,19 @@ const configSchema = z.object({
       return parts;
     })
     .optional(),
+  // OpenTelemetry's standard variables (opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables and
+  // .../protocol/exporter): tracing is on when an OTLP endpoint is set or OTEL_TRACES_EXPORTER=otlp, off otherwise.
+  OTEL_SDK_DISABLED: booleanFromEnv.optional(),
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "none"], { message: 'must be "otlp" or "none" (Hookline exports OTLP over HTTP only)' }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(["http/protobuf", "http/json"], { message: 'must be "http/protobuf" or "http/json" (grpc is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(["http/protobuf", "http/json"], { message: 'must be "http/protobuf" or "http/json" (grpc is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(600_000).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOOKLINE_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   HOOKLINE_API_KEY: z.string().min(1).optional(),
@@ -140,6 +153,8 @@ export type Config = {
   logFormat: "auto" | "json" | "pretty";
   /** For CLI commands that go through a running server as an account (`hookline trigger`, `hookline keys`). */
   apiKey: string | undefined;
+  /** OpenTelemetry tracing (OTEL_* variables); undefined: off, and no OpenTelemetry code is loaded. */
+  tracing: TracingConfig | undefined;
 };
 
 /** API request limits, counted in fixed windows per process (see the README). 0 switches a limit off. */
@@ -278,7 +293,49 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     logFormat: e.HOOKLINE_LOG_FORMAT,
     apiKey: e.HOOKLINE_API_KEY,
+    tracing: tracingConfig(e),
   };
+}
+
+/** What tracing needs, from the OTEL_* variables; undefined when tracing is off. */
+export interface TracingConfig {
+  protocol: "http/protobuf" | "http/json";
+  /** The OTLP traces URL: the traces endpoint as given, or the general endpoint + `/v1/traces` (default http://localhost:4318). */
+  url: string;
+  headers: Record<string, string>;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  /** How long finished spans wait before they are exported in a batch (ms). */
+  scheduleDelayMs: number;
+}
+
+function tracingConfig(e: z.infer<typeof configSchema>): TracingConfig | undefined {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === "none" || (e.OTEL_TRACES_EXPORTER === undefined && endpoint === undefined)) return undefined;
+  const url = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318").replace(/\/+$/, "")}/v1/traces`;
+  return {
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf",
+    url,
+    headers: { ...keyValues(e.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    serviceName: e.OTEL_SERVICE_NAME ?? keyValues(e.OTEL_RESOURCE_ATTRIBUTES)["service.name"] ?? "hookline",
+    resourceAttributes: keyValues(e.OTEL_RESOURCE_ATTRIBUTES),
+    scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY ?? 5000,
+  };
+}
+
+/** `k1=v1,k2=v2` with percent-encoded values (the W3C Baggage form the OTEL_* lists use). */
+function keyValues(text: string | undefined): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const part of (text ?? "").split(",")) {
+    const at = part.indexOf("=");
+    if (at <= 0) continue;
+    try {
+      pairs[part.slice(0, at).trim()] = decodeURIComponent(part.slice(at + 1).trim());
+    } catch {
+      pairs[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    }
+  }
+  return pairs;
 }
 
 /**

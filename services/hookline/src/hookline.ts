@@ -19,6 +19,7 @@ import { portMessage, StartupError } from "./startup-errors.js";
 import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js";
 import { resolveSecretBox } from "./signing/main-key.js";
 import type { SecretBox } from "./signing/secret-box.js";
+import { startTracing, stopTracing } from "./tracing/tracing.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
@@ -79,6 +80,9 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   if (server) undo.push(() => new Promise<void>((resolve) => server!.close(() => resolve())));
   const url = server ? baseUrl(config.host, server) : undefined;
 
+  // Before anything that traces is built (the app installs its span middleware only when tracing is on).
+  await startTracing(config.tracing);
+  undo.push(() => stopTracing());
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   undo.push(() => store.close());
   await migrateToLatest(store);
@@ -131,6 +135,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       await Promise.all([closed, listenSessions?.close(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
+      await stopTracing();
       await lock?.release();
     },
   };

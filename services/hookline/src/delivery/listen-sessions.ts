@@ -20,6 +20,7 @@ import { attemptDelivery } from "./attempt.js";
 import type { OutgoingRequest } from "./request.js";
 import { cappedHeaders, RESPONSE_BODY_CAP_BYTES, type AttemptResult, type DeliveryTransport } from "./transport.js";
 import { createWaker } from "./waker.js";
+import { tracedClaim } from "../tracing/traced-claim.js";
 
 /** Deliveries one session may have outstanding (sent to its stream, no result yet). */
 export const LISTEN_MAX_OUTSTANDING = 16;
@@ -210,7 +211,9 @@ export function createListenSessions(deps: { store: Store; config: Config; secre
             if (!(await sessions.touchListenSession(db, sessionId, config.listenSessionTtlSeconds))) break;
             await sink.keepAlive().catch(() => stop.abort());
           }
-          const rows = await sessions.claimListenDeliveries(db, sessionId, lockedBy, LISTEN_MAX_OUTSTANDING, delivery.leaseMs);
+          const rows = await tracedClaim(db, { "hookline.listen_session.id": sessionId }, () =>
+            sessions.claimListenDeliveries(db, sessionId, lockedBy, LISTEN_MAX_OUTSTANDING, delivery.leaseMs),
+          );
           for (const row of rows) {
             const running = attempt(row);
             inFlight.add(running);

@@ -18,6 +18,7 @@ import { HeldRows } from "./held-rows.js";
 import { createOutcomeBatcher } from "./outcome-batcher.js";
 import { shutDown } from "./shutdown.js";
 import { THROTTLE_HORIZON_MS } from "./throttle.js";
+import { tracedClaim } from "../tracing/traced-claim.js";
 import type { DeliveryTransport } from "./transport.js";
 import { createWaker } from "./waker.js";
 
@@ -132,7 +133,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     async start() {
       unlisten = await store.listen(DELIVERIES_CHANNEL, waker.wake);
       loopDone = runClaimLoop({
-        claim: (limit) => claimDeliveries(store.db, id, limit, config.leaseMs, policy),
+        claim: (limit) => tracedClaim(store.db, { "hookline.worker.id": id }, () => claimDeliveries(store.db, id, limit, config.leaseMs, policy)),
         held,
         unrecorded: () => outcomes.pending,
         // This cap is also the at-least-once window: a worker killed at any

@@ -105,6 +105,8 @@ export interface EventTable {
   data: ColumnType<string, string, string>;
   deliveries_count: number;
   created_at: Timestamp;
+  /** The W3C `traceparent` of the publish that stored it, when tracing was on: its attempts are traced as its children. */
+  trace_context: string | null;
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
@@ -159,7 +161,8 @@ export interface DashboardSessionTable {
   expires_at: Date;
 }
 
-export type EventRow = Selectable<EventTable>;
+/** An event as the API reads it (its trace context is for the worker only). */
+export type EventRow = Omit<Selectable<EventTable>, "trace_context">;
 export type DeliveryRow = Selectable<DeliveryTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
 export type AccountRow = Selectable<AccountTable>;

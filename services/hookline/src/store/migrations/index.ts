@@ -11,6 +11,7 @@ import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js
 import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
 import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
 import * as listenSessions from "./2026-12-05T0300-listen-sessions.js";
+import * as eventTraceContext from "./2026-12-05T0400-event-trace-context.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0700-dashboard-sessions": dashboardSessions,
   "2026-11-30T0800-exact-custom-data": exactCustomData,
   "2026-12-05T0300-listen-sessions": listenSessions,
+  "2026-12-05T0400-event-trace-context": eventTraceContext,
 };
 
 export const migrationProvider: MigrationProvider = {
