@@ -2,20 +2,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createReceiver, nodeHandler, type ReceivedEvent } from "@hookline/receiver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../support/delivery.js";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
 import { startTcpRelay, type TcpRelay } from "../support/tcp-relay.js";
 import { CLI, startProcess, type StartedProcess } from "./run-hookline.js";
-
-/** Polls `check` until it holds (bounded: the machine may be loaded). */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * A local app built with the receiver kit, verifying every arrival with the
@@ -55,6 +47,9 @@ async function startLocalApp() {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** `eventually` waits for a value: true, or undefined to keep polling. */
+const truthy = (value: boolean): true | undefined => value || undefined;
 
 describe.each(testBackends())("hookline listen --forward-to ($kind)", (backend) => {
   let database: TestDatabase;
@@ -99,28 +94,40 @@ describe.each(testBackends())("hookline listen --forward-to ($kind)", (backend) 
       await publish(api, "deploy:done", 101); // not subscribed (--events build:*,ping)
       for (const n of [0, 1, 2]) await publish(api, "build:done", n);
       const seen = () => new Set(app.received.map((e) => (e.data as { n: number }).n));
-      await until(() => [0, 1, 2].every((n) => seen().has(n)), "the first three deliveries");
+      await eventually(async () => truthy([0, 1, 2].every((n) => seen().has(n))), 30000, "the first three deliveries");
 
       // The connection drops mid-stream; events published meanwhile wait for the CLI to reconnect.
       relay.cut();
       for (const n of [3, 4, 5]) await publish(api, "build:done", n);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect([3, 4, 5].some((n) => seen().has(n)), "nothing can arrive while the link is cut").toBe(false);
+      expect(
+        [3, 4, 5].some((n) => seen().has(n)),
+        "nothing can arrive while the link is cut",
+      ).toBe(false);
       relay.restore();
-      await until(() => [0, 1, 2, 3, 4, 5].every((n) => seen().has(n)), "every delivery after reconnecting");
+      await eventually(async () => truthy([0, 1, 2, 3, 4, 5].every((n) => seen().has(n))), 30000, "every delivery after reconnecting");
 
       expect([...seen()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
       expect(app.refused(), "every forwarded delivery verified with the printed secret").toBe(0);
       expect(app.received.every((e) => e.type === "build:done")).toBe(true);
 
       // The attempt log shows the local app's answers as any other attempts: n=1 failed once (500), then succeeded.
-      await until(async () => {
-        const list = await api.call("GET", `/v1/hooks/${sessionId}/deliveries`);
-        return list.status === 200 && list.body.length === 6 && list.body.every((d: { status: string }) => d.status === "succeeded");
-      }, "six succeeded deliveries in the session's log");
-      const deliveries = (await api.call("GET", `/v1/hooks/${sessionId}/deliveries`)).body as Array<{ id: number }>;
+      const deliveries = await eventually(
+        async () => {
+          const list = await api.call("GET", `/v1/hooks/${sessionId}/deliveries`);
+          const done =
+            list.status === 200 && list.body.length === 6 && list.body.every((d: { status: string }) => d.status === "succeeded");
+          return done ? (list.body as Array<{ id: number }>) : undefined;
+        },
+        30_000,
+        "six succeeded deliveries in the session's log",
+      );
       const statuses = await Promise.all(
-        deliveries.map(async (d) => ((await api.call("GET", `/v1/deliveries/${d.id}`)).body.attempts as Array<{ response_status: number | null }>).map((a) => a.response_status)),
+        deliveries.map(async (d) =>
+          ((await api.call("GET", `/v1/deliveries/${d.id}`)).body.attempts as Array<{ response_status: number | null }>).map(
+            (a) => a.response_status,
+          ),
+        ),
       );
       expect(statuses.filter((s) => s.includes(500) && s.includes(200))).toHaveLength(1);
       expect(statuses.every((s) => s.includes(200))).toBe(true);

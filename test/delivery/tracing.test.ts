@@ -2,11 +2,20 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAIN, startProcess, type StartedProcess } from "../cli/run-hookline.js";
+import { eventually } from "../support/delivery.js";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 
 type Attribute = { key: string; value: { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number } };
-type ExportedSpan = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Attribute[]; links?: Array<{ traceId: string; spanId: string }> };
+type ExportedSpan = {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Attribute[];
+  links?: Array<{ traceId: string; spanId: string }>;
+};
 
 /** A local OTLP/HTTP receiver decoding what the exporter sends (OTEL_EXPORTER_OTLP_PROTOCOL=http/json). */
 async function startOtlpReceiver() {
@@ -16,7 +25,9 @@ async function startOtlpReceiver() {
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
       if (req.url === "/v1/traces") {
-        const decoded = JSON.parse(body) as { resourceSpans: Array<{ resource: { attributes: Attribute[] }; scopeSpans: Array<{ spans: ExportedSpan[] }> }> };
+        const decoded = JSON.parse(body) as {
+          resourceSpans: Array<{ resource: { attributes: Attribute[] }; scopeSpans: Array<{ spans: ExportedSpan[] }> }>;
+        };
         for (const resource of decoded.resourceSpans) {
           const service = resource.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "";
           for (const scope of resource.scopeSpans) for (const span of scope.spans) spans.push({ ...span, service });
@@ -26,21 +37,20 @@ async function startOtlpReceiver() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 const attribute = (span: ExportedSpan, key: string) => {
   const value = span.attributes.find((a) => a.key === key)?.value;
-  return value?.stringValue ?? (value?.intValue !== undefined ? Number(value.intValue) : value?.boolValue ?? value?.doubleValue);
+  return value?.stringValue ?? (value?.intValue !== undefined ? Number(value.intValue) : (value?.boolValue ?? value?.doubleValue));
 };
 
-async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** `eventually` waits for a value: true, or undefined to keep polling. */
+const truthy = (value: boolean): true | undefined => value || undefined;
 
 describe.each(testBackends())("OpenTelemetry traces of a publish through two retries ($kind)", (backend) => {
   let database: TestDatabase;
@@ -90,7 +100,11 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
 
   it("continues the caller's traceparent, parents every attempt on the publish (the worker runs elsewhere), and exports no secrets or bodies", async () => {
     const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-    const created = await fetch(`${url}/v1/hooks`, { method: "POST", headers: auth, body: JSON.stringify({ url: receiverUrl, events: ["order.paid"] }) });
+    const created = await fetch(`${url}/v1/hooks`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ url: receiverUrl, events: ["order.paid"] }),
+    });
     expect(created.status).toBe(201);
     const hook = (await created.json()) as { id: number; secret: string };
 
@@ -105,7 +119,12 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
     const event = (await published.json()) as { id: number };
 
     const inTrace = () => otlp.spans.filter((s) => s.traceId === callerTrace);
-    await until(() => inTrace().filter((s) => s.kind === 3).length >= 3 && inTrace().filter((s) => s.name === "hookline.outcome").length >= 3, "three attempt spans and their outcomes");
+    await eventually(
+      async () =>
+        truthy(inTrace().filter((s) => s.kind === 3).length >= 3 && inTrace().filter((s) => s.name === "hookline.outcome").length >= 3),
+      60000,
+      "three attempt spans and their outcomes",
+    );
 
     const server = inTrace().find((s) => s.kind === 2 && s.name === "POST /v1/events")!;
     expect(server, "the HTTP server span of the publish").toBeDefined();
@@ -115,9 +134,15 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
     expect(publish.parentSpanId).toBe(server.spanId);
     expect(attribute(publish, "hookline.event.id")).toBe(event.id);
     // The coalesced transaction (and its fan-out) is a trace of its own, linked to the publish.
-    const transaction = otlp.spans.find((s) => s.name === "hookline.publish.transaction" && s.links?.some((l) => l.spanId === publish.spanId));
+    const transaction = otlp.spans.find(
+      (s) => s.name === "hookline.publish.transaction" && s.links?.some((l) => l.spanId === publish.spanId),
+    );
     expect(transaction, "the transaction span links the publish").toBeDefined();
-    expect(otlp.spans.some((s) => s.name === "hookline.fan_out" && s.parentSpanId === transaction!.spanId && attribute(s, "hookline.deliveries") === 1)).toBe(true);
+    expect(
+      otlp.spans.some(
+        (s) => s.name === "hookline.fan_out" && s.parentSpanId === transaction!.spanId && attribute(s, "hookline.deliveries") === 1,
+      ),
+    ).toBe(true);
 
     const attempts = inTrace()
       .filter((s) => s.kind === 3)
@@ -125,12 +150,19 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
     expect(attempts.map((a) => a.parentSpanId)).toEqual([publish.spanId, publish.spanId, publish.spanId]);
     expect(attempts.map((a) => attribute(a, "http.response.status_code"))).toEqual([500, 500, 200]);
     expect(attempts.map((a) => attribute(a, "hookline.attempt"))).toEqual([1, 2, 3]);
-    expect(attempts.every((a) => a.name === "POST" && attribute(a, "url.full") === receiverUrl && attribute(a, "hookline.hook.id") === hook.id)).toBe(true);
+    expect(
+      attempts.every((a) => a.name === "POST" && attribute(a, "url.full") === receiverUrl && attribute(a, "hookline.hook.id") === hook.id),
+    ).toBe(true);
     const outcomes = inTrace().filter((s) => s.name === "hookline.outcome");
     expect(outcomes.map((o) => attempts.findIndex((a) => a.spanId === o.parentSpanId)).sort()).toEqual([0, 1, 2]);
     expect(outcomes.map((o) => attribute(o, "hookline.outcome")).sort()).toEqual(["retry", "retry", "succeeded"]);
     // Each claim that took this delivery links to the publish.
-    await until(() => otlp.spans.filter((s) => s.name === "hookline.claim" && s.links?.some((l) => l.spanId === publish.spanId)).length >= 3, "three claim spans linked to the publish");
+    await eventually(
+      async () =>
+        truthy(otlp.spans.filter((s) => s.name === "hookline.claim" && s.links?.some((l) => l.spanId === publish.spanId)).length >= 3),
+      60000,
+      "three claim spans linked to the publish",
+    );
 
     // The receiver got each attempt's own traceparent: it can join the publish's trace.
     expect(traceparents).toEqual(attempts.map((a) => `00-${callerTrace}-${a.spanId}-01`));
@@ -144,6 +176,9 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as { msg?: string; path?: string; method?: string; trace_id?: string; span_id?: string });
-    expect(logged.find((l) => l.msg === "request" && l.method === "POST" && l.path === "/v1/events")).toMatchObject({ trace_id: callerTrace, span_id: server.spanId });
+    expect(logged.find((l) => l.msg === "request" && l.method === "POST" && l.path === "/v1/events")).toMatchObject({
+      trace_id: callerTrace,
+      span_id: server.spanId,
+    });
   }, 120_000);
 });

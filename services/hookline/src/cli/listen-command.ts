@@ -25,7 +25,10 @@ const RECONNECT_MAX_MS = 10_000;
  */
 export function listenCommand(config: () => Config) {
   return defineCommand({
-    meta: { name: "listen", description: "Forward an account's deliveries to a local URL, signed as a hook's, and log the answers (HOOKLINE_API_KEY)" },
+    meta: {
+      name: "listen",
+      description: "Forward an account's deliveries to a local URL, signed as a hook's, and log the answers (HOOKLINE_API_KEY)",
+    },
     args: {
       "forward-to": { type: "string", description: "Where to forward each delivery, e.g. http://localhost:3000/webhooks", required: true },
       events: { type: "string", description: "Comma-separated event types to receive (e.g. build:*,ping); default: every type" },
@@ -33,21 +36,29 @@ export function listenCommand(config: () => Config) {
     },
     async run({ args }) {
       const settings = config();
-      if (!settings.apiKey) throw new CliError("HOOKLINE_API_KEY is required: set it to an API key of the account to listen as (`hookline keys create` makes one).");
+      if (!settings.apiKey)
+        throw new CliError(
+          "HOOKLINE_API_KEY is required: set it to an API key of the account to listen as (`hookline keys create` makes one).",
+        );
       const forwardTo = args["forward-to"];
-      if (!URL.canParse(forwardTo) || !/^https?:$/.test(new URL(forwardTo).protocol)) throw new CliError(`--forward-to must be an http(s) URL (got "${forwardTo}").`);
+      if (!URL.canParse(forwardTo) || !/^https?:$/.test(new URL(forwardTo).protocol))
+        throw new CliError(`--forward-to must be an http(s) URL (got "${forwardTo}").`);
       const events = args.events
         ?.split(",")
         .map((e) => e.trim())
         .filter(Boolean);
       const url = serverUrl(settings, args.url);
       const client = createClient({ baseUrl: url, apiKey: settings.apiKey, retry: false });
-      const created = await client.POST("/v1/listen-sessions", { body: { ...(events?.length ? { events } : {}), forward_to: forwardTo } }).catch((error: Error) => {
-        throw new CliError(`Listening failed: cannot reach ${url} (${error.message}): start the server, or pass --url.`);
-      });
+      const created = await client
+        .POST("/v1/listen-sessions", { body: { ...(events?.length ? { events } : {}), forward_to: forwardTo } })
+        .catch((error: Error) => {
+          throw new CliError(`Listening failed: cannot reach ${url} (${error.message}): start the server, or pass --url.`);
+        });
       if (created.error !== undefined || !created.data) throw apiFailure("Starting a listen session", created.response, created.error);
       const session = created.data;
-      console.log(`Ready: forwarding ${session.events.join(", ")} to ${forwardTo} (listen session ${session.id}, through ${url}). Ctrl-C to stop.`);
+      console.log(
+        `Ready: forwarding ${session.events.join(", ")} to ${forwardTo} (listen session ${session.id}, through ${url}). Ctrl-C to stop.`,
+      );
       console.log(`Your webhook signing secret is ${session.secret}`);
 
       const stop = new AbortController();
@@ -66,7 +77,11 @@ export function listenCommand(config: () => Config) {
         const removed = await client
           .DELETE("/v1/listen-sessions/{id}", { params: { path: { id: session.id } }, signal: AbortSignal.timeout(5_000) })
           .catch(() => undefined);
-        console.log(removed?.response.ok ? `Listen session ${session.id} removed.` : `Listen session ${session.id} could not be removed; it expires on its own.`);
+        console.log(
+          removed?.response.ok
+            ? `Listen session ${session.id} removed.`
+            : `Listen session ${session.id} could not be removed; it expires on its own.`,
+        );
       }
     },
   });
@@ -79,7 +94,8 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
   while (!signal.aborted) {
     try {
       const answer = await client.GET("/v1/listen-sessions/{id}/stream", { params: { path: { id } }, parseAs: "stream", signal });
-      if (answer.response.status === 404) throw new CliError(`Listen session ${id} is gone (expired or deleted): run hookline listen again.`);
+      if (answer.response.status === 404)
+        throw new CliError(`Listen session ${id} is gone (expired or deleted): run hookline listen again.`);
       if (!answer.response.ok || !answer.response.body) throw apiFailure("Opening the stream", answer.response, answer.error);
       if (connectedBefore) console.log("Reconnected.");
       connectedBefore = true;
@@ -100,7 +116,13 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
 }
 
 /** Sends one delivery to the local app, prints its line and reports the answer to Hookline. */
-async function forward(client: HooklineClient, id: number, forwardTo: string, message: ListenDeliveryMessage, signal: AbortSignal): Promise<void> {
+async function forward(
+  client: HooklineClient,
+  id: number,
+  forwardTo: string,
+  message: ListenDeliveryMessage,
+  signal: AbortSignal,
+): Promise<void> {
   const started = performance.now();
   let result: { status: number | null; headers?: Record<string, string>; body?: string | null; error?: string | null };
   try {
@@ -120,13 +142,19 @@ async function forward(client: HooklineClient, id: number, forwardTo: string, me
   } catch (error) {
     if (signal.aborted) return;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    result = { status: null, error: `${cause?.code ?? (error as Error).name}: ${cause?.message ?? (error as Error).message}`.slice(0, 1024) };
+    result = {
+      status: null,
+      error: `${cause?.code ?? (error as Error).name}: ${cause?.message ?? (error as Error).message}`.slice(0, 1024),
+    };
   }
   const durationMs = Math.round(performance.now() - started);
   const outcome = result.status === null ? `error (${result.error})` : String(result.status);
   console.log(`${new Date().toISOString()}  ${message.event_type}  ${message.message_id}  ${outcome}  ${durationMs} ms`);
   const reported = await client
-    .POST("/v1/listen-sessions/{id}/results", { params: { path: { id } }, body: { delivery_id: message.delivery_id, duration_ms: durationMs, ...result } })
+    .POST("/v1/listen-sessions/{id}/results", {
+      params: { path: { id } },
+      body: { delivery_id: message.delivery_id, duration_ms: durationMs, ...result },
+    })
     .catch((error: Error) => ({ error, response: undefined }));
   if (reported.error !== undefined) console.error(`Could not report delivery ${message.delivery_id}'s answer; Hookline sends it again.`);
 }

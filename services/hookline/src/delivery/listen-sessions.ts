@@ -60,7 +60,10 @@ export interface ListenSink {
 }
 
 export interface ListenSessions {
-  create(account: AuthenticatedAccount, input: { events?: string[] | undefined; forward_to?: string | undefined }): Promise<{ id: number; events: string[]; secret: string; expires_at: string }>;
+  create(
+    account: AuthenticatedAccount,
+    input: { events?: string[] | undefined; forward_to?: string | undefined },
+  ): Promise<{ id: number; events: string[]; secret: string; expires_at: string }>;
   /** Checks the session is the account's (throws `not-found`) and answers a function that runs its stream until the sink's signal aborts or the session ends. */
   open(account: AuthenticatedAccount, id: number): Promise<(sink: ListenSink) => Promise<void>>;
   /** Hands a result to the stream waiting for it and resolves once the attempt is recorded; `not-found` when no stream of this process waits for it. */
@@ -92,7 +95,13 @@ interface Waiting {
  * const listen = createListenSessions({ store, config, secrets, logger });
  * const run = await listen.open(account, id); await run(sink);
  */
-export function createListenSessions(deps: { store: Store; config: Config; secrets: SecretBox; logger: Logger; metrics?: Metrics | undefined }): ListenSessions {
+export function createListenSessions(deps: {
+  store: Store;
+  config: Config;
+  secrets: SecretBox;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+}): ListenSessions {
   const { store, config, logger } = deps;
   const db = store.db;
   const delivery = config.delivery;
@@ -133,7 +142,9 @@ export function createListenSessions(deps: { store: Store; config: Config; secre
   async function record(lockedBy: string, outcome: DeliveryOutcome): Promise<void> {
     // As the worker does: a failure may disable the hook or exhaust the delivery, announced in the same transaction.
     if (outcome.attempt && outcome.outcome !== "succeeded") {
-      await db.transaction().execute(async (trx) => publishOperationalEvents(trx, await recordOutcomes(trx, lockedBy, [outcome], delivery)));
+      await db
+        .transaction()
+        .execute(async (trx) => publishOperationalEvents(trx, await recordOutcomes(trx, lockedBy, [outcome], delivery)));
     } else {
       await recordOutcomes(db, lockedBy, [outcome], delivery);
     }
@@ -161,8 +172,13 @@ export function createListenSessions(deps: { store: Store; config: Config; secre
           let timer: NodeJS.Timeout | undefined;
           const answer = new Promise<AttemptResult>((resolve) => {
             waiting.set(row.id, { sessionId, accountId, resolve, recorded });
-            timer = setTimeout(() => resolve(failure(startedAt, "timeout", `no result from the listen client within ${delivery.attemptDeadlineMs} ms`)), delivery.attemptDeadlineMs);
-            options.signal?.addEventListener("abort", () => resolve(failure(startedAt, "connection", "the listen stream closed")), { once: true });
+            timer = setTimeout(
+              () => resolve(failure(startedAt, "timeout", `no result from the listen client within ${delivery.attemptDeadlineMs} ms`)),
+              delivery.attemptDeadlineMs,
+            );
+            options.signal?.addEventListener("abort", () => resolve(failure(startedAt, "connection", "the listen stream closed")), {
+              once: true,
+            });
           });
           sink
             .delivery({
@@ -187,7 +203,13 @@ export function createListenSessions(deps: { store: Store; config: Config; secre
         let markRecorded!: () => void;
         const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
         try {
-          const end = await attemptDelivery(row, { transport: transportFor(row, recorded), config: delivery, shutdown: ended, metrics: deps.metrics, openSecret });
+          const end = await attemptDelivery(row, {
+            transport: transportFor(row, recorded),
+            config: delivery,
+            shutdown: ended,
+            metrics: deps.metrics,
+            openSecret,
+          });
           if ("release" in end) await releaseDeliveries(db, lockedBy, [row.id]);
           else await record(lockedBy, end.outcome);
         } catch (error) {
@@ -258,7 +280,9 @@ export function createListenSessions(deps: { store: Store; config: Config; secre
       const entry = waiting.get(result.delivery_id);
       if (!entry || entry.sessionId !== id || entry.accountId !== account.id) {
         await owned(account, id);
-        throw notFound(`Delivery ${result.delivery_id} is not waiting for a result on an open stream of listen session ${id} here; it is sent again.`);
+        throw notFound(
+          `Delivery ${result.delivery_id} is not waiting for a result on an open stream of listen session ${id} here; it is sent again.`,
+        );
       }
       waiting.delete(result.delivery_id);
       entry.resolve(resultOf(result));

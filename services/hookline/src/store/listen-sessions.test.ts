@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimDeliveries } from "./claim-deliveries.js";
 import type { Store } from "./database.js";
 import { reserveHookId } from "./hooks.js";
-import { claimListenDeliveries, deleteExpiredListenSessions, insertListenHook, releaseListenDeliveries, touchListenSession } from "./listen-sessions.js";
+import {
+  claimListenDeliveries,
+  deleteExpiredListenSessions,
+  insertListenHook,
+  releaseListenDeliveries,
+  touchListenSession,
+} from "./listen-sessions.js";
 import { recordOutcomes } from "./record-outcomes.js";
 import { openFixtureStore } from "./test-fixtures.js";
 
@@ -19,10 +25,20 @@ describe("listen sessions in the store", () => {
 
   async function session(deliveries: number, ttlSeconds = 600): Promise<number> {
     const id = await reserveHookId(store.db);
-    await insertListenHook(store.db, { id, account_id: accountId, events: ["*"], name: "hookline listen", sealedSecret: "whsec_x", retries: 5, ttlSeconds });
+    await insertListenHook(store.db, {
+      id,
+      account_id: accountId,
+      events: ["*"],
+      name: "hookline listen",
+      sealedSecret: "whsec_x",
+      retries: 5,
+      ttlSeconds,
+    });
     await sql`
       with ev as (insert into events (account_id, type, data, deliveries_count) select ${accountId}, 'x', '{}'::json, 1 from generate_series(1, ${deliveries}) returning id)
-      insert into deliveries (event_id, hook_id, account_id, next_attempt_at) select ev.id, ${id}, ${accountId}, now() - interval '1 second' from ev`.execute(store.db);
+      insert into deliveries (event_id, hook_id, account_id, next_attempt_at) select ev.id, ${id}, ${accountId}, now() - interval '1 second' from ev`.execute(
+      store.db,
+    );
     return id;
   }
 
@@ -45,7 +61,17 @@ describe("listen sessions in the store", () => {
           hook_id: id,
           outcome: "retry",
           next_attempt_at: new Date(Date.now() - 1000).toISOString(),
-          attempt: { attempted_at: new Date().toISOString(), duration_ms: 1, request_headers: {}, request_body: "{}", response_status: 500, response_headers: {}, response_body: "", error_kind: "status", error: "HTTP 500" },
+          attempt: {
+            attempted_at: new Date().toISOString(),
+            duration_ms: 1,
+            request_headers: {},
+            request_body: "{}",
+            response_status: 500,
+            response_headers: {},
+            response_body: "",
+            error_kind: "status",
+            error: "HTTP 500",
+          },
           hook: { last_status: "failure", last_reason: "HTTP 500", last_context: null, failed: null, deactivate: false },
         },
       ],

@@ -34,7 +34,11 @@ export async function insertListenHook(
 }
 
 /** The account's listen session `id`, or undefined (another account's, an ordinary hook, or gone). */
-export async function findListenSession(db: Db, accountId: string, id: number): Promise<{ id: number; listen_expires_at: Date } | undefined> {
+export async function findListenSession(
+  db: Db,
+  accountId: string,
+  id: number,
+): Promise<{ id: number; listen_expires_at: Date } | undefined> {
   const row = await db
     .selectFrom("hooks")
     .select(["id", "listen_expires_at"])
@@ -62,7 +66,13 @@ export async function touchListenSession(db: Db, id: number, ttlSeconds: number)
  * the same lease as a worker's claim: a stream that dies holding rows leaves
  * them due again when the lease runs out.
  */
-export async function claimListenDeliveries(db: Db, hookId: number, lockedBy: string, maxOutstanding: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimListenDeliveries(
+  db: Db,
+  hookId: number,
+  lockedBy: string,
+  maxOutstanding: number,
+  leaseMs: number,
+): Promise<ClaimedDelivery[]> {
   const lease = sql`make_interval(secs => ${leaseMs / 1000})`;
   const result = await sql<ClaimedDelivery>`
     with due as (
@@ -101,7 +111,12 @@ export async function releaseListenDeliveries(db: Db, hookId: number, lockedBy?:
 
 /** Deletes the sessions whose expiry has passed (their streams are long gone); answers how many. */
 export async function deleteExpiredListenSessions(db: Kysely<Database>): Promise<number> {
-  const expired = await db.selectFrom("hooks").select(["id", "account_id"]).where("listen_expires_at", "<", sql<Date>`now()`).limit(100).execute();
+  const expired = await db
+    .selectFrom("hooks")
+    .select(["id", "account_id"])
+    .where("listen_expires_at", "<", sql<Date>`now()`)
+    .limit(100)
+    .execute();
   let deleted = 0;
   for (const hook of expired) if (await deleteHook(db, hook.account_id, hook.id)) deleted++;
   return deleted;

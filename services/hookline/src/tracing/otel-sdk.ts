@@ -1,6 +1,17 @@
 // Loaded only when tracing is on (tracing.ts imports it dynamically): the one
 // module of Hookline that imports OpenTelemetry.
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type SpanContext } from "@opentelemetry/api";
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type SpanContext,
+} from "@opentelemetry/api";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -32,9 +43,16 @@ const publishOf = new WeakMap<TracedDelivery, Context>();
  * protobuf as OTEL_EXPORTER_OTLP_PROTOCOL says.
  */
 export function createOpenTelemetryTracing(config: TracingConfig): Tracing {
-  const exporter = config.protocol === "http/json" ? new JsonExporter({ url: config.url, headers: config.headers }) : new ProtobufExporter({ url: config.url, headers: config.headers });
+  const exporter =
+    config.protocol === "http/json"
+      ? new JsonExporter({ url: config.url, headers: config.headers })
+      : new ProtobufExporter({ url: config.url, headers: config.headers });
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_VERSION]: USER_AGENT.split("/")[1]! }),
+    resource: resourceFromAttributes({
+      ...config.resourceAttributes,
+      [ATTR_SERVICE_NAME]: config.serviceName,
+      [ATTR_SERVICE_VERSION]: USER_AGENT.split("/")[1]!,
+    }),
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.scheduleDelayMs })],
   });
   provider.register();
@@ -51,7 +69,9 @@ export function createOpenTelemetryTracing(config: TracingConfig): Tracing {
     return spanContext ? { context: spanContext } : undefined;
   };
   const traceparentOf = (spanContext: SpanContext | undefined): string | undefined =>
-    spanContext && trace.isSpanContextValid(spanContext) ? `00-${spanContext.traceId}-${spanContext.spanId}-0${(spanContext.traceFlags & 1).toString(16)}` : undefined;
+    spanContext && trace.isSpanContextValid(spanContext)
+      ? `00-${spanContext.traceId}-${spanContext.spanId}-0${(spanContext.traceFlags & 1).toString(16)}`
+      : undefined;
 
   return {
     async inSpan(name, attributes, run, options = {}) {
@@ -73,8 +93,15 @@ export function createOpenTelemetryTracing(config: TracingConfig): Tracing {
 
     async httpServer(request, next, answered) {
       // Continues the caller's trace (W3C traceparent/tracestate); a malformed header starts a new one.
-      const parent = propagation.extract(ROOT_CONTEXT, { traceparent: request.header("traceparent"), tracestate: request.header("tracestate") });
-      const span = tracer.startSpan(request.method, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_URL_PATH]: request.path } }, parent);
+      const parent = propagation.extract(ROOT_CONTEXT, {
+        traceparent: request.header("traceparent"),
+        tracestate: request.header("tracestate"),
+      });
+      const span = tracer.startSpan(
+        request.method,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_URL_PATH]: request.path } },
+        parent,
+      );
       try {
         await context.with(trace.setSpan(parent, span), next);
       } finally {
@@ -89,7 +116,10 @@ export function createOpenTelemetryTracing(config: TracingConfig): Tracing {
     async claimed(db, startedAt, rows, attributes) {
       if (rows.length === 0) return;
       const ids = [...new Set(rows.map((row) => row.event_id))];
-      const stored = await sql<{ id: number; trace_context: string | null }>`select id, trace_context from events where id = any(${ids}::bigint[])`.execute(db);
+      const stored = await sql<{
+        id: number;
+        trace_context: string | null;
+      }>`select id, trace_context from events where id = any(${ids}::bigint[])`.execute(db);
       const byEvent = new Map(stored.rows.map((row) => [Number(row.id), row.trace_context]));
       const links: Link[] = [];
       for (const row of rows) {
@@ -99,7 +129,14 @@ export function createOpenTelemetryTracing(config: TracingConfig): Tracing {
         const link = linkOf(traceparent);
         if (link && links.length < 128) links.push(link);
       }
-      tracer.startSpan("hookline.claim", { root: true, startTime: startedAt, attributes: { ...attributes, "hookline.deliveries": rows.length }, links }).end();
+      tracer
+        .startSpan("hookline.claim", {
+          root: true,
+          startTime: startedAt,
+          attributes: { ...attributes, "hookline.deliveries": rows.length },
+          links,
+        })
+        .end();
     },
 
     startAttempt(row: TracedDelivery, request) {
@@ -142,7 +179,9 @@ export function createOpenTelemetryTracing(config: TracingConfig): Tracing {
 
     logIds() {
       const spanContext = trace.getActiveSpan()?.spanContext();
-      return spanContext && trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : undefined;
+      return spanContext && trace.isSpanContextValid(spanContext)
+        ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
+        : undefined;
     },
 
     shutdown: () => provider.shutdown(),

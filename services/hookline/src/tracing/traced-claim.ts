@@ -10,7 +10,11 @@ import { tracing, type TracedDelivery } from "./tracing.js";
  * @example
  * const rows = await tracedClaim(db, { "hookline.worker.id": id }, () => claimDeliveries(db, id, limit, leaseMs, policy));
  */
-export async function tracedClaim<T extends TracedDelivery>(db: Db, attributes: Record<string, string | number>, claim: () => Promise<T[]>): Promise<T[]> {
+export async function tracedClaim<T extends TracedDelivery>(
+  db: Db,
+  attributes: Record<string, string | number>,
+  claim: () => Promise<T[]>,
+): Promise<T[]> {
   const traces = tracing();
   if (!traces) return claim();
   const startedAt = Date.now();

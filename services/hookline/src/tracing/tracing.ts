@@ -28,11 +28,20 @@ export interface AttemptTrace {
  */
 export interface Tracing {
   /** Runs `run` in a span (a child of the active one, or a root when `root`), linked to `links` (traceparents). */
-  inSpan<T>(name: string, attributes: Record<string, string | number>, run: (set: (attributes: Record<string, string | number>) => void) => Promise<T>, options?: { root?: boolean; links?: Array<string | null | undefined> }): Promise<T>;
+  inSpan<T>(
+    name: string,
+    attributes: Record<string, string | number>,
+    run: (set: (attributes: Record<string, string | number>) => void) => Promise<T>,
+    options?: { root?: boolean; links?: Array<string | null | undefined> },
+  ): Promise<T>;
   /** The active span's W3C `traceparent`, if a span is active. */
   traceparent(): string | undefined;
   /** An HTTP SERVER span around `next`, continuing a `traceparent` the request carries. */
-  httpServer(request: { method: string; path: string; header(name: string): string | undefined }, next: () => Promise<void>, answered: () => { route: string; status: number }): Promise<void>;
+  httpServer(
+    request: { method: string; path: string; header(name: string): string | undefined },
+    next: () => Promise<void>,
+    answered: () => { route: string; status: number },
+  ): Promise<void>;
   /** A claim's span, recorded only when it claimed rows; loads the rows' publish contexts for their attempts. */
   claimed(db: Db, startedAt: number, rows: TracedDelivery[], attributes: Record<string, string | number>): Promise<void>;
   /** Opens the attempt's CLIENT span under its publish and adds the delivery's own `traceparent` header to `request`. */

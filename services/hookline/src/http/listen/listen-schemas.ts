@@ -30,5 +30,10 @@ export const ListenResultSchema = z
   .openapi("ListenResult");
 
 export const ListenSessionIdParamsSchema = z.object({
-  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2147483647)
+    .openapi({ param: { name: "id", in: "path" } }),
 });

@@ -11,7 +11,8 @@ import * as routes from "./listen.routes.js";
  * other `/v1` call; the client's answers go back as ordinary POSTs.
  */
 export function createListenRouter(listen: ListenSessions) {
-  const create: AppRouteHandler<routes.CreateListenSessionRoute> = async (c) => c.json(await listen.create(c.var.account, c.req.valid("json")), 201);
+  const create: AppRouteHandler<routes.CreateListenSessionRoute> = async (c) =>
+    c.json(await listen.create(c.var.account, c.req.valid("json")), 201);
 
   const remove: AppRouteHandler<routes.DeleteListenSessionRoute> = async (c) => {
     await listen.remove(c.var.account, c.req.valid("param").id);

@@ -13,7 +13,10 @@ export const createListenSession = createRoute({
   security,
   summary: "Start a listen session",
   request: { body: { required: true, content: json(ListenSessionCreateSchema) } },
-  responses: { 201: { description: "The session, with its signing secret (shown here only).", content: json(ListenSessionSchema) }, ...problemResponses(400, 401, 413, 415) },
+  responses: {
+    201: { description: "The session, with its signing secret (shown here only).", content: json(ListenSessionSchema) },
+    ...problemResponses(400, 401, 413, 415),
+  },
 });
 
 export const deleteListenSession = createRoute({
