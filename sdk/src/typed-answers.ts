@@ -14,6 +14,7 @@ const SNIPPET_LENGTH = 200;
  * problem with `type: "about:blank"`, the same status and a `detail` quoting
  * what came; a 2xx whose JSON cannot be read (truncated, empty, HTML) becomes
  * a 502 problem saying so; a body cut off by a closed connection likewise.
+ * A 2xx `text/event-stream` is passed through unread (`parseAs: "stream"`).
  * So a call returns `data` or a typed `error`, never
  * neither. Network errors still reject (with fetch's `TypeError`).
  *
@@ -25,6 +26,8 @@ export function withTypedAnswers(fetchImpl: FetchFunction): FetchFunction {
     const response = await fetchImpl(request, init);
     if (BODILESS.has(response.status) || request.method === "HEAD") return response;
     const contentType = response.headers.get("content-type") ?? "";
+    // A stream of server-sent events (a listen session's) never ends by itself: handed over unread.
+    if (response.ok && /^text\/event-stream\s*(;|$)/i.test(contentType)) return response;
     let text: string;
     let problem: SyntheticProblem | undefined;
     try {

@@ -14,7 +14,7 @@ describe.concurrent("hookline's help", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).not.toContain("\u001b["); // an ANSI escape: colour
     expect(help.stdout).not.toContain("undefined");
-    for (const command of ["start", "migrate", "keys", "trigger", "publish"]) expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S.+$`, "m"));
+    for (const command of ["start", "migrate", "keys", "trigger", "publish", "listen"]) expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S.+$`, "m"));
   }, 240_000);
 
   it("`hookline keys` describes list, create, revoke and rotate", async () => {

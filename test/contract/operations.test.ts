@@ -143,6 +143,13 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     const last = await call(api, "POST", "/v1/hooks", { url: "http://127.0.0.1:9/last", events: ["*"] });
     expect((await call(api, "DELETE", `/v1/hooks/${last.body.id}`)).status).toBe(204);
 
+    // hookline listen: a session, a result nobody waits for, the stream of a deleted session.
+    const session = await call(api, "POST", "/v1/listen-sessions", { events: ["build:*"], forward_to: "http://localhost:3000/webhooks" });
+    expect(session.status).toBe(201);
+    expect((await call(api, "POST", `/v1/listen-sessions/${session.body.id}/results`, { delivery_id: 1, status: 200, duration_ms: 3 })).status).toBe(404);
+    expect((await call(api, "DELETE", `/v1/listen-sessions/${session.body.id}`)).status).toBe(204);
+    expect((await call(api, "GET", `/v1/listen-sessions/${session.body.id}/stream`)).status).toBe(404);
+
     // The documented problem answers, each checked against the spec too.
     expect((await call(api, "GET", `/v1/hooks/${id}`)).status).toBe(404);
     expect((await call(api, "POST", "/v1/hooks", { url: "ftp://x", events: [] })).status).toBe(400);

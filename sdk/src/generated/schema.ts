@@ -593,6 +593,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/listen-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a listen session
+         * @description Makes a listen session for `hookline listen`: a hook of the account, subscribed to `events`, whose deliveries no worker sends. They wait for the session's stream (`GET /v1/listen-sessions/{id}/stream`), which hands each one to the client as a signed request; the client reports the answer with `POST /v1/listen-sessions/{id}/results`. Answers 201 with the signing secret. A session with no open stream for `HOOKLINE_LISTEN_SESSION_TTL_SECONDS` is deleted.
+         */
+        post: operations["createListenSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The listen session's id (its hook's id).
+                 * @example 12
+                 */
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End a listen session
+         * @description Deletes the session's hook and its deliveries; an open stream of it ends.
+         */
+        delete: operations["deleteListenSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The listen session's id (its hook's id).
+                 * @example 12
+                 */
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Receive a listen session's deliveries
+         * @description A stream of server-sent events (WHATWG HTML, `text/event-stream`) that
+         *     carries the session's deliveries, each as it would be sent to a hook:
+         *     the same Standard Webhooks headers and signature, the same retries and
+         *     `webhook-id`. Events:
+         *     - `delivery`, `id` the delivery's id, `data` a JSON object:
+         *       `delivery_id`, `message_id` (the `webhook-id`), `event_type`,
+         *       `attempt` (1 for the first), `method` (`POST`), `headers` (every
+         *       header to send, signature included) and `body` (the exact text the
+         *       signature covers).
+         *     - comments (`: keep-alive`) every 15 s, so proxies keep the stream open.
+         *
+         *     A delivery is held for the stream until its result is posted; one not
+         *     answered within the lease (`HOOKLINE_LEASE_MS`) is sent again. When the
+         *     stream ends, the deliveries it held and had no answer for are due
+         *     again at once: a client that reconnects receives them (same
+         *     `webhook-id`). A new stream of the same session takes over from an
+         *     older one. At most 16 deliveries are outstanding per stream.
+         */
+        get: operations["streamListenSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The listen session's id (its hook's id).
+                 * @example 12
+                 */
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a forwarded delivery's answer
+         * @description Records what the local app answered to a delivery of the session's stream as the delivery's attempt, judged as any receiver's answer (2xx succeeds; anything else is retried on the schedule). A result for a delivery the session no longer holds (its lease ran out, or it was sent again) is logged as an attempt and changes nothing else.
+         */
+        post: operations["recordListenResult"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -1874,6 +1988,69 @@ export interface components {
         DeliveryDetail: components["schemas"]["DeliveryFields"] & {
             attempts: components["schemas"]["DeliveryAttempt"][];
         };
+        /**
+         * @description A new listen session (`hookline listen`). Omitted fields take their defaults.
+         * @example {
+         *       "events": [
+         *         "build:*",
+         *         "ping"
+         *       ],
+         *       "forward_to": "http://localhost:3000/webhooks"
+         *     }
+         */
+        ListenSessionCreate: {
+            /** @description Event types to receive, as a hook's `events`; default `["*"]`. */
+            events?: string[];
+            /** @description Where the CLI forwards deliveries, shown as the session hook's `name`. Hookline never connects to it (it is usually on the developer's own machine), so no address policy applies. */
+            forward_to?: string;
+        };
+        /**
+         * @description A listen session: a hook of the account whose deliveries go to the client holding the session's stream instead of to a URL. Its `id` is the hook's id, so its deliveries and attempts are read with the hook operations.
+         * @example {
+         *       "id": 12,
+         *       "events": [
+         *         "build:*",
+         *         "ping"
+         *       ],
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+         *       "expires_at": "2026-12-05T22:40:00.000Z"
+         *     }
+         */
+        ListenSession: {
+            id: number;
+            events: string[];
+            /** @description The signing secret of every delivery of the session (shown here only). */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description When Hookline deletes the session if no stream is open; every open stream moves it forward.
+             */
+            expires_at: string;
+        };
+        /**
+         * @description What the local app answered to one forwarded delivery (or why it could not be reached), recorded as the delivery's attempt. Hookline keeps at most 4,096 bytes of the body and of the headers' JSON.
+         * @example {
+         *       "delivery_id": 1207,
+         *       "status": 200,
+         *       "headers": {
+         *         "content-type": "text/plain"
+         *       },
+         *       "body": "ok",
+         *       "duration_ms": 12
+         *     }
+         */
+        ListenResult: {
+            delivery_id: number;
+            /** @description The local app's HTTP status; null when no answer came. */
+            status: number | null;
+            headers?: {
+                [key: string]: string;
+            };
+            body?: string | null;
+            duration_ms: number;
+            /** @description Why no answer came (connection refused, timeout); null with a status. */
+            error?: string | null;
+        };
         /** @description The fields of a Kudu hook, shared by `KuduHook` and `KuduHookDetails`. Open on its own: each of those lists it under `allOf` and closes the result with `unevaluatedProperties: false`. */
         KuduHookFields: {
             id: number;
@@ -2762,6 +2939,11 @@ export interface components {
          */
         DeliveryId: number;
         /**
+         * @description The listen session's id (its hook's id).
+         * @example 12
+         */
+        ListenSessionId: number;
+        /**
          * @description Message id, `msg_<ULID>_<hook id>` (the ULID is the event's): globally unique — two installations, or one after a database reset, never repeat one — and the same on every retry and redelivery of one delivery, so receivers drop duplicates by it (deliveries are at-least-once). A `ping` carries `msg_<ULID>`. Treat it as an opaque string.
          * @example msg_01JDQ5X8R7K3M2N4P6Q8S0T1V3_4
          */
@@ -2784,6 +2966,11 @@ export interface components {
          * @example Hookline/0.1.0
          */
         UserAgent: string;
+        /**
+         * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+         * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+         */
+        Traceparent: string;
     };
     requestBodies: never;
     headers: {
@@ -4113,6 +4300,187 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    createListenSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListenSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description The session, with its signing secret (shown here only). */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteListenSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The listen session's id (its hook's id).
+                 * @example 12
+                 */
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    streamListenSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The listen session's id (its hook's id).
+                 * @example 12
+                 */
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream of the session's deliveries. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    recordListenResult: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The listen session's id (its hook's id).
+                 * @example 12
+                 */
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListenResult"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getMetrics: {
         parameters: {
             query?: never;
@@ -5104,6 +5472,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5148,6 +5521,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5192,6 +5570,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5236,6 +5619,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5280,6 +5668,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5324,6 +5717,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5368,6 +5766,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5456,6 +5859,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;
@@ -5500,6 +5908,11 @@ export interface operations {
                  * @example Hookline/0.1.0
                  */
                 "user-agent": components["parameters"]["UserAgent"];
+                /**
+                 * @description Sent when the server traces (OpenTelemetry, `OTEL_*` settings): the W3C Trace Context of this attempt's span, a child of the span of the publish that caused it (which continued the publisher's own `traceparent`, if it sent one). A receiver that traces continues it to join the publish's trace. Each attempt has its own span id; it is not covered by the signature. Pings carry none.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: components["parameters"]["Traceparent"];
             };
             path?: never;
             cookie?: never;

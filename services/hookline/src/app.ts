@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { createListenSessions } from "./delivery/listen-sessions.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createPublishService } from "./events/publish-service.js";
 import { createHookService } from "./hooks/hook-service.js";
@@ -13,6 +14,7 @@ import { createMetrics } from "./metrics/metrics.js";
 import { createKeyAuthenticator, type KeyAuthenticator } from "./auth/key-cache.js";
 import { createAccountsRouter } from "./http/accounts/accounts.index.js";
 import { createKeysRouter } from "./http/keys/keys.index.js";
+import { createListenRouter } from "./http/listen/listen.index.js";
 import { createApiDocsRouter } from "./http/api-docs.js";
 import { createDashboardRouter } from "./http/dashboard/dashboard.index.js";
 import { DASHBOARD_PATH } from "./http/dashboard/session.js";
@@ -33,6 +35,7 @@ import { createRateLimits } from "./http/rate-limits.js";
 import { soloPeers, type LoopPeers } from "./http/loop-peers.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
 import { builtInEventTypes, loadOpenApiDocument } from "./spec/openapi-document.js";
+import { tracing } from "./tracing/tracing.js";
 
 /** Health, readiness and metrics: logged at debug, not info. */
 const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -58,7 +61,15 @@ export function createApp(deps: AppDeps) {
   const hookService = createHookService({ store, config, transport, secrets });
   const eventTypes = builtInEventTypes(document);
   const publishService = createPublishService({ store, eventTypes, maxDataBytes: config.bodyLimitBytes });
+  const listen = deps.listen ?? createListenSessions({ store, config, secrets, logger, metrics });
 
+  // Installed only when tracing is on (started before the app is built): off, requests pay nothing for it.
+  const traces = tracing();
+  if (traces) {
+    app.use((c, next) =>
+      traces.httpServer({ method: c.req.method, path: c.req.path, header: (name) => c.req.header(name) }, next, () => ({ route: c.req.routePath, status: c.res.status })),
+    );
+  }
   app.use(requestId());
   // One line per request. No per-request child logger: building one costs more
   // than the rest of a cached-auth GET, and the request id is all it would add.
@@ -106,6 +117,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
   app.route("/", createDeliveriesRouter({ store, hooks: hookService }));
+  app.route("/", createListenRouter(listen));
   app.route("/", createMetricsRouter(metrics));
   // The profiles publish and ping through the same services as /v1.
   const profileDeps = { store, config, hooks: hookService, events: publishService, keyAuth };

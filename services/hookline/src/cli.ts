@@ -3,6 +3,7 @@ import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import type { Config } from "./config.js";
 import { CliError } from "./cli/cli-error.js";
 import { keysCommand } from "./cli/keys-command.js";
+import { listenCommand } from "./cli/listen-command.js";
 import { publishCommand } from "./cli/publish-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
@@ -50,7 +51,7 @@ const migrate = defineCommand({
 
 const main = defineCommand({
   meta: { name: "hookline", version: PACKAGE_VERSION, description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
-  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config) },
+  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config), listen: listenCommand(config) },
   // Answered before citty runs (below); declared so the help lists it.
   args: { version: { type: "boolean", alias: "v", description: "Print Hookline's version and exit" } },
 });

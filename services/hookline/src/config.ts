@@ -49,6 +49,7 @@ const configSchema = z.object({
   HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   HOOKLINE_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   HOOKLINE_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+  HOOKLINE_LISTEN_SESSION_TTL_SECONDS: z.coerce.number().int().min(5).max(7 * 24 * 3600).default(600),
   HOOKLINE_PUBLIC_URL: z.url().optional(),
   HOOKLINE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   HOOKLINE_RETRY_SCHEDULE_MS: z
@@ -87,6 +88,19 @@ const configSchema = z.object({
       return parts;
     })
     .optional(),
+  // OpenTelemetry's standard variables (opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables and
+  // .../protocol/exporter): tracing is on when an OTLP endpoint is set or OTEL_TRACES_EXPORTER=otlp, off otherwise.
+  OTEL_SDK_DISABLED: booleanFromEnv.optional(),
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "none"], { message: 'must be "otlp" or "none" (Hookline exports OTLP over HTTP only)' }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(["http/protobuf", "http/json"], { message: 'must be "http/protobuf" or "http/json" (grpc is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(["http/protobuf", "http/json"], { message: 'must be "http/protobuf" or "http/json" (grpc is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(600_000).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOOKLINE_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   HOOKLINE_API_KEY: z.string().min(1).optional(),
@@ -129,6 +143,8 @@ export type Config = {
   keyCacheSeconds: number;
   /** How long an `Idempotency-Key`'s first answer is kept and replayed (Stripe: 24 h). */
   idempotencyTtlSeconds: number;
+  /** How long a listen session outlives its last open stream before it is deleted (`hookline listen`). */
+  listenSessionTtlSeconds: number;
   publicUrl: string | undefined;
   /**
    * The main key signing secrets are sealed with (AES-256-GCM), and older
@@ -147,6 +163,8 @@ export type Config = {
   logFormat: "auto" | "json" | "pretty";
   /** For CLI commands that go through a running server as an account (`hookline trigger`, `hookline keys`). */
   apiKey: string | undefined;
+  /** OpenTelemetry tracing (OTEL_* variables); undefined: off, and no OpenTelemetry code is loaded. */
+  tracing: TracingConfig | undefined;
 };
 
 /** API request limits, counted in fixed windows per process (see the README). 0 switches a limit off. */
@@ -275,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretRotationGraceSeconds: e.HOOKLINE_SECRET_ROTATION_GRACE_SECONDS,
     keyCacheSeconds: e.HOOKLINE_KEY_CACHE_SECONDS,
     idempotencyTtlSeconds: e.HOOKLINE_IDEMPOTENCY_TTL_SECONDS,
+    listenSessionTtlSeconds: e.HOOKLINE_LISTEN_SESSION_TTL_SECONDS,
     publicUrl: e.HOOKLINE_PUBLIC_URL,
     mainSecret: e.HOOKLINE_MAIN_SECRET,
     mainSecretPrevious: e.HOOKLINE_MAIN_SECRET_PREVIOUS ?? [],
@@ -307,7 +326,49 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     logFormat: e.HOOKLINE_LOG_FORMAT,
     apiKey: e.HOOKLINE_API_KEY,
+    tracing: tracingConfig(e),
   };
+}
+
+/** What tracing needs, from the OTEL_* variables; undefined when tracing is off. */
+export interface TracingConfig {
+  protocol: "http/protobuf" | "http/json";
+  /** The OTLP traces URL: the traces endpoint as given, or the general endpoint + `/v1/traces` (default http://localhost:4318). */
+  url: string;
+  headers: Record<string, string>;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  /** How long finished spans wait before they are exported in a batch (ms). */
+  scheduleDelayMs: number;
+}
+
+function tracingConfig(e: z.infer<typeof configSchema>): TracingConfig | undefined {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === "none" || (e.OTEL_TRACES_EXPORTER === undefined && endpoint === undefined)) return undefined;
+  const url = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318").replace(/\/+$/, "")}/v1/traces`;
+  return {
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf",
+    url,
+    headers: { ...keyValues(e.OTEL_EXPORTER_OTLP_HEADERS), ...keyValues(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    serviceName: e.OTEL_SERVICE_NAME ?? keyValues(e.OTEL_RESOURCE_ATTRIBUTES)["service.name"] ?? "hookline",
+    resourceAttributes: keyValues(e.OTEL_RESOURCE_ATTRIBUTES),
+    scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY ?? 5000,
+  };
+}
+
+/** `k1=v1,k2=v2` with percent-encoded values (the W3C Baggage form the OTEL_* lists use). */
+function keyValues(text: string | undefined): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const part of (text ?? "").split(",")) {
+    const at = part.indexOf("=");
+    if (at <= 0) continue;
+    try {
+      pairs[part.slice(0, at).trim()] = decodeURIComponent(part.slice(at + 1).trim());
+    } catch {
+      pairs[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    }
+  }
+  return pairs;
 }
 
 /**

@@ -7,6 +7,7 @@ import { createApp } from "./app.js";
 import { startApiLoops, type ApiLoops } from "./api-loops.js";
 import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
+import { createListenSessions, type ListenSessions } from "./delivery/listen-sessions.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
 import { startWorkerThread, type WorkerThread } from "./delivery/worker-thread.js";
@@ -20,6 +21,7 @@ import { portMessage, StartupError } from "./startup-errors.js";
 import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js";
 import { resolveSecretBox } from "./signing/main-key.js";
 import type { SecretBox } from "./signing/secret-box.js";
+import { startTracing, stopTracing } from "./tracing/tracing.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
@@ -91,6 +93,9 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   if (server) undo.push(() => new Promise<void>((resolve) => server!.close(() => resolve())));
   const url = server ? baseUrl(config.host, server) : undefined;
 
+  // Before anything that traces is built (the app installs its span middleware only when tracing is on).
+  await startTracing(config.tracing);
+  undo.push(() => stopTracing());
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   undo.push(() => store.close());
   await migrateToLatest(store);
@@ -107,12 +112,15 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
     undo.push(() => loops!.stop());
   }
 
+  let listenSessions: ListenSessions | undefined;
   if (config.role !== "worker") {
     // An embedded server without HOOKLINE_ADMIN_TOKEN gets a random one per
     // start, shown only in the lock's owner file (mode 0600), so the CLI on
     // this machine can manage keys through the server that holds the folder.
     const adminToken = config.adminToken ?? (lock ? randomBytes(24).toString("base64url") : undefined);
-    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets, peers: loops?.peers }).fetch;
+    listenSessions = createListenSessions({ store, config, secrets, logger, metrics });
+    undo.push(() => listenSessions!.close());
+    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets, peers: loops?.peers, listen: listenSessions }).fetch;
     if (loops) dispatch = loops.dispatch;
     if (lock && url) lock.advertise({ url, admin_token: adminToken });
   } else if (server) {
@@ -144,9 +152,11 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
       const localClosed = local && local !== server ? new Promise<void>((resolve) => local!.close(() => resolve())) : Promise.resolve();
       for (const s of [server, local]) if (s && "closeIdleConnections" in s) s.closeIdleConnections();
-      await Promise.all([closed, localClosed, loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
+      // Listen streams never end by themselves: closing them lets the server's close complete.
+      await Promise.all([closed, localClosed, listenSessions?.close(), loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
+      await stopTracing();
       await lock?.release();
     },
   };

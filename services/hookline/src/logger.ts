@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
+import { tracing } from "./tracing/tracing.js";
 
 /**
  * Structured JSON logs (one JSON object a line), or, with `pretty`, the same
@@ -13,6 +14,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: "hookline" },
+      // With tracing on, a line logged inside a span names it (trace_id, span_id), as OpenTelemetry's log correlation does.
+      mixin: () => tracing()?.logIds() ?? {},
       redact: {
         paths: [
           "secret", "*.secret", "*.*.secret", "previous_secret", "*.previous_secret",

@@ -5,6 +5,7 @@ import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
 import { liveRetiredSecrets, parseRetiredSecrets } from "../signing/retired-secrets.js";
 import { SecretDecryptionError } from "../signing/secret-box.js";
+import { tracing } from "../tracing/tracing.js";
 import { cancelledOutcome, outcomeOf, unsentOutcome } from "./outcome.js";
 import { buildRequest } from "./request.js";
 import type { DeliveryTransport } from "./transport.js";
@@ -49,12 +50,18 @@ export async function attemptDelivery(
     return { outcome: unsentOutcome(row, `not sent: ${error.message}`, deps.config) };
   }
   const request = buildRequest(opened, row.event_type, row.data_json, row.message_id, Math.floor(Date.now() / 1000));
+  // Tracing on: an HTTP client span under the publish, and the delivery's own traceparent header.
+  const traced = tracing()?.startAttempt(row, request);
   const result = await deps.transport.send(request, { insecureSsl: row.insecure_ssl, signal: deps.shutdown });
-  if (deps.shutdown.aborted && !result.ok) return { release: true };
+  if (deps.shutdown.aborted && !result.ok) {
+    traced?.end(result, undefined);
+    return { release: true };
+  }
   deps.metrics?.attemptDuration.observe({ result: result.ok ? "success" : (result.errorKind ?? "failure") }, result.durationMs / 1000);
   const outcome = outcomeOf(row, request, result, deps.config);
   // A notice about a notice is never sent: a broken receiver of
   // delivery.exhausted would otherwise feed itself for ever.
   if (outcome.exhausted && isOperationalEventType(row.event_type)) outcome.exhausted = false;
+  traced?.end(result, outcome);
   return { outcome };
 }

@@ -200,7 +200,7 @@ type GuardedLookup = (hostname: string, options: LookupOptions, callback: Lookup
 const guardedLookup = createGuardedLookup();
 
 /** The response headers as strings (repeated ones joined by ", "), stopping before RESPONSE_HEADERS_CAP_BYTES of JSON. */
-function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const kept: Record<string, string> = {};
   let size = 2;
   for (const [name, value] of Object.entries(headers)) {

@@ -11,6 +11,7 @@ import { openStore } from "../store/database.js";
 import { startRetention } from "./retention.js";
 import { createDeliveryTransport } from "./transport.js";
 import { createDeliveryWorker } from "./worker.js";
+import { startTracing, stopTracing } from "../tracing/tracing.js";
 import type { FromWorkerThread, ToWorkerThread } from "./worker-thread.js";
 
 const config = workerData as Config;
@@ -27,6 +28,8 @@ process.on("unhandledRejection", (reason) => {
 });
 
 try {
+  // A thread has its own OpenTelemetry globals: its spans are exported by its own SDK.
+  await startTracing(config.tracing);
   // The API's thread migrated the database already.
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
@@ -45,6 +48,7 @@ try {
       void Promise.all([worker.stop(), stopRetention()])
         .then(() => transport.close())
         .then(() => store.close())
+        .then(() => stopTracing())
         .finally(() => {
           send({ type: "stopped" });
           port.close();

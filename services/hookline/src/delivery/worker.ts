@@ -19,6 +19,7 @@ import { HeldRows } from "./held-rows.js";
 import { createOutcomeBatcher } from "./outcome-batcher.js";
 import { shutDown } from "./shutdown.js";
 import { THROTTLE_HORIZON_MS } from "./throttle.js";
+import { tracedClaim } from "../tracing/traced-claim.js";
 import type { DeliveryTransport } from "./transport.js";
 import { createWaker } from "./waker.js";
 
@@ -139,11 +140,12 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     async start() {
       unlisten = await store.listen(DELIVERIES_CHANNEL, waker.wake);
       loopDone = runClaimLoop({
-        async claim(limit) {
-          const { rows, refused } = await claimIsolated(store.db, id, limit, config.leaseMs, policy);
-          for (const { hookId, error } of refused) logger.error({ err: error, hook: hookId }, "a hook's deliveries could not be claimed; it is paused for a minute");
-          return rows;
-        },
+        claim: (limit) =>
+          tracedClaim(store.db, { "hookline.worker.id": id }, async () => {
+            const { rows, refused } = await claimIsolated(store.db, id, limit, config.leaseMs, policy);
+            for (const { hookId, error } of refused) logger.error({ err: error, hook: hookId }, "a hook's deliveries could not be claimed; it is paused for a minute");
+            return rows;
+          }),
         held,
         unrecorded: () => outcomes.pending,
         // This cap is also the at-least-once window: a worker killed at any

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { insertEventBatch } from "../store/event-batch.js";
 import type { InsertedEvent, NewEvent } from "../store/events.js";
 import type { Database } from "../store/schema.js";
+import { tracing } from "../tracing/tracing.js";
 
 /** Shares transactions between concurrent single publishes; see createPublishCoalescer. */
 export interface PublishCoalescer {
@@ -56,10 +57,12 @@ export function createPublishCoalescer(db: Kysely<Database>): PublishCoalescer {
 
   async function write(batch: Waiting[]): Promise<void> {
     try {
-      const outcomes = await insertEventBatch(
-        db,
-        batch.map((w) => w.event),
-      );
+      const events = batch.map((w) => w.event);
+      const traces = tracing();
+      // The transaction is shared by many publishes: its own trace, linked from each.
+      const outcomes = traces
+        ? await traces.inSpan("hookline.publish.transaction", { "hookline.events": events.length }, () => insertEventBatch(db, events), { root: true, links: events.map((e) => e.traceContext) })
+        : await insertEventBatch(db, events);
       for (const [i, outcome] of outcomes.entries()) {
         if (outcome.ok) batch[i]!.resolve(outcome.event);
         else batch[i]!.reject(outcome.error);

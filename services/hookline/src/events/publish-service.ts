@@ -14,6 +14,7 @@ import { ulidFactory } from "./message-ids.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
 import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
 import { testEventExamples } from "./test-event-types.js";
+import { tracing } from "../tracing/tracing.js";
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -128,16 +129,28 @@ export function createPublishService(deps: {
 
   const examples = testEventExamples(deps.eventTypes);
 
-  async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
+  async function publish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number, traceContext?: string): Promise<PublishResult> {
     const error = refusal(input, "body");
     if (error) throw error;
-    const inserted = await coalescer.submit({ ...newEvent(account, input), ...(onlyHookId === undefined ? {} : { onlyHookId }) });
+    const event = { ...newEvent(account, input), ...(onlyHookId === undefined ? {} : { onlyHookId }), ...(traceContext ? { traceContext } : {}) };
+    const inserted = await coalescer.submit(event);
     if (inserted.deliveries_count > 0) notifier.poke();
     return { id: inserted.id, deliveries: inserted.deliveries_count };
   }
 
+  /** publish() in a `hookline.publish` span whose traceparent is stored with the event, when tracing is on. */
+  function tracedPublish(account: AuthenticatedAccount, input: PublishInput, onlyHookId?: number): Promise<PublishResult> {
+    const traces = tracing();
+    if (!traces) return publish(account, input, onlyHookId);
+    return traces.inSpan("hookline.publish", { "hookline.event.type": input.type }, async (set) => {
+      const result = await publish(account, input, onlyHookId, traces.traceparent());
+      set({ "hookline.event.id": result.id, "hookline.deliveries": result.deliveries });
+      return result;
+    });
+  }
+
   return {
-    publish: (account, input) => publish(account, input),
+    publish: (account, input) => tracedPublish(account, input),
     async sendExample(account, hookId, type) {
       const data = examples.get(type);
       if (!data) {
@@ -146,7 +159,7 @@ export function createPublishService(deps: {
         ]);
       }
       const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
-      return publish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, hookId);
+      return tracedPublish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data }, hookId);
     },
 
     async publishMany(account, inputs) {
@@ -155,13 +168,18 @@ export function createPublishService(deps: {
         return error ? { ok: false, error } : undefined;
       });
       const valid = inputs.map((input, i) => ({ input, i })).filter(({ i }) => results[i] === undefined);
-      const outcomes = await insertEventBatch(
-        deps.store.db,
-        valid.map(({ input }): BatchEvent => {
-          const event = newEvent(account, input);
-          return { ...event, idempotency: input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(event) } };
-        }),
-      );
+      const store = (traceContext: string | undefined) =>
+        insertEventBatch(
+          deps.store.db,
+          valid.map(({ input }): BatchEvent => {
+            const event = newEvent(account, input);
+            const idempotency = input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(event) };
+            return { ...event, ...(traceContext ? { traceContext } : {}), idempotency };
+          }),
+        );
+      // One span for the batch (one transaction, its fan-out included): its events' attempts are its children.
+      const traces = tracing();
+      const outcomes = traces ? await traces.inSpan("hookline.publish.transaction", { "hookline.events": valid.length }, () => store(traces.traceparent())) : await store(undefined);
       outcomes.forEach((outcome, j) => {
         const i = valid[j]!.i;
         if (outcome.ok) results[i] = { ok: true, result: { id: outcome.event.id, deliveries: outcome.event.deliveries_count } };

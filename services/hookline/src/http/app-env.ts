@@ -2,6 +2,7 @@ import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
+import type { ListenSessions } from "../delivery/listen-sessions.js";
 import type { DeliveryTransport } from "../delivery/transport.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { SecretBox } from "../signing/secret-box.js";
@@ -23,6 +24,8 @@ export interface AppDeps {
   secrets?: SecretBox;
   /** The other API loops of this server (api-loops.ts), so rate limits and key revocation hold across them. None when absent. */
   peers?: LoopPeers;
+  /** `hookline listen`'s streams; the process closes them on stop (an open stream would hold the server open). Created when absent. */
+  listen?: ListenSessions;
 }
 
 

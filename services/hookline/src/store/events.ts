@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database, EventRow } from "./schema.js";
+import { tracing } from "../tracing/tracing.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -25,6 +26,8 @@ export interface NewEvent {
    * (a test event sent from the dashboard); the subscription rules are skipped.
    */
   onlyHookId?: number;
+  /** The publish's W3C `traceparent` (tracing on), stored so every attempt joins its trace. */
+  traceContext?: string | undefined;
 }
 
 export interface InsertedEvent {
@@ -57,6 +60,16 @@ export interface InsertedEvent {
  * `Idempotency-Key` (http/idempotency.ts, or per batch event in event-batch.ts).
  */
 export async function insertEvents(db: Db, events: NewEvent[]): Promise<InsertedEvent[]> {
+  const traces = tracing();
+  if (!traces) return insertEventsOnce(db, events);
+  return traces.inSpan("hookline.fan_out", { "hookline.events": events.length }, async (set) => {
+    const inserted = await insertEventsOnce(db, events);
+    set({ "hookline.deliveries": inserted.reduce((sum, e) => sum + (e?.deliveries_count ?? 0), 0) });
+    return inserted;
+  });
+}
+
+async function insertEventsOnce(db: Db, events: NewEvent[]): Promise<InsertedEvent[]> {
   if (events.length === 0) return [];
   const input = events.map((e, ord) => ({
     ord,
@@ -68,12 +81,13 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<Inserted
     ulid: e.ulid,
     patterns: e.patterns,
     only_hook_id: e.onlyHookId ?? null,
+    trace_context: e.traceContext ?? null,
   }));
   const result = await sql<{ ord: number; id: number; deliveries_count: number }>`
     with input as materialized (
       select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
       from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
-        ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[], only_hook_id bigint)
+        ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[], only_hook_id bigint, trace_context text)
     ), matched as (
       select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
       from input join hooks h
@@ -91,8 +105,8 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<Inserted
     ), counts as (
       select event_id, count(*) as n from matched group by event_id
     ), ev as (
-      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count)
-      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce(counts.n, 0)
+      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count, trace_context)
+      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce(counts.n, 0), input.trace_context
       from input left join counts on counts.event_id = input.id
       order by input.ord
       returning id, deliveries_count

@@ -17,6 +17,7 @@ const PLAIN_COLUMNS = [
   "previous_secret_expires_at", "is_active", "http_verb", "retries", "insecure_ssl", "failed", "created_by",
   "created_at", "updated_at", "last_datetime", "last_status", "last_reason", "last_context", "max_in_flight",
   "rate_limit", "throttle_tat", "not_before", "consecutive_failures", "failing_since", "disabled_reason", "attempt_ms_avg",
+  "listen_expires_at",
 ] as const satisfies ReadonlyArray<keyof HookTable>;
 
 // A column added to HookTable but not to PLAIN_COLUMNS would be missing from

@@ -87,6 +87,12 @@ export interface HookTable {
   disabled_reason: string | null;
   /** Moving average of the hook's attempt durations (ms); null before its first recorded attempt. */
   attempt_ms_avg: number | null;
+  /**
+   * Set on a listen session's hook (`hookline listen`) only: when it is
+   * deleted unless an open stream moves it forward. Such a hook's
+   * `not_before` is `infinity`, so no worker claims its deliveries.
+   */
+  listen_expires_at: Date | null;
 }
 
 export interface EventTable {
@@ -99,6 +105,8 @@ export interface EventTable {
   data: ColumnType<string, string, string>;
   deliveries_count: number;
   created_at: Timestamp;
+  /** The W3C `traceparent` of the publish that stored it, when tracing was on: its attempts are traced as its children. */
+  trace_context: string | null;
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
@@ -155,7 +163,8 @@ export interface DashboardSessionTable {
   expires_at: Date;
 }
 
-export type EventRow = Selectable<EventTable>;
+/** An event as the API reads it (its trace context is for the worker only). */
+export type EventRow = Omit<Selectable<EventTable>, "trace_context">;
 export type DeliveryRow = Selectable<DeliveryTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
 export type AccountRow = Selectable<AccountTable>;

@@ -10,7 +10,8 @@ import { MAX_RETIRED_SECRETS } from "../../signing/retired-secrets.js";
  */
 export { DEFAULT_RETRIES, EVENT_PATTERN, MAX_CUSTOM_DATA_BYTES, MAX_RETRIES } from "../../hooks/hook-input.js";
 
-const EventPattern = z
+/** One `events` entry: an event type, `*`, `all` or a prefix such as `build:*`. */
+export const EventPattern = z
   .string()
   .min(1)
   .max(128)

@@ -13,6 +13,8 @@ import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
 import * as attemptBodyEncoding from "./2026-12-05T0100-attempt-body-encoding.js";
 import * as retiredSecretsList from "./2026-12-05T0100-retired-secrets-list.js";
 import * as keepDeletedHooksHistory from "./2026-12-05T0101-keep-deleted-hooks-history.js";
+import * as listenSessions from "./2026-12-05T0300-listen-sessions.js";
+import * as eventTraceContext from "./2026-12-05T0400-event-trace-context.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -34,6 +36,8 @@ const migrations: Record<string, Migration> = {
   "2026-12-05T0100-attempt-body-encoding": attemptBodyEncoding,
   "2026-12-05T0100-retired-secrets-list": retiredSecretsList,
   "2026-12-05T0101-keep-deleted-hooks-history": keepDeletedHooksHistory,
+  "2026-12-05T0300-listen-sessions": listenSessions,
+  "2026-12-05T0400-event-trace-context": eventTraceContext,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient, type HooklineClient } from "@hookline/sdk";
+import { defineCommand } from "citty";
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { Config } from "../config.js";
+import type { ListenDeliveryMessage } from "../delivery/listen-sessions.js";
+import { RESPONSE_BODY_CAP_BYTES } from "../delivery/transport.js";
+import { apiFailure, CliError } from "./cli-error.js";
+import { serverUrl } from "./server-target.js";
+
+/** How long the local app has to answer one forwarded delivery. */
+const FORWARD_TIMEOUT_MS = 10_000;
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+
+/**
+ * `hookline listen --forward-to <url>` (as `stripe listen`, `svix listen`):
+ * opens a listen session, receives its deliveries over the session's stream
+ * (server-sent events), forwards each — headers and signed body unchanged —
+ * to the local URL and reports the answer, which Hookline logs as the
+ * delivery's attempt. The server never connects to the local URL, so it may
+ * be on loopback whatever the server's address policy. A dropped stream is
+ * reopened with backoff (same session: what was not answered is sent
+ * again); Ctrl-C ends the session and deletes it.
+ */
+export function listenCommand(config: () => Config) {
+  return defineCommand({
+    meta: {
+      name: "listen",
+      description: "Forward an account's deliveries to a local URL, signed as a hook's, and log the answers (HOOKLINE_API_KEY)",
+    },
+    args: {
+      "forward-to": { type: "string", description: "Where to forward each delivery, e.g. http://localhost:3000/webhooks", required: true },
+      events: { type: "string", description: "Comma-separated event types to receive (e.g. build:*,ping); default: every type" },
+      url: { type: "string", description: "The server's URL; default: HOOKLINE_PUBLIC_URL, the embedded server's, or http://HOST:PORT" },
+    },
+    async run({ args }) {
+      const settings = config();
+      if (!settings.apiKey)
+        throw new CliError(
+          "HOOKLINE_API_KEY is required: set it to an API key of the account to listen as (`hookline keys create` makes one).",
+        );
+      const forwardTo = args["forward-to"];
+      if (!URL.canParse(forwardTo) || !/^https?:$/.test(new URL(forwardTo).protocol))
+        throw new CliError(`--forward-to must be an http(s) URL (got "${forwardTo}").`);
+      const events = args.events
+        ?.split(",")
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const url = serverUrl(settings, args.url);
+      const client = createClient({ baseUrl: url, apiKey: settings.apiKey, retry: false });
+      const created = await client
+        .POST("/v1/listen-sessions", { body: { ...(events?.length ? { events } : {}), forward_to: forwardTo } })
+        .catch((error: Error) => {
+          throw new CliError(`Listening failed: cannot reach ${url} (${error.message}): start the server, or pass --url.`);
+        });
+      if (created.error !== undefined || !created.data) throw apiFailure("Starting a listen session", created.response, created.error);
+      const session = created.data;
+      console.log(
+        `Ready: forwarding ${session.events.join(", ")} to ${forwardTo} (listen session ${session.id}, through ${url}). Ctrl-C to stop.`,
+      );
+      console.log(`Your webhook signing secret is ${session.secret}`);
+
+      const stop = new AbortController();
+      const onSignal = () => {
+        if (stop.signal.aborted) process.exit(130);
+        stop.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        await receive(client, session.id, forwardTo, stop.signal);
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        // Ends the session on the server (a session left behind would expire anyway).
+        const removed = await client
+          .DELETE("/v1/listen-sessions/{id}", { params: { path: { id: session.id } }, signal: AbortSignal.timeout(5_000) })
+          .catch(() => undefined);
+        console.log(
+          removed?.response.ok
+            ? `Listen session ${session.id} removed.`
+            : `Listen session ${session.id} could not be removed; it expires on its own.`,
+        );
+      }
+    },
+  });
+}
+
+/** Reads the session's stream until `signal` aborts, reconnecting with backoff. */
+async function receive(client: HooklineClient, id: number, forwardTo: string, signal: AbortSignal): Promise<void> {
+  let backoff = RECONNECT_FIRST_MS;
+  let connectedBefore = false;
+  while (!signal.aborted) {
+    try {
+      const answer = await client.GET("/v1/listen-sessions/{id}/stream", { params: { path: { id } }, parseAs: "stream", signal });
+      if (answer.response.status === 404)
+        throw new CliError(`Listen session ${id} is gone (expired or deleted): run hookline listen again.`);
+      if (!answer.response.ok || !answer.response.body) throw apiFailure("Opening the stream", answer.response, answer.error);
+      if (connectedBefore) console.log("Reconnected.");
+      connectedBefore = true;
+      backoff = RECONNECT_FIRST_MS;
+      const events = answer.response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+      for await (const event of events) {
+        if (event.event === "delivery") await forward(client, id, forwardTo, JSON.parse(event.data) as ListenDeliveryMessage, signal);
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof CliError && /is gone/.test(error.message)) throw error;
+      console.error(`Stream interrupted (${(error as Error).message}); reconnecting in ${backoff} ms.`);
+    }
+    if (signal.aborted) return;
+    await sleep(backoff, undefined, { signal }).catch(() => {});
+    backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
+  }
+}
+
+/** Sends one delivery to the local app, prints its line and reports the answer to Hookline. */
+async function forward(
+  client: HooklineClient,
+  id: number,
+  forwardTo: string,
+  message: ListenDeliveryMessage,
+  signal: AbortSignal,
+): Promise<void> {
+  const started = performance.now();
+  let result: { status: number | null; headers?: Record<string, string>; body?: string | null; error?: string | null };
+  try {
+    const response = await fetch(forwardTo, {
+      method: message.method,
+      headers: message.headers,
+      body: message.method === "POST" ? message.body : null,
+      redirect: "manual",
+      signal: AbortSignal.any([signal, AbortSignal.timeout(FORWARD_TIMEOUT_MS)]),
+    });
+    const text = await response.text();
+    result = {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: Buffer.from(text).subarray(0, RESPONSE_BODY_CAP_BYTES).toString("utf8"),
+    };
+  } catch (error) {
+    if (signal.aborted) return;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    result = {
+      status: null,
+      error: `${cause?.code ?? (error as Error).name}: ${cause?.message ?? (error as Error).message}`.slice(0, 1024),
+    };
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const outcome = result.status === null ? `error (${result.error})` : String(result.status);
+  console.log(`${new Date().toISOString()}  ${message.event_type}  ${message.message_id}  ${outcome}  ${durationMs} ms`);
+  const reported = await client
+    .POST("/v1/listen-sessions/{id}/results", {
+      params: { path: { id } },
+      body: { delivery_id: message.delivery_id, duration_ms: durationMs, ...result },
+    })
+    .catch((error: Error) => ({ error, response: undefined }));
+  if (reported.error !== undefined) console.error(`Could not report delivery ${message.delivery_id}'s answer; Hookline sends it again.`);
+}

@@ -1,0 +1,325 @@
+import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { AuthenticatedAccount } from "../domain/account.js";
+import { notFound } from "../domain/errors.js";
+import { publishOperationalEvents } from "../events/operational-events.js";
+import { DEFAULT_RETRIES } from "../hooks/hook-input.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { cachedOpener, type SecretBox } from "../signing/secret-box.js";
+import { generateSigningSecret } from "../signing/secret.js";
+import type { ClaimedDelivery } from "../store/claim-deliveries.js";
+import type { Store } from "../store/database.js";
+import { DELIVERIES_CHANNEL } from "../store/events.js";
+import { deleteHook, reserveHookId } from "../store/hooks.js";
+import * as sessions from "../store/listen-sessions.js";
+import { recordOutcomes, type DeliveryOutcome } from "../store/record-outcomes.js";
+import { releaseDeliveries } from "../store/release-deliveries.js";
+import { attemptDelivery } from "./attempt.js";
+import type { OutgoingRequest } from "./request.js";
+import { cappedHeaders, RESPONSE_BODY_CAP_BYTES, type AttemptResult, type DeliveryTransport } from "./transport.js";
+import { createWaker } from "./waker.js";
+import { tracedClaim } from "../tracing/traced-claim.js";
+
+/** Deliveries one session may have outstanding (sent to its stream, no result yet). */
+export const LISTEN_MAX_OUTSTANDING = 16;
+/** How often an open stream sends a keep-alive comment and moves its session's expiry forward. */
+export const LISTEN_KEEP_ALIVE_MS = 15_000;
+/** How often a stream looks for due deliveries without a NOTIFY (retries falling due). */
+const LISTEN_POLL_MS = 1_000;
+
+/** One delivery as the stream hands it to the client: the signed request a hook would get. */
+export interface ListenDeliveryMessage {
+  delivery_id: number;
+  message_id: string;
+  event_type: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  method: "POST" | "GET";
+  headers: Record<string, string>;
+  /** The exact text the signature covers. */
+  body: string;
+}
+
+/** What the client reports for one delivery (the `ListenResult` of the spec). */
+export interface ListenResult {
+  delivery_id: number;
+  status: number | null;
+  headers?: Record<string, string> | undefined;
+  body?: string | null | undefined;
+  duration_ms: number;
+  error?: string | null | undefined;
+}
+
+/** Where a stream writes; `signal` aborts when the client goes away. */
+export interface ListenSink {
+  delivery(message: ListenDeliveryMessage): Promise<void>;
+  keepAlive(): Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+export interface ListenSessions {
+  create(
+    account: AuthenticatedAccount,
+    input: { events?: string[] | undefined; forward_to?: string | undefined },
+  ): Promise<{ id: number; events: string[]; secret: string; expires_at: string }>;
+  /** Checks the session is the account's (throws `not-found`) and answers a function that runs its stream until the sink's signal aborts or the session ends. */
+  open(account: AuthenticatedAccount, id: number): Promise<(sink: ListenSink) => Promise<void>>;
+  /** Hands a result to the stream waiting for it and resolves once the attempt is recorded; `not-found` when no stream of this process waits for it. */
+  record(account: AuthenticatedAccount, id: number, result: ListenResult): Promise<void>;
+  remove(account: AuthenticatedAccount, id: number): Promise<void>;
+  /** Ends every open stream (their held deliveries released): part of a graceful stop. */
+  close(): Promise<void>;
+}
+
+interface Waiting {
+  sessionId: number;
+  accountId: string;
+  resolve(result: AttemptResult): void;
+  recorded: Promise<void>;
+}
+
+/**
+ * `hookline listen`'s server side (PRODUCT §11). A session is a hook of the
+ * account that no worker claims (store/listen-sessions.ts). The API process
+ * holding the session's stream claims its deliveries itself and sends each
+ * through attempt.ts exactly as a worker does — same signed request, same
+ * outcome rules, retries and breaker — except that the "transport" writes
+ * the request to the stream and waits for the client to post the local
+ * app's answer. Results reach the process holding the stream (one process,
+ * or a load balancer with sticky sessions); one that lands elsewhere is
+ * answered 404 and the delivery is sent again when its lease runs out.
+ *
+ * @example
+ * const listen = createListenSessions({ store, config, secrets, logger });
+ * const run = await listen.open(account, id); await run(sink);
+ */
+export function createListenSessions(deps: {
+  store: Store;
+  config: Config;
+  secrets: SecretBox;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+}): ListenSessions {
+  const { store, config, logger } = deps;
+  const db = store.db;
+  const delivery = config.delivery;
+  const openSecret = cachedOpener(deps.secrets);
+  const waiting = new Map<number, Waiting>();
+  const streams = new Set<{ sessionId: number; wake(): void; stop: AbortController; done: Promise<void> }>();
+  let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  /** One NOTIFY subscription and one expiry sweep per process, from the first stream on. */
+  function startShared(): void {
+    unlisten ??= store
+      .listen(DELIVERIES_CHANNEL, () => {
+        for (const stream of streams) stream.wake();
+      })
+      .catch((error) => {
+        logger.warn({ err: error }, "listen streams: no NOTIFY; polling only");
+        return undefined;
+      });
+    sweepTimer ??= setInterval(() => void sweep(), Math.min(60_000, (config.listenSessionTtlSeconds * 1000) / 2)).unref();
+  }
+
+  async function sweep(): Promise<void> {
+    try {
+      const deleted = await sessions.deleteExpiredListenSessions(db);
+      if (deleted > 0) logger.info({ sessions: deleted }, "deleted expired listen sessions");
+    } catch (error) {
+      logger.warn({ err: error }, "deleting expired listen sessions failed");
+    }
+  }
+
+  async function owned(account: AuthenticatedAccount, id: number) {
+    const session = await sessions.findListenSession(db, account.id, id);
+    if (!session) throw notFound(`No listen session ${id} in this account.`);
+    return session;
+  }
+
+  async function record(lockedBy: string, outcome: DeliveryOutcome): Promise<void> {
+    // As the worker does: a failure may disable the hook or exhaust the delivery, announced in the same transaction.
+    if (outcome.attempt && outcome.outcome !== "succeeded") {
+      await db
+        .transaction()
+        .execute(async (trx) => publishOperationalEvents(trx, await recordOutcomes(trx, lockedBy, [outcome], delivery)));
+    } else {
+      await recordOutcomes(db, lockedBy, [outcome], delivery);
+    }
+    deps.metrics?.deliveries.inc({ outcome: outcome.outcome });
+  }
+
+  function runStream(sessionId: number, accountId: string) {
+    return async (sink: ListenSink): Promise<void> => {
+      const lockedBy = `listen:${sessionId}:${randomBytes(6).toString("hex")}`;
+      const waker = createWaker();
+      const stop = new AbortController();
+      setMaxListeners(0, stop.signal);
+      const ended = AbortSignal.any([stop.signal, sink.signal]);
+      let finish!: () => void;
+      const entry = { sessionId, wake: waker.wake, stop, done: new Promise<void>((resolve) => (finish = resolve)) };
+      streams.add(entry);
+      ended.addEventListener("abort", () => waker.wake(), { once: true });
+      startShared();
+      const inFlight = new Set<Promise<void>>();
+
+      /** The stream as a transport: the request goes to the client, the answer comes back through `record`. */
+      const transportFor = (row: ClaimedDelivery, recorded: Promise<void>): DeliveryTransport => ({
+        async send(request: OutgoingRequest, options) {
+          const startedAt = new Date();
+          let timer: NodeJS.Timeout | undefined;
+          const answer = new Promise<AttemptResult>((resolve) => {
+            waiting.set(row.id, { sessionId, accountId, resolve, recorded });
+            timer = setTimeout(
+              () => resolve(failure(startedAt, "timeout", `no result from the listen client within ${delivery.attemptDeadlineMs} ms`)),
+              delivery.attemptDeadlineMs,
+            );
+            options.signal?.addEventListener("abort", () => resolve(failure(startedAt, "connection", "the listen stream closed")), {
+              once: true,
+            });
+          });
+          sink
+            .delivery({
+              delivery_id: row.id,
+              message_id: row.message_id,
+              event_type: row.event_type,
+              attempt: row.attempts + 1,
+              method: request.method,
+              headers: request.headers,
+              body: request.body,
+            })
+            .catch(() => stop.abort());
+          const result = await answer;
+          clearTimeout(timer);
+          return result;
+        },
+        close: async () => {},
+      });
+
+      async function attempt(row: ClaimedDelivery): Promise<void> {
+        // The poster of the result is answered once the attempt is in the database.
+        let markRecorded!: () => void;
+        const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
+        try {
+          const end = await attemptDelivery(row, {
+            transport: transportFor(row, recorded),
+            config: delivery,
+            shutdown: ended,
+            metrics: deps.metrics,
+            openSecret,
+          });
+          if ("release" in end) await releaseDeliveries(db, lockedBy, [row.id]);
+          else await record(lockedBy, end.outcome);
+        } catch (error) {
+          logger.error({ err: error, delivery: row.id }, "listen attempt failed; the delivery is sent again");
+          await releaseDeliveries(db, lockedBy, [row.id]).catch(() => {});
+        } finally {
+          waiting.delete(row.id);
+          markRecorded();
+          waker.wake();
+        }
+      }
+
+      try {
+        // A new stream takes the session over: what an older one held (its client is gone) is due again now.
+        await sessions.releaseListenDeliveries(db, sessionId);
+        let nextKeepAlive = Date.now() + LISTEN_KEEP_ALIVE_MS;
+        while (!ended.aborted) {
+          waker.clear();
+          if (Date.now() >= nextKeepAlive) {
+            nextKeepAlive = Date.now() + LISTEN_KEEP_ALIVE_MS;
+            if (!(await sessions.touchListenSession(db, sessionId, config.listenSessionTtlSeconds))) break;
+            await sink.keepAlive().catch(() => stop.abort());
+          }
+          const rows = await tracedClaim(db, { "hookline.listen_session.id": sessionId }, () =>
+            sessions.claimListenDeliveries(db, sessionId, lockedBy, LISTEN_MAX_OUTSTANDING, delivery.leaseMs),
+          );
+          for (const row of rows) {
+            const running = attempt(row);
+            inFlight.add(running);
+            void running.finally(() => inFlight.delete(running));
+          }
+          await waker.sleep(Math.min(LISTEN_POLL_MS, Math.max(0, nextKeepAlive - Date.now())));
+        }
+      } catch (error) {
+        logger.warn({ err: error, session: sessionId }, "listen stream failed");
+      } finally {
+        stop.abort();
+        await Promise.allSettled([...inFlight]);
+        await sessions.releaseListenDeliveries(db, sessionId, lockedBy).catch(() => {});
+        streams.delete(entry);
+        finish();
+      }
+    };
+  }
+
+  return {
+    async create(account, input) {
+      const id = await reserveHookId(db);
+      const secret = generateSigningSecret();
+      const events = input.events ?? ["*"];
+      const row = await sessions.insertListenHook(db, {
+        id,
+        account_id: account.id,
+        events,
+        name: `hookline listen${input.forward_to ? ` → ${input.forward_to}` : ""}`.slice(0, 256),
+        sealedSecret: deps.secrets.seal(id, secret),
+        retries: DEFAULT_RETRIES,
+        ttlSeconds: config.listenSessionTtlSeconds,
+      });
+      startShared();
+      return { id, events, secret, expires_at: row.listen_expires_at!.toISOString() };
+    },
+    async open(account, id) {
+      await owned(account, id);
+      return runStream(id, account.id);
+    },
+    async record(account, id, result) {
+      const entry = waiting.get(result.delivery_id);
+      if (!entry || entry.sessionId !== id || entry.accountId !== account.id) {
+        await owned(account, id);
+        throw notFound(
+          `Delivery ${result.delivery_id} is not waiting for a result on an open stream of listen session ${id} here; it is sent again.`,
+        );
+      }
+      waiting.delete(result.delivery_id);
+      entry.resolve(resultOf(result));
+      await entry.recorded;
+    },
+    async remove(account, id) {
+      await owned(account, id);
+      for (const stream of streams) if (stream.sessionId === id) stream.stop.abort();
+      if (!(await deleteHook(db, account.id, id))) throw notFound(`No listen session ${id} in this account.`);
+    },
+    async close() {
+      clearInterval(sweepTimer);
+      for (const stream of streams) stream.stop.abort();
+      await Promise.all([...streams].map((s) => s.done));
+      const stopListening = await unlisten;
+      await stopListening?.().catch(() => {});
+    },
+  };
+}
+
+function failure(startedAt: Date, errorKind: "timeout" | "connection", error: string): AttemptResult {
+  return { ok: false, status: null, body: null, headers: {}, errorKind, error, durationMs: Date.now() - startedAt.getTime(), startedAt };
+}
+
+/** The client's report as an attempt result, capped as the transport caps a receiver's answer. */
+function resultOf(result: ListenResult): AttemptResult {
+  const ok = result.status !== null && result.status >= 200 && result.status < 300;
+  // Bytes, as the transport hands a receiver's answer on: outcome.ts makes them storable text.
+  const body = result.body == null ? null : new Uint8Array(Buffer.from(result.body).subarray(0, RESPONSE_BODY_CAP_BYTES));
+  return {
+    ok,
+    status: result.status,
+    body: result.status === null ? null : body,
+    headers: result.status === null ? {} : cappedHeaders(result.headers ?? {}),
+    errorKind: ok ? null : result.status !== null ? "status" : "connection",
+    error: ok ? null : result.status !== null ? `HTTP ${result.status}` : `not forwarded: ${result.error ?? "no answer"}`.slice(0, 1024),
+    durationMs: result.duration_ms,
+    startedAt: new Date(Date.now() - result.duration_ms),
+  };
+}

@@ -1,0 +1,39 @@
+import { z } from "@hono/zod-openapi";
+import { EventPattern } from "../hooks/hook-schemas.js";
+
+/** The wire shapes of `hookline listen`'s operations; the hand-written spec describes the same (contract suite). */
+export const ListenSessionCreateSchema = z
+  .strictObject({
+    events: z.array(EventPattern).min(1).max(100).optional(),
+    forward_to: z.string().min(1).max(2048).optional(),
+  })
+  .openapi("ListenSessionCreate");
+
+export const ListenSessionSchema = z
+  .strictObject({
+    id: z.number().int().min(1).max(2147483647),
+    events: z.array(z.string()),
+    secret: z.string(),
+    expires_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("ListenSession");
+
+export const ListenResultSchema = z
+  .strictObject({
+    delivery_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    status: z.number().int().min(100).max(599).nullable(),
+    headers: z.record(z.string(), z.string().max(8192)).optional().openapi({ maxProperties: 200 }),
+    body: z.string().max(65536).nullable().optional(),
+    duration_ms: z.number().int().min(0).max(3_600_000),
+    error: z.string().max(1024).nullable().optional(),
+  })
+  .openapi("ListenResult");
+
+export const ListenSessionIdParamsSchema = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2147483647)
+    .openapi({ param: { name: "id", in: "path" } }),
+});

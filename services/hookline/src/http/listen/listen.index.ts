@@ -1,0 +1,51 @@
+import { streamSSE } from "hono/streaming";
+import type { ListenSessions } from "../../delivery/listen-sessions.js";
+import type { AppRouteHandler } from "../app-env.js";
+import { createRouter } from "../router.js";
+import * as routes from "./listen.routes.js";
+
+/**
+ * `hookline listen`'s operations. The stream is server-sent events: plain
+ * HTTP that proxies and load balancers pass, read with `fetch` on every
+ * Node version (Node 20 has no WebSocket client), authenticated like any
+ * other `/v1` call; the client's answers go back as ordinary POSTs.
+ */
+export function createListenRouter(listen: ListenSessions) {
+  const create: AppRouteHandler<routes.CreateListenSessionRoute> = async (c) =>
+    c.json(await listen.create(c.var.account, c.req.valid("json")), 201);
+
+  const remove: AppRouteHandler<routes.DeleteListenSessionRoute> = async (c) => {
+    await listen.remove(c.var.account, c.req.valid("param").id);
+    return c.body(null, 204);
+  };
+
+  const record: AppRouteHandler<routes.RecordListenResultRoute> = async (c) => {
+    await listen.record(c.var.account, c.req.valid("param").id, c.req.valid("json"));
+    return c.body(null, 204);
+  };
+
+  const stream: AppRouteHandler<routes.StreamListenSessionRoute> = async (c) => {
+    // Checked before the stream starts, so a wrong id is a 404 problem, not an empty stream.
+    const run = await listen.open(c.var.account, c.req.valid("param").id);
+    c.header("cache-control", "no-cache");
+    // nginx buffers responses unless told not to.
+    c.header("x-accel-buffering", "no");
+    return streamSSE(c, async (sse) => {
+      const closed = new AbortController();
+      sse.onAbort(() => closed.abort());
+      if (c.req.raw.signal.aborted) closed.abort();
+      else c.req.raw.signal.addEventListener("abort", () => closed.abort(), { once: true });
+      await run({
+        signal: closed.signal,
+        delivery: (message) => sse.writeSSE({ event: "delivery", id: String(message.delivery_id), data: JSON.stringify(message) }),
+        keepAlive: async () => void (await sse.write(": keep-alive\n\n")),
+      });
+    }) as never;
+  };
+
+  return createRouter()
+    .openapi(routes.createListenSession, create)
+    .openapi(routes.deleteListenSession, remove)
+    .openapi(routes.streamListenSession, stream)
+    .openapi(routes.recordListenResult, record);
+}
