@@ -108,7 +108,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));
 
-  app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks: hookService, events: publishService, eventTypes, limits }));
+  app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks: hookService, events: publishService, eventTypes, limits, keys }));
 
   registerSecuritySchemes(app);
   app.route("/", createApiDocsRouter(document, config.publicUrl));

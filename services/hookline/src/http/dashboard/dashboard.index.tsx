@@ -9,9 +9,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { isDatabaseUnavailable } from "../../store/database-errors.js";
 import { ProblemError, toProblemError } from "../problem.js";
 import type { DashboardDeps } from "./dashboard-deps.js";
-import { createDeliveryHandlers } from "./deliveries.handlers.js";
-import { createHookHandlers } from "./hooks.handlers.js";
 import { renderPage } from "./layout.js";
+import { mountSessionPages } from "./pages.routes.js";
 import { ProblemPage } from "./pages/problem.js";
 import { DASHBOARD_PATH, isHttps, requireCsrfToken, requireSession, type DashboardEnv } from "./session.js";
 import { createSignInHandlers } from "./sign-in.handlers.js";
@@ -35,8 +34,6 @@ const SCRIPT = readFileSync(new URL("./dashboard.js", import.meta.url), "utf8");
  */
 export function createDashboardRouter(deps: DashboardDeps) {
   const signIn = createSignInHandlers(deps);
-  const hooks = createHookHandlers(deps);
-  const deliveries = createDeliveryHandlers(deps, hooks.testEventTypes);
   const router = new Hono<DashboardEnv>();
 
   router.use(
@@ -66,16 +63,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
   router.use("*", requireSession(deps.store), requireCsrfToken());
   router.get("/", (c) => c.redirect(`${DASHBOARD_PATH}/hooks`, 303));
   router.post("/sign-out", signIn.leave);
-  router.get("/hooks", hooks.list);
-  router.get("/hooks/new", hooks.newForm);
-  router.post("/hooks", hooks.create);
-  router.get("/hooks/:id", deliveries.hookPage);
-  router.post("/hooks/:id/pause", hooks.pause);
-  router.post("/hooks/:id/resume", hooks.resume);
-  router.post("/hooks/:id/test-event", hooks.sendTestEvent);
-  router.post("/hooks/:id/rotate-secret", hooks.rotateSecret);
-  router.get("/deliveries/:id", deliveries.deliveryPage);
-  router.post("/deliveries/:id/redeliver", deliveries.redeliver);
+  mountSessionPages(router, deps, { keys: true });
   router.all("*", () => {
     throw new ProblemError("not-found", "No such dashboard page.");
   });
@@ -83,7 +71,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
   router.onError((error, c) => {
     const problem = asDashboardProblem(error);
     if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
-    const session = c.var.session ? { account_name: c.var.session.account_name, csrf_token: c.var.session.csrf_token } : undefined;
+    const session = c.var.page;
     for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
     return renderPage(c, problem.status, <ProblemPage problem={problem} session={session} />);
   });

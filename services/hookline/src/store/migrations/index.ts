@@ -10,6 +10,7 @@ import * as apiKeyLastUsed from "./2026-11-30T0500-api-key-last-used.js";
 import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js";
 import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
 import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
+import * as deliveriesMessageIdIndex from "./2026-12-05T0300-deliveries-message-id-index.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0500-api-key-last-used": apiKeyLastUsed,
   "2026-11-30T0700-dashboard-sessions": dashboardSessions,
   "2026-11-30T0800-exact-custom-data": exactCustomData,
+  "2026-12-05T0300-deliveries-message-id-index": deliveriesMessageIdIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
