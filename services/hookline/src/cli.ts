@@ -6,6 +6,7 @@ import { keysCommand } from "./cli/keys-command.js";
 import { publishCommand } from "./cli/publish-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
+import { portalCommand } from "./cli/portal-command.js";
 import { triggerCommand } from "./cli/trigger-command.js";
 import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
 import { watchLauncher } from "./launcher-watch.js";
@@ -49,7 +50,7 @@ const migrate = defineCommand({
 
 const main = defineCommand({
   meta: { name: "hookline", description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
-  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config) },
+  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config), portal: portalCommand(config) },
 });
 
 /** The command the arguments name, its full name, and whether they stop at a command group. */

@@ -67,18 +67,22 @@ export function createDashboardRouter(deps: DashboardDeps) {
   router.all("*", () => {
     throw new ProblemError("not-found", "No such dashboard page.");
   });
-
-  router.onError((error, c) => {
-    const problem = asDashboardProblem(error);
-    if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
-    const session = c.var.page;
-    for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
-    return renderPage(c, problem.status, <ProblemPage problem={problem} session={session} />);
-  });
+  router.onError(renderErrorPage(deps));
   return router;
 }
 
-function publicOrigin(c: Context, publicUrl: string | undefined): string {
+/** Every error as a page: the API's problem (title, detail, fields) in the session's layout. */
+export function renderErrorPage(deps: DashboardDeps) {
+  return (error: Error, c: Context<DashboardEnv>) => {
+    const problem = asDashboardProblem(error);
+    if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
+    for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
+    return renderPage(c, problem.status, <ProblemPage problem={problem} session={c.var.page} />);
+  };
+}
+
+/** The origin the browser sees us at, which its forms' Origin header must equal (hono/csrf). */
+export function publicOrigin(c: Context, publicUrl: string | undefined): string {
   if (publicUrl) return new URL(publicUrl).origin;
   const url = new URL(c.req.url);
   const host = c.req.header("host") ?? url.host;
@@ -89,7 +93,7 @@ function publicOrigin(c: Context, publicUrl: string | undefined): string {
 function asDashboardProblem(error: unknown): ProblemError {
   if (isDatabaseUnavailable(error)) return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": "2" });
   if (error instanceof HTTPException && error.status === 403) {
-    return new ProblemError("forbidden", "This form was not sent from the dashboard's own pages (origin check).");
+    return new ProblemError("forbidden", "This form was not sent from this site's own pages (origin check).");
   }
   if (error instanceof HTTPException && error.status === 413) return new ProblemError("payload-too-large");
   return toProblemError(error);

@@ -11,6 +11,7 @@ import * as hookAttemptDuration from "./2026-11-30T0301-hook-attempt-duration.js
 import * as dashboardSessions from "./2026-11-30T0700-dashboard-sessions.js";
 import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
 import * as deliveriesMessageIdIndex from "./2026-12-05T0300-deliveries-message-id-index.js";
+import * as portalSessions from "./2026-12-05T0300-portal-sessions.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-30T0700-dashboard-sessions": dashboardSessions,
   "2026-11-30T0800-exact-custom-data": exactCustomData,
   "2026-12-05T0300-deliveries-message-id-index": deliveriesMessageIdIndex,
+  "2026-12-05T0300-portal-sessions": portalSessions,
 };
 
 export const migrationProvider: MigrationProvider = {
