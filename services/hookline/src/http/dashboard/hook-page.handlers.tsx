@@ -101,7 +101,7 @@ export function createHookPageHandlers(deps: DashboardDeps) {
     await deps.hooks.get(c.var.account, id);
     try {
       const sent = await deps.events.sendExample(c.var.account, id, type, { data: data as Record<string, unknown>, dataText });
-      return c.redirect(`${c.var.page.base}/hooks/${id}?sent=${sent.id}`, 303);
+      return c.redirect(`${c.var.page.base}/hooks/${id}?${new URLSearchParams({ sent: String(sent.id), test_type: type })}`, 303);
     } catch (error) {
       const problem = toProblemError(error);
       if (problem.status < 500) return refuse(problem);
