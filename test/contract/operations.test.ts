@@ -49,6 +49,17 @@ describe.each(testBackends())("every operation answers as the spec says ($kind)"
     expect((await asSecond.call("GET", "/v1/accounts/me")).body.id).toBe(account.body.id);
     expect((await call(api, "GET", "/v1/accounts/me")).status).toBe(200);
 
+    // Portal links and settings (issue 21).
+    const link = await call(admin, "POST", `/v1/accounts/${account.body.id}/portal-sessions`, { read_only: true, event_types: ["invoice.paid"], ttl_seconds: 120 });
+    expect(link.status).toBe(201);
+    expect(link.body.url).toMatch(/\/portal\/start\?token=[A-Za-z0-9_-]{43}$/);
+    expect((await call(api, "POST", "/v1/portal-sessions", {})).status).toBe(201);
+    expect((await call(api, "POST", "/v1/portal-sessions", { ttl_seconds: 5 })).status).toBe(400);
+    expect((await call(admin, "POST", "/v1/accounts/0000/portal-sessions", {})).status).toBe(404);
+    const settings = { frame_ancestors: ["http://localhost:3000"], brand_name: "Acme", brand_color: "#0b7a75" };
+    expect((await call(admin, "PUT", `/v1/accounts/${account.body.id}/portal-settings`, settings)).body).toEqual(settings);
+    expect((await call(admin, "PUT", `/v1/accounts/${account.body.id}/portal-settings`, { ...settings, frame_ancestors: ["https://x.example/path"] })).status).toBe(400);
+
     // Key management, for the admin and for the key's own account.
     expect((await call(admin, "GET", `/v1/accounts/${account.body.id}/keys`)).body).toHaveLength(1);
     const adminRotated = await call(admin, "POST", `/v1/accounts/${account.body.id}/keys/${key.body.id}/rotate`);

@@ -74,7 +74,8 @@ describe.runIf(hasChromium() || process.env.CI === "true")("the dashboard in Chr
     await browser.screenshot("dashboard-redelivered");
 
     await page.getByRole("link", { name: "Orders receiver" }).click();
-    await page.getByLabel("Test event").selectOption("build:complete");
+    await page.getByLabel("Event type").selectOption("build:complete");
+    await page.getByRole("button", { name: "Load example" }).click();
     await page.getByRole("button", { name: "Send test event" }).click();
     await page.getByText(/Test event #\d+ sent/).waitFor();
     const [, , test] = await stack.receiver.waitFor(3);

@@ -19,19 +19,20 @@ export function dashboardClient(app: RequestHandler, origin: string, signInPath 
     const res = await post(signInPath, { api_key: key });
     expect(res.status).toBe(303);
     const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
-    return withCookie(cookie, res.headers.get("location")!);
+    const signedIn = await withCookie(cookie, res.headers.get("location")!);
+    expect(signedIn.csrf).toBeTruthy();
+    return signedIn;
   }
 
-  /** A session from a cookie: `get`, `post` with its CSRF token, and the token read from `landing`'s forms. */
+  /** A session from a cookie: `get`, `post` with its CSRF token, and the token read from `landing`'s forms (empty when it has none: a read-only page). */
   async function withCookie(cookie: string, landing: string) {
     const page = await (await app.request(`${origin}${landing}`, { headers: { cookie } })).text();
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
-    expect(csrf).toBeTruthy();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
     return {
       cookie,
-      csrf: csrf!,
+      csrf,
       get: (path: string) => app.request(`${origin}${path}`, { headers: { cookie } }),
-      post: (path: string, fields: Record<string, string> = {}) => post(path, { _csrf: csrf!, ...fields }, { origin, cookie }),
+      post: (path: string, fields: Record<string, string> = {}) => post(path, { _csrf: csrf, ...fields }, { origin, cookie }),
     };
   }
 

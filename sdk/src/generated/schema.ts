@@ -148,6 +148,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{account_id}/portal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a one-time portal link for an account
+         * @description Admin only. A link to the customer portal of one account (a platform's customer): hooks, deliveries, attempts, test events, secrets (shown once) and recover, nothing of any other account, no API keys. Valid once, for minutes; optionally read-only and limited to some event types. Hand the URL to the account's user (or load it in a frame on your own page: see PUT /v1/accounts/{account_id}/portal-settings).
+         */
+        post: operations["createAccountPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/portal-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an account's portal settings
+         * @description Admin only. Replaces the account's customer-portal settings: the origins that may frame the portal (its CSP `frame-ancestors`; none by default, so no page can frame it), and the brand name and colour the portal shows. Sessions already open follow the new settings at their next page.
+         */
+        put: operations["replacePortalSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a one-time portal link for the calling account
+         * @description The calling key's account's link to its customer portal (a platform's customer): hooks, deliveries, attempts, test events, secrets (shown once) and recover, nothing of any other account, no API keys. Valid once, for minutes; optionally read-only and limited to some event types. Hand the URL to the account's user (or load it in a frame on your own page: see PUT /v1/accounts/{account_id}/portal-settings, admin).
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys": {
         parameters: {
             query?: never;
@@ -1419,6 +1479,66 @@ export interface components {
             key_prefix: string;
             /** Format: date-time */
             created_at: string;
+        };
+        /**
+         * @description What a portal link allows. Every field is optional: by default the portal may do everything the account's hooks allow (never API keys), for every event type, and the link is valid for 600 seconds.
+         * @example {
+         *       "read_only": false,
+         *       "event_types": [
+         *         "invoice.paid",
+         *         "invoice.failed"
+         *       ],
+         *       "ttl_seconds": 300
+         *     }
+         */
+        PortalSessionCreate: {
+            /** @description Show hooks, events, deliveries and attempts, but offer and accept no change. */
+            read_only?: boolean;
+            /** @description The only event types the portal shows (events, deliveries) and sends (test events); hooks made in it may subscribe to these types only, by name. */
+            event_types?: string[];
+            /** @description How long the link may be opened, in seconds (default 600). The session it opens lasts an hour. */
+            ttl_seconds?: number;
+        };
+        /**
+         * @description A one-time link to the customer portal. Open `url` once, before `expires_at`: it starts a browser session scoped to the account (a cookie `SameSite=None; Secure; Partitioned`, so it works inside a frame on the platform's own site; over plain http only on localhost). A second opening, or one after `expires_at`, is refused. Only the SHA-256 of the link's token is stored.
+         * @example {
+         *       "url": "http://127.0.0.1:8080/portal/start?token=q3Jv0x0yq8mJm6vQm0S9bq3l2l1ZkqkzWm6kQjz0fQ4",
+         *       "expires_at": "2026-12-05T10:10:00.000Z",
+         *       "read_only": false,
+         *       "event_types": [
+         *         "invoice.paid",
+         *         "invoice.failed"
+         *       ]
+         *     }
+         */
+        PortalSession: {
+            /**
+             * Format: uri
+             * @description The link; it carries a secret token, so hand it only to the account's own user.
+             */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
+            read_only: boolean;
+            /** @description The only event types the portal shows and sends; null for every type. */
+            event_types: string[] | null;
+        };
+        /**
+         * @description An account's customer-portal settings. `frame_ancestors` lists the origins whose pages may embed the portal in a frame (the portal's CSP `frame-ancestors`; an empty list forbids framing). `brand_name` and `brand_color` replace Hookline's name and accent colour in the portal.
+         * @example {
+         *       "frame_ancestors": [
+         *         "https://app.example.com"
+         *       ],
+         *       "brand_name": "Acme Billing",
+         *       "brand_color": "#0b7a75"
+         *     }
+         */
+        PortalSettings: {
+            /** @description Origins (scheme, host, optional port; no path) allowed to frame the portal. */
+            frame_ancestors: string[];
+            brand_name: string | null;
+            /** @description The accent colour as `#rrggbb`. */
+            brand_color: string | null;
         };
         /** @description The fields of a hook, shared by `Hook` and `HookWithSecret`. Open on its own: each of those lists it under `allOf` and closes the result with `unevaluatedProperties: false` (an object closed with `additionalProperties: false` could not be extended). */
         HookFields: {
@@ -3287,6 +3407,158 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyInProgress"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createAccountPortalSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PortalSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description The link: open `url` once, within `expires_at` (default 600 s). */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replacePortalSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 4f1e8a2c9b7d4e6f8a1b2c3d4e5f6a7b */
+                account_id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyMismatch"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry (as Stripe's `Idempotency-Key`). Send any
+                 *     string unique to this operation (a UUID is best); retries of it send the
+                 *     same value. The first answer (status, `Location`, body) is stored per
+                 *     account and key and replayed, with `Idempotent-Replayed: true`, to every
+                 *     retry for 24 hours (`HOOKLINE_IDEMPOTENCY_TTL_SECONDS`). Answers with a
+                 *     5xx status are not stored: the retry runs the operation again. The same
+                 *     key with a different method, path or body answers 422; while the first
+                 *     request is still running a retry answers 409 with `Retry-After`. The SDK
+                 *     sends a generated key with every write.
+                 * @example 5f0c6b1e-4c1a-4f4e-9d55-3b6f3f0e2a71
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PortalSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description The link: open `url` once, within `expires_at` (default 600 s). */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyMismatch"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];

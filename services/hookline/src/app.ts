@@ -31,6 +31,9 @@ import { bodyGuards } from "./http/request-guards.js";
 import { idempotency } from "./http/idempotency.js";
 import { describeCrossCuttingAnswers } from "./http/openapi-cross-cutting.js";
 import { withRateLimitResponses } from "./http/rate-limit-responses.js";
+import { createPortalRouter } from "./http/dashboard/portal.index.js";
+import { createPortalApiRouter } from "./http/portal/portal.index.js";
+import { PORTAL_PATH } from "./auth/portal-links.js";
 import { createRateLimits } from "./http/rate-limits.js";
 import { soloPeers, type LoopPeers } from "./http/loop-peers.js";
 import { createSecretBox, ephemeralSecretBox } from "./signing/secret-box.js";
@@ -41,7 +44,7 @@ import { tracing } from "./tracing/tracing.js";
 const PROBE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** The admin operations (accounts, an account's keys); every other `/v1` operation takes an API key. */
-const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/keys(\/[^/]+(\/rotate)?)?)?\/?$/;
+const ADMIN_PATH = /^\/v1\/accounts(\/[^/]+\/(keys(\/[^/]+(\/rotate)?)?|portal-sessions|portal-settings))?\/?$/;
 
 /**
  * Builds the HTTP application from its dependencies. Tests build their own
@@ -113,6 +116,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createHealthRouter(store));
   app.route("/", createAccountsRouter(store));
   app.route("/", createKeysRouter(store, keys));
+  app.route("/", createPortalApiRouter(store, config));
   app.route("/", createHooksRouter(hookService));
   app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
@@ -125,7 +129,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", createLopennaefRouter(profileDeps));
   app.route("/", createKazooRouter(profileDeps));
 
-  app.route(DASHBOARD_PATH, createDashboardRouter({ store, config, logger, hooks: hookService, events: publishService, eventTypes, limits }));
+  const dashboardDeps = { store, config, logger, hooks: hookService, events: publishService, eventTypes, limits, keys };
+  app.route(DASHBOARD_PATH, createDashboardRouter(dashboardDeps));
+  app.route(PORTAL_PATH, createPortalRouter(dashboardDeps));
 
   registerSecuritySchemes(app);
   app.route("/", createApiDocsRouter(document, config.publicUrl));

@@ -7,6 +7,7 @@ import { listenCommand } from "./cli/listen-command.js";
 import { publishCommand } from "./cli/publish-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
+import { portalCommand } from "./cli/portal-command.js";
 import { triggerCommand } from "./cli/trigger-command.js";
 import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
 import { watchLauncher } from "./launcher-watch.js";
@@ -51,7 +52,7 @@ const migrate = defineCommand({
 
 const main = defineCommand({
   meta: { name: "hookline", version: PACKAGE_VERSION, description: "Hookline: an open webhook platform. Settings come from the environment (PORT, DATABASE_URL, HOOKLINE_DATA_DIR, …)." },
-  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config), listen: listenCommand(config) },
+  subCommands: { start, migrate, keys: keysCommand(config), trigger: triggerCommand(config), secrets: secretsCommand(config), publish: publishCommand(config), listen: listenCommand(config), portal: portalCommand(config) },
   // Answered before citty runs (below); declared so the help lists it.
   args: { version: { type: "boolean", alias: "v", description: "Print Hookline's version and exit" } },
 });

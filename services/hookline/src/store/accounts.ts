@@ -41,7 +41,7 @@ export async function insertApiKey(
 export async function findAccountByKeyHash(
   db: Db,
   keyHash: string,
-): Promise<(AccountRow & { key_id: number; last_used_at: Date | null }) | undefined> {
+): Promise<(Pick<AccountRow, "id" | "name" | "created_at"> & { key_id: number; last_used_at: Date | null }) | undefined> {
   return db
     .selectFrom("api_keys")
     .innerJoin("accounts", "accounts.id", "api_keys.account_id")

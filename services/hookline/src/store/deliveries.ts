@@ -57,14 +57,15 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
   return db.selectFrom("delivery_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
 }
 
-/** A hook's deliveries, newest first, optionally in one status; `before` is the keyset cursor (ids below it). */
+/** A hook's deliveries, newest first, optionally in one status or of some event types; `before` is the keyset cursor (ids below it). */
 export async function listHookDeliveries(
   db: Db,
   hookId: number,
-  filter: { before?: number | undefined; status?: DeliveryStatus | undefined },
+  filter: { before?: number | undefined; status?: DeliveryStatus | undefined; types?: string[] | undefined },
   limit: number,
 ): Promise<DeliveryWithType[]> {
   let query = deliveriesWithType(db).where("deliveries.hook_id", "=", hookId);
+  if (filter.types !== undefined) query = query.where("events.type", "in", filter.types.length ? filter.types : [""]);
   if (filter.before !== undefined) query = query.where("deliveries.id", "<", filter.before);
   if (filter.status !== undefined) query = query.where("deliveries.status", "=", filter.status);
   return query.orderBy("deliveries.id", "desc").limit(limit).execute();

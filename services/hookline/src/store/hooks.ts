@@ -207,3 +207,10 @@ export async function rotateHookSecret(
     return { row };
   });
 }
+
+/** Name, id and retries of the account's hooks among `ids` (for lists that name each delivery's hook). */
+export async function hookNames(db: Db, accountId: string, ids: number[]): Promise<Map<number, Pick<HookRow, "id" | "name" | "retries">>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom("hooks").select(["id", "name", "retries"]).where("account_id", "=", accountId).where("id", "in", ids).execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}

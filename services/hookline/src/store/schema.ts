@@ -15,6 +15,7 @@ export interface Database {
   delivery_attempts: DeliveryAttemptTable;
   idempotency_keys: IdempotencyKeyTable;
   dashboard_sessions: DashboardSessionTable;
+  portal_sessions: PortalSessionTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -25,6 +26,12 @@ export interface AccountTable {
   id: string;
   name: string;
   created_at: Timestamp;
+  /** Origins (`https://app.example.com`) that may frame the account's portal: CSP frame-ancestors. */
+  portal_frame_ancestors: ColumnType<string[], string[] | undefined, string[]>;
+  /** The platform's name shown in the portal instead of Hookline's; null: Hookline. */
+  portal_brand_name: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The portal's accent colour, `#rrggbb`; null: Hookline's. */
+  portal_brand_color: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ApiKeyTable {
@@ -161,6 +168,26 @@ export interface DashboardSessionTable {
   csrf_token: string;
   created_at: Timestamp;
   expires_at: Date;
+}
+
+/**
+ * A customer-portal session: first a one-time link (its token's SHA-256 in
+ * `link_hash`, valid until `link_expires_at`, redeemed once), then the
+ * browser session it became (`session_hash`, until `session_expires_at`).
+ */
+export interface PortalSessionTable {
+  id: Generated<number>;
+  account_id: string;
+  link_hash: string;
+  link_expires_at: Date;
+  read_only: Generated<boolean>;
+  /** The only event types the session sees and sends; null: every type. */
+  event_types: string[] | null;
+  redeemed_at: Date | null;
+  session_hash: string | null;
+  session_expires_at: Date | null;
+  csrf_token: string;
+  created_at: Timestamp;
 }
 
 /** An event as the API reads it (its trace context is for the worker only). */

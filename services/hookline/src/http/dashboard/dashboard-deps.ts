@@ -2,6 +2,7 @@ import type { RateLimits } from "../rate-limits.js";
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import type { z } from "zod";
+import type { KeyAuthenticator } from "../../auth/key-cache.js";
 import type { Config } from "../../config.js";
 import type { PublishService } from "../../events/publish-service.js";
 import type { HookService } from "../../hooks/hook-service.js";
@@ -21,11 +22,13 @@ export interface DashboardDeps {
   eventTypes: BuiltInEventType[];
   /** The API's limits: a wrong key at sign-in counts against the client address like a wrong key on the API. */
   limits: RateLimits;
+  /** The API's key cache: a key revoked or rotated here stops working in this process at once, as through /v1/keys. */
+  keys: KeyAuthenticator;
 }
 
-/** What a page needs from the session: whose it is and the CSRF token for its forms. */
+/** What a page needs from the session: whose it is, its surface and scope, and the CSRF token for its forms. */
 export function pageSession(c: Context<DashboardEnv>): PageSession {
-  return { account_name: c.var.session.account_name, csrf_token: c.var.session.csrf_token };
+  return c.var.page;
 }
 
 /**

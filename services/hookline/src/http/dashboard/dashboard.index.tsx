@@ -9,9 +9,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { isDatabaseUnavailable } from "../../store/database-errors.js";
 import { ProblemError, toProblemError } from "../problem.js";
 import type { DashboardDeps } from "./dashboard-deps.js";
-import { createDeliveryHandlers } from "./deliveries.handlers.js";
-import { createHookHandlers } from "./hooks.handlers.js";
 import { renderPage } from "./layout.js";
+import { mountSessionPages } from "./pages.routes.js";
 import { ProblemPage } from "./pages/problem.js";
 import { DASHBOARD_PATH, isHttps, requireCsrfToken, requireSession, type DashboardEnv } from "./session.js";
 import { createSignInHandlers } from "./sign-in.handlers.js";
@@ -35,8 +34,6 @@ const SCRIPT = readFileSync(new URL("./dashboard.js", import.meta.url), "utf8");
  */
 export function createDashboardRouter(deps: DashboardDeps) {
   const signIn = createSignInHandlers(deps);
-  const hooks = createHookHandlers(deps);
-  const deliveries = createDeliveryHandlers(deps, hooks.testEventTypes);
   const router = new Hono<DashboardEnv>();
 
   router.use(
@@ -66,31 +63,26 @@ export function createDashboardRouter(deps: DashboardDeps) {
   router.use("*", requireSession(deps.store), requireCsrfToken());
   router.get("/", (c) => c.redirect(`${DASHBOARD_PATH}/hooks`, 303));
   router.post("/sign-out", signIn.leave);
-  router.get("/hooks", hooks.list);
-  router.get("/hooks/new", hooks.newForm);
-  router.post("/hooks", hooks.create);
-  router.get("/hooks/:id", deliveries.hookPage);
-  router.post("/hooks/:id/pause", hooks.pause);
-  router.post("/hooks/:id/resume", hooks.resume);
-  router.post("/hooks/:id/test-event", hooks.sendTestEvent);
-  router.post("/hooks/:id/rotate-secret", hooks.rotateSecret);
-  router.get("/deliveries/:id", deliveries.deliveryPage);
-  router.post("/deliveries/:id/redeliver", deliveries.redeliver);
+  mountSessionPages(router, deps, { keys: true });
   router.all("*", () => {
     throw new ProblemError("not-found", "No such dashboard page.");
   });
-
-  router.onError((error, c) => {
-    const problem = asDashboardProblem(error);
-    if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
-    const session = c.var.session ? { account_name: c.var.session.account_name, csrf_token: c.var.session.csrf_token } : undefined;
-    for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
-    return renderPage(c, problem.status, <ProblemPage problem={problem} session={session} />);
-  });
+  router.onError(renderErrorPage(deps));
   return router;
 }
 
-function publicOrigin(c: Context, publicUrl: string | undefined): string {
+/** Every error as a page: the API's problem (title, detail, fields) in the session's layout. */
+export function renderErrorPage(deps: DashboardDeps) {
+  return (error: Error, c: Context<DashboardEnv>) => {
+    const problem = asDashboardProblem(error);
+    if (problem.status >= 500) deps.logger.error({ err: error, request_id: c.var.requestId }, "dashboard request failed");
+    for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
+    return renderPage(c, problem.status, <ProblemPage problem={problem} session={c.var.page} />);
+  };
+}
+
+/** The origin the browser sees us at, which its forms' Origin header must equal (hono/csrf). */
+export function publicOrigin(c: Context, publicUrl: string | undefined): string {
   if (publicUrl) return new URL(publicUrl).origin;
   const url = new URL(c.req.url);
   const host = c.req.header("host") ?? url.host;
@@ -101,7 +93,7 @@ function publicOrigin(c: Context, publicUrl: string | undefined): string {
 function asDashboardProblem(error: unknown): ProblemError {
   if (isDatabaseUnavailable(error)) return new ProblemError("unavailable", "The database is not reachable; retry later.", undefined, { "retry-after": "2" });
   if (error instanceof HTTPException && error.status === 403) {
-    return new ProblemError("forbidden", "This form was not sent from the dashboard's own pages (origin check).");
+    return new ProblemError("forbidden", "This form was not sent from this site's own pages (origin check).");
   }
   if (error instanceof HTTPException && error.status === 413) return new ProblemError("payload-too-large");
   return toProblemError(error);

@@ -1,26 +1,28 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
-import { z } from "zod";
+import { isReservedEventType } from "../../events/reserved-types.js";
 import { testEventExamples } from "../../events/test-event-types.js";
-import { HookCreateSchema, HookIdParamsSchema, HookListQuerySchema } from "../hooks/hook-schemas.js";
+import type { HookRow } from "../../store/schema.js";
+import { HookCreateSchema, HookIdParamsSchema, HookListQuerySchema, HookPatchSchema } from "../hooks/hook-schemas.js";
 import { withCustomDataText } from "../hooks/hook-wire.js";
 import { fieldErrors, ProblemError, toProblemError } from "../problem.js";
 import { pageSession, parseOrThrow, type DashboardDeps } from "./dashboard-deps.js";
+import { hookBodyOf, hookFormValues, hookFormValuesOf, type HookFormValues } from "./hook-form.js";
 import { renderPage } from "./layout.js";
-import { HooksPage, NewHookPage, type NewHookValues } from "./pages/hooks.js";
+import { HookFormPage } from "./pages/hook-form.js";
+import { HooksPage } from "./pages/hooks.js";
 import { SecretRevealPage } from "./pages/secret.js";
-import { DASHBOARD_PATH, type DashboardEnv } from "./session.js";
+import { eventsOutOfScope } from "./scope.js";
+import type { DashboardEnv } from "./session.js";
 
 type C = Context<DashboardEnv>;
 
-const TestEventFormSchema = z.object({ type: z.string().min(1, "is required") });
-
-/** Hook pages and actions: list, create, pause/resume, test event, secret rotation — all through HookService. */
+/** Hook pages and actions: list, create, edit, delete, pause/resume, secret rotation — all through HookService. */
 export function createHookHandlers(deps: DashboardDeps) {
-  const typeNames = deps.eventTypes.map((t) => t.name);
-  const examples = [...testEventExamples(deps.eventTypes).keys()];
+  const allTypes = deps.eventTypes.map((t) => t.name);
   const hookId = (c: C) => parseOrThrow(HookIdParamsSchema, c.req.param(), "path").id;
+  const typeNames = (c: C) => c.var.page.eventTypes ?? allTypes;
 
   const list = async (c: C) => {
     const query = parseOrThrow(HookListQuerySchema, c.req.query(), "query");
@@ -28,48 +30,62 @@ export function createHookHandlers(deps: DashboardDeps) {
     return renderPage(c, 200, <HooksPage hooks={page.hooks} nextAfter={page.nextAfter} session={pageSession(c)} />);
   };
 
-  const newForm = (c: C) => renderPage(c, 200, <NewHookPage session={pageSession(c)} eventTypes={typeNames} />);
+  const form = (c: C, status: 200 | 201 | 400 | 404 | 409 | 422, values: HookFormValues, hook?: HookRow, problem?: ProblemError) =>
+    renderPage(
+      c,
+      status,
+      <HookFormPage session={pageSession(c)} hook={hook} eventTypes={typeNames(c)} values={values} detail={problem?.detail} errors={problem?.errors} />,
+    );
 
-  // The form's values go through the API's HookCreate schema and HookService,
-  // so a refusal names the same fields with the same words as POST /v1/hooks.
-  const create = async (c: C) => {
-    const form = await c.req.parseBody();
-    const values: NewHookValues = { url: String(form.url ?? ""), events: String(form.events ?? ""), name: String(form.name ?? "") };
-    const refuse = (problem: ProblemError) =>
-      renderPage(
-        c,
-        problem.status,
-        <NewHookPage session={pageSession(c)} eventTypes={typeNames} values={values} detail={problem.detail} errors={problem.errors} />,
-      );
-    const input = HookCreateSchema.safeParse({
-      url: values.url,
-      events: values.events.split(/[\s,]+/).filter(Boolean),
-      ...(values.name.trim() ? { name: values.name.trim() } : {}),
-    });
+  const newForm = (c: C) => form(c, 200, { ...hookFormValuesOf(undefined), events: c.var.page.eventTypes?.join(", ") ?? "*" });
+  const editForm = async (c: C) => {
+    const hook = await deps.hooks.get(c.var.account, hookId(c));
+    return form(c, 200, hookFormValuesOf(hook), hook);
+  };
+
+  /**
+   * Create and edit run the form's values through the API's own schema and
+   * HookService, so a refusal names the same fields with the same words as
+   * `POST /v1/hooks` and `PATCH /v1/hooks/{id}`, and is shown on the form.
+   */
+  async function save(c: C, hook: HookRow | undefined) {
+    const values = hookFormValues(await c.req.parseBody());
+    const refuse = (problem: ProblemError) => form(c, problem.status as 400, values, hook, problem);
+    const body = hookBodyOf(values, hook ? "edit" : "create");
+    const input = (hook ? HookPatchSchema : HookCreateSchema).safeParse(body);
     if (!input.success) return refuse(new ProblemError("validation", "The request has invalid fields.", fieldErrors("body", input.error.issues)));
+    const scope = input.data.events && eventsOutOfScope(c.var.page, input.data.events);
+    if (scope) return refuse(new ProblemError("validation", "The request has invalid fields.", scope));
     try {
       // The form sends no custom_data; the service would take it as text.
-      const hook = await deps.hooks.create(c.var.account, withCustomDataText(input.data, undefined));
-      return renderPage(c, 201, <SecretRevealPage hook={hook} session={pageSession(c)} reason="created" />);
+      if (hook) {
+        await deps.hooks.patch(c.var.account, hook.id, withCustomDataText(input.data, undefined));
+        return c.redirect(`${c.var.page.base}/hooks/${hook.id}?saved=1`, 303);
+      }
+      const created = await deps.hooks.create(c.var.account, withCustomDataText(HookCreateSchema.parse(input.data), undefined));
+      return renderPage(c, 201, <SecretRevealPage hook={created} session={pageSession(c)} reason="created" />);
     } catch (error) {
       const problem = toProblemError(error);
       if (problem.status < 500) return refuse(problem);
       throw error;
     }
+  }
+
+  const create = (c: C) => save(c, undefined);
+  const update = async (c: C) => save(c, await deps.hooks.get(c.var.account, hookId(c)));
+
+  const remove = async (c: C) => {
+    const id = hookId(c);
+    const body = await c.req.parseBody();
+    if (body.confirm !== "yes") throw new ProblemError("validation", "Confirm the deletion.", [{ path: "body.confirm", message: "must be checked" }]);
+    await deps.hooks.remove(c.var.account, id);
+    return c.redirect(`${c.var.page.base}/hooks?deleted=${id}`, 303);
   };
 
   const setActive = (isActive: boolean) => async (c: C) => {
     const id = hookId(c);
     await deps.hooks.patch(c.var.account, id, { is_active: isActive });
-    return c.redirect(`${DASHBOARD_PATH}/hooks/${id}`, 303);
-  };
-
-  const sendTestEvent = async (c: C) => {
-    const id = hookId(c);
-    const { type } = parseOrThrow(TestEventFormSchema, await c.req.parseBody(), "body");
-    await deps.hooks.get(c.var.account, id);
-    const sent = await deps.events.sendExample(c.var.account, id, type);
-    return c.redirect(`${DASHBOARD_PATH}/hooks/${id}?sent=${sent.id}`, 303);
+    return c.redirect(`${c.var.page.base}/hooks/${id}`, 303);
   };
 
   const rotateSecret = async (c: C) => {
@@ -77,5 +93,16 @@ export function createHookHandlers(deps: DashboardDeps) {
     return renderPage(c, 200, <SecretRevealPage hook={hook} session={pageSession(c)} reason="rotated" />);
   };
 
-  return { list, newForm, create, pause: setActive(false), resume: setActive(true), sendTestEvent, rotateSecret, testEventTypes: examples };
+  return { list, newForm, create, editForm, update, remove, pause: setActive(false), resume: setActive(true), rotateSecret };
+}
+
+/**
+ * The test event types a session may send, each with the data to start from:
+ * the spec's publishable examples; in a session limited to some types, those
+ * types (with their example when the spec has one, else `{}`).
+ */
+export function sessionTestTypes(deps: DashboardDeps, eventTypes: string[] | undefined): Map<string, Record<string, unknown>> {
+  const examples = testEventExamples(deps.eventTypes);
+  if (eventTypes === undefined) return examples;
+  return new Map(eventTypes.filter((name) => !isReservedEventType(name)).map((name) => [name, examples.get(name) ?? {}]));
 }

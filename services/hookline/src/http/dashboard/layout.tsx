@@ -7,10 +7,26 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { FieldError } from "../problem.js";
 import { CSRF_FIELD, DASHBOARD_PATH } from "./session.js";
 
-/** What every page knows about the signed-in session (nothing, on the sign-in page). */
+/**
+ * What every page knows about the signed-in session (nothing, on the sign-in
+ * page): whose it is, the CSRF token for its forms, and the surface it is on —
+ * the dashboard (an API key's session) or the portal (a platform's customer,
+ * through a one-time link), which may be read-only, limited to some event
+ * types and carry the platform's brand.
+ */
 export interface PageSession {
   account_name: string;
   csrf_token: string;
+  /** Where this surface's pages live: `/dashboard` or `/portal`. */
+  base: string;
+  /** True in a portal session: no API keys, the platform's brand. */
+  portal: boolean;
+  /** A read-only portal session: no form that changes anything is shown (and none is accepted). */
+  readOnly: boolean;
+  /** The only event types this session sees and sends; undefined: every type. */
+  eventTypes?: string[] | undefined;
+  /** The platform's name and colour (`#rrggbb`) shown instead of Hookline's. */
+  brand?: { name: string; color: string | null } | undefined;
 }
 
 /** Renders a page as a full HTML document with `status`. Pages are private: never cached. */
@@ -22,32 +38,46 @@ export function renderPage(c: Context, status: ContentfulStatusCode, page: Child
 /**
  * The shell of every page: a skip link, the navigation, one `h1`, the content.
  * No inline script or style, so the Content-Security-Policy can forbid both;
- * the one script (dashboard.js) only adds conveniences.
+ * the one script (dashboard.js) only adds conveniences. In the portal the
+ * platform's brand replaces Hookline's, and nothing links to what a portal
+ * session cannot reach (API keys, sign-out, the API reference).
  */
 export function Layout(props: { title: string; session?: PageSession | undefined; children?: Child }) {
+  const session = props.session;
+  const base = session?.base ?? DASHBOARD_PATH;
+  const brand = session?.brand?.name ?? "Hookline";
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${props.title} · Hookline`}</title>
+        <title>{`${props.title} · ${brand}`}</title>
         <link rel="stylesheet" href={`${DASHBOARD_PATH}/dashboard.css`} />
+        {session?.brand?.color && <link rel="stylesheet" href={`${base}/brand.css`} />}
         <script src={`${DASHBOARD_PATH}/dashboard.js`} defer />
       </head>
       <body>
         <a class="skip-link" href="#main">Skip to content</a>
         <header class="site-header">
           <nav aria-label="Main">
-            <a class="brand" href={`${DASHBOARD_PATH}/hooks`}>Hookline</a>
-            {props.session && <a href={`${DASHBOARD_PATH}/hooks`}>Hooks</a>}
-            <a href="/docs">API reference</a>
+            <a class="brand" href={`${base}/hooks`}>{brand}</a>
+            {session && <a href={`${base}/hooks`}>Hooks</a>}
+            {session && <a href={`${base}/events`}>Events</a>}
+            {session && !session.portal && <a href={`${base}/keys`}>API keys</a>}
+            {!session?.portal && <a href="/docs">API reference</a>}
           </nav>
-          {props.session && (
-            <form method="post" action={`${DASHBOARD_PATH}/sign-out`} class="sign-out">
-              <span class="account">{props.session.account_name}</span>
-              <CsrfField token={props.session.csrf_token} />
+          {session && !session.portal && (
+            <form method="post" action={`${base}/sign-out`} class="sign-out">
+              <span class="account">{session.account_name}</span>
+              <CsrfField token={session.csrf_token} />
               <button type="submit">Sign out</button>
             </form>
+          )}
+          {session?.portal && (
+            <p class="account">
+              {session.account_name}
+              {session.readOnly && <span class="badge paused">read-only</span>}
+            </p>
           )}
         </header>
         <main id="main">

@@ -7,6 +7,7 @@ import * as sessions from "../../store/dashboard-sessions.js";
 import type { Store } from "../../store/database.js";
 import type { AppEnv } from "../app-env.js";
 import { ProblemError } from "../problem.js";
+import type { PageSession } from "./layout.js";
 
 /** Path-scoped so the cookie never travels with `/v1` calls. */
 export const SESSION_COOKIE = "hookline_session";
@@ -17,9 +18,13 @@ export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 export const CSRF_FIELD = "_csrf";
 const PRUNE_BATCH = 100;
 
-/** AppEnv plus the signed-in session (also exposed as `account`, so the services see the same caller as the API). */
+/**
+ * AppEnv plus the signed-in session: `page` is what every page and form needs
+ * (the surface, its scope, the CSRF token), `sessionTokenHash` ends it, and
+ * `account` is the caller the services see, as on the API.
+ */
 export interface DashboardEnv {
-  Variables: AppEnv["Variables"] & { session: sessions.DashboardSession & { tokenHash: string } };
+  Variables: AppEnv["Variables"] & { page: PageSession; sessionTokenHash: string };
 }
 
 /**
@@ -61,7 +66,7 @@ export async function signIn(c: Context, store: Store, apiKey: string, publicUrl
 
 /** Ends the session server-side and clears the cookie. */
 export async function signOut(c: Context<DashboardEnv>, store: Store): Promise<void> {
-  await sessions.deleteDashboardSession(store.db, c.var.session.tokenHash);
+  await sessions.deleteDashboardSession(store.db, c.var.sessionTokenHash);
   deleteCookie(c, SESSION_COOKIE, { path: DASHBOARD_PATH });
 }
 
@@ -78,7 +83,8 @@ export function requireSession(store: Store): MiddlewareHandler<DashboardEnv> {
       if (c.req.method === "GET") return c.redirect(`${DASHBOARD_PATH}/sign-in`, 303);
       throw new ProblemError("unauthorized", "Your dashboard session has ended: sign in again.");
     }
-    c.set("session", { ...session, tokenHash });
+    c.set("sessionTokenHash", tokenHash);
+    c.set("page", { account_name: session.account_name, csrf_token: session.csrf_token, base: DASHBOARD_PATH, portal: false, readOnly: false });
     c.set("account", { id: session.account_id, name: session.account_name });
     await next();
   };
@@ -94,7 +100,7 @@ export function requireCsrfToken(): MiddlewareHandler<DashboardEnv> {
     if (c.req.method !== "POST") return next();
     const form = await c.req.parseBody();
     const sent = form[CSRF_FIELD];
-    if (typeof sent !== "string" || !secretsEqual(sent, c.var.session.csrf_token)) {
+    if (typeof sent !== "string" || !secretsEqual(sent, c.var.page.csrf_token)) {
       throw new ProblemError("forbidden", "The form's CSRF token is missing or does not match this session: reload the page and try again.");
     }
     await next();

@@ -13,7 +13,9 @@ import * as exactCustomData from "./2026-11-30T0800-exact-custom-data.js";
 import * as attemptBodyEncoding from "./2026-12-05T0100-attempt-body-encoding.js";
 import * as retiredSecretsList from "./2026-12-05T0100-retired-secrets-list.js";
 import * as keepDeletedHooksHistory from "./2026-12-05T0101-keep-deleted-hooks-history.js";
+import * as deliveriesMessageIdIndex from "./2026-12-05T0300-deliveries-message-id-index.js";
 import * as listenSessions from "./2026-12-05T0300-listen-sessions.js";
+import * as portalSessions from "./2026-12-05T0300-portal-sessions.js";
 import * as eventTraceContext from "./2026-12-05T0400-event-trace-context.js";
 
 /**
@@ -36,7 +38,9 @@ const migrations: Record<string, Migration> = {
   "2026-12-05T0100-attempt-body-encoding": attemptBodyEncoding,
   "2026-12-05T0100-retired-secrets-list": retiredSecretsList,
   "2026-12-05T0101-keep-deleted-hooks-history": keepDeletedHooksHistory,
+  "2026-12-05T0300-deliveries-message-id-index": deliveriesMessageIdIndex,
   "2026-12-05T0300-listen-sessions": listenSessions,
+  "2026-12-05T0300-portal-sessions": portalSessions,
   "2026-12-05T0400-event-trace-context": eventTraceContext,
 };
 

@@ -2,9 +2,8 @@
 /** @jsxImportSource hono/jsx */
 import type { DeliveryWithType } from "../../../store/deliveries.js";
 import type { DeliveryAttemptRow, EventRow, HookRow } from "../../../store/schema.js";
-import { attemptLine, DeliveryStatus, HookLink, JsonBlock, Time } from "../components.js";
+import { attemptLine, DeliveryStatus, HookLink, JsonBlock, Time } from "../components/common.js";
 import { ActionForm, HeaderTable, Layout, type PageSession } from "../layout.js";
-import { DASHBOARD_PATH } from "../session.js";
 
 /** A delivery: what was sent, each attempt with the receiver's answer, and Redeliver. */
 export function DeliveryDetailPage(props: {
@@ -17,20 +16,21 @@ export function DeliveryDetailPage(props: {
   notice?: string | undefined;
 }) {
   const { delivery, attempts } = props;
+  const { base } = props.session;
   return (
     <Layout title={`Delivery #${delivery.id}`} session={props.session}>
       {props.notice && <p class="notice" role="status">{props.notice}</p>}
       <dl class="facts">
-        <dt>Hook</dt><dd><HookLink hookId={delivery.hook_id} hook={props.hook} /></dd>
+        <dt>Hook</dt><dd><HookLink hookId={delivery.hook_id} hook={props.hook} base={base} /></dd>
         <dt>Event</dt>
-        <dd><code class="event">{delivery.event_type}</code> {`#${delivery.event_id}`}</dd>
+        <dd><code class="event">{delivery.event_type}</code> <a href={`${base}/events/${delivery.event_id}`}>{`#${delivery.event_id}`}</a></dd>
         <dt>webhook-id</dt><dd><code>{delivery.message_id}</code></dd>
         <dt>Status</dt><dd id="delivery-status"><DeliveryStatus delivery={delivery} /></dd>
         <dt>Attempts</dt><dd class="attempt-line">{attemptLine(delivery, props.hook?.retries)}</dd>
         <dt>Created</dt><dd><Time at={delivery.created_at} /></dd>
       </dl>
-      <ActionForm action={`${DASHBOARD_PATH}/deliveries/${delivery.id}/redeliver`} label="Redeliver" token={props.session.csrf_token} />
-      <a class="refresh" href={`${DASHBOARD_PATH}/deliveries/${delivery.id}`}>Refresh</a>
+      {!props.session.readOnly && <ActionForm action={`${base}/deliveries/${delivery.id}/redeliver`} label="Redeliver" token={props.session.csrf_token} />}
+      <a class="refresh" href={`${base}/deliveries/${delivery.id}`}>Refresh</a>
 
       {props.event && (
         <section aria-labelledby="event-heading">

@@ -1,10 +1,13 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { DeliveryWithType } from "../../../store/deliveries.js";
+import type { HealthBucket, LastFailure } from "../../../store/hook-health.js";
 import type { HookRow } from "../../../store/schema.js";
-import { attemptLine, DeliveryStatus, hookLabel, Time } from "../components.js";
-import { ActionForm, CsrfField, Layout, type PageSession } from "../layout.js";
-import { DASHBOARD_PATH } from "../session.js";
+import { DeliveryTable } from "../components/delivery-table.js";
+import { hookLabel, Time } from "../components/common.js";
+import { HealthPanel } from "../components/health-chart.js";
+import { ActionForm, Layout, type PageSession } from "../layout.js";
+import { RecoverSection, TestEventSection, type TestEventForm } from "./hook-tools.js";
 import { HookState, PauseResume } from "./hooks.js";
 
 export interface DeliveryPage {
@@ -15,36 +18,45 @@ export interface DeliveryPage {
   statuses: readonly string[];
 }
 
-/** One hook: its settings, its actions (pause, test event, rotate secret) and its deliveries, newest first. */
-export function HookPage(props: { hook: HookRow; deliveries: DeliveryPage; eventTypes: string[]; session: PageSession; notice?: string | undefined }) {
-  const { hook, deliveries } = props;
-  const token = props.session.csrf_token;
-  const base = `${DASHBOARD_PATH}/hooks/${hook.id}`;
+/** One hook: settings, health, actions (pause, edit, test event, recover, rotate secret) and its deliveries, newest first. */
+export function HookPage(props: {
+  hook: HookRow;
+  deliveries: DeliveryPage;
+  health: { buckets: HealthBucket[]; lastFailure: LastFailure | undefined; breakerThreshold: number };
+  testEvent: TestEventForm;
+  session: PageSession;
+  notice?: string | undefined;
+}) {
+  const { hook, deliveries, session } = props;
+  const base = `${session.base}/hooks/${hook.id}`;
   return (
-    <Layout title={hookLabel(hook)} session={props.session}>
+    <Layout title={hookLabel(hook)} session={session}>
       {props.notice && <p class="notice" role="status">{props.notice}</p>}
       <dl class="facts">
         <dt>Callback URL</dt><dd><code class="url">{hook.url}</code></dd>
         <dt>Events</dt><dd>{hook.events.map((e) => <code class="event">{e}</code>)}</dd>
-        <dt>State</dt><dd><HookState hook={hook} /></dd>
+        {hook.filter && <><dt>Subject types</dt><dd>{((hook.filter.for_all as string[] | undefined) ?? []).join(", ")}</dd></>}
+        <dt>State</dt><dd><HookState hook={hook} />{hook.disabled_reason && <span class="muted">{` ${hook.disabled_reason}`}</span>}</dd>
         <dt>Last delivery</dt>
         <dd>{hook.last_datetime ? <><Time at={hook.last_datetime} /> {hook.last_status} {hook.last_reason}</> : "Never"}</dd>
         <dt>Retries</dt><dd>{hook.retries}</dd>
+        <dt>Rate limit</dt><dd>{hook.rate_limit === null ? "unlimited" : `${hook.rate_limit} per second`}</dd>
+        <dt>In-flight cap</dt><dd>{hook.max_in_flight ?? "server default"}</dd>
       </dl>
 
-      <section aria-labelledby="actions-heading" class="actions">
-        <h2 id="actions-heading">Actions</h2>
-        <PauseResume hook={hook} token={token} />
-        <form method="post" action={`${base}/test-event`} class="inline">
-          <CsrfField token={token} />
-          <label for="test-type">Test event</label>
-          <select id="test-type" name="type">
-            {props.eventTypes.map((t) => <option value={t}>{t}</option>)}
-          </select>
-          <button type="submit">Send test event</button>
-        </form>
-        <ActionForm action={`${base}/rotate-secret`} label="Rotate secret" token={token} class="danger" />
-      </section>
+      {!session.readOnly && (
+        <section aria-labelledby="actions-heading" class="actions">
+          <h2 id="actions-heading">Actions</h2>
+          <PauseResume hook={hook} session={session} />
+          <a class="button secondary" href={`${base}/edit`}>Edit</a>{" "}
+          <ActionForm action={`${base}/rotate-secret`} label="Rotate secret" token={session.csrf_token} class="danger" />
+        </section>
+      )}
+
+      <HealthPanel hook={hook} {...props.health} base={session.base} />
+
+      {!session.readOnly && <TestEventSection hook={hook} session={session} form={props.testEvent} />}
+      {!session.readOnly && <RecoverSection hook={hook} session={session} />}
 
       <section aria-labelledby="deliveries-heading">
         <h2 id="deliveries-heading">Deliveries</h2>
@@ -60,27 +72,7 @@ export function HookPage(props: { hook: HookRow; deliveries: DeliveryPage; event
         {deliveries.rows.length === 0 ? (
           <p>No deliveries{deliveries.status ? ` with status ${deliveries.status}` : ""}.</p>
         ) : (
-          <table class="list" id="deliveries">
-            <caption>Newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Delivery</th><th scope="col">Event</th><th scope="col">Status</th>
-                <th scope="col">Attempts</th><th scope="col">Last response</th><th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.rows.map((d) => (
-                <tr>
-                  <td><a href={`${DASHBOARD_PATH}/deliveries/${d.id}`}>{`#${d.id}`}</a></td>
-                  <td><code class="event">{d.event_type}</code></td>
-                  <td><DeliveryStatus delivery={d} /></td>
-                  <td>{attemptLine(d, hook.retries)}</td>
-                  <td>{d.last_response_status ?? d.last_error ?? "—"}</td>
-                  <td><Time at={d.created_at} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DeliveryTable rows={deliveries.rows} base={session.base} retries={() => hook.retries} show="event" />
         )}
         {deliveries.nextBefore !== undefined && (
           <nav aria-label="Pages">

@@ -12,7 +12,7 @@ export function ProblemPage(props: { problem: ProblemError; session?: PageSessio
     <Layout title={PROBLEM_KINDS[problem.kind].title} session={props.session}>
       <Problems detail={problem.detail ?? problem.message} errors={problem.errors} />
       <p>
-        {problem.kind === "unauthorized" ? <a href={`${DASHBOARD_PATH}/sign-in`}>Sign in</a> : <a href={`${DASHBOARD_PATH}/hooks`}>Back to your hooks</a>}
+        {problem.kind === "unauthorized" && !props.session ? <a href={`${DASHBOARD_PATH}/sign-in`}>Sign in</a> : <a href={`${props.session?.base ?? DASHBOARD_PATH}/hooks`}>Back to your hooks</a>}
       </p>
     </Layout>
   );

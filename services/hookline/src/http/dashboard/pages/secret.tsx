@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { HookRow } from "../../../store/schema.js";
-import { hookLabel, Time } from "../components.js";
+import { hookLabel, Time } from "../components/common.js";
 import { Layout, type PageSession } from "../layout.js";
 import { DASHBOARD_PATH } from "../session.js";
 

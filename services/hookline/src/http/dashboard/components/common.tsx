@@ -1,10 +1,10 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import { prettyJson } from "../../json/pretty-json.js";
-import type { DeliveryWithType } from "../../store/deliveries.js";
-import type { HookRow } from "../../store/schema.js";
-import { deliveryToWire } from "../deliveries/delivery-wire.js";
-import { DASHBOARD_PATH } from "./session.js";
+import { prettyJson } from "../../../json/pretty-json.js";
+import type { DeliveryWithType } from "../../../store/deliveries.js";
+import type { HookRow } from "../../../store/schema.js";
+import { deliveryToWire } from "../../deliveries/delivery-wire.js";
+import { DASHBOARD_PATH } from "../session.js";
 
 /**
  * How long from `now` to `at`, in words a person reads at a glance:
