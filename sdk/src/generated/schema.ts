@@ -2903,7 +2903,7 @@ export interface components {
                  *       "type": "https://hookline.dev/problems/unsupported-media-type",
                  *       "title": "Unsupported media type",
                  *       "status": 415,
-                 *       "detail": "Send the body as application/json (got text/plain)."
+                 *       "detail": "Send the body as application/json or another JSON type (got text/plain)."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];

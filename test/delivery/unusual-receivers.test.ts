@@ -1,76 +1,18 @@
-import { type AddressInfo, createServer, type Socket } from "node:net";
+import { createDeliveryTransport, type DeliveryTransport, RESPONSE_BODY_CAP_BYTES } from "@hookline/server";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
-import { RESPONSE_BODY_CAP_BYTES, createDeliveryTransport, type DeliveryTransport } from "./transport.js";
-
-/** One request as a raw receiver read it off its connection. */
-interface RawRequest {
-  head: string;
-  body: string;
-  /** Which connection (0, 1, …) and which request on it (0 = the connection's first). */
-  connection: number;
-  onConnection: number;
-  webhookId: string | undefined;
-}
-
-/**
- * A receiver that writes whatever bytes `answer` returns (Node's http server
- * cannot send most of these: an unasked 100, raw deflate, a close instead of
- * an answer). `answer` returns the bytes, "close" / "reset" to end the
- * connection without a byte of answer, or `{ thenClose }`: bytes, then the end.
- */
-async function rawReceiver(answer: (request: RawRequest) => string | Buffer | "close" | "reset" | { thenClose: string }) {
-  const requests: RawRequest[] = [];
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((socket) => {
-    const connection = connections++;
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let pending = Buffer.alloc(0);
-    let onConnection = 0;
-    socket.on("data", (data) => {
-      pending = Buffer.concat([pending, data]);
-      for (;;) {
-        const end = pending.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const head = pending.subarray(0, end).toString("latin1");
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        if (pending.length < end + 4 + length) return;
-        const body = pending.subarray(end + 4, end + 4 + length).toString("utf8");
-        pending = pending.subarray(end + 4 + length);
-        const request = { head, body, connection, onConnection: onConnection++, webhookId: /\r\nwebhook-id: *(\S+)/i.exec(head)?.[1] };
-        requests.push(request);
-        const reply = answer(request);
-        if (reply === "close") return void socket.end();
-        if (reply === "reset") return void socket.resetAndDestroy();
-        if (typeof reply === "object" && "thenClose" in reply) return void socket.end(reply.thenClose);
-        socket.write(reply);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    requests,
-    get connections() {
-      return connections;
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { testBackends } from "../support/databases.js";
+import { eventually, startDeliveryStack, type DeliveryStack } from "../support/delivery.js";
+import { rawReceiver } from "../support/raw-receiver.js";
 
 const ok = (body = "ok", extra = "") => `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 const withBody = (head: string, body: Buffer) => Buffer.concat([Buffer.from(`${head}\r\ncontent-length: ${body.length}\r\n\r\n`, "latin1"), body]);
 
-let transport: DeliveryTransport;
+let transport: DeliveryTransport | undefined;
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await transport?.close();
+  transport = undefined;
   for (const close of closers.splice(0)) await close();
 });
 
@@ -81,8 +23,9 @@ async function setUp(answer: Parameters<typeof rawReceiver>[0]) {
   transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: 5_000, deadlineMs: 10_000, connections: 1 });
   let n = 0;
   // The transport hands over the body's bytes (outcome.ts makes them storable text); these answers are all text.
+  const sender = transport;
   const send = async () => {
-    const result = await transport.send({ url: receiver.url, method: "POST", headers: { "content-type": "application/json", "webhook-id": `msg_${++n}` }, body: '{"n":1}' }, { insecureSsl: false });
+    const result = await sender.send({ url: receiver.url, method: "POST", headers: { "content-type": "application/json", "webhook-id": `msg_${++n}` }, body: '{"n":1}' }, { insecureSsl: false });
     return { ...result, body: result.body === null ? null : Buffer.from(result.body).toString("utf8") };
   };
   return { receiver, send };
@@ -186,5 +129,54 @@ describe("compressed answers", () => {
     const result = await send();
     expect(result).toMatchObject({ ok: true, status: 200, body: "not gzip", errorKind: null });
     expect(result.error).toMatch(/^response body kept as received: it does not decode as gzip/);
+  });
+});
+
+/**
+ * The issue's examples end to end (API, worker, attempt log, both
+ * databases): a receiver that sends an unasked `100 Continue`, answers
+ * gzip-compressed, and closes every connection it is asked to reuse. Every
+ * delivery succeeds on its first attempt, with the final status and the
+ * decoded body in its log, and no `webhook-id` arrives more than twice (the
+ * once-only resend of a request whose reused connection was closed).
+ */
+describe.each(testBackends())("unusual receivers, end to end ($kind)", (backend) => {
+  let stack: DeliveryStack;
+  let receiver: Awaited<ReturnType<typeof rawReceiver>>;
+
+  beforeAll(async () => {
+    stack = await startDeliveryStack(backend);
+    const answer = withBody("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-encoding: gzip", gzipSync("accepted"));
+    receiver = await rawReceiver((r) => (r.onConnection === 0 ? answer : "close"));
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await receiver?.close();
+  });
+
+  it("records one successful attempt per delivery: final status, decoded body", async () => {
+    const hook = await stack.api.call("POST", "/v1/hooks", { body: { url: receiver.url, events: ["unusual.receiver"] } });
+    expect(hook.status).toBe(201);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const published = await stack.api.call("POST", "/v1/events", { body: { type: "unusual.receiver", data: { i } } });
+      expect(published.status).toBe(202);
+      ids.push(published.body.id);
+    }
+    for (const id of ids) {
+      const event = await stack.api.call("GET", `/v1/events/${id}`);
+      const delivery = await eventually(async () => {
+        const d = await stack.api.call("GET", `/v1/deliveries/${event.body.deliveries[0].id}`);
+        return d.body.status === "succeeded" || d.body.status === "failed" ? d.body : undefined;
+      }, 20_000, `delivery of ${id}`);
+      expect(delivery.status, JSON.stringify(delivery.attempts)).toBe("succeeded");
+      expect(delivery.attempts).toHaveLength(1);
+      expect(delivery.attempts[0]).toMatchObject({ response_status: 200, response_body: "accepted", error_kind: null, error: null });
+      expect(delivery.attempts[0].request_headers["accept-encoding"]).toBe("identity");
+    }
+    const seen = new Map<string, number>();
+    for (const r of receiver.requests) seen.set(r.webhookId!, (seen.get(r.webhookId!) ?? 0) + 1);
+    expect(seen.size).toBe(6);
+    expect(Math.max(...seen.values())).toBeLessThanOrEqual(2);
   });
 });
