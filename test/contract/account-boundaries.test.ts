@@ -22,6 +22,7 @@ const RESOURCE_OF_ID: Array<[RegExp, keyof Owned]> = [
   [/^\/v1\/deliveries\/\{id\}/, "delivery"],
   [/^\/api\/hooks\/\{id\}/, "kuduHook"],
   [/^\/hooks\/\{id\}/, "hook"], // lopennaef's profile shows the same hooks
+  [/^\/v1\/listen-sessions\/\{id\}/, "listenSession"],
 ];
 /** Bodies for operations whose spec documents no request example: add an example to the spec instead where you can. */
 const BODY_WITHOUT_EXAMPLE: Record<string, unknown> = {
@@ -36,6 +37,7 @@ interface Owned {
   key: number;
   kuduHook: number;
   kazooHook: string;
+  listenSession: number;
 }
 
 const idOperations = specOperations.filter((op) => pathParams(op.path).some((name) => ID_PARAM.test(name)));
@@ -101,7 +103,12 @@ describe.each(testBackends())("every account boundary in the spec ($kind)", (bac
     const key = await owner.call("POST", "/v1/keys", { body: { name: "owned" } });
     const kudu = await owner.call("POST", "/api/hooks", { body: { url: "http://127.0.0.1:9/kudu", event: "PostDeployment", insecure_ssl: false } });
     const kazoo = await owner.call("PUT", `/v1/accounts/${first.id}/webhooks`, { body: { data: { name: "calls", uri: "http://127.0.0.1:9/calls", http_verb: "post", hook: "channel_create" } } });
-    owned = { account: first.id, hook: hook.body.id, event: event.body.id, delivery, key: key.body.id, kuduHook: kudu.body.id, kazooHook: String(kazoo.body.data.id) };
+    const listen = await owner.call("POST", "/v1/listen-sessions", { body: { events: ["build:*"], forward_to: "http://localhost:3000/webhooks" } });
+    expect(listen.status).toBe(201);
+    owned = {
+      account: first.id, hook: hook.body.id, event: event.body.id, delivery, key: key.body.id, kuduHook: kudu.body.id, kazooHook: String(kazoo.body.data.id),
+      listenSession: listen.body.id,
+    };
     // The stranger's key writes its last use once a minute: let that first
     // write land now, so it cannot show up in a digest below.
     await stranger.call("GET", "/v1/accounts/me");

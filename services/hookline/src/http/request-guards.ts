@@ -236,10 +236,24 @@ async function readText(incoming: IncomingMessage): Promise<string> {
  * accepted the body, the header they read says `application/json`; a
  * bodiless request's Content-Type (which describes nothing) is dropped.
  */
+/**
+ * Whether the request carries a body. On the wire (HTTP/1.1, RFC 9112 §6.3)
+ * only Content-Length or Transfer-Encoding say so — @hono/node-server gives
+ * every POST a body stream, empty or not. A Request made in the process
+ * (`app.request`, a fetch handler on another runtime) has no such header for
+ * a string body: there the Request's own body is the answer.
+ */
+function sendsBody(c: Context<AppEnv>): boolean {
+  const length = c.req.header("content-length");
+  if (length !== undefined) return length !== "0";
+  if (c.req.header("transfer-encoding") !== undefined) return true;
+  const fromNode = (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
+  return !fromNode && c.req.raw.body !== null;
+}
+
 function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const length = c.req.header("content-length");
-    const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    const hasBody = sendsBody(c);
     const contentType = c.req.header("content-type");
     if (hasBody) {
       if (!isJsonMediaType(contentType)) {
