@@ -82,7 +82,10 @@ describe.each(testBackends())("credentials at rest on every write path ($kind)",
     expect(rotated.status).toBe(200);
     const row = await storedSecretOf(hookId);
     expect(row.secret).toMatch(SEALED);
-    expect(row.previous_secret).toMatch(SEALED);
+    // Every rotated-out secret still in its grace period, newest first, each sealed.
+    const retired = JSON.parse(row.previous_secret ?? "[]") as Array<{ secret: string; expires_at: string }>;
+    expect(retired.length).toBeGreaterThan(0);
+    for (const entry of retired) expect(entry.secret).toMatch(SEALED);
     expect(await clearCopies(stack, secret)).toEqual([]);
     expect(await clearCopies(stack, before)).toEqual([]);
   });
