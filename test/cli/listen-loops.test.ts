@@ -6,6 +6,7 @@ import { eventually } from "../support/delivery.js";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 import { specClient } from "../support/spec-client.js";
+import { startTcpRelay } from "../support/tcp-relay.js";
 import { CLI, MAIN, startProcess, type StartedProcess } from "./run-hookline.js";
 
 /** Long beside how soon the attempts must be recorded: a result lost on the wrong loop shows as a resend after it. */
@@ -18,7 +19,8 @@ const EVENTS = 12;
  * `hookline listen` against the API on two event loops (PostgreSQL, started
  * as `pnpm start` does): the CLI's results land on whichever loop the server
  * deals their connection to, and each must reach the loop holding the
- * session's stream — recorded at once, not resent when the lease runs out.
+ * session's stream — recorded at once, not resent when the lease runs out —
+ * and so must those after the stream reconnected (to either loop).
  */
 describe.skipIf(!process.env.TEST_DATABASE_URL)("hookline listen on two API loops (PostgreSQL)", () => {
   let database: TestDatabase;
@@ -41,7 +43,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("hookline listen on two API loop
     await database?.dispose();
   });
 
-  it("records every forwarded delivery's attempt whichever loop the result lands on, none sent twice", async () => {
+  it("records every forwarded delivery's attempt whichever loop the result or the reconnected stream lands on, none sent twice", async () => {
     const account = await insertAccount(database.store.db, "listener");
     const { key } = await issueApiKey(database.store, account.id, "k");
     const api = specClient(url, { authorization: `Bearer ${key}` });
@@ -53,31 +55,48 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("hookline listen on two API loop
       setTimeout(() => res.writeHead(200).end("ok"), 200);
     });
     await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    // The CLI reaches the server through a relay: cutting it makes the CLI reconnect, to whichever loop is next.
+    const relay = await startTcpRelay("127.0.0.1", Number(new URL(url).port));
     let cli: StartedProcess | undefined;
     try {
-      cli = startProcess(CLI, ["listen", "--forward-to", `http://127.0.0.1:${(app.address() as AddressInfo).port}/`, "--url", url], {
-        HOOKLINE_API_KEY: key,
-        HOOKLINE_DATA_DIR: "memory://",
-      });
+      cli = startProcess(
+        CLI,
+        ["listen", "--forward-to", `http://127.0.0.1:${(app.address() as AddressInfo).port}/`, "--url", `http://127.0.0.1:${relay.port}`],
+        {
+          HOOKLINE_API_KEY: key,
+          HOOKLINE_DATA_DIR: "memory://",
+        },
+      );
       await cli.waitFor(/signing secret is (whsec_\S+)/, 60_000);
       const sessionId = Number(cli.stdout().match(/listen session (\d+)/)![1]);
-      // Twice, a pause longer than the connections' keep-alive in between, so the second round's results open new connections.
+      const succeeded = (count: number, what: string) =>
+        eventually(
+          async () => {
+            const list = await api.call("GET", `/v1/hooks/${sessionId}/deliveries`);
+            const done =
+              list.status === 200 && list.body.length === count && list.body.every((d: { status: string }) => d.status === "succeeded");
+            return done ? (list.body as Array<{ id: number }>) : undefined;
+          },
+          RECORDED_WITHIN_MS,
+          what,
+        );
+      // Twice, the stream cut in between (its reconnection and the second round's results open new connections).
       for (const round of [0, 1]) {
-        if (round) await new Promise((resolve) => setTimeout(resolve, 6_000));
+        if (round) {
+          // Cut once the first round is recorded: a result cut off on its way is sent again, rightly (at least once).
+          await succeeded(EVENTS / 2, "the first round");
+          relay.cut();
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          relay.restore();
+        }
         const published = await Promise.all(
-          Array.from({ length: EVENTS / 2 }, (_, n) => api.call("POST", "/v1/events", { body: { type: "build:done", data: { n, round } } })),
+          Array.from({ length: EVENTS / 2 }, (_, n) =>
+            api.call("POST", "/v1/events", { body: { type: "build:done", data: { n, round } } }),
+          ),
         );
         expect(published.map((p) => p.status)).toEqual(Array(EVENTS / 2).fill(202));
       }
-      const deliveries = await eventually(
-        async () => {
-          const list = await api.call("GET", `/v1/hooks/${sessionId}/deliveries`);
-          const done = list.status === 200 && list.body.length === EVENTS && list.body.every((d: { status: string }) => d.status === "succeeded");
-          return done ? (list.body as Array<{ id: number }>) : undefined;
-        },
-        RECORDED_WITHIN_MS,
-        "every delivery succeeded, well before the lease runs out",
-      );
+      const deliveries = await succeeded(EVENTS, "every delivery succeeded, well before the lease runs out");
       for (const d of deliveries) {
         const attempts = (await api.call("GET", `/v1/deliveries/${d.id}`)).body.attempts as Array<{ response_status: number | null }>;
         expect(attempts.map((a) => a.response_status)).toEqual([200]);
@@ -86,6 +105,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("hookline listen on two API loop
       expect(new Set(received).size).toBe(EVENTS);
     } finally {
       if (cli && cli.child.exitCode === null) cli.child.kill("SIGKILL");
+      await relay.close();
       await new Promise<void>((resolve) => app.close(() => resolve()));
     }
   }, 180_000);

@@ -64,8 +64,15 @@ export interface ListenSessions {
     account: AuthenticatedAccount,
     input: { events?: string[] | undefined; forward_to?: string | undefined },
   ): Promise<{ id: number; events: string[]; secret: string; expires_at: string }>;
-  /** Checks the session is the account's (throws `not-found`) and answers a function that runs its stream until the sink's signal aborts or the session ends. */
-  open(account: AuthenticatedAccount, id: number): Promise<(sink: ListenSink) => Promise<void>>;
+  /**
+   * Checks the session is the account's (throws `not-found`) and answers a
+   * function that runs its stream until the sink's signal aborts or the
+   * session ends. The new stream takes the session over: older streams of it
+   * here end, and `elsewhere` is told to end those of other processes.
+   */
+  open(account: AuthenticatedAccount, id: number, elsewhere?: (sessionId: number) => void): Promise<(sink: ListenSink) => Promise<void>>;
+  /** Ends this process's streams of a session another process's newer stream took over (their held deliveries released). */
+  yieldSession(id: number): void;
   /**
    * Hands a result to the stream waiting for it and resolves once the attempt
    * is recorded. A stream of this process is tried first, then `elsewhere`
@@ -163,7 +170,7 @@ export function createListenSessions(deps: {
     deps.metrics?.deliveries.inc({ outcome: outcome.outcome });
   }
 
-  function runStream(sessionId: number, accountId: string) {
+  function runStream(sessionId: number, accountId: string, elsewhere?: (sessionId: number) => void) {
     return async (sink: ListenSink): Promise<void> => {
       const lockedBy = `listen:${sessionId}:${randomBytes(6).toString("hex")}`;
       const waker = createWaker();
@@ -172,6 +179,10 @@ export function createListenSessions(deps: {
       const ended = AbortSignal.any([stop.signal, sink.signal]);
       let finish!: () => void;
       const entry = { sessionId, wake: waker.wake, stop, done: new Promise<void>((resolve) => (finish = resolve)) };
+      // The client reconnected (perhaps to another loop): a stream it left may not have noticed yet, and
+      // would go on claiming the session's deliveries and catching the results meant for this one.
+      yieldSession(sessionId);
+      elsewhere?.(sessionId);
       streams.add(entry);
       ended.addEventListener("abort", () => waker.wake(), { once: true });
       startShared();
@@ -267,6 +278,10 @@ export function createListenSessions(deps: {
     };
   }
 
+  function yieldSession(id: number): void {
+    for (const stream of streams) if (stream.sessionId === id) stream.stop.abort();
+  }
+
   async function take(accountId: string, id: number, result: ListenResult): Promise<boolean> {
     const entry = waiting.get(result.delivery_id);
     if (!entry || entry.sessionId !== id || entry.accountId !== accountId) return false;
@@ -293,10 +308,11 @@ export function createListenSessions(deps: {
       startShared();
       return { id, events, secret, expires_at: row.listen_expires_at!.toISOString() };
     },
-    async open(account, id) {
+    async open(account, id, elsewhere) {
       await owned(account, id);
-      return runStream(id, account.id);
+      return runStream(id, account.id, elsewhere);
     },
+    yieldSession,
     take,
     async record(account, id, result, elsewhere) {
       if (await take(account.id, id, result)) return;
@@ -306,7 +322,7 @@ export function createListenSessions(deps: {
     },
     async remove(account, id) {
       await owned(account, id);
-      for (const stream of streams) if (stream.sessionId === id) stream.stop.abort();
+      yieldSession(id);
       if (!(await deleteHook(db, account.id, id))) throw notFound(`No listen session ${id} in this account.`);
     },
     async close() {

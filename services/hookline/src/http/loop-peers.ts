@@ -5,17 +5,19 @@ import type { ForwardListenResult, ListenResult } from "../delivery/listen-sessi
  * What the API's event loops (one process each, api-loops.ts) tell each
  * other so that per-process state stays right across them: requests counted
  * against a key's budgets, failed authentications per client address, keys
- * revoked, and listen results for the loop holding their session's stream
- * (`ask` names the question, `held` answers it). One loop's message reaches
+ * revoked, listen results for the loop holding their session's stream
+ * (`ask` names the question, `held` answers it), and listen streams opened
+ * (a session's newest stream takes it over from older ones on other loops). One loop's message reaches
  * every other loop (the first process relays).
  */
 export type PeerMessage =
   | { type: "counts"; counts: Array<[budget: CountedBudget, key: string, hits: number]> }
   | { type: "forget"; keyHash: string }
   | { type: "listen-result"; ask: string; accountId: string; sessionId: number; result: ListenResult }
-  | { type: "listen-taken"; ask: string; held: boolean };
+  | { type: "listen-taken"; ask: string; held: boolean }
+  | { type: "listen-stream"; sessionId: number };
 
-const PEER_MESSAGES = new Set<unknown>(["counts", "forget", "listen-result", "listen-taken"] satisfies PeerMessage["type"][]);
+const PEER_MESSAGES = new Set<unknown>(["counts", "forget", "listen-result", "listen-taken", "listen-stream"] satisfies PeerMessage["type"][]);
 
 /** The counters shared: a key's two budgets and the failed-authentication count of an address. */
 export type CountedBudget = "requests" | "publish" | "failed-auth";
@@ -41,10 +43,13 @@ export interface LoopPeers {
   listenResult: ForwardListenResult;
   /** Hears the other loops' listen results: the handler answers true once its stream recorded one, false when it holds none for it. */
   onListenResult(handler: ForwardListenResult): void;
+  /** Tells the other loops a listen stream of `sessionId` opened here: theirs end. */
+  listenStream(sessionId: number): void;
+  onListenStream(handler: (sessionId: number) => void): void;
 }
 
 /** The link of an API with one event loop: nothing to tell. */
-export const soloPeers: LoopPeers = { count() {}, forget() {}, onCounts() {}, onForget() {}, listenResult: async () => false, onListenResult() {} };
+export const soloPeers: LoopPeers = { count() {}, forget() {}, onCounts() {}, onForget() {}, listenResult: async () => false, onListenResult() {}, listenStream() {}, onListenStream() {} };
 
 /**
  * A loop's link over a message channel (the IPC channel of api-loops.ts):
@@ -64,6 +69,7 @@ export function channelPeers(send: (message: PeerMessage) => void, loops: number
   const countHandlers: Array<(budget: CountedBudget, key: string, hits: number) => void> = [];
   const forgetHandlers: Array<(keyHash: string) => void> = [];
   let listenHandler: ForwardListenResult = async () => false;
+  let streamHandler: (sessionId: number) => void = () => {};
   /** Listen results asked of the other loops: how many have yet to answer, and the asker's callback. */
   const asked = new Map<string, { left: number; answer(held: boolean): void }>();
   let pending = new Map<string, [CountedBudget, string, number]>();
@@ -114,6 +120,12 @@ export function channelPeers(send: (message: PeerMessage) => void, loops: number
     onListenResult(handler) {
       listenHandler = handler;
     },
+    listenStream(sessionId) {
+      send({ type: "listen-stream", sessionId });
+    },
+    onListenStream(handler) {
+      streamHandler = handler;
+    },
     receive(message) {
       if (message.type === "counts") {
         for (const [budget, key, hits] of message.counts) for (const handler of countHandlers) handler(budget, key, hits);
@@ -128,6 +140,8 @@ export function channelPeers(send: (message: PeerMessage) => void, loops: number
         // Every loop hears every answer (relayed); only the asker knows the question.
         const entry = asked.get(message.ask);
         if (entry && (message.held || --entry.left === 0)) entry.answer(message.held);
+      } else if (message.type === "listen-stream") {
+        streamHandler(message.sessionId);
       }
     },
   };

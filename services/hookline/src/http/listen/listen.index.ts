@@ -15,6 +15,7 @@ import * as routes from "./listen.routes.js";
 export function createListenRouter(listen: ListenSessions, peers: LoopPeers) {
   // A result may land on any API loop; the one holding the stream records it.
   peers.onListenResult((accountId, sessionId, result) => listen.take(accountId, sessionId, result));
+  peers.onListenStream((sessionId) => listen.yieldSession(sessionId));
   const create: AppRouteHandler<routes.CreateListenSessionRoute> = async (c) =>
     c.json(await listen.create(c.var.account, c.req.valid("json")), 201);
 
@@ -30,7 +31,7 @@ export function createListenRouter(listen: ListenSessions, peers: LoopPeers) {
 
   const stream: AppRouteHandler<routes.StreamListenSessionRoute> = async (c) => {
     // Checked before the stream starts, so a wrong id is a 404 problem, not an empty stream.
-    const run = await listen.open(c.var.account, c.req.valid("param").id);
+    const run = await listen.open(c.var.account, c.req.valid("param").id, peers.listenStream);
     c.header("cache-control", "no-cache");
     // nginx buffers responses unless told not to.
     c.header("x-accel-buffering", "no");
