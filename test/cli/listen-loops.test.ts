@@ -3,11 +3,10 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount, issueApiKey } from "@hookline/server";
 import { eventually } from "../support/delivery.js";
-import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
-import { TEST_MAIN_SECRET } from "../support/server.js";
+import type { TestDatabase } from "../support/databases.js";
 import { specClient } from "../support/spec-client.js";
 import { startTcpRelay } from "../support/tcp-relay.js";
-import { CLI, MAIN, startProcess, type StartedProcess } from "./run-hookline.js";
+import { CLI, startOnTwoLoops, startProcess, type StartedProcess } from "./run-hookline.js";
 
 /** Long beside how soon the attempts must be recorded: a result lost on the wrong loop shows as a resend after it. */
 const LEASE_MS = 60_000;
@@ -28,15 +27,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("hookline listen on two API loop
   let url: string;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase(process.env.TEST_DATABASE_URL!, 2);
-    server = startProcess(MAIN, [], {
-      PORT: "0",
-      DATABASE_URL: database.url!,
-      HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
-      HOOKLINE_API_PROCESSES: "2",
-      HOOKLINE_LEASE_MS: String(LEASE_MS),
-    });
-    url = (await server.waitFor(/running at (http:\/\/\S+)/, 90_000))[1]!;
+    ({ database, server, url } = await startOnTwoLoops({ HOOKLINE_LEASE_MS: String(LEASE_MS) }));
   }, 120_000);
   afterAll(async () => {
     if (server && server.child.exitCode === null) server.child.kill("SIGKILL");
