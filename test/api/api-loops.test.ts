@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount, issueApiKey, loadConfig } from "@hookline/server";
-import { MAIN, startProcess, type StartedProcess } from "../cli/run-hookline.js";
-import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
+import { startOnTwoLoops, type StartedProcess } from "../cli/run-hookline.js";
+import type { TestDatabase } from "../support/databases.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 
 /** Long, so a loop that only waited out its cache would fail the revocation test. */
@@ -60,18 +60,12 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("API on two event loops (Postgre
   let url: string;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase(process.env.TEST_DATABASE_URL!, 2);
-    server = startProcess(MAIN, [], {
-      PORT: "0",
-      DATABASE_URL: database.url!,
-      HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
-      HOOKLINE_API_PROCESSES: "2",
+    ({ database, server, url } = await startOnTwoLoops({
       HOOKLINE_KEY_CACHE_SECONDS: String(KEY_CACHE_SECONDS),
       HOOKLINE_RATE_LIMIT_REQUESTS: String(LIMIT),
       HOOKLINE_RATE_LIMIT_FAILED_AUTH: String(FAILED_AUTH_LIMIT),
       HOOKLINE_RATE_LIMIT_WINDOW_SECONDS: "600",
-    });
-    url = (await server.waitFor(/running at (http:\/\/\S+)/, 90_000))[1]!;
+    }));
   }, 120_000);
   afterAll(async () => {
     if (server && server.child.exitCode === null) server.child.kill("SIGKILL");

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
+import { TEST_MAIN_SECRET } from "../support/server.js";
+
 /** The repository root and the server's entry points, for tests that run them as processes. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const MAIN = `${ROOT}services/hookline/src/main.ts`;
@@ -50,4 +53,22 @@ export function startProcess(script: string, args: string[], env: Record<string,
       });
     },
   };
+}
+
+/**
+ * The server as `pnpm start` runs it on a fresh PostgreSQL database (of
+ * TEST_DATABASE_URL's cluster) with two API loops (HOOKLINE_API_PROCESSES=2),
+ * `env` added; `url` once it runs.
+ */
+export async function startOnTwoLoops(env: Record<string, string>): Promise<{ database: TestDatabase; server: StartedProcess; url: string }> {
+  const database = await createPostgresDatabase(process.env.TEST_DATABASE_URL!, 2);
+  const server = startProcess(MAIN, [], {
+    PORT: "0",
+    DATABASE_URL: database.url!,
+    HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
+    HOOKLINE_API_PROCESSES: "2",
+    ...env,
+  });
+  const url = (await server.waitFor(/running at (http:\/\/\S+)/, 90_000))[1]!;
+  return { database, server, url };
 }

@@ -41,7 +41,7 @@ async function run(config: Config): Promise<void> {
   // The first process migrated the database and checked that its key opens every stored secret.
   const secrets = createSecretBox(Buffer.from(config.mainSecret!), config.mainSecretPrevious.map((key) => Buffer.from(key)));
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
-  const peers = channelPeers(send);
+  const peers = channelPeers(send, config.apiProcesses);
 
   // /metrics shows the sum over every loop and the worker: the first process adds them up.
   let nextId = 0;

@@ -65,7 +65,7 @@ export async function startApiLoops(options: {
 
   const peers = channelPeers((message) => {
     for (const child of children) sendTo(child, message);
-  });
+  }, options.config.apiProcesses);
 
   function sendTo(child: ChildProcess, message: ToApiLoop, socket?: Socket): void {
     if (!child.connected) return;

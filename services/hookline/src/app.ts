@@ -121,7 +121,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createEventTypesRouter(eventTypes));
   app.route("/", createEventsRouter({ store, publish: publishService }));
   app.route("/", createDeliveriesRouter({ store, hooks: hookService }));
-  app.route("/", createListenRouter(listen));
+  app.route("/", createListenRouter(listen, peers));
   app.route("/", createMetricsRouter(metrics));
   // The profiles publish and ping through the same services as /v1.
   const profileDeps = { store, config, hooks: hookService, events: publishService, keyAuth };

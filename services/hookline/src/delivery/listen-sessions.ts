@@ -64,14 +64,31 @@ export interface ListenSessions {
     account: AuthenticatedAccount,
     input: { events?: string[] | undefined; forward_to?: string | undefined },
   ): Promise<{ id: number; events: string[]; secret: string; expires_at: string }>;
-  /** Checks the session is the account's (throws `not-found`) and answers a function that runs its stream until the sink's signal aborts or the session ends. */
-  open(account: AuthenticatedAccount, id: number): Promise<(sink: ListenSink) => Promise<void>>;
-  /** Hands a result to the stream waiting for it and resolves once the attempt is recorded; `not-found` when no stream of this process waits for it. */
-  record(account: AuthenticatedAccount, id: number, result: ListenResult): Promise<void>;
+  /**
+   * Checks the session is the account's (throws `not-found`) and answers a
+   * function that runs its stream until the sink's signal aborts or the
+   * session ends. The new stream takes the session over: older streams of it
+   * here end, and `elsewhere` is told to end those of other processes.
+   */
+  open(account: AuthenticatedAccount, id: number, elsewhere?: (sessionId: number) => void): Promise<(sink: ListenSink) => Promise<void>>;
+  /** Ends this process's streams of a session another process's newer stream took over (their held deliveries released). */
+  yieldSession(id: number): void;
+  /**
+   * Hands a result to the stream waiting for it and resolves once the attempt
+   * is recorded. A stream of this process is tried first, then `elsewhere`
+   * (the other API loops, which answer true once one of theirs recorded it);
+   * `not-found` when no stream waits for it.
+   */
+  record(account: AuthenticatedAccount, id: number, result: ListenResult, elsewhere?: ForwardListenResult): Promise<void>;
+  /** Hands a result to this process's stream waiting for it: true once the attempt is recorded, false when none here waits for it. */
+  take(accountId: string, id: number, result: ListenResult): Promise<boolean>;
   remove(account: AuthenticatedAccount, id: number): Promise<void>;
   /** Ends every open stream (their held deliveries released): part of a graceful stop. */
   close(): Promise<void>;
 }
+
+/** Hands a listen result to another process's stream of session `sessionId`: true once it is recorded there, false when none holds it. */
+export type ForwardListenResult = (accountId: string, sessionId: number, result: ListenResult) => Promise<boolean>;
 
 interface Waiting {
   sessionId: number;
@@ -87,9 +104,11 @@ interface Waiting {
  * through attempt.ts exactly as a worker does — same signed request, same
  * outcome rules, retries and breaker — except that the "transport" writes
  * the request to the stream and waits for the client to post the local
- * app's answer. Results reach the process holding the stream (one process,
- * or a load balancer with sticky sessions); one that lands elsewhere is
- * answered 404 and the delivery is sent again when its lease runs out.
+ * app's answer. A result that lands on another API loop of the same server
+ * is handed to the loop holding the stream (`record`'s `elsewhere`, over
+ * http/loop-peers.ts); behind a load balancer spreading over several
+ * servers, one that lands on a server without the stream is answered 404 and
+ * the delivery is sent again when its lease runs out (use sticky sessions).
  *
  * @example
  * const listen = createListenSessions({ store, config, secrets, logger });
@@ -151,7 +170,7 @@ export function createListenSessions(deps: {
     deps.metrics?.deliveries.inc({ outcome: outcome.outcome });
   }
 
-  function runStream(sessionId: number, accountId: string) {
+  function runStream(sessionId: number, accountId: string, elsewhere?: (sessionId: number) => void) {
     return async (sink: ListenSink): Promise<void> => {
       const lockedBy = `listen:${sessionId}:${randomBytes(6).toString("hex")}`;
       const waker = createWaker();
@@ -160,6 +179,10 @@ export function createListenSessions(deps: {
       const ended = AbortSignal.any([stop.signal, sink.signal]);
       let finish!: () => void;
       const entry = { sessionId, wake: waker.wake, stop, done: new Promise<void>((resolve) => (finish = resolve)) };
+      // The client reconnected (perhaps to another loop): a stream it left may not have noticed yet, and
+      // would go on claiming the session's deliveries and catching the results meant for this one.
+      yieldSession(sessionId);
+      elsewhere?.(sessionId);
       streams.add(entry);
       ended.addEventListener("abort", () => waker.wake(), { once: true });
       startShared();
@@ -255,6 +278,19 @@ export function createListenSessions(deps: {
     };
   }
 
+  function yieldSession(id: number): void {
+    for (const stream of streams) if (stream.sessionId === id) stream.stop.abort();
+  }
+
+  async function take(accountId: string, id: number, result: ListenResult): Promise<boolean> {
+    const entry = waiting.get(result.delivery_id);
+    if (!entry || entry.sessionId !== id || entry.accountId !== accountId) return false;
+    waiting.delete(result.delivery_id);
+    entry.resolve(resultOf(result));
+    await entry.recorded;
+    return true;
+  }
+
   return {
     async create(account, input) {
       const id = await reserveHookId(db);
@@ -272,25 +308,21 @@ export function createListenSessions(deps: {
       startShared();
       return { id, events, secret, expires_at: row.listen_expires_at!.toISOString() };
     },
-    async open(account, id) {
+    async open(account, id, elsewhere) {
       await owned(account, id);
-      return runStream(id, account.id);
+      return runStream(id, account.id, elsewhere);
     },
-    async record(account, id, result) {
-      const entry = waiting.get(result.delivery_id);
-      if (!entry || entry.sessionId !== id || entry.accountId !== account.id) {
-        await owned(account, id);
-        throw notFound(
-          `Delivery ${result.delivery_id} is not waiting for a result on an open stream of listen session ${id} here; it is sent again.`,
-        );
-      }
-      waiting.delete(result.delivery_id);
-      entry.resolve(resultOf(result));
-      await entry.recorded;
+    yieldSession,
+    take,
+    async record(account, id, result, elsewhere) {
+      if (await take(account.id, id, result)) return;
+      if (elsewhere && (await elsewhere(account.id, id, result))) return;
+      await owned(account, id);
+      throw notFound(`Delivery ${result.delivery_id} is not waiting for a result on an open stream of listen session ${id}; it is sent again.`);
     },
     async remove(account, id) {
       await owned(account, id);
-      for (const stream of streams) if (stream.sessionId === id) stream.stop.abort();
+      yieldSession(id);
       if (!(await deleteHook(db, account.id, id))) throw notFound(`No listen session ${id} in this account.`);
     },
     async close() {

@@ -1,6 +1,7 @@
 import { streamSSE } from "hono/streaming";
 import type { ListenSessions } from "../../delivery/listen-sessions.js";
 import type { AppRouteHandler } from "../app-env.js";
+import type { LoopPeers } from "../loop-peers.js";
 import { createRouter } from "../router.js";
 import * as routes from "./listen.routes.js";
 
@@ -8,9 +9,13 @@ import * as routes from "./listen.routes.js";
  * `hookline listen`'s operations. The stream is server-sent events: plain
  * HTTP that proxies and load balancers pass, read with `fetch` on every
  * Node version (Node 20 has no WebSocket client), authenticated like any
- * other `/v1` call; the client's answers go back as ordinary POSTs.
+ * other `/v1` call; the client's answers go back as ordinary POSTs, which
+ * may land on any of the server's API loops (`peers` hands them on).
  */
-export function createListenRouter(listen: ListenSessions) {
+export function createListenRouter(listen: ListenSessions, peers: LoopPeers) {
+  // A result may land on any API loop; the one holding the stream records it.
+  peers.onListenResult((accountId, sessionId, result) => listen.take(accountId, sessionId, result));
+  peers.onListenStream((sessionId) => listen.yieldSession(sessionId));
   const create: AppRouteHandler<routes.CreateListenSessionRoute> = async (c) =>
     c.json(await listen.create(c.var.account, c.req.valid("json")), 201);
 
@@ -20,13 +25,13 @@ export function createListenRouter(listen: ListenSessions) {
   };
 
   const record: AppRouteHandler<routes.RecordListenResultRoute> = async (c) => {
-    await listen.record(c.var.account, c.req.valid("param").id, c.req.valid("json"));
+    await listen.record(c.var.account, c.req.valid("param").id, c.req.valid("json"), peers.listenResult);
     return c.body(null, 204);
   };
 
   const stream: AppRouteHandler<routes.StreamListenSessionRoute> = async (c) => {
     // Checked before the stream starts, so a wrong id is a 404 problem, not an empty stream.
-    const run = await listen.open(c.var.account, c.req.valid("param").id);
+    const run = await listen.open(c.var.account, c.req.valid("param").id, peers.listenStream);
     c.header("cache-control", "no-cache");
     // nginx buffers responses unless told not to.
     c.header("x-accel-buffering", "no");
