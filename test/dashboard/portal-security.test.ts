@@ -111,6 +111,31 @@ describe.each(testBackends())("customer portal safety on $kind", (backend) => {
     expect(active.is_active).toBe(true);
   });
 
+  it("a session limited to some event types neither sees nor changes a hook that reaches other types", async () => {
+    const inScope = (await (await call("POST", "/v1/hooks", a.key, { url: "http://127.0.0.1:9/paid-only", events: ["invoice.paid"], name: "paid only" })).json()) as { id: number };
+    const otherType = (await (await call("POST", "/v1/hooks", a.key, { url: "http://127.0.0.1:9/other", events: ["r2.x"], name: "other type" })).json()) as { id: number };
+    const s = await open(a.id, { event_types: ["invoice.paid"] });
+    const list = await (await s.get("/portal/hooks")).text();
+    expect(list).toContain("paid only");
+    expect(list).not.toContain("other type");
+    expect(list).not.toContain("alpha hook"); // on "*": it takes every other type too
+    for (const hook of [a.hook, otherType.id]) {
+      for (const path of [`/portal/hooks/${hook}`, `/portal/hooks/${hook}/edit`]) expect((await s.get(path)).status, path).toBe(404);
+      for (const action of ["pause", "rotate-secret", "delete", "recover"]) {
+        expect((await s.post(`/portal/hooks/${hook}/${action}`, { confirm: "yes", since: "2026-01-01T00:00" })).status, `${action} ${hook}`).toBe(404);
+      }
+      expect((await s.post(`/portal/hooks/${hook}/edit`, { url: "http://127.0.0.1:9/exfil", events: "invoice.paid" })).status).toBe(404);
+    }
+    const untouched = await database.store.db.selectFrom("hooks").select(["id", "url", "is_active"]).where("id", "in", [a.hook, otherType.id]).orderBy("id").execute();
+    expect(untouched).toEqual([
+      { id: a.hook, url: "http://127.0.0.1:9/alpha", is_active: true },
+      { id: otherType.id, url: "http://127.0.0.1:9/other", is_active: true },
+    ]);
+    // Its own hook it may still manage.
+    expect((await s.get(`/portal/hooks/${inScope.id}`)).status).toBe(200);
+    expect((await s.post(`/portal/hooks/${inScope.id}/pause`)).status).toBe(303);
+  });
+
   it("read-only shows no change and takes none; event types limit what is shown", async () => {
     const s = await open(a.id, { read_only: true, event_types: ["invoice.paid"] });
     const hookPage = await (await s.get(`/portal/hooks/${a.hook}`)).text();

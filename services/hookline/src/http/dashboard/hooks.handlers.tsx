@@ -13,7 +13,7 @@ import { renderPage } from "./layout.js";
 import { HookFormPage } from "./pages/hook-form.js";
 import { HooksPage } from "./pages/hooks.js";
 import { SecretRevealPage } from "./pages/secret.js";
-import { eventsOutOfScope } from "./scope.js";
+import { eventsOutOfScope, hookInScope } from "./scope.js";
 import type { DashboardEnv } from "./session.js";
 
 type C = Context<DashboardEnv>;
@@ -27,7 +27,8 @@ export function createHookHandlers(deps: DashboardDeps) {
   const list = async (c: C) => {
     const query = parseOrThrow(HookListQuerySchema, c.req.query(), "query");
     const page = await deps.hooks.list(c.var.account, query);
-    return renderPage(c, 200, <HooksPage hooks={page.hooks} nextAfter={page.nextAfter} session={pageSession(c)} />);
+    const hooks = page.hooks.filter((hook) => hookInScope(c.var.page, hook.events));
+    return renderPage(c, 200, <HooksPage hooks={hooks} nextAfter={page.nextAfter} session={pageSession(c)} />);
   };
 
   const form = (c: C, status: 200 | 201 | 400 | 404 | 409 | 422, values: HookFormValues, hook?: HookRow, problem?: ProblemError) =>

@@ -5,7 +5,7 @@ import { createEventHandlers } from "./events.handlers.js";
 import { createHookPageHandlers } from "./hook-page.handlers.js";
 import { createHookHandlers } from "./hooks.handlers.js";
 import { createKeyHandlers } from "./keys.handlers.js";
-import { requireWritable } from "./scope.js";
+import { requireHookInScope, requireWritable } from "./scope.js";
 import type { DashboardEnv } from "./session.js";
 
 /**
@@ -21,6 +21,8 @@ export function mountSessionPages(router: Hono<DashboardEnv>, deps: DashboardDep
   const events = createEventHandlers(deps);
 
   router.use("*", requireWritable());
+  router.use("/hooks/:id", requireHookInScope(deps.store.db));
+  router.use("/hooks/:id/*", requireHookInScope(deps.store.db));
   router.get("/hooks", hooks.list);
   router.get("/hooks/new", hooks.newForm);
   router.post("/hooks", hooks.create);

@@ -1,4 +1,6 @@
 import type { MiddlewareHandler } from "hono";
+import { findHook } from "../../store/hooks.js";
+import type { Db } from "../../store/db-handle.js";
 import type { FieldError } from "../problem.js";
 import { ProblemError } from "../problem.js";
 import type { PageSession } from "./layout.js";
@@ -38,4 +40,31 @@ export function eventsOutOfScope(page: PageSession, events: string[]): FieldErro
   const outside = events.filter((e) => !page.eventTypes!.includes(e));
   if (outside.length === 0) return undefined;
   return [{ path: "body.events", message: `may name only these event types: ${page.eventTypes.join(", ")} (not ${outside.join(", ")})` }];
+}
+
+/**
+ * Whether a hook lies within the session's types: every event it subscribes
+ * to is one of them, by name. A hook on `*`, a prefix or another type also
+ * receives events outside the scope, so a type-limited session neither sees
+ * nor changes it.
+ */
+export function hookInScope(page: PageSession, events: string[]): boolean {
+  return page.eventTypes === undefined || (events.length > 0 && eventsOutOfScope(page, events) === undefined);
+}
+
+/**
+ * Answers 404 for every page and action of a hook outside a type-limited
+ * session's scope (`/hooks/:id` and below), as for another account's hook:
+ * the portal link limited to `invoice.paid` must not pause, edit, rotate or
+ * delete the account's other hooks.
+ */
+export function requireHookInScope(db: Db): MiddlewareHandler<DashboardEnv> {
+  return async (c, next) => {
+    const id = Number(c.req.param("id"));
+    if (c.var.page.eventTypes !== undefined && Number.isSafeInteger(id) && id > 0) {
+      const hook = await findHook(db, c.var.account.id, id);
+      if (!hook || !hookInScope(c.var.page, hook.events)) throw new ProblemError("not-found", "No such hook.");
+    }
+    await next();
+  };
 }
