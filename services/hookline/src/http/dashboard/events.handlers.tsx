@@ -14,6 +14,7 @@ import { EventPage } from "./pages/event.js";
 import { EventLogPage } from "./pages/events.js";
 import { scopedTypes, typeInScope } from "./scope.js";
 import type { DashboardEnv } from "./session.js";
+import { DaySchema, TimestampSchema } from "../timestamps.js";
 
 type C = Context<DashboardEnv>;
 
@@ -22,7 +23,7 @@ const PAGE_SIZE = 25;
 /** A form's empty field (an "Any" choice, a cleared date) arrives as ``: absent. */
 const blank = z.literal("").transform(() => undefined);
 /** A date field (`YYYY-MM-DD`, read as UTC) or a full timestamp. */
-const day = z.union([blank, z.iso.date(), z.iso.datetime({ offset: true })]).optional();
+const day = z.union([blank, DaySchema, TimestampSchema]).optional();
 
 const EventLogQuerySchema = z.object({
   q: z.union([blank, z.string().max(256)]).optional(),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../timestamps.js";
 
 /** The wire shapes of deliveries and their attempts; openapi/components/schemas/Delivery*.yaml say the same. */
 export const DeliverySchema = z
@@ -52,7 +53,7 @@ export const DeliveryListQuerySchema = z.object({
 });
 
 export const HookRecoverSchema = z
-  .strictObject({ since: z.iso.datetime({ offset: true }).openapi({ format: "date-time" }) })
+  .strictObject({ since: TimestampSchema })
   .openapi("HookRecover");
 
 export const HookRecoveredSchema = z.strictObject({ recovered: z.number().int() }).openapi("HookRecovered");

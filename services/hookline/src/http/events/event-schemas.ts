@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DeliverySchema } from "../deliveries/delivery-schemas.js";
 import { ProblemSchema } from "../problem.js";
+import { TimestampSchema } from "../timestamps.js";
 
 /** The wire shapes of publishing and reading events (PRODUCT §3); openapi/components/schemas/Event*.yaml say the same. */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
@@ -64,8 +65,8 @@ export const EventSchema = z.strictObject({ ...eventFields, deliveries: z.array(
 
 export const EventListQuerySchema = z.object({
   type: z.string().min(1).max(128).optional(),
-  since: z.iso.datetime({ offset: true }).optional().openapi({ format: "date-time" }),
-  until: z.iso.datetime({ offset: true }).optional().openapi({ format: "date-time" }),
+  since: TimestampSchema.optional(),
+  until: TimestampSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
 });
