@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,7 +89,9 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
       OTEL_BSP_SCHEDULE_DELAY: "100",
     });
     [, url] = (await hookline.waitFor(/running at (http:\/\/[^\s"]+)/, 240_000)) as [string, string];
-    [, key] = (await hookline.waitFor(/(hkl_[A-Za-z0-9_-]+)/)) as [string, string];
+    // Off a terminal the first start writes the key to a file only this user reads, and names the file.
+    const [, keyFile] = (await hookline.waitFor(/API key is in (\S+) \(readable only by this user\)/)) as [string, string];
+    key = readFileSync(keyFile, "utf8").trim();
   }, 300_000);
   afterAll(async () => {
     hookline?.child.kill("SIGTERM");

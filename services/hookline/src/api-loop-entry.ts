@@ -13,6 +13,7 @@ import { createLogger } from "./logger.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createSecretBox } from "./signing/secret-box.js";
 import { openStore } from "./store/database.js";
+import { startTracing, stopTracing } from "./tracing/tracing.js";
 
 const send = (message: FromApiLoop) => process.send?.(message);
 
@@ -59,6 +60,8 @@ async function run(config: Config): Promise<void> {
       }),
   };
 
+  // As in the first process: a publish answered here stores its trace context for the worker's attempts.
+  await startTracing(config.tracing);
   const app = createApp({ store, config, logger, transport, metrics: shared, secrets, peers });
   const server: ServerType = createAdaptorServer({ fetch: app.fetch });
 
@@ -71,6 +74,7 @@ async function run(config: Config): Promise<void> {
       await closed;
       await transport.close();
       await store.close();
+      await stopTracing();
     }
     process.exit(code);
   }
