@@ -2166,7 +2166,10 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
+            /** @description The answer's body as text. Give `body_base64` instead for bytes that are not text (a NUL byte, not UTF-8); not both. */
             body?: string | null;
+            /** @description The answer's body as its exact bytes, base64 (RFC 4648 §4): any bytes at all, stored as a receiver's answer is (text, or base64 when it is not text). `hookline listen` sends this one. */
+            body_base64?: string | null;
             duration_ms: number;
             /** @description Why no answer came (connection refused, timeout); null with a status. */
             error?: string | null;

@@ -124,7 +124,7 @@ async function forward(
   signal: AbortSignal,
 ): Promise<void> {
   const started = performance.now();
-  let result: { status: number | null; headers?: Record<string, string>; body?: string | null; error?: string | null };
+  let result: { status: number | null; headers?: Record<string, string>; body_base64?: string | null; error?: string | null };
   try {
     const response = await fetch(forwardTo, {
       method: message.method,
@@ -133,11 +133,12 @@ async function forward(
       redirect: "manual",
       signal: AbortSignal.any([signal, AbortSignal.timeout(FORWARD_TIMEOUT_MS)]),
     });
-    const text = await response.text();
+    // The exact bytes, whatever they are (a NUL, not UTF-8): Hookline stores them as a receiver's answer.
+    const bytes = Buffer.from(await response.arrayBuffer());
     result = {
       status: response.status,
       headers: Object.fromEntries(response.headers),
-      body: Buffer.from(text).subarray(0, RESPONSE_BODY_CAP_BYTES).toString("utf8"),
+      body_base64: bytes.subarray(0, RESPONSE_BODY_CAP_BYTES).toString("base64"),
     };
   } catch (error) {
     if (signal.aborted) return;

@@ -48,6 +48,8 @@ export interface ListenResult {
   status: number | null;
   headers?: Record<string, string> | undefined;
   body?: string | null | undefined;
+  /** The body's exact bytes in base64; taken over `body` when both are given. */
+  body_base64?: string | null | undefined;
   duration_ms: number;
   error?: string | null | undefined;
 }
@@ -343,7 +345,8 @@ function failure(startedAt: Date, errorKind: "timeout" | "connection", error: st
 function resultOf(result: ListenResult): AttemptResult {
   const ok = result.status !== null && result.status >= 200 && result.status < 300;
   // Bytes, as the transport hands a receiver's answer on: outcome.ts makes them storable text.
-  const body = result.body == null ? null : new Uint8Array(Buffer.from(result.body).subarray(0, RESPONSE_BODY_CAP_BYTES));
+  const bytes = result.body_base64 != null ? Buffer.from(result.body_base64, "base64") : result.body != null ? Buffer.from(result.body) : null;
+  const body = bytes === null ? null : new Uint8Array(bytes.subarray(0, RESPONSE_BODY_CAP_BYTES));
   return {
     ok,
     status: result.status,

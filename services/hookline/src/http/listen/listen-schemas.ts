@@ -24,6 +24,12 @@ export const ListenResultSchema = z
     status: z.number().int().min(100).max(599).nullable(),
     headers: z.record(z.string(), z.string().max(8192)).optional().openapi({ maxProperties: 200 }),
     body: z.string().max(65536).nullable().optional(),
+    body_base64: z
+      .string()
+      .max(87384)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64 (RFC 4648 §4)")
+      .nullable()
+      .optional(),
     duration_ms: z.number().int().min(0).max(3_600_000),
     error: z.string().max(1024).nullable().optional(),
   })
