@@ -54,7 +54,17 @@ describe.each(testBackends())("request bodies: media types and content codings (
       expect(created.status, created.text).toBe(201);
     });
 
-    it.each(["text/plain", "application/jsonp", "application/json-seq", "application/x-www-form-urlencoded", "json", "application/json garbage"])(
+    it.each([
+      "text/plain",
+      "application/jsonp",
+      "application/json-seq",
+      "application/x-www-form-urlencoded",
+      "json",
+      "application/json garbage",
+      // JSON is UTF-8 (RFC 8259 §8.1): another charset names a type Hookline does not read.
+      "application/json; charset=utf-16",
+      "application/vnd.acme.v2+json; charset=ISO-8859-1",
+    ])(
       "refuses %s with a 415 problem naming it",
       async (type) => {
         const refused = await send("POST", "/v1/hooks", hookBody(), { "content-type": type });

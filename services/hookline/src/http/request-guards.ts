@@ -14,13 +14,19 @@ const JSON_MEDIA_TYPE = /^application\/(?:[!#$%&'*+.^_`|~0-9a-z-]+\+)?json$/;
 
 /**
  * True when a Content-Type header names JSON, compared as RFC 9110 §8.3.1
- * says: type and subtype case-insensitively, parameters (any, e.g.
- * `charset=utf-8`) and the whitespace around them ignored —
- * `APPLICATION/JSON ; charset=UTF-8` and `application/vnd.acme.v2+json`
- * are JSON. The one media-type rule of the API (requireJsonBody).
+ * says: type and subtype case-insensitively, parameters and the whitespace
+ * around them ignored — `APPLICATION/JSON ; charset=UTF-8` and
+ * `application/vnd.acme.v2+json` are JSON. A `charset` other than UTF-8 is
+ * not: JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), and a body
+ * labelled `utf-16` would otherwise be refused later as "not valid UTF-8"
+ * instead of as the media type it is. The one media-type rule of the API
+ * (requireJsonBody).
  */
 export function isJsonMediaType(header: string | undefined): boolean {
-  return header !== undefined && JSON_MEDIA_TYPE.test(parseContentType(header).type);
+  if (header === undefined) return false;
+  const { type, parameters } = parseContentType(header);
+  const charset = parameters.charset?.toLowerCase();
+  return JSON_MEDIA_TYPE.test(type) && (charset === undefined || charset === "utf-8" || charset === "utf8");
 }
 
 /**
