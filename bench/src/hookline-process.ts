@@ -22,6 +22,8 @@ export type HooklineProcess = {
   url: string;
   pid: number;
   adminToken: string;
+  /** The scratch database it runs on (for the WAL meter and other direct reads). */
+  databaseUrl: string;
   stop: () => Promise<void>;
 };
 
@@ -77,6 +79,7 @@ export async function startHookline(
       url,
       pid: child.pid!,
       adminToken,
+      databaseUrl: db.url,
       stop: () => stopProcess(child, owned ? db : undefined),
     };
   } catch (error) {

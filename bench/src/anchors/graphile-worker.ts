@@ -6,6 +6,7 @@ import { round, type BenchRow } from "../report.js";
 import { createScratchDb } from "../scratch-db.js";
 import { newSecret, postSigned } from "../signed-request.js";
 import type { SenderReport } from "./bare-loop.js";
+import { startWalMeter, walRows } from "../wal-meter.js";
 
 type GraphileArgs = { databaseUrl: string; url: string; n: number; concurrency: number; secret: string; drain?: boolean };
 
@@ -87,6 +88,7 @@ export async function benchGraphileWorker(
   const drain = opts.drain === true;
   const secret = newSecret();
   receiver.reset("/graphile");
+  const wal = await startWalMeter(db.url);
   const call = runInChild<SenderReport>(new URL(import.meta.url), "runGraphileJobs", {
     databaseUrl: db.url,
     url: `${receiver.url}/graphile`,
@@ -99,6 +101,8 @@ export async function benchGraphileWorker(
     const report = await call.result;
     const lastAt = await receiver.waitFor(opts.deliveries, 10_000);
     const { checked, valid } = receiver.verifySamples(secret);
+    // Jobs are complete when the child reports (it stops its runner, which writes the last completion batch).
+    const walPerJob = await wal.stop(opts.deliveries);
     const t = graphileTuning;
     // A drain is timed from its first delivery to its last, as Hookline's is, so start-up costs neither.
     const from = drain ? (receiver.firstAt() ?? report.startedAt) : report.startedAt;
@@ -111,6 +115,7 @@ export async function benchGraphileWorker(
         unit: "deliveries/s",
         note: `${drain ? "backlog queued first, first→last delivery; " : ""}N=${opts.deliveries}, jobs=${opts.concurrency}, localQueue=${t.localQueueSize}, completeJobBatchDelay=${t.completeJobBatchDelay}, pool=${t.maxPoolSize}, ${valid}/${checked} signatures ok`,
       },
+      ...(drain ? [] : walRows("delivery", "graphile-worker (anchor)", walPerJob, "per job")),
     ];
   } finally {
     call.kill();

@@ -21,7 +21,7 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
     progress("delivery: bare loop anchor");
     const [bare] = await benchBareLoop(receiver, opts);
     progress("delivery: graphile-worker anchor");
-    const [graphile] = await benchGraphileWorker(receiver, config.adminUrl, opts);
+    const [graphile, ...graphileWal] = await benchGraphileWorker(receiver, config.adminUrl, opts);
     progress("delivery: graphile-worker drain anchor");
     const [graphileDrain] = await benchGraphileWorker(receiver, config.adminUrl, { ...opts, drain: true });
     const hookline = await hooklineRows(config, receiver);
@@ -30,17 +30,21 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
     const find = (name: string) => [...hookline, ...drain].find((r) => r.name === name);
     const batch = find("Hookline end to end (batch)");
     const single = find("Hookline end to end (single)");
+    const fanoutRate = find("Hookline fan-out delivery rate");
     return [
       bare!,
       graphile!,
+      ...graphileWal,
       graphileDrain!,
       ...hookline,
       ...drain,
       ratioRow("delivery", "batch end to end / graphile-worker batched", batch, graphile, "target ≥ 1.5"),
       ratioRow("delivery", "batch end to end / bare loop", batch, bare, "target ≥ 0.5"),
-      ratioRow("delivery", "single end to end / graphile-worker batched", single, graphile, "aim ≥ 1 (one event per request)"),
+      ratioRow("delivery", "single end to end / graphile-worker batched", single, graphile, "target ≥ 1 (issue 20: one event per request)"),
       ratioRow("delivery", "single end to end / bare loop", single, bare, "for information"),
       ratioRow("delivery", "worker drain / graphile-worker drain", find("Hookline worker drain"), graphileDrain, "target ≥ 1.5"),
+      ratioRow("delivery", "fan-out delivery rate / worker drain", fanoutRate, find("Hookline worker drain"), "target ≥ 0.8 (issue 20)"),
+      ...walRatioRows(hookline, graphileWal),
     ];
   } finally {
     await receiver.close();
@@ -78,3 +82,24 @@ async function hooklineRows(config: BenchConfig, receiver: Receiver): Promise<Be
   }
   return rows;
 }
+
+/**
+ * WAL bytes per delivery against the anchors: graphile-worker's per job in
+ * the same run, and the figure issue 20 started from (2026-12-05, the wide
+ * `deliveries` row written three times: pg_walinspect over N=5,000), whose
+ * third is the target.
+ */
+function walRatioRows(hookline: BenchRow[], graphileWal: BenchRow[]): BenchRow[] {
+  const graphileBytes = graphileWal.find((r) => r.name.includes("WAL bytes"));
+  return (["single", "batch"] as const).flatMap((mode) => {
+    const bytes = hookline.find((r) => r.name === `Hookline (${mode}) WAL bytes per delivery`);
+    const baseline: BenchRow = { scenario: "delivery", name: "2026-12-05", value: WAL_BYTES_2026_12_05[mode], unit: "B" };
+    return [
+      ratioRow("delivery", `WAL bytes per delivery (${mode}) / 2026-12-05's`, bytes, baseline, `target ≤ 0.33 (issue 20); 2026-12-05: ${WAL_BYTES_2026_12_05[mode]} B`),
+      ratioRow("delivery", `WAL bytes per delivery (${mode}) / graphile-worker per job`, bytes, graphileBytes, "for information"),
+    ];
+  });
+}
+
+/** WAL bytes per delivery measured on 2026-12-05 before the lean core (closing note of issue 20). */
+const WAL_BYTES_2026_12_05 = { single: 3908, batch: 3857 } as const;

@@ -5,6 +5,10 @@ import { inParallel } from "../in-parallel.js";
 import { epochNow, type Receiver } from "../receiver-server.js";
 import { round, type BenchRow } from "../report.js";
 import { benchEventData, newSecret } from "../signed-request.js";
+import { startWalMeter, walRows } from "../wal-meter.js";
+
+/** The meter waits for this before reading the WAL counters: every delivery of the run recorded. */
+export const DELIVERIES_SETTLED = "select count(*) = 0 as done from deliveries where finished_at is null";
 
 const S = "delivery";
 /** Requests in flight while creating the fan-out hooks. */
@@ -61,6 +65,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
   const path = `/hookline-${mode.kind}`;
   const hook = await createHook(hookline.url, key, `${receiver.url}${path}`, newSecret());
   receiver.reset(path);
+  const wal = await startWalMeter(hookline.databaseUrl, DELIVERIES_SETTLED);
   const rss = sampleProcess(hookline.pid);
   const startedAt = epochNow();
   const { accepted, firstRejection } = await publishEvents(hookline.url, key, n, mode);
@@ -73,6 +78,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
   }
   const lastAt = await receiver.waitFor(expected, STALL_MS).catch(() => null);
   const memory = await rss.stop();
+  const walPerDelivery = await wal.stop(receiver.count());
   const elapsed = ((lastAt ?? epochNow()) - startedAt) / 1000;
   const { checked, valid } = receiver.verifySamples(hook.secret);
   const partial = lastAt === null ? `; STALLED: ${receiver.count()} of ${expected} received, then none for ${STALL_MS / 1000} s` : "";
@@ -87,6 +93,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
     { scenario: S, name: `Hookline publish (${mode.kind})`, value: round(accepted / ((publishedAt - startedAt) / 1000)), unit: "events/s", note: `${label}; accepted while delivering` },
     { scenario: S, name: `Hookline peak RSS (${mode.kind} run)`, value: memory.peakMb, unit: "MB", note: `target < 300; ${memory.startMb} MB before the run; the built server, as pnpm start runs it` },
     { scenario: S, name: `Hookline CPU (${mode.kind} run)`, value: memory.cpuCores, unit: "cores", note: "of 2; near 1 with one event loop busy means that loop is the bound" },
+    ...walRows(S, `Hookline (${mode.kind})`, walPerDelivery, "per delivery"),
   ];
 }
 
@@ -112,8 +119,8 @@ export async function hooklineLatency(hookline: HooklineProcess, receiver: Recei
   latencies.sort((a, b) => a - b);
   const at = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!, 1);
   return [
-    { scenario: S, name: "Hookline publish→first attempt p50", value: at(0.5), unit: "ms", note: `target < 20; ${samples} samples, idle queue` },
-    { scenario: S, name: "Hookline publish→first attempt p99", value: at(0.99), unit: "ms", note: "target < 100" },
+    { scenario: S, name: "Hookline publish→first attempt p50", value: at(0.5), unit: "ms", note: `target < 10 (issue 20); ${samples} samples, idle queue` },
+    { scenario: S, name: "Hookline publish→first attempt p99", value: at(0.99), unit: "ms", note: "target < 50 (issue 20)" },
   ];
 }
 
