@@ -2,8 +2,8 @@ import { defineCommand } from "citty";
 import type { Config } from "../config.js";
 import { createLogger } from "../logger.js";
 import { resolveSecretBox } from "../signing/main-key.js";
-import { DataDirBusyError, isDataDirLocked, lockDataDir } from "../store/data-dir-lock.js";
-import { openStore } from "../store/database.js";
+import { DataDirBusyError, isDataDirLocked } from "../store/data-dir-lock.js";
+import { holdStore } from "./held-store.js";
 import { findUnreadableSecret, resealHookSecrets } from "../store/hook-secrets.js";
 import { dataDirBusyMessage } from "../startup-errors.js";
 import { CliError } from "./cli-error.js";
@@ -33,8 +33,8 @@ export function secretsCommand(config: () => Config) {
       if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
         throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(settings.dataDir, embeddedServer(settings)))} Stop it, then run this again.`);
       }
-      const lock = isEmbeddedOnDisk(settings) ? await lockDataDir(settings.dataDir, "secrets reencrypt", () => {}) : undefined;
-      const store = await openStore({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 1 });
+      const held = await holdStore(settings, "secrets reencrypt");
+      const store = held.store;
       try {
         const box = await resolveSecretBox(settings, createLogger("warn"));
         const unreadable = await findUnreadableSecret(store.db, box);
@@ -46,8 +46,7 @@ export function secretsCommand(config: () => Config) {
         if (done.unreadable.length > 0) console.error(`Not re-encrypted, their stored secret does not open (tampered?): hooks ${done.unreadable.join(", ")}`);
         if (done.remaining > 0 || done.unreadable.length > 0) process.exitCode = 1;
       } finally {
-        await store.close();
-        await lock?.release();
+        await held.release();
       }
     },
   });
