@@ -1,6 +1,7 @@
 import { createClient } from "@hookline/sdk";
 import { defineCommand } from "citty";
 import type { Config } from "../config.js";
+import { parseDecimalInteger } from "../http/decimal-integers.js";
 import { apiFailure, CliError } from "./cli-error.js";
 import { serverUrl } from "./server-target.js";
 
@@ -26,8 +27,8 @@ export function portalCommand(config: () => Config) {
       if (!token) {
         throw new CliError(args.account_id ? "HOOKLINE_ADMIN_TOKEN is required to make a link for another account." : "HOOKLINE_API_KEY is required (or name an account and set HOOKLINE_ADMIN_TOKEN).");
       }
-      const ttl = args.ttl === undefined ? undefined : Number(args.ttl);
-      if (ttl !== undefined && !Number.isInteger(ttl)) throw new CliError(`--ttl must be a whole number of seconds (got "${args.ttl}").`);
+      const ttl = args.ttl === undefined ? undefined : parseDecimalInteger(args.ttl, 60, 3600);
+      if (args.ttl !== undefined && ttl === undefined) throw new CliError(`--ttl must be a whole number of seconds from 60 to 3600, in decimal digits (got "${args.ttl}").`);
       const eventTypes = args["event-types"]?.split(",").map((t) => t.trim()).filter(Boolean);
       const body = { ...(args["read-only"] ? { read_only: true } : {}), ...(eventTypes?.length ? { event_types: eventTypes } : {}), ...(ttl !== undefined ? { ttl_seconds: ttl } : {}) };
       const url = serverUrl(settings, args.url);

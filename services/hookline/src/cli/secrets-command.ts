@@ -6,6 +6,7 @@ import { DataDirBusyError, isDataDirLocked } from "../store/data-dir-lock.js";
 import { holdStore } from "./held-store.js";
 import { findUnreadableSecret, resealHookSecrets } from "../store/hook-secrets.js";
 import { dataDirBusyMessage } from "../startup-errors.js";
+import { parseDecimalInteger } from "../http/decimal-integers.js";
 import { CliError } from "./cli-error.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./server-target.js";
 
@@ -26,8 +27,8 @@ export function secretsCommand(config: () => Config) {
     },
     args: { batch: { type: "string", description: "Hooks per batch (each batch commits by itself), 1 to 10000", default: "500" } },
     async run({ args }) {
-      const batchSize = Number(args.batch);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new CliError("--batch must be an integer from 1 to 10000.");
+      const batchSize = parseDecimalInteger(args.batch, 1, 10_000);
+      if (batchSize === undefined) throw new CliError("--batch must be an integer from 1 to 10000.");
       const settings = config();
       // PGlite is single-process: the server that holds the folder re-seals clear secrets itself at start.
       if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
