@@ -1534,7 +1534,7 @@ export interface components {
          *     }
          */
         PortalSettings: {
-            /** @description Origins (scheme, host, optional port; no path) allowed to frame the portal. */
+            /** @description Origins allowed to frame the portal, each exactly as a browser sends it (RFC 6454 §6.2): `http` or `https`, a host (DNS labels, or an IPv6 address in brackets), an optional port up to 65535 (not the scheme's default), in lowercase; no path (not even `/`), query, userinfo or wildcard. A bad entry answers 400 naming it with its index (`body.frame_ancestors.2`). */
             frame_ancestors: string[];
             brand_name: string | null;
             /** @description The accent colour as `#rrggbb`. */
