@@ -2125,7 +2125,7 @@ export interface components {
             forward_to?: string;
         };
         /**
-         * @description A listen session: a hook of the account whose deliveries go to the client holding the session's stream instead of to a URL. Its `id` is the hook's id, so its deliveries and attempts are read with the hook operations.
+         * @description A listen session: a hook of the account whose deliveries go to the client holding the session's stream instead of to a URL. It is not one of the account's hooks to the API: no hook list or count shows it (`/v1/hooks`, the seed profiles, the dashboard, the portal), and the hook operations on its `id` answer 404, except its delivery log, `GET /v1/hooks/{id}/deliveries`, and its deliveries by id.
          * @example {
          *       "id": 12,
          *       "events": [

@@ -334,7 +334,7 @@ export function createListenSessions(deps: {
     async remove(account, id) {
       await owned(account, id);
       yieldSession(id);
-      if (!(await deleteHook(db, account.id, id))) throw notFound(`No listen session ${id} in this account.`);
+      if (!(await deleteHook(db, account.id, id, "listen session"))) throw notFound(`No listen session ${id} in this account.`);
     },
     async close() {
       closed = true;
