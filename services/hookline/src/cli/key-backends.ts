@@ -7,7 +7,7 @@ import { migrateToLatest } from "../store/database.js";
 import { holdStore } from "./held-store.js";
 import { dataDirBusyMessage } from "../startup-errors.js";
 import { apiFailure, CliError } from "./cli-error.js";
-import { embeddedServer, isEmbeddedOnDisk, serverUrl } from "./server-target.js";
+import { embeddedAdmin, embeddedServer, isEmbeddedOnDisk, serverUrl } from "./server-target.js";
 
 /** Where `hookline keys …` does its work: the database itself, or a running server's API. */
 export interface KeyBackend {
@@ -36,13 +36,15 @@ export async function openKeyBackend(config: Config, args: { account?: string; u
   const held = isEmbeddedOnDisk(config) && isDataDirLocked(config.dataDir);
   if (args.url || held) {
     const owner = embeddedServer(config);
-    const token = config.adminToken ?? owner?.admin_token;
     const url = serverUrl(config, args.url);
+    // The embedded server's token goes only to that server, never to another --url.
+    const embedded = embeddedAdmin(config, url);
+    const token = config.adminToken ?? embedded?.token;
     if (!token) {
       if (held) throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(config.dataDir, owner))} To manage keys while it runs, set HOOKLINE_API_KEY (a key of the account) or HOOKLINE_ADMIN_TOKEN (the server's).`);
       throw new CliError("HOOKLINE_ADMIN_TOKEN is required to manage another account's keys through --url (or set HOOKLINE_API_KEY for the key's own account).");
     }
-    const account = args.account ?? owner?.default_account;
+    const account = args.account ?? embedded?.defaultAccount;
     if (!account) throw new CliError("--account is required when going through the server's API (GET /v1/accounts/me shows a key's account).");
     return apiBackend(createClient({ baseUrl: url, apiKey: token, retry: false }), `account ${account} (through ${url})`, account);
   }
