@@ -1534,7 +1534,7 @@ export interface components {
          *     }
          */
         PortalSettings: {
-            /** @description Origins (scheme, host, optional port; no path) allowed to frame the portal. */
+            /** @description Origins allowed to frame the portal, each exactly as a browser sends it (RFC 6454 §6.2): `http` or `https`, a host (DNS labels, or an IPv6 address in brackets), an optional port up to 65535 (not the scheme's default), in lowercase; no path (not even `/`), query, userinfo or wildcard. A bad entry answers 400 naming it with its index (`body.frame_ancestors.2`). */
             frame_ancestors: string[];
             brand_name: string | null;
             /** @description The accent colour as `#rrggbb`. */
@@ -2125,7 +2125,7 @@ export interface components {
             forward_to?: string;
         };
         /**
-         * @description A listen session: a hook of the account whose deliveries go to the client holding the session's stream instead of to a URL. Its `id` is the hook's id, so its deliveries and attempts are read with the hook operations.
+         * @description A listen session: a hook of the account whose deliveries go to the client holding the session's stream instead of to a URL. It is not one of the account's hooks to the API: no hook list or count shows it (`/v1/hooks`, the seed profiles, the dashboard, the portal), and the hook operations on its `id` answer 404, except its delivery log, `GET /v1/hooks/{id}/deliveries`, and its deliveries by id.
          * @example {
          *       "id": 12,
          *       "events": [

@@ -5,6 +5,8 @@ import { createAdaptorServer } from "@hono/node-server";
 import type { Socket } from "node:net";
 import type { ServerType } from "@hono/node-server";
 import { createApp } from "./app.js";
+import { createListenSessions } from "./delivery/listen-sessions.js";
+import { stoppingResponse } from "./stopping-response.js";
 import type { FromApiLoop, ToApiLoop } from "./api-loops.js";
 import type { Config } from "./config.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
@@ -62,16 +64,22 @@ async function run(config: Config): Promise<void> {
 
   // As in the first process: a publish answered here stores its trace context for the worker's attempts.
   await startTracing(config.tracing);
-  const app = createApp({ store, config, logger, transport, metrics: shared, secrets, peers });
-  const server: ServerType = createAdaptorServer({ fetch: app.fetch });
+  // Made here, not inside the app, so the stop below can end its streams before the pool closes.
+  const listen = createListenSessions({ store, config, secrets, logger, metrics });
+  const app = createApp({ store, config, logger, transport, metrics: shared, secrets, peers, listen });
+  let fetch: (request: Request, env?: unknown) => Response | Promise<Response> = app.fetch;
+  const server: ServerType = createAdaptorServer({ fetch: (request, env) => fetch(request, env) });
 
   let stopping = false;
   async function stop(code: number): Promise<never> {
     if (!stopping) {
       stopping = true;
+      // As the first process stops (hookline.ts): new requests refused, then
+      // every user of the store ended, then the pool.
+      fetch = stoppingResponse;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if ("closeIdleConnections" in server) server.closeIdleConnections();
-      await closed;
+      await Promise.allSettled([closed, listen.close()]);
       await transport.close();
       await store.close();
       await stopTracing();

@@ -9,10 +9,11 @@ import { secretsCommand } from "./cli/secrets-command.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./cli/server-target.js";
 import { portalCommand } from "./cli/portal-command.js";
 import { triggerCommand } from "./cli/trigger-command.js";
-import { DataDirBusyError, isDataDirLocked, lockDataDir } from "./store/data-dir-lock.js";
+import { DataDirBusyError, isDataDirLocked } from "./store/data-dir-lock.js";
+import { holdStore } from "./cli/held-store.js";
 import { watchLauncher } from "./launcher-watch.js";
 import { PACKAGE_VERSION } from "./package-version.js";
-import { migrateToLatest, openStore } from "./store/database.js";
+import { migrateToLatest } from "./store/database.js";
 import { loadConfigOrExit, reportFailure, runServer } from "./serve.js";
 import { dataDirBusyMessage } from "./startup-errors.js";
 
@@ -38,14 +39,12 @@ const migrate = defineCommand({
     if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
       throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(settings.dataDir, embeddedServer(settings)))} The running server has already migrated it.`);
     }
-    const lock = isEmbeddedOnDisk(settings) ? await lockDataDir(settings.dataDir, "migrate", () => {}) : undefined;
-    const store = await openStore({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 1 });
+    const held = await holdStore(settings, "migrate");
     try {
-      const applied = await migrateToLatest(store);
+      const applied = await migrateToLatest(held.store);
       console.log(applied.length ? `Applied ${applied.join(", ")}.` : "The database is at the latest migration.");
     } finally {
-      await store.close();
-      await lock?.release();
+      await held.release();
     }
   },
 });

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
+import { stoppingResponse } from "./stopping-response.js";
 import { startApiLoops, type ApiLoops } from "./api-loops.js";
 import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
@@ -148,16 +149,24 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       lock?.advertise({ default_account: accountId });
     },
     async stop() {
-      // Stop taking requests and claims first; then finish (or release) what is in flight; then the pool; then the folder.
+      // Shutdown order: whatever still uses the store (requests in flight, listen
+      // streams, API loops, the worker, retention, background touches) stops
+      // first; then the pool; then the folder. A request arriving on a kept-alive
+      // connection meanwhile would open a listen stream or a query on a pool about
+      // to close ("driver has already been destroyed"): it gets 503 and the
+      // connection is closed.
+      handler = stoppingResponse;
       const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
       const localClosed = local && local !== server ? new Promise<void>((resolve) => local!.close(() => resolve())) : Promise.resolve();
       for (const s of [server, local]) if (s && "closeIdleConnections" in s) s.closeIdleConnections();
       // Listen streams never end by themselves: closing them lets the server's close complete.
-      await Promise.all([closed, localClosed, listenSessions?.close(), loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
+      const users = await Promise.allSettled([closed, localClosed, listenSessions?.close(), loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
       await store.close();
       await stopTracing();
       await lock?.release();
+      const failed = users.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
     },
   };
 }

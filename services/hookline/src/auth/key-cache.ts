@@ -57,7 +57,8 @@ export function createKeyAuthenticator(
   function touch(entry: Valid, now: number) {
     if (now - entry.touchedAt < resolutionMs) return;
     entry.touchedAt = now;
-    touchApiKey(store.db, entry.owner.keyId).catch(onError);
+    // Not awaited by the request; the store waits for it before closing.
+    store.background(() => touchApiKey(store.db, entry.owner.keyId).catch(onError));
   }
 
   return {

@@ -29,7 +29,7 @@ function issued(row: ApiKeyRow, key: string): IssuedApiKey {
 }
 
 /** Creates a key for an account; the raw key is in the answer and nowhere else (only its SHA-256 is stored). */
-export async function issueApiKey(store: Store, accountId: string, name: string): Promise<IssuedApiKey> {
+export async function issueApiKey(store: Pick<Store, "db">, accountId: string, name: string): Promise<IssuedApiKey> {
   const { key, hash, prefix } = generateApiKey();
   return issued(await insertApiKey(store.db, { accountId, name, hash, prefix }), key);
 }

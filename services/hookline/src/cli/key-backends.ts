@@ -2,11 +2,12 @@ import { createClient, type HooklineClient } from "@hookline/sdk";
 import { issueApiKey, listApiKeys, revokeAccountKey, rotateAccountKey, type ApiKeyInfo, type IssuedApiKey } from "../auth/key-service.js";
 import type { Config } from "../config.js";
 import { findAccount, oldestAccount } from "../store/accounts.js";
-import { DataDirBusyError, isDataDirLocked, lockDataDir, type DataDirLock } from "../store/data-dir-lock.js";
-import { migrateToLatest, openStore, type Store } from "../store/database.js";
+import { DataDirBusyError, isDataDirLocked } from "../store/data-dir-lock.js";
+import { migrateToLatest } from "../store/database.js";
+import { holdStore } from "./held-store.js";
 import { dataDirBusyMessage } from "../startup-errors.js";
 import { apiFailure, CliError } from "./cli-error.js";
-import { embeddedServer, isEmbeddedOnDisk, serverUrl } from "./server-target.js";
+import { embeddedAdmin, embeddedServer, isEmbeddedOnDisk, serverUrl } from "./server-target.js";
 
 /** Where `hookline keys …` does its work: the database itself, or a running server's API. */
 export interface KeyBackend {
@@ -35,13 +36,15 @@ export async function openKeyBackend(config: Config, args: { account?: string; u
   const held = isEmbeddedOnDisk(config) && isDataDirLocked(config.dataDir);
   if (args.url || held) {
     const owner = embeddedServer(config);
-    const token = config.adminToken ?? owner?.admin_token;
     const url = serverUrl(config, args.url);
+    // The embedded server's token goes only to that server, never to another --url.
+    const embedded = embeddedAdmin(config, url);
+    const token = config.adminToken ?? embedded?.token;
     if (!token) {
       if (held) throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(config.dataDir, owner))} To manage keys while it runs, set HOOKLINE_API_KEY (a key of the account) or HOOKLINE_ADMIN_TOKEN (the server's).`);
       throw new CliError("HOOKLINE_ADMIN_TOKEN is required to manage another account's keys through --url (or set HOOKLINE_API_KEY for the key's own account).");
     }
-    const account = args.account ?? owner?.default_account;
+    const account = args.account ?? embedded?.defaultAccount;
     if (!account) throw new CliError("--account is required when going through the server's API (GET /v1/accounts/me shows a key's account).");
     return apiBackend(createClient({ baseUrl: url, apiKey: token, retry: false }), `account ${account} (through ${url})`, account);
   }
@@ -85,22 +88,12 @@ function apiBackend(client: HooklineClient, where: string, account: string | und
 }
 
 async function directBackend(config: Config, accountFlag: string | undefined): Promise<KeyBackend> {
-  let lock: DataDirLock | undefined;
-  if (isEmbeddedOnDisk(config)) {
-    try {
-      lock = await lockDataDir(config.dataDir, "keys", () => {});
-    } catch (error) {
-      if (error instanceof DataDirBusyError) throw new CliError(dataDirBusyMessage(error));
-      throw error;
-    }
-  }
-  let store: Store | undefined;
+  const held = await holdStore(config, "keys");
   try {
-    store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
-    await migrateToLatest(store);
-    const account = accountFlag ? await findAccount(store.db, accountFlag) : await oldestAccount(store.db);
+    const db = held.store;
+    await migrateToLatest(db);
+    const account = accountFlag ? await findAccount(db.db, accountFlag) : await oldestAccount(db.db);
     if (!account) throw new CliError(accountFlag ? `--account ${accountFlag} names no account.` : "No account yet: start the server once to create the default account.");
-    const db = store;
     const noKey = (keyId: number) => new CliError(`No active API key ${keyId} in account ${account.id} (\`hookline keys list\` shows them).`);
     return {
       where: `account ${account.id}`,
@@ -114,14 +107,10 @@ async function directBackend(config: Config, accountFlag: string | undefined): P
         if (!rotated) throw noKey(keyId);
         return rotated.created;
       },
-      close: async () => {
-        await db.close();
-        await lock?.release();
-      },
+      close: held.release,
     };
   } catch (error) {
-    await store?.close();
-    await lock?.release();
+    await held.release();
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import type { ApiKeyInfo } from "../auth/key-service.js";
 import type { Config } from "../config.js";
+import { MAX_INT4, parseDecimalInteger } from "../http/decimal-integers.js";
 import { CliError } from "./cli-error.js";
 import { openKeyBackend, type KeyBackend } from "./key-backends.js";
 
@@ -11,8 +12,8 @@ const where = {
 } as const;
 
 function keyIdOf(value: string): number {
-  const id = Number(value);
-  if (!Number.isInteger(id) || id < 1) throw new CliError(`KEY_ID must be a key's id (a positive integer, as \`hookline keys list\` shows), not "${value}".`);
+  const id = parseDecimalInteger(value, 1, MAX_INT4);
+  if (id === undefined) throw new CliError(`KEY_ID must be a key's id (a positive integer, as \`hookline keys list\` shows), not "${value}".`);
   return id;
 }
 

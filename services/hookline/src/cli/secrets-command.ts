@@ -2,10 +2,11 @@ import { defineCommand } from "citty";
 import type { Config } from "../config.js";
 import { createLogger } from "../logger.js";
 import { resolveSecretBox } from "../signing/main-key.js";
-import { DataDirBusyError, isDataDirLocked, lockDataDir } from "../store/data-dir-lock.js";
-import { openStore } from "../store/database.js";
+import { DataDirBusyError, isDataDirLocked } from "../store/data-dir-lock.js";
+import { holdStore } from "./held-store.js";
 import { findUnreadableSecret, resealHookSecrets } from "../store/hook-secrets.js";
 import { dataDirBusyMessage } from "../startup-errors.js";
+import { parseDecimalInteger } from "../http/decimal-integers.js";
 import { CliError } from "./cli-error.js";
 import { embeddedServer, isEmbeddedOnDisk } from "./server-target.js";
 
@@ -26,15 +27,15 @@ export function secretsCommand(config: () => Config) {
     },
     args: { batch: { type: "string", description: "Hooks per batch (each batch commits by itself), 1 to 10000", default: "500" } },
     async run({ args }) {
-      const batchSize = Number(args.batch);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new CliError("--batch must be an integer from 1 to 10000.");
+      const batchSize = parseDecimalInteger(args.batch, 1, 10_000);
+      if (batchSize === undefined) throw new CliError("--batch must be an integer from 1 to 10000.");
       const settings = config();
       // PGlite is single-process: the server that holds the folder re-seals clear secrets itself at start.
       if (isEmbeddedOnDisk(settings) && isDataDirLocked(settings.dataDir)) {
         throw new CliError(`${dataDirBusyMessage(new DataDirBusyError(settings.dataDir, embeddedServer(settings)))} Stop it, then run this again.`);
       }
-      const lock = isEmbeddedOnDisk(settings) ? await lockDataDir(settings.dataDir, "secrets reencrypt", () => {}) : undefined;
-      const store = await openStore({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 1 });
+      const held = await holdStore(settings, "secrets reencrypt");
+      const store = held.store;
       try {
         const box = await resolveSecretBox(settings, createLogger("warn"));
         const unreadable = await findUnreadableSecret(store.db, box);
@@ -46,8 +47,7 @@ export function secretsCommand(config: () => Config) {
         if (done.unreadable.length > 0) console.error(`Not re-encrypted, their stored secret does not open (tampered?): hooks ${done.unreadable.join(", ")}`);
         if (done.remaining > 0 || done.unreadable.length > 0) process.exitCode = 1;
       } finally {
-        await store.close();
-        await lock?.release();
+        await held.release();
       }
     },
   });

@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import { readDataDirOwner, type DataDirOwner } from "../store/data-dir-lock.js";
+import { isDataDirLocked, readDataDirOwner, type DataDirOwner } from "../store/data-dir-lock.js";
 
 /** Whether the configured database is an embedded one on disk (one process at a time). */
 export function isEmbeddedOnDisk(config: Config): boolean {
@@ -21,4 +21,24 @@ export function serverUrl(config: Config, flag: string | undefined): string {
   if (url) return url.replace(/\/+$/, "");
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host === "::" ? "[::1]" : config.host.includes(":") ? `[${config.host}]` : config.host;
   return `http://${host}:${config.port}`;
+}
+
+/**
+ * The admin credentials the running embedded server holding the data folder
+ * recorded for the CLI on this machine (its owner file, mode 0600): its
+ * admin token and default account, when `target` (the URL the command will
+ * call) is that server's own. Never for another URL: the token must not
+ * reach a server given with --url that is not the one that made it. How
+ * `keys`, `portal` and any CLI command needing admin rights on the embedded
+ * database authenticate without HOOKLINE_ADMIN_TOKEN.
+ */
+export function embeddedAdmin(config: Config, target: string): { token: string; defaultAccount: string | undefined } | undefined {
+  if (!isEmbeddedOnDisk(config) || !isDataDirLocked(config.dataDir)) return undefined;
+  const owner = readDataDirOwner(config.dataDir);
+  if (!owner?.admin_token || !owner.url || !sameServer(owner.url, target)) return undefined;
+  return { token: owner.admin_token, defaultAccount: owner.default_account };
+}
+
+function sameServer(a: string, b: string): boolean {
+  return URL.canParse(a) && URL.canParse(b) && new URL(a).origin === new URL(b).origin;
 }

@@ -3,7 +3,7 @@ import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
-import { notFound } from "../domain/errors.js";
+import { HooklineError, notFound } from "../domain/errors.js";
 import { publishOperationalEvents } from "../events/operational-events.js";
 import { DEFAULT_RETRIES } from "../hooks/hook-input.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -131,9 +131,14 @@ export function createListenSessions(deps: {
   const streams = new Set<{ sessionId: number; wake(): void; stop: AbortController; done: Promise<void> }>();
   let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  // Set by close(): from then on nothing new may start on the store, which closes next.
+  let closed = false;
+  let sweeping: Promise<void> | undefined;
+  const stopping = () => new HooklineError("unavailable", "Hookline is stopping; reconnect in a moment.", undefined, 1);
 
   /** One NOTIFY subscription and one expiry sweep per process, from the first stream on. */
   function startShared(): void {
+    if (closed) return;
     unlisten ??= store
       .listen(DELIVERIES_CHANNEL, () => {
         for (const stream of streams) stream.wake();
@@ -142,7 +147,7 @@ export function createListenSessions(deps: {
         logger.warn({ err: error }, "listen streams: no NOTIFY; polling only");
         return undefined;
       });
-    sweepTimer ??= setInterval(() => void sweep(), Math.min(60_000, (config.listenSessionTtlSeconds * 1000) / 2)).unref();
+    sweepTimer ??= setInterval(() => (sweeping ??= sweep().finally(() => (sweeping = undefined))), Math.min(60_000, (config.listenSessionTtlSeconds * 1000) / 2)).unref();
   }
 
   async function sweep(): Promise<void> {
@@ -174,6 +179,8 @@ export function createListenSessions(deps: {
 
   function runStream(sessionId: number, accountId: string, elsewhere?: (sessionId: number) => void) {
     return async (sink: ListenSink): Promise<void> => {
+      // Opened as the server began to stop: close() has already ended the streams it knew of.
+      if (closed) return;
       const lockedBy = `listen:${sessionId}:${randomBytes(6).toString("hex")}`;
       const waker = createWaker();
       const stop = new AbortController();
@@ -295,6 +302,7 @@ export function createListenSessions(deps: {
 
   return {
     async create(account, input) {
+      if (closed) throw stopping();
       const id = await reserveHookId(db);
       const secret = generateSigningSecret();
       const events = input.events ?? ["*"];
@@ -311,6 +319,7 @@ export function createListenSessions(deps: {
       return { id, events, secret, expires_at: row.listen_expires_at!.toISOString() };
     },
     async open(account, id, elsewhere) {
+      if (closed) throw stopping();
       await owned(account, id);
       return runStream(id, account.id, elsewhere);
     },
@@ -325,12 +334,14 @@ export function createListenSessions(deps: {
     async remove(account, id) {
       await owned(account, id);
       yieldSession(id);
-      if (!(await deleteHook(db, account.id, id))) throw notFound(`No listen session ${id} in this account.`);
+      if (!(await deleteHook(db, account.id, id, "listen session"))) throw notFound(`No listen session ${id} in this account.`);
     },
     async close() {
+      closed = true;
       clearInterval(sweepTimer);
       for (const stream of streams) stream.stop.abort();
       await Promise.all([...streams].map((s) => s.done));
+      await sweeping;
       const stopListening = await unlisten;
       await stopListening?.().catch(() => {});
     },

@@ -30,7 +30,8 @@ export function createDeliveryNotifier(store: Store, cooldownMs = 5): DeliveryNo
   const notify = () => {
     coolingDown = true;
     pending = false;
-    void sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db).catch(() => {});
+    // A hint nobody awaits: run as the store's background work, so a stop never closes the pool under it.
+    store.background(() => sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db));
     setTimeout(() => {
       coolingDown = false;
       if (pending) notify();

@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
 import { HooklineError, invalid, notFound, type FieldError } from "../domain/errors.js";
+import { lockName } from "../store/advisory-locks.js";
 import { generateSigningSecret, secretProblem } from "../signing/secret.js";
 import type { SecretBox } from "../signing/secret-box.js";
 import {
@@ -36,6 +37,13 @@ export interface HookService {
   getSecrets(account: AuthenticatedAccount, id: number): Promise<HookRow>;
   /** The account's hooks with exactly this callback URL, oldest first. */
   findByUrl(account: AuthenticatedAccount, url: string): Promise<HookRow[]>;
+  /**
+   * Subscribe-by-URL, atomically: under a lock on (account, `input.url`),
+   * `reuse` sees the account's hooks with that URL and answers the one to
+   * give back (or throws, e.g. a conflict); when it answers undefined the
+   * hook is created. Concurrent identical calls create one hook, never two.
+   */
+  createUnlessUrlTaken(account: AuthenticatedAccount, input: HookCreate, reuse: (existing: HookRow[]) => HookRow | undefined): Promise<HookRow>;
   list(account: AuthenticatedAccount, query: HookListQuery): Promise<{ hooks: HookRow[]; nextAfter: number | undefined }>;
   replace(account: AuthenticatedAccount, id: number, input: HookCreate): Promise<HookRow>;
   patch(account: AuthenticatedAccount, id: number, input: HookPatch): Promise<HookRow>;
@@ -132,22 +140,42 @@ export function createHookService(deps: { store: Store; config: Config; secrets:
   const sealedChanges = <T extends { secret?: string | undefined }>(id: number, changes: T): T =>
     changes.secret ? { ...changes, secret: secrets.seal(id, changes.secret) } : changes;
 
+  /** A new hook's row (secret sealed) and its secret in clear, checked and, for `verify`, pinged: nothing inserted yet. */
+  async function prepareHook(account: AuthenticatedAccount, input: HookCreate) {
+    checkWritable(input);
+    // The id is reserved first: the sealed secret is bound to it, and a
+    // verifying create pings with it before inserting anything.
+    const id = await hooks.reserveHookId(db);
+    const secret = input.secret ?? generateSigningSecret();
+    const hook = {
+      id,
+      account_id: account.id,
+      ...replaceableFields(input),
+      secret: secrets.seal(id, secret),
+      created_by: account.name,
+    };
+    if (input.verify) await verifyOrThrow(pingTargetOf(hook));
+    return { hook, secret };
+  }
+
   return {
     async create(account, input) {
-      checkWritable(input);
-      // The id is reserved first: the sealed secret is bound to it, and a
-      // verifying create pings with it before inserting anything.
-      const id = await hooks.reserveHookId(db);
-      const secret = input.secret ?? generateSigningSecret();
-      const hook = {
-        id,
-        account_id: account.id,
-        ...replaceableFields(input),
-        secret: secrets.seal(id, secret),
-        created_by: account.name,
-      };
-      if (input.verify) await verifyOrThrow(pingTargetOf(hook));
+      const { hook, secret } = await prepareHook(account, input);
       return { ...(await hooks.insertHook(db, hook)), secret };
+    },
+
+    async createUnlessUrlTaken(account, input, reuse) {
+      const reused = (existing: HookRow[]) => reuse(existing.filter((row) => row.url === input.url));
+      // Most calls repeat a subscription: answered without a lock or a reserved id.
+      const early = reused(await hooks.findHooksByUrl(db, account.id, input.url));
+      if (early) return early;
+      const { hook, secret } = await prepareHook(account, input);
+      return db.transaction().execute(async (trx) => {
+        await lockName(trx, "hook-url", account.id, input.url);
+        const existing = reused(await hooks.findHooksByUrl(trx, account.id, input.url));
+        if (existing) return existing;
+        return { ...(await hooks.insertHook(trx, hook)), secret };
+      });
     },
 
     async get(account, id) {

@@ -13,6 +13,14 @@ export interface Store {
   kind: StoreKind;
   /** Subscribes to a NOTIFY channel; resolves to the function that unsubscribes. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Runs fire-and-forget work on the store (an API key's last-used touch, a
+   * NOTIFY hint) that no caller awaits: `close()` waits for it before the
+   * pool goes, and once closing has begun new work is skipped, so nothing
+   * runs on a destroyed pool ("driver has already been destroyed").
+   */
+  background(work: () => Promise<unknown>): void;
+  /** Waits for background work, then closes the pool. Everything else using the store must have stopped first. */
   close(): Promise<void>;
 }
 
@@ -36,10 +44,30 @@ const INT8_OID = 20;
  * await migrateToLatest(store);
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize) : openPglite(options.dataDir);
+  const store = options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize) : await openPglite(options.dataDir);
+  return withBackgroundWork(store);
 }
 
-function openPostgres(url: string, poolSize: number): Store {
+/** Adds `background` to a store and makes its `close` wait for that work first (see `Store.background`). */
+function withBackgroundWork(store: Omit<Store, "background">): Store {
+  const pending = new Set<Promise<unknown>>();
+  let closing: Promise<void> | undefined;
+  return {
+    ...store,
+    background(work) {
+      if (closing) return;
+      const running = work().catch(() => {});
+      pending.add(running);
+      void running.finally(() => pending.delete(running));
+    },
+    close() {
+      closing ??= Promise.allSettled([...pending]).then(() => store.close());
+      return closing;
+    },
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Omit<Store, "background"> {
   const sql = postgres(url, {
     max: poolSize,
     onnotice: () => {},
@@ -66,7 +94,7 @@ function openPostgres(url: string, poolSize: number): Store {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Store> {
+async function openPglite(dataDir: string): Promise<Omit<Store, "background">> {
   // Loaded only here: a PostgreSQL process never needs the WASM build (~8 MB
   // of RSS under plain node, ~38 MB through tsx).
   const { PGlite } = await import("@electric-sql/pglite");

@@ -65,6 +65,16 @@ export async function reserveHookId(db: Db): Promise<number> {
 }
 
 /**
+ * PUBLIC_HOOKS: a listen session (`hookline listen`) is stored as a hook with
+ * `listen_expires_at` set, so it can reuse the delivery path; it is not a
+ * hook to anyone reading or writing hooks. Every read and write here (get,
+ * list, find by URL, update, rotate, delete) leaves such rows out: they
+ * appear in no listing or count of `/v1/hooks`, the seed profiles, the
+ * dashboard or the portal, and a direct GET/PATCH/DELETE by their id is a
+ * 404. They are reached through `/v1/listen-sessions` only.
+ */
+
+/**
  * One hook of an account by id. The statement is written once instead of
  * built per call: `GET /v1/hooks/{id}` is the API's hottest read, and
  * building and compiling the kysely query was ~5% of its CPU (profile in
@@ -74,11 +84,12 @@ export async function findHook(db: Db, accountId: string, id: number): Promise<H
   const result = await db.executeQuery<HookRow>(CompiledQuery.raw(FIND_HOOK, [accountId, id]));
   return result.rows[0];
 }
-const FIND_HOOK = `select ${HOOK_COLUMNS_SQL} from hooks where account_id = $1 and id = $2`;
+// Listen sessions are hooks internally (store/listen-sessions.ts), never hooks to the API: see PUBLIC_HOOKS.
+const FIND_HOOK = `select ${HOOK_COLUMNS_SQL} from hooks where account_id = $1 and id = $2 and listen_expires_at is null`;
 
 /** The account's hooks with exactly this callback URL (Kudu refuses a URL subscribed to another event). */
 export async function findHooksByUrl(db: Db, accountId: string, url: string): Promise<HookRow[]> {
-  return db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId).where("url", "=", url).orderBy("id").execute();
+  return db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId).where("url", "=", url).where("listen_expires_at", "is", null).orderBy("id").execute();
 }
 
 export interface HookListFilter {
@@ -92,7 +103,7 @@ export interface HookListFilter {
 }
 
 export async function listHooks(db: Db, accountId: string, filter: HookListFilter): Promise<HookRow[]> {
-  let query = db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId);
+  let query = db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId).where("listen_expires_at", "is", null);
   if (filter.subject_type !== undefined) query = query.where("subject_type", "=", filter.subject_type);
   if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
   if (filter.is_active !== undefined) query = query.where("is_active", "=", filter.is_active);
@@ -130,7 +141,8 @@ export async function updateHook(
     .updateTable("hooks")
     .set({ ...rest, ...customData, ...reactivated, updated_at: sql`now()` })
     .where("account_id", "=", accountId)
-    .where("id", "=", id);
+    .where("id", "=", id)
+    .where("listen_expires_at", "is", null);
   if (expected) {
     query = query.where("url", "=", expected.url).where("is_active", "=", expected.is_active).where("secret", "=", expected.secret);
   }
@@ -149,9 +161,15 @@ export async function updateHook(
  * before its hook row, so this does too (delivery rows, then the hook row):
  * the other order could deadlock with them (SQLSTATE 40P01, a 500).
  */
-export async function deleteHook(db: Kysely<Database>, accountId: string, id: number): Promise<boolean> {
+export async function deleteHook(db: Kysely<Database>, accountId: string, id: number, kind: "hook" | "listen session" = "hook"): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const owned = await trx.selectFrom("hooks").select("id").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
+    const owned = await trx
+      .selectFrom("hooks")
+      .select("id")
+      .where("account_id", "=", accountId)
+      .where("id", "=", id)
+      .where("listen_expires_at", kind === "hook" ? "is" : "is not", null)
+      .executeTakeFirst();
     if (!owned) return false;
     await sql`select id from deliveries where hook_id = ${id} and status = 'pending' order by id for update`.execute(trx);
     await sql`
@@ -190,7 +208,7 @@ export async function rotateHookSecret(
   return db.transaction().execute(async (trx) => {
     const locked = await sql<Pick<HookRow, "secret" | "previous_secret" | "previous_secret_expires_at"> & { now: Date }>`
       select secret, previous_secret, previous_secret_expires_at, now() as now
-      from hooks where account_id = ${accountId} and id = ${id} for update`.execute(trx);
+      from hooks where account_id = ${accountId} and id = ${id} and listen_expires_at is null for update`.execute(trx);
     const current = locked.rows[0];
     if (!current) return undefined;
     const now = new Date(current.now);

@@ -118,6 +118,6 @@ export async function deleteExpiredListenSessions(db: Kysely<Database>): Promise
     .limit(100)
     .execute();
   let deleted = 0;
-  for (const hook of expired) if (await deleteHook(db, hook.account_id, hook.id)) deleted++;
+  for (const hook of expired) if (await deleteHook(db, hook.account_id, hook.id, "listen session")) deleted++;
   return deleted;
 }

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
+import { decimalInteger } from "../decimal-integers.js";
 import { z } from "zod";
 import { listEventDeliveries } from "../../store/deliveries.js";
 import { searchEvents } from "../../store/event-search.js";
@@ -31,9 +32,9 @@ const EventLogQuerySchema = z.object({
   status: z.union([blank, z.enum(STATUSES)]).optional(),
   since: day,
   until: day,
-  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  before: decimalInteger(1, Number.MAX_SAFE_INTEGER).optional(),
 });
-const EventIdParamsSchema = z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+const EventIdParamsSchema = z.object({ id: decimalInteger(1, Number.MAX_SAFE_INTEGER) });
 
 /** `YYYY-MM-DD` as the start of that UTC day, `until` as the end of it (the day is included). */
 function dayBound(value: string | undefined, end: boolean): Date | undefined {

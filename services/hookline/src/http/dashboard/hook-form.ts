@@ -1,4 +1,5 @@
 import type { HookRow } from "../../store/schema.js";
+import { parseDecimalInteger } from "../decimal-integers.js";
 import { DEFAULT_RETRIES } from "../hooks/hook-schemas.js";
 
 /** What the hook form sends, as typed: kept to fill the form again after a refusal. */
@@ -35,8 +36,12 @@ export function hookFormValuesOf(hook: HookRow | undefined): HookFormValues {
 }
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-/** A number field: a number when it reads as one, else the text (the API's schema then names the field). */
-const numberOrText = (text: string) => (text.trim() !== "" && Number.isFinite(Number(text)) ? Number(text) : text);
+/**
+ * A whole-number field: the number when it is written in decimal digits
+ * (surrounding spaces aside, as a browser's number input sends), else the
+ * text, which the API's schema then refuses naming the field (`0x10`, `1e3`).
+ */
+const numberOrText = (text: string) => parseDecimalInteger(text.trim(), 0, Number.MAX_SAFE_INTEGER) ?? text;
 
 /**
  * The form as the API's body: what HookCreateSchema / HookPatchSchema check,

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
+import { decimalInteger } from "../decimal-integers.js";
 import { z } from "zod";
 import { prettyJson } from "../../json/pretty-json.js";
 import * as deliveries from "../../store/deliveries.js";
@@ -26,9 +27,9 @@ const PAGE_SIZE = 20;
 const HookPageQuerySchema = z.object({
   // An empty select ("Any") arrives as `status=`.
   status: z.union([z.enum(STATUSES), z.literal("").transform(() => undefined)]).optional(),
-  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-  sent: z.coerce.number().int().min(1).optional(),
-  recovered: z.coerce.number().int().min(0).optional(),
+  before: decimalInteger(1, Number.MAX_SAFE_INTEGER).optional(),
+  sent: decimalInteger(1, Number.MAX_SAFE_INTEGER).optional(),
+  recovered: decimalInteger(0, Number.MAX_SAFE_INTEGER).optional(),
   saved: z.literal("1").optional(),
   test_type: z.string().max(128).optional(),
 });

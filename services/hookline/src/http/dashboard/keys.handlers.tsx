@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
+import { decimalInteger, MAX_INT4 } from "../decimal-integers.js";
 import { z } from "zod";
 import { issueApiKey, listApiKeys, revokeAccountKey, rotateAccountKey } from "../../auth/key-service.js";
 import { ProblemError } from "../problem.js";
@@ -11,7 +12,7 @@ import type { DashboardEnv } from "./session.js";
 
 type C = Context<DashboardEnv>;
 
-const KeyIdParamsSchema = z.object({ key_id: z.coerce.number().int().min(1).max(2_147_483_647) });
+const KeyIdParamsSchema = z.object({ key_id: decimalInteger(1, MAX_INT4) });
 const KeyCreateFormSchema = z.object({ name: z.string().trim().min(1, "is required").max(128) });
 
 /**

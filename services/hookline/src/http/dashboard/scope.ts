@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { MAX_INT4, parseDecimalInteger } from "../decimal-integers.js";
 import { findHook } from "../../store/hooks.js";
 import type { Db } from "../../store/db-handle.js";
 import type { FieldError } from "../problem.js";
@@ -60,8 +61,9 @@ export function hookInScope(page: PageSession, events: string[]): boolean {
  */
 export function requireHookInScope(db: Db): MiddlewareHandler<DashboardEnv> {
   return async (c, next) => {
-    const id = Number(c.req.param("id"));
-    if (c.var.page.eventTypes !== undefined && Number.isSafeInteger(id) && id > 0) {
+    // A malformed id is left to the route's own schema (400 naming it).
+    const id = parseDecimalInteger(c.req.param("id") ?? "", 1, MAX_INT4);
+    if (c.var.page.eventTypes !== undefined && id !== undefined) {
       const hook = await findHook(db, c.var.account.id, id);
       if (!hook || !hookInScope(c.var.page, hook.events)) throw new ProblemError("not-found", "No such hook.");
     }

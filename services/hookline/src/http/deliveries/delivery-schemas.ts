@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decimalInteger } from "../decimal-integers.js";
 import { TimestampSchema } from "../timestamps.js";
 
 /** The wire shapes of deliveries and their attempts; openapi/components/schemas/Delivery*.yaml say the same. */
@@ -43,13 +44,13 @@ export const DeliveryDetailSchema = z
   .openapi("DeliveryDetail");
 
 export const DeliveryIdParamsSchema = z.object({
-  id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" }, type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  id: decimalInteger(1, Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" } }),
 });
 
 export const DeliveryListQuerySchema = z.object({
   status: z.enum(["pending", "succeeded", "failed", "cancelled"]).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  limit: decimalInteger(1, 200).default(50).openapi({ default: 50 }),
+  before: decimalInteger(1, Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const HookRecoverSchema = z

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decimalInteger } from "../decimal-integers.js";
 import { DeliverySchema } from "../deliveries/delivery-schemas.js";
 import { ProblemSchema } from "../problem.js";
 import { TimestampSchema } from "../timestamps.js";
@@ -67,12 +68,12 @@ export const EventListQuerySchema = z.object({
   type: z.string().min(1).max(128).optional(),
   since: TimestampSchema.optional(),
   until: TimestampSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  limit: decimalInteger(1, 200).default(50).openapi({ default: 50 }),
+  before: decimalInteger(1, Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const EventIdParamsSchema = z.object({
-  id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" }, type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  id: decimalInteger(1, Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" } }),
 });
 
 export type EventPublish = z.infer<typeof EventPublishSchema>;

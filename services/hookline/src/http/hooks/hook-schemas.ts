@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decimalInteger, MAX_INT4 } from "../decimal-integers.js";
 import { EVENT_PATTERN, MAX_RETRIES } from "../../hooks/hook-input.js";
 import { MAX_RETIRED_SECRETS } from "../../signing/retired-secrets.js";
 
@@ -105,7 +106,7 @@ export const SecretRotateSchema = z
   .openapi("HookSecretRotate");
 
 export const HookIdParamsSchema = z.object({
-  id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "id", in: "path" } }),
+  id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "id", in: "path" } }),
 });
 
 export const HookListQuerySchema = z.object({
@@ -113,8 +114,8 @@ export const HookListQuerySchema = z.object({
   subject: z.string().min(1).max(512).optional(),
   event: z.string().min(1).max(128).optional(),
   is_active: z.enum(["true", "false"]).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  after: z.coerce.number().int().min(0).max(2147483647).optional().openapi({ type: "integer", minimum: 0, maximum: 2147483647 }),
+  limit: decimalInteger(1, 200).default(50).openapi({ default: 50 }),
+  after: decimalInteger(0, MAX_INT4).optional(),
 });
 
 export type HookCreate = z.infer<typeof HookCreateSchema>;

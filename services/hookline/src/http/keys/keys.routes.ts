@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { decimalInteger, MAX_INT4 } from "../decimal-integers.js";
 import { ApiKeyCreateSchema, ApiKeySchema } from "../accounts/accounts.routes.js";
 import { problemResponses } from "../problem.js";
 import { adminSecurity, apiKeySecurity, jsonContent as json } from "../router.js";
@@ -17,7 +18,7 @@ export const ApiKeyInfoSchema = z
 export const ApiKeyListSchema = z.array(ApiKeyInfoSchema).openapi("ApiKeyList");
 
 const accountId = z.string().min(1).max(64).openapi({ param: { name: "account_id", in: "path" } });
-const keyId = z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "key_id", in: "path" } });
+const keyId = decimalInteger(1, MAX_INT4).openapi({ param: { name: "key_id", in: "path" } });
 const KeyParams = z.object({ key_id: keyId });
 const AccountParams = z.object({ account_id: accountId });
 const AccountKeyParams = z.object({ account_id: accountId, key_id: keyId });

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decimalInteger, MAX_INT4 } from "../decimal-integers.js";
 import { EventPattern } from "../hooks/hook-schemas.js";
 
 /** The wire shapes of `hookline listen`'s operations; the hand-written spec describes the same (contract suite). */
@@ -36,10 +37,5 @@ export const ListenResultSchema = z
   .openapi("ListenResult");
 
 export const ListenSessionIdParamsSchema = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(2147483647)
-    .openapi({ param: { name: "id", in: "path" } }),
+  id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "id", in: "path" } }),
 });

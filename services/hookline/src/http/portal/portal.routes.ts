@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PORTAL_LINK_MAX_TTL_SECONDS, PORTAL_LINK_TTL_SECONDS } from "../../auth/portal-links.js";
+import { originSchema } from "../origins.js";
 import { problemResponses } from "../problem.js";
 import { adminSecurity, apiKeySecurity, jsonContent as json } from "../router.js";
 
@@ -20,11 +21,8 @@ export const PortalSessionSchema = z
   })
   .openapi("PortalSession");
 
-/** An origin a browser sends: scheme, host and port, nothing after. */
-const FrameAncestor = z
-  .string()
-  .max(256)
-  .regex(/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/, "must be an origin such as https://app.example.com (scheme, host, optional port)");
+/** An origin a browser sends: scheme, host and port, nothing after (http/origins.ts). */
+const FrameAncestor = originSchema();
 
 export const PortalSettingsSchema = z
   .strictObject({

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decimalInteger, MAX_INT4 } from "../../decimal-integers.js";
 import { MAX_RETRIES } from "../../hooks/hook-schemas.js";
 
 /**
@@ -67,7 +68,7 @@ export const KazooAccountParamsSchema = z.object({ account_id: accountId });
 
 export const KazooWebhookParamsSchema = z.object({
   account_id: accountId,
-  webhook_id: z.coerce.number().int().min(1).max(2147483647).openapi({ param: { name: "webhook_id", in: "path" } }),
+  webhook_id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "webhook_id", in: "path" } }),
 });
 
 export type KazooWebhookData = z.infer<typeof KazooWebhookDataSchema>;

@@ -11,18 +11,18 @@ export function createKuduHandlers(deps: ProfileDeps) {
   const { hooks } = deps;
 
   // Kudu keys hooks by URL: subscribing a URL again to the same event gives
-  // back the existing hook, to another event is a conflict.
+  // back the existing hook, to another event is a conflict. Checked and
+  // created under one lock on the URL, so identical subscribes sent at once
+  // make one hook.
   async function subscribe(account: AuthenticatedAccount, body: KuduHookCreate): Promise<HookRow> {
-    const existing = await hooks.findByUrl(account, body.url);
-    const same = existing.find((row) => row.events.length === 1 && row.events[0] === body.event);
-    if (same) return same;
-    if (existing.length > 0) {
-      throw new ProblemError("conflict", `${body.url} is already the address of hook ${existing[0]!.id}, for another event.`);
-    }
-    return hooks.create(account, {
-      url: body.url,
-      events: [body.event],
-      ...(body.insecure_ssl !== undefined ? { insecure_ssl: body.insecure_ssl } : {}),
+    const input = { url: body.url, events: [body.event], ...(body.insecure_ssl !== undefined ? { insecure_ssl: body.insecure_ssl } : {}) };
+    return hooks.createUnlessUrlTaken(account, input, (existing) => {
+      const same = existing.find((row) => row.events.length === 1 && row.events[0] === body.event);
+      if (same) return same;
+      if (existing.length > 0) {
+        throw new ProblemError("conflict", `${body.url} is already the address of hook ${existing[0]!.id}, for another event.`);
+      }
+      return undefined;
     });
   }
 
