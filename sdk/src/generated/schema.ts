@@ -1594,7 +1594,7 @@ export interface components {
             max_in_flight: number | null;
             /** @description Most deliveries per second to this hook, across every worker (Svix `throttleRate`). Null is unlimited. */
             rate_limit: number | null;
-            /** @description Failed attempts since the last success. At the server's breaker threshold (`HOOKLINE_BREAKER_THRESHOLD`, 10) the circuit is open: one probe delivery at a time, the rest waiting without spending retries, until a probe succeeds. */
+            /** @description Failed attempts since the last success. At the server's breaker threshold (`HOOKLINE_BREAKER_THRESHOLD`, 10) the circuit is open: one probe delivery at a time, the rest waiting without spending retries, until a probe succeeds. A hook whose latest attempt failed, or that has none yet, gets at most the threshold minus this count of requests before the breaker holds, across every worker; deliveries already claimed when it opens go back unsent, with no attempt spent. */
             consecutive_failures: number;
             /**
              * Format: date-time

@@ -19,6 +19,12 @@ export interface Taken {
   wakeAt: number | undefined;
 }
 
+/** Which held rows may start now, and what starting one changes (the worker's breaker view). */
+export interface StartGate {
+  mayStart(row: ClaimedDelivery): boolean;
+  started(row: ClaimedDelivery): void;
+}
+
 /**
  * Slot accounting for one worker: rows claimed and not yet started, the
  * attempts in flight, and how much a claim may take.
@@ -30,6 +36,11 @@ export interface Taken {
  * throttle beyond its lease — is released unsent instead. Rows waiting for
  * their throttle start time do not take a slot, so a throttled hook never
  * blocks the others.
+ *
+ * Rows start in the order they were added (the claim's order: each hook's
+ * rows in publish order), paced ones at their start times in that order too;
+ * a row its hook's gate holds back (breaker-view.ts) keeps its place, and
+ * the rows of other hooks behind it go ahead.
  *
  * @example
  * const held = new HeldRows({ concurrency: 64, batchSize: 100, leaseMs: 60_000, deadlineMs: 30_000, marginMs: 1000 });
@@ -67,22 +78,49 @@ export class HeldRows {
     if (this.paced.length > 1) this.paced.sort((a, b) => a.startAt - b.startAt);
   }
 
-  /** Moves due paced rows to ready, drops the ones past their start-by, and hands out rows for the free slots. */
-  take(now: number): Taken {
-    const release: ClaimedDelivery[] = [];
+  /**
+   * Moves due paced rows to ready, drops the ones past their start-by, and
+   * hands out rows for the free slots, in order, skipping those `gate`
+   * holds back (they keep their place).
+   */
+  take(now: number, gate?: StartGate): Taken {
     while (this.paced.length > 0 && this.paced[0]!.startAt <= now) this.ready.push(this.paced.shift()!);
-    this.paced = this.paced.filter((held) => (held.startAt > held.startBy ? (release.push(held.row), false) : true));
+    // A row that can no longer start in time goes back, and the unstarted
+    // rows of its hook after it go with it: starting them while it waits to
+    // be claimed again would put them ahead of it (issue 25, order).
+    const late = new Set<number>();
+    const release: ClaimedDelivery[] = [];
+    const stays = (held: HeldRow, tooLate: boolean) => {
+      if (!tooLate && !late.has(held.row.hook_id)) return true;
+      late.add(held.row.hook_id);
+      release.push(held.row);
+      return false;
+    };
+    this.ready = this.ready.filter((held) => stays(held, now > held.startBy));
+    this.paced = this.paced.filter((held) => stays(held, held.startAt > held.startBy));
     const start: ClaimedDelivery[] = [];
-    while (this.running < this.limits.concurrency && this.ready.length > 0) {
-      const held = this.ready.shift()!;
-      if (now > held.startBy) {
-        release.push(held.row);
-        continue;
+    const kept: HeldRow[] = [];
+    let i = 0;
+    for (; i < this.ready.length && this.running < this.limits.concurrency; i++) {
+      const held = this.ready[i]!;
+      if (gate && !gate.mayStart(held.row)) kept.push(held);
+      else {
+        gate?.started(held.row);
+        start.push(held.row);
+        this.running++;
       }
-      start.push(held.row);
-      this.running++;
     }
+    this.ready = kept.concat(this.ready.slice(i));
     return { start, release, wakeAt: this.paced[0]?.startAt };
+  }
+
+  /** Takes every unstarted row of `hookId` out (late, or its breaker opened: they go back unsent). */
+  takeHook(hookId: number): ClaimedDelivery[] {
+    const taken: ClaimedDelivery[] = [];
+    const keep = (held: HeldRow) => (held.row.hook_id === hookId ? (taken.push(held.row), false) : true);
+    this.ready = this.ready.filter(keep);
+    this.paced = this.paced.filter(keep);
+    return taken;
   }
 
   /** An attempt ended (whatever its result): its slot is free. */

@@ -112,6 +112,22 @@ export function cancelledOutcome(claimed: Pick<ClaimedDelivery, "id" | "hook_id"
 }
 
 /**
+ * A delivery handed back unsent because its hook's breaker opened while it
+ * waited in the worker (breaker-view.ts): pending again at its publish
+ * place, no attempt spent. `hook` is not used (nothing was attempted).
+ */
+export function releasedOutcome(claimed: Pick<ClaimedDelivery, "id" | "hook_id">): DeliveryOutcome {
+  return {
+    delivery_id: claimed.id,
+    hook_id: claimed.hook_id,
+    outcome: "released",
+    next_attempt_at: null,
+    attempt: null,
+    hook: { last_status: "released", last_reason: "breaker open", last_context: null, failed: null, deactivate: false },
+  };
+}
+
+/**
  * A delivery Hookline could not send (its signing secret did not decrypt):
  * recorded as a failed attempt with no request, retried on the schedule
  * like any other failure, so an operator who repairs the key sees it go out.

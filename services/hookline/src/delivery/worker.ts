@@ -14,8 +14,10 @@ import { recordOutcomes, type DeliveryOutcome, type RecordedOutcomes } from "../
 import { releaseDeliveries } from "../store/release-deliveries.js";
 import { cachedOpener, type SecretBox } from "../signing/secret-box.js";
 import { attemptDelivery } from "./attempt.js";
+import { BreakerView } from "./breaker-view.js";
 import { runClaimLoop } from "./claim-loop.js";
-import { HeldRows } from "./held-rows.js";
+import { HeldRows, type StartGate } from "./held-rows.js";
+import { releasedOutcome } from "./outcome.js";
 import { createOutcomeBatcher } from "./outcome-batcher.js";
 import { shutDown } from "./shutdown.js";
 import { THROTTLE_HORIZON_MS } from "./throttle.js";
@@ -43,10 +45,13 @@ export interface WorkerDeps {
 /**
  * The delivery worker: claims due deliveries in batches (claim-loop.ts, with
  * the per-hook caps, throttle and breaker in the claim itself), starts them
- * while slots are free and their lease still covers a whole attempt
- * (held-rows.ts), sends each under a hard deadline (attempt.ts), and records
- * outcomes in batches (outcome-batcher.ts), publishing the operational
- * events they cause. stop() is shutdown.ts.
+ * in the claim's order while slots are free and their lease still covers a
+ * whole attempt (held-rows.ts) and their hook's breaker, as this worker sees
+ * it from the answers so far, lets them (breaker-view.ts: a hook whose
+ * breaker opens has its unstarted rows handed back unsent), sends each under
+ * a hard deadline (attempt.ts), and records outcomes in batches
+ * (outcome-batcher.ts), publishing the operational events they cause.
+ * stop() is shutdown.ts.
  *
  * Database work stays bounded whatever the load: one claim and one outcome
  * write at a time, so this worker never has more than two queries in flight
@@ -74,7 +79,10 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     deadlineMs: config.attemptDeadlineMs,
     marginMs: LEASE_MARGIN_MS,
   });
+  const breakers = new BreakerView(config.breakerThreshold);
+  const gate: StartGate = { mayStart: (row) => breakers.mayStart(row.hook_id), started: (row) => breakers.started(row.hook_id) };
   const toRelease: number[] = [];
+  let releasing: Promise<void> = Promise.resolve();
   let stopping = false;
   let paceTimer: NodeJS.Timeout | undefined;
   let loopDone: Promise<void> | undefined;
@@ -95,23 +103,40 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     onRecorded(batch: DeliveryOutcome[], recorded: RecordedOutcomes & { notices?: number }) {
       if (recorded.notices) notifier.poke();
       for (const hook of recorded.disabled) logger.warn({ hook: hook.hook_id, reason: hook.reason }, "hook disabled");
-      for (const o of batch) metrics?.deliveries.inc({ outcome: o.outcome });
+      for (const o of batch) {
+        breakers.recorded(o.hook_id);
+        if (o.outcome !== "released") metrics?.deliveries.inc({ outcome: o.outcome });
+      }
       waker.wake(); // a claim may be waiting for the backlog to shrink
     },
   });
 
-  /** Hands rows back unsent; a row the database refuses to release waits for its lease to end instead of holding back the others. */
+  function queueOutcome(outcome: DeliveryOutcome): void {
+    breakers.queued(outcome.hook_id);
+    outcomes.queue(outcome);
+  }
+
+  /**
+   * Hands rows back unsent; a row the database refuses to release waits for
+   * its lease to end instead of holding back the others. The next claim
+   * waits for the release, or it could take a hook's later rows first.
+   */
   async function releaseRows(ids: number[]): Promise<void> {
-    const refused = await releaseDeliveries(store.db, id, ids);
-    if (refused.length > 0) logger.error({ deliveries: refused }, "some rows could not be released; their leases will expire");
+    const done = releasing.then(async () => {
+      const refused = await releaseDeliveries(store.db, id, ids);
+      if (refused.length > 0) logger.error({ deliveries: refused }, "some rows could not be released; their leases will expire");
+    });
+    releasing = done.catch(() => {});
+    await done;
   }
 
   /** Starts what may start now, releases what no longer fits its lease, and sets a timer for the next paced row. */
   function pump(): void {
     if (stopping) return;
-    const { start, release, wakeAt } = held.take(Date.now());
+    const { start, release, wakeAt } = held.take(Date.now(), gate);
     for (const row of start) void run(row);
     if (release.length > 0) {
+      for (const row of release) breakers.released(row.hook_id, 1);
       toRelease.push(...release.map((row) => row.id));
       void releaseRows(toRelease.splice(0)).catch((error) => logger.warn({ err: error }, "releasing late rows failed; their leases will expire"));
     }
@@ -122,12 +147,24 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   async function run(row: ClaimedDelivery): Promise<void> {
     try {
       const end = await attemptDelivery(row, { transport, config, shutdown: abort.signal, metrics, openSecret });
-      if ("release" in end) toRelease.push(row.id);
-      else outcomes.queue(end.outcome);
+      if ("release" in end) {
+        toRelease.push(row.id);
+        breakers.answered(row.hook_id, "none");
+      } else {
+        queueOutcome(end.outcome);
+        const result = end.outcome.attempt === null ? "none" : end.outcome.outcome === "succeeded" ? "success" : "failure";
+        if (breakers.answered(row.hook_id, result)) {
+          // Queued after the failures that opened it: recorded with them or after, never before.
+          const unsent = held.takeHook(row.hook_id);
+          breakers.released(row.hook_id, unsent.length);
+          for (const waiting of unsent) queueOutcome(releasedOutcome(waiting));
+        }
+      }
     } catch (error) {
       // A bug, not a receiver's failure: hand the row back rather than lose it.
       logger.error({ err: error, delivery: row.id }, "attempt crashed");
       toRelease.push(row.id);
+      breakers.answered(row.hook_id, "none");
     } finally {
       held.finished();
       pump();
@@ -142,6 +179,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       loopDone = runClaimLoop({
         claim: (limit) =>
           tracedClaim(store.db, { "hookline.worker.id": id }, async () => {
+            await releasing;
             const { rows, refused } = await claimIsolated(store.db, id, limit, config.leaseMs, policy);
             for (const { hookId, error } of refused) logger.error({ err: error, hook: hookId }, "a hook's deliveries could not be claimed; it is paused for a minute");
             return rows;
@@ -159,7 +197,13 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         waker,
         stopping: () => stopping,
         claimed(rows, sentAt) {
-          held.add(rows, sentAt);
+          const kept: ClaimedDelivery[] = [];
+          for (const row of rows) {
+            if (breakers.claimed(row.hook_id, row.consecutive_failures)) kept.push(row);
+            // Its breaker opened here since the claim's snapshot: back unsent, after the failures that opened it.
+            else queueOutcome(releasedOutcome(row));
+          }
+          held.add(kept, sentAt);
           pump();
         },
         logger,

@@ -77,7 +77,7 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
     expect(left.map((d) => d.status)).toEqual(["cancelled", "cancelled", "cancelled"]);
   }, 30_000);
 
-  it("walks deliveries_due_idx: a claim scans no whole table, however deep the backlog (few hooks, statistics fresh)", async () => {
+  it("walks deliveries_due_order_idx: a claim scans no whole table, however deep the backlog (few hooks, statistics fresh)", async () => {
     const account = await insertAccount(store.db, "deep backlog");
     await hookWithDeliveries(store, account.id, 3000);
     await hookWithDeliveries(store, account.id, 3000);
@@ -99,4 +99,38 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
     });
     expect(seqScans).toBe(0);
   }, 60_000);
+
+  it("two claims at the same moment give a hook not known healthy at most threshold − failures rows between them (breaker room across workers)", async () => {
+    const account = await insertAccount(store.db, "breaker room");
+    // Failing: 4 consecutive failures, threshold 10, so 6 rows may be held in all.
+    const hookId = await hookWithDeliveries(store, account.id, 50, { consecutive_failures: 4, last_status: "failure", max_in_flight: 100 });
+    const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
+    let claimedByA!: () => void;
+    const aClaimed = new Promise<void>((resolve) => (claimedByA = resolve));
+    let commitA!: () => void;
+    const aMayCommit = new Promise<void>((resolve) => (commitA = resolve));
+    // A claims and holds its transaction open; B claims meanwhile, from a snapshot that cannot see A's rows held.
+    // Only this hook's rows: the file's earlier tests left a deep backlog of others.
+    const a = store.db.transaction().execute(async (trx) => {
+      // A scans (and locks) only the rows it takes, as a claim statement holds its locks only while it runs.
+      const rows = await claimDeliveries(trx, "wA", 6, 30_000, policy, [hookId]);
+      claimedByA();
+      await aMayCommit;
+      return rows;
+    });
+    await aClaimed;
+    const b = store.db.transaction().execute(async (trx) => {
+      await sql`set local statement_timeout = '10s'`.execute(trx);
+      return await claimDeliveries(trx, "wB", 100, 30_000, policy, [hookId]);
+    });
+    // B waits for the hook's row, which A's claim wrote; then A commits.
+    const waiting = async () => Number((await admin.unsafe(`select count(*) as n from pg_stat_activity where datname = '${name}' and wait_event_type = 'Lock'`))[0]!.n);
+    for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    commitA();
+    const [rowsA, rowsB] = await Promise.all([a, b]);
+    expect(rowsA).toHaveLength(6);
+    expect(rowsB).toHaveLength(0);
+    // The rows left are due for the next claim, which sees A's held rows: still no room.
+    expect(await claimDeliveries(store.db, "wB", 100, 30_000, policy, [hookId])).toHaveLength(0);
+  }, 30_000);
 });

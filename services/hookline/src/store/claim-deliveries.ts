@@ -28,6 +28,8 @@ export interface ClaimedDelivery {
   start_at: number | null;
   /** The claim left due rows behind (a hook's cap or throttle took fewer than were due): claim again without waiting. */
   more_due: boolean;
+  /** The hook's consecutive failed attempts as the claim read them (the breaker's count; breaker-view.ts starts from it). */
+  consecutive_failures: number;
 }
 
 /**
@@ -63,9 +65,15 @@ export interface ClaimPolicy {
  * each other or taking the same row. The claim moves `next_attempt_at` to the
  * end of the lease: a worker that dies holding rows needs no reaper, its rows
  * are simply due again when the lease runs out (at-least-once). The partial
- * index deliveries_due_idx serves the scan in `next_attempt_at` order, so a
- * claim reads about `limit` rows whatever the backlog, and finished rows
- * cost nothing.
+ * index deliveries_due_order_idx serves the scan in `(next_attempt_at, id)`
+ * order, so a claim reads about `limit` rows whatever the backlog, and
+ * finished rows cost nothing.
+ *
+ * Order (issue 25): due rows are taken in `(next_attempt_at, id)` order — a
+ * new row's `next_attempt_at` is its publish transaction's time and its id
+ * follows publish order within it (events.ts) — and come back in that order
+ * per hook, interleaved across hooks by their rank (every hook's first row,
+ * then every hook's second …), which is the order the worker starts them in.
  *
  * Fairness (issue 9): a hook may have at most its cap of rows held — claimed
  * by any worker and not yet recorded — so a slow receiver ties up that many
@@ -74,11 +82,25 @@ export interface ClaimPolicy {
  * (`not_before`: throttle pacing, breaker probe spacing), are left out of
  * the due scan, and a window rank keeps one claim from taking more of a
  * hook's rows than its room. The count is read in this statement's snapshot:
- * two claims running at the same moment can each fill the same room, so
- * the cap can be exceeded by one claim's share per concurrent claimer,
- * never more, and it is back under on the next claim. A claim that left
- * due rows of a capped hook behind says so (`more_due`): the next claim,
- * which skips that hook, runs at once instead of after a poll.
+ * two claims running at the same moment can each fill the same room of a
+ * healthy hook, so its cap can be exceeded by one claim's share per
+ * concurrent claimer, never more, and it is back under on the next claim. A
+ * claim that left due rows of a capped hook behind says so (`more_due`): the
+ * next claim, which skips that hook, runs at once instead of after a poll.
+ *
+ * The breaker (issue 25: a failing receiver gets at most the threshold of
+ * requests): a hook not known to be healthy — its latest attempt failed, or
+ * it has none yet — may have at most `breakerThreshold − consecutive_failures`
+ * rows held, so every row it holds can fail and the count still only reaches
+ * the threshold; at the threshold it gets one row (the probe), when its
+ * `not_before` lets it. Each failure moves one row from held to the count
+ * in the same statement (record-outcomes.ts), so the sum never grows. That
+ * room is exact across workers: a claim that grants such a hook rows
+ * rewrites the hook's row, and a claim whose snapshot read an older version
+ * of the row (another claim, or an outcome, changed it since) grants that
+ * hook nothing this time (READ COMMITTED re-checks the latest version; the
+ * rows stay due and `more_due` is set). A healthy hook's rows are bounded
+ * in the worker instead (delivery/breaker-view.ts).
  *
  * Throttling is GCRA on `hooks.throttle_tat`, exact across workers: the
  * UPDATE of a hook row re-reads the latest committed `throttle_tat` under its
@@ -90,10 +112,16 @@ export interface ClaimPolicy {
  */
 export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy, onlyHooks?: number[]): Promise<ClaimedDelivery[]> {
   const horizon = policy.throttleHorizonMs / 1000;
-  const cap = sql`case
-    when h.consecutive_failures >= ${policy.breakerThreshold} then 1
+  const threshold = policy.breakerThreshold;
+  // Known healthy: its latest recorded attempt succeeded.
+  const unsure = sql`(h.consecutive_failures > 0 or h.last_status is distinct from 'success')`;
+  const plainCap = sql`case
     when h.max_in_flight is null and h.attempt_ms_avg < ${FAST_ATTEMPT_MS} then ${FAST_HOOK_CAP_FACTOR * policy.hookMaxInFlight}
     else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
+  const cap = sql`case
+    when h.consecutive_failures >= ${threshold} then 1
+    when ${unsure} then least(${threshold} - h.consecutive_failures, ${plainCap})
+    else ${plainCap} end`;
   const result = await sql<ClaimedDelivery>`
     with held as (
       -- A dead worker's rows stop counting when their lease runs out.
@@ -112,41 +140,63 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         -- "<> all(unknown array)" to remove nearly every row, and then
         -- prefers a Seq Scan and a full Sort of the backlog (LockRows sits
         -- between Limit and Sort, so not even a top-N sort) to walking
-        -- deliveries_due_idx in order: 7 ms against 0.2 ms at 15,000 due rows.
+        -- the due index in order: 7 ms against 0.2 ms at 15,000 due rows.
         and coalesce(hook_id <> all(array(select hook_id from shut)), true)
         ${onlyHooks ? sql`and hook_id in (${sql.join(onlyHooks)})` : sql``}
-      order by next_attempt_at
+      -- id breaks ties: a batch's rows share one next_attempt_at.
+      order by next_attempt_at, id
       limit ${limit}
       for update skip locked
     ), ranked as (
-      select due.id, due.hook_id, row_number() over (partition by due.hook_id order by due.next_attempt_at, due.id) as rank
+      select due.id, due.hook_id, due.next_attempt_at, row_number() over (partition by due.hook_id order by due.next_attempt_at, due.id) as rank
       from due
     ), granted as (
-      select r.id, r.hook_id, r.rank, h.rate_limit
+      select r.id, r.hook_id, r.rank, r.next_attempt_at, h.rate_limit, ${unsure} as unsure, h.xmin::text as seen
       from ranked r join hooks h on h.id = r.hook_id left join held on held.hook_id = r.hook_id
       where r.rank <= ${cap} - coalesce(held.n, 0)
         -- A throttled hook: only the rows that may start within the horizon.
         and (h.rate_limit is null
           or r.rank <= 1 + floor(extract(epoch from now() - greatest(h.throttle_tat, now())) * h.rate_limit + ${horizon} * h.rate_limit))
-    ), paced as (
+    ), touched as (
+      select hook_id, count(*)::int as n, rate_limit, unsure, seen from granted
+      where rate_limit is not null or unsure
+      group by hook_id, rate_limit, unsure, seen
+    ), hooked as (
+      -- One UPDATE per hook row (two CTEs writing one row would lose one):
+      -- a throttled hook's pacing, and for a hook not known healthy a new
+      -- row version, so a concurrent claim that read the old one sees the
+      -- change, and the check that no claim did so since our snapshot.
       update hooks h
-      set throttle_tat = greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit),
-          not_before = greatest(h.not_before, greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit - ${horizon}))
-      from (select hook_id, count(*)::int as n from granted where rate_limit is not null group by hook_id) t
-      where h.id = t.hook_id
-      returning h.id as hook_id, h.throttle_tat as tat, h.rate_limit, t.n
+      set throttle_tat = case when t.rate_limit is null then h.throttle_tat
+            else greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit) end,
+          not_before = case when t.rate_limit is null then h.not_before
+            else greatest(h.not_before, greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit - ${horizon})) end
+      from touched t
+      where h.id = t.hook_id and (not t.unsure or h.xmin::text = t.seen)
+      returning h.id as hook_id, h.throttle_tat as tat, case when t.rate_limit is null then null else h.rate_limit end as rate_limit, t.n
+    ), claimable as (
+      select g.id, g.hook_id, g.rank, g.next_attempt_at, p.tat, p.rate_limit, p.n
+      from granted g left join hooked p on p.hook_id = g.hook_id
+      where not g.unsure or p.hook_id is not null
+    ), claimed as (
+      update deliveries d
+      set locked_by = ${workerId},
+          locked_until = now() + make_interval(secs => ${leaseMs / 1000}),
+          next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
+      from claimable g, hooks h, events e
+      where d.id = g.id and h.id = d.hook_id and e.id = d.event_id
+      returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+        h.url, h.http_verb, h.secret,
+        case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
+        h.custom_data::text as custom_data, h.insecure_ssl, h.retries, h.is_active, h.consecutive_failures,
+        (extract(epoch from g.tat - make_interval(secs => (g.n - g.rank + 1)::float8 / g.rate_limit)) * 1000)::float8 as start_at,
+        (select count(*) from ranked) > (select count(*) from claimable) as more_due,
+        g.rank, g.next_attempt_at as due_at
     )
-    update deliveries d
-    set locked_by = ${workerId},
-        locked_until = now() + make_interval(secs => ${leaseMs / 1000}),
-        next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
-    from granted g left join paced p on p.hook_id = g.hook_id, hooks h, events e
-    where d.id = g.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
-      h.url, h.http_verb, h.secret,
-      case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
-      h.custom_data::text as custom_data, h.insecure_ssl, h.retries, h.is_active,
-      (extract(epoch from p.tat - make_interval(secs => (p.n - g.rank + 1)::float8 / p.rate_limit)) * 1000)::float8 as start_at,
-      (select count(*) from ranked) > (select count(*) from granted) as more_due`.execute(db);
+    select id, event_id, hook_id, account_id, message_id, attempts, retry_base, event_type, data_json, url, http_verb, secret, previous_secret,
+      custom_data, insecure_ssl, retries, is_active, consecutive_failures, start_at, more_due
+    from claimed
+    -- The order the worker starts them in: each hook's rows in due order, hooks taking turns.
+    order by rank, due_at, id`.execute(db);
   return result.rows;
 }

@@ -88,6 +88,8 @@ async function insertEventsOnce(db: Db, events: NewEvent[]): Promise<InsertedEve
       select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
       from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
         ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[], only_hook_id bigint, trace_context text)
+      -- Ids in input order (publish order; a volatile select-list call runs after the sort).
+      order by i.ord
     ), matched as (
       select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
       from input join hooks h
@@ -114,6 +116,10 @@ async function insertEventsOnce(db: Db, events: NewEvent[]): Promise<InsertedEve
       insert into deliveries (event_id, hook_id, account_id, message_id)
       select matched.event_id, matched.hook_id, matched.account_id, 'msg_' || matched.ulid || '_' || matched.hook_id
       from matched join ev on ev.id = matched.event_id
+      -- Delivery ids follow event order: rows of one statement share their
+      -- next_attempt_at, and the claim breaks that tie by id (issue 25: a
+      -- batch of 40 reached its hook newest first).
+      order by matched.event_id, matched.hook_id
     )
     select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id`.execute(db);
   const inserted: InsertedEvent[] = new Array(events.length);

@@ -97,11 +97,13 @@ export async function claimListenDeliveries(
  * Makes the session's held deliveries due now without spending an attempt:
  * those of one stream (`lockedBy`) when it ends, or every stream's when a
  * new stream takes the session over (the old one is gone or about to be).
+ * They go back to their publish place (`created_at`), ahead of later events,
+ * as release-deliveries.ts does.
  */
 export async function releaseListenDeliveries(db: Db, hookId: number, lockedBy?: string): Promise<void> {
   let query = db
     .updateTable("deliveries")
-    .set({ locked_by: null, locked_until: null, next_attempt_at: sql`now()`, updated_at: sql`now()` })
+    .set({ locked_by: null, locked_until: null, next_attempt_at: sql`created_at`, updated_at: sql`now()` })
     .where("hook_id", "=", hookId)
     .where("status", "=", "pending")
     .where("locked_by", "is not", null);

@@ -28,7 +28,8 @@ describe("recordOutcomes: breaker and auto-disable", () => {
   const claimOf = async (hookId: number) => (await claimDeliveries(store.db, "w", 100, 30_000, claimPolicy)).filter((r) => r.hook_id === hookId);
 
   it("opens after the threshold of consecutive failures: one probe at a time, spaced; a success closes it", async () => {
-    const hookId = await hookWithDeliveries(store, accountId, 10);
+    // Known healthy (its latest attempt succeeded): a new hook's claim would be capped at the threshold.
+    const hookId = await hookWithDeliveries(store, accountId, 10, { last_status: "success" });
     const claimed = await claimOf(hookId);
     expect(claimed).toHaveLength(10);
     const ids = claimed.map((r) => r.id).sort((a, b) => a - b);
@@ -56,6 +57,29 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     const backlog = await claimOf(hookId);
     expect(backlog).toHaveLength(6);
     expect(backlog.every((r) => r.attempts === 0)).toBe(true);
+    await sql`update deliveries set status = 'cancelled' where hook_id = ${hookId}`.execute(store.db);
+  });
+
+  it("gives a hook not known healthy at most threshold − failures rows held; a released row goes back unsent to its place", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 10); // new: no attempt yet
+    // As a publish writes them: due from the moment they were created.
+    await sql`update deliveries set created_at = next_attempt_at where hook_id = ${hookId}`.execute(store.db);
+    const first = await claimOf(hookId);
+    expect(first).toHaveLength(3); // the threshold: each may fail and the count only reaches it
+    expect(await claimOf(hookId)).toHaveLength(0);
+    const [a, b, c] = first.map((r) => r.id).sort((x, y) => x - y) as [number, number, number];
+    // One failure and two rows handed back: held 0 + 1 failure leaves room for 2.
+    const released = (id: number): DeliveryOutcome => ({ ...result(id, hookId, false), outcome: "released", next_attempt_at: null, attempt: null });
+    await recordOutcomes(store.db, "w", [result(a, hookId, false), released(b), released(c)], breaker);
+    const rows = await store.db.selectFrom("deliveries").select(["id", "status", "attempts", "locked_by", sql<boolean>`next_attempt_at = created_at`.as("in_place")]).where("id", "in", [b, c]).execute();
+    expect(rows.map((r) => ({ ...r, id: undefined }))).toEqual([
+      { id: undefined, status: "pending", attempts: 0, locked_by: null, in_place: true },
+      { id: undefined, status: "pending", attempts: 0, locked_by: null, in_place: true },
+    ]);
+    const logged = await store.db.selectFrom("delivery_attempts").select("delivery_id").where("delivery_id", "in", [b, c]).execute();
+    expect(logged).toEqual([]);
+    const again = await claimOf(hookId);
+    expect(again.map((r) => r.id)).toEqual([b, c]); // their place: before the later rows
     await sql`update deliveries set status = 'cancelled' where hook_id = ${hookId}`.execute(store.db);
   });
 

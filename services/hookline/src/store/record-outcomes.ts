@@ -2,7 +2,12 @@ import { sql } from "kysely";
 import type { Db } from "./db-handle.js";
 import type { DeliveryAttemptRow } from "./schema.js";
 
-export type DeliveryOutcomeKind = "succeeded" | "retry" | "failed" | "cancelled";
+/**
+ * `released`: the row goes back unsent (its hook's breaker opened while it
+ * waited in the worker): pending again at its publish place
+ * (`next_attempt_at = created_at`), no attempt spent or logged.
+ */
+export type DeliveryOutcomeKind = "succeeded" | "retry" | "failed" | "cancelled" | "released";
 
 /** What one attempt (or a cancellation, which has no attempt) did to a delivery. */
 export interface DeliveryOutcome {
@@ -40,7 +45,10 @@ export interface RecordedOutcomes {
 
 /**
  * Records a batch of outcomes in one statement: attempts inserted, deliveries
- * moved on, hooks' `last_*`, breaker and auto-disable fields set.
+ * moved on, hooks' `last_*`, breaker and auto-disable fields set. Rows a
+ * worker hands back because their hook's breaker opened (`released`) ride
+ * in the same batch as the failures that opened it, so no claim can find
+ * them free while the hook's count still looks healthy.
  *
  * Only rows this worker still holds (`locked_by = workerId`) change: if our
  * lease ran out and another worker re-claimed a row, its result wins and ours
@@ -99,14 +107,15 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
         last_status text, last_reason text, last_context text, failed boolean, deactivate boolean)
     ), d as (
       update deliveries d
-      set status = case when o.outcome = 'retry' then 'pending' else o.outcome end,
+      set status = case when o.outcome in ('retry', 'released') then 'pending' else o.outcome end,
           attempts = d.attempts + case when o.attempted then 1 else 0 end,
-          next_attempt_at = coalesce(o.next_attempt_at, d.next_attempt_at),
+          -- A released row goes back to its publish place (as release-deliveries.ts).
+          next_attempt_at = case when o.outcome = 'released' then d.created_at else coalesce(o.next_attempt_at, d.next_attempt_at) end,
           locked_by = null, locked_until = null,
           last_attempt_at = coalesce(o.attempted_at, d.last_attempt_at),
           last_response_status = case when o.attempted then o.response_status else d.last_response_status end,
           last_error = case when o.attempted then o.error else coalesce(o.error, d.last_error) end,
-          finished_at = case when o.outcome = 'retry' then null else now() end,
+          finished_at = case when o.outcome in ('retry', 'released') then null else now() end,
           updated_at = now()
       from o
       -- The = any(array) lets the primary key find the rows whatever the
