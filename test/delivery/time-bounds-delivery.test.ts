@@ -156,4 +156,33 @@ describe.each(testBackends())("delivery time bounds, each side ($kind)", (backen
     expect(verifies(rotated.body.secret, after, signatures(after)[0]!)).toBe(true);
     expect(verifies(hook.secret, after, signatures(after)[0]!)).toBe(false);
   });
+  it("of two rotated-out secrets, only the one inside its grace period signs; the one just past it does not (claim path)", async () => {
+    const { hook, path, release } = await heldHook({}, 0);
+    const first = await stack.api.call("POST", `/v1/hooks/${hook.id}/secret/rotate`, { body: {} });
+    const second = await stack.api.call("POST", `/v1/hooks/${hook.id}/secret/rotate`, { body: {} });
+    expect(second.status).toBe(200);
+    // The list is newest first: the secret `second` retired (first's) keeps 5 s, the original's grace ended a second ago.
+    await sql`update hooks set
+          previous_secret = (select jsonb_agg(jsonb_set(e, '{expires_at}', to_jsonb(to_char((now() + make_interval(secs => case when i = 1 then 5 else -1 end)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) order by i)::text
+                             from jsonb_array_elements(previous_secret::jsonb) with ordinality as t(e, i)),
+          previous_secret_expires_at = now() + interval '5 seconds'
+        where id = ${hook.id}`.execute(db());
+    await release();
+    await stack.api.call("POST", "/v1/events", { body: { type: `bound.t${n}`, data: {} } });
+    const [request] = await arrived(path);
+    const signatures = String(request!.headers["webhook-signature"]).split(" ");
+    const signedBy = (secret: string) =>
+      signatures.some((signature) => {
+        try {
+          new Webhook(secret).verify(request!.body, { "webhook-id": String(request!.headers["webhook-id"]), "webhook-timestamp": String(request!.headers["webhook-timestamp"]), "webhook-signature": signature });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    expect(signatures).toHaveLength(2);
+    expect(signedBy(second.body.secret)).toBe(true);
+    expect(signedBy(first.body.secret), "retired 5 s from now: signs").toBe(true);
+    expect(signedBy(hook.secret), "grace ended a second ago: does not sign").toBe(false);
+  });
 });
