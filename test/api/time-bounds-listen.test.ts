@@ -1,0 +1,98 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testBackends, type TestDatabase } from "../support/databases.js";
+import { eventually } from "../support/delivery.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { specClient } from "../support/spec-client.js";
+
+/**
+ * The kind (issue 23): every time-bound rule is tested on each side of its
+ * bound. Here a listen session's: "a session with no open stream for
+ * HOOKLINE_LISTEN_SESSION_TTL_SECONDS is deleted" — one without a stream is
+ * kept just inside its expiry and deleted just past it; one with an open
+ * stream is never deleted, also when the TTL is shorter than the stream's
+ * keep-alive, or the stream opened just before the expiry.
+ */
+
+/** The shortest the configuration takes: expired sessions are swept every TTL/2. */
+const TTL_SECONDS = 5;
+
+describe.each(testBackends())("listen session time bounds, each side ($kind)", (backend) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let api: ReturnType<typeof specClient>;
+  let key: string;
+
+  beforeAll(async () => {
+    database = await backend.create();
+    server = await startTestServer(database, { HOOKLINE_LISTEN_SESSION_TTL_SECONDS: String(TTL_SECONDS) });
+    key = (await server.newAccount()).key;
+    api = specClient(server.url, { authorization: `Bearer ${key}` });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.dispose();
+  });
+
+  const exists = async (id: number) =>
+    Number((await sql<{ n: number }>`select count(*)::int as n from hooks where id = ${id}`.execute(database.store.db)).rows[0]!.n) === 1;
+  const expiresIn = (id: number, seconds: number) =>
+    sql`update hooks set listen_expires_at = now() + make_interval(secs => ${seconds}) where id = ${id}`.execute(database.store.db);
+  async function create(): Promise<number> {
+    const made = await api.call("POST", "/v1/listen-sessions", { body: { events: ["*"] } });
+    expect(made.status).toBe(201);
+    return made.body.id;
+  }
+  /** Opens the session's stream and keeps reading it until `close`. */
+  async function openStream(id: number) {
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/v1/listen-sessions/${id}/stream`, { headers: { authorization: `Bearer ${key}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    const reading = (async () => {
+      const reader = res.body!.getReader();
+      for (;;) if ((await reader.read()).done) return;
+    })().catch(() => {});
+    return {
+      close: async () => {
+        abort.abort();
+        await reading;
+      },
+    };
+  }
+  /** The TTL and a sweep interval (TTL/2) past now, and slack: any sweep that would delete a session has run. */
+  const pastTtlAndSweep = () => new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1500 + 1500));
+
+  it("without a stream: kept just inside its expiry, deleted just past it", async () => {
+    const inside = await create();
+    const past = await create();
+    await expiresIn(inside, TTL_SECONDS * 3);
+    await expiresIn(past, -1);
+    await eventually(async () => ((await exists(past)) ? undefined : true), 10_000, "the expired session deleted");
+    expect(await exists(inside)).toBe(true);
+    const stream = await fetch(`${server.url}/v1/listen-sessions/${past}/stream`, { headers: { authorization: `Bearer ${key}` } });
+    expect(stream.status).toBe(404);
+  }, 30_000);
+
+  it("with a stream open longer than the TTL (shorter than the stream's keep-alive): kept", async () => {
+    const id = await create();
+    const stream = await openStream(id);
+    try {
+      await pastTtlAndSweep();
+      expect(await exists(id), "an open stream's session is not deleted").toBe(true);
+    } finally {
+      await stream.close();
+    }
+  }, 30_000);
+
+  it("a stream opened a moment before the session would expire: kept", async () => {
+    const id = await create();
+    await expiresIn(id, 0.5);
+    const stream = await openStream(id);
+    try {
+      await pastTtlAndSweep();
+      expect(await exists(id), "the stream opened before the expiry keeps the session").toBe(true);
+    } finally {
+      await stream.close();
+    }
+  }, 30_000);
+});
