@@ -14,6 +14,7 @@ import { eventually, FAST_DELIVERY_ENV, startDeliveryStack, startTestWorker, typ
  */
 
 const LEASE_MS = 10_000;
+const GRACE_SECONDS = 3600;
 /** How long "nothing is sent" is watched: a dozen of the worker's 50 ms polls. */
 const QUIET_MS = 700;
 
@@ -22,7 +23,7 @@ describe.each(testBackends())("delivery time bounds, each side ($kind)", (backen
   let n = 0;
 
   beforeAll(async () => {
-    stack = await startDeliveryStack(backend, { ...FAST_DELIVERY_ENV, HOOKLINE_LEASE_MS: String(LEASE_MS), HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: "3600" });
+    stack = await startDeliveryStack(backend, { ...FAST_DELIVERY_ENV, HOOKLINE_LEASE_MS: String(LEASE_MS), HOOKLINE_SECRET_ROTATION_GRACE_SECONDS: String(GRACE_SECONDS) });
   });
   afterAll(() => stack?.close());
 
@@ -124,6 +125,9 @@ describe.each(testBackends())("delivery time bounds, each side ($kind)", (backen
     const { hook, path, release } = await heldHook({}, 0);
     const rotated = await stack.api.call("POST", `/v1/hooks/${hook.id}/secret/rotate`, { body: {} });
     expect(rotated.status).toBe(200);
+    // The grace period is HOOKLINE_SECRET_ROTATION_GRACE_SECONDS long.
+    expect(Date.parse(rotated.body.previous_secret_expires_at) - Date.now()).toBeGreaterThan((GRACE_SECONDS - 10) * 1000);
+    expect(Date.parse(rotated.body.previous_secret_expires_at) - Date.now()).toBeLessThanOrEqual(GRACE_SECONDS * 1000);
     /** Moves the end of the grace period of every rotated-out secret to `seconds` from now (the column and each entry). */
     const graceEndsIn = (seconds: number) =>
       sql`update hooks set
@@ -184,5 +188,34 @@ describe.each(testBackends())("delivery time bounds, each side ($kind)", (backen
     expect(signedBy(second.body.secret)).toBe(true);
     expect(signedBy(first.body.secret), "retired 5 s from now: signs").toBe(true);
     expect(signedBy(hook.secret), "grace ended a second ago: does not sign").toBe(false);
+  });
+  it("a throttled hook: the worker claims only the rows that may start within the throttle horizon (1 s), not its backlog", async () => {
+    const { hook, path, release } = await heldHook({ rate_limit: 1 }, 8);
+    await release();
+    await arrived(path);
+    const held = async () =>
+      Number((await sql<{ n: number }>`select count(*)::int as n from deliveries where hook_id = ${hook.id} and locked_by is not null`.execute(db())).rows[0]!.n);
+    // At one a second, within a one-second horizon: the row sent and at most the next one or two are held, never the backlog.
+    for (let i = 0; i < 5; i++) {
+      expect(await held()).toBeLessThanOrEqual(3);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await arrived(path, 2);
+    await sql`update deliveries set status = 'cancelled' where hook_id = ${hook.id} and status = 'pending'`.execute(db());
+  });
+
+  it("queue gauges: a pending row counts as due once its next_attempt_at has passed, as scheduled just before", async () => {
+    const { ids } = await heldHook({}, 2);
+    const gauge = async (state: string) => {
+      const text = (await stack.api.call("GET", "/metrics")).body as string;
+      return Number(new RegExp(`^hookline_queue_depth\\{state="${state}"\\} (\\S+)`, "m").exec(text)?.[1]);
+    };
+    await setRow(ids[0]!, { dueIn: 5 });
+    await setRow(ids[1]!, { dueIn: 5 });
+    const [due, scheduled] = [await gauge("due"), await gauge("scheduled")];
+    await setRow(ids[0]!, { dueIn: -1 });
+    expect(await gauge("due")).toBe(due + 1);
+    expect(await gauge("scheduled")).toBe(scheduled - 1);
+    await sql`update deliveries set status = 'cancelled' where id in (${ids[0]!}, ${ids[1]!})`.execute(db());
   });
 });
