@@ -41,6 +41,10 @@ describe.each(testBackends())("listen session time bounds, each side ($kind)", (
   async function create(): Promise<number> {
     const made = await api.call("POST", "/v1/listen-sessions", { body: { events: ["*"] } });
     expect(made.status).toBe(201);
+    // A new session expires TTL from now, as its answer says.
+    const left = Date.parse(made.body.expires_at) - Date.now();
+    expect(left).toBeGreaterThan(TTL_SECONDS * 1000 - 2000);
+    expect(left).toBeLessThanOrEqual(TTL_SECONDS * 1000);
     return made.body.id;
   }
   /** Opens the session's stream and keeps reading it until `close`. */
@@ -79,6 +83,10 @@ describe.each(testBackends())("listen session time bounds, each side ($kind)", (
     try {
       await pastTtlAndSweep();
       expect(await exists(id), "an open stream's session is not deleted").toBe(true);
+      // The open stream keeps moving the expiry to TTL from now: never further.
+      const left = Number((await sql<{ left: number }>`select extract(epoch from listen_expires_at - now()) as left from hooks where id = ${id}`.execute(database.store.db)).rows[0]!.left);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(TTL_SECONDS);
     } finally {
       await stream.close();
     }
