@@ -218,4 +218,20 @@ describe.each(testBackends())("delivery time bounds, each side ($kind)", (backen
     expect(await gauge("scheduled")).toBe(scheduled - 1);
     await sql`update deliveries set status = 'cancelled' where id in (${ids[0]!}, ${ids[1]!})`.execute(db());
   });
+  it("a hook whose rows break the claim is paused for 60 s (not longer), and claimed again once the pause has passed", async () => {
+    const { hook, path, release } = await heldHook({}, 1);
+    // rate_limit 0 makes the claim statement divide by zero for this hook's rows (no API writes it).
+    await sql`update hooks set rate_limit = 0 where id = ${hook.id}`.execute(db());
+    await release();
+    const paused = await eventually(async () => {
+      const row = (await sql<{ left: number | null; last_reason: string | null }>`
+        select extract(epoch from not_before - now()) as left, last_reason from hooks where id = ${hook.id}`.execute(db())).rows[0]!;
+      return row.last_reason?.startsWith("deliveries could not be claimed") ? Number(row.left) : undefined;
+    }, 10_000, "the hook paused");
+    expect(paused).toBeGreaterThan(55);
+    expect(paused).toBeLessThanOrEqual(60);
+    // Mended, and the pause over: its row goes.
+    await sql`update hooks set rate_limit = null, not_before = now() - interval '0.5 seconds' where id = ${hook.id}`.execute(db());
+    await arrived(path);
+  });
 });
