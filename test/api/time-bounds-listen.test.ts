@@ -103,4 +103,58 @@ describe.each(testBackends())("listen session time bounds, each side ($kind)", (
       await stream.close();
     }
   }, 30_000);
+
+  it("a session's stream: a row is sent once due, not before, leased for HOOKLINE_LEASE_MS; rows another stream holds fill the session's 16 until their lease ends", async () => {
+    const own = await server.newAccount("listen-lease");
+    const ownApi = specClient(server.url, { authorization: `Bearer ${own.key}` });
+    const id = (await ownApi.call("POST", "/v1/listen-sessions", { body: { events: ["*"] } })).body.id as number;
+    for (let i = 0; i < 17; i++) await ownApi.call("POST", "/v1/events", { body: { type: "lease.test", data: { i } } });
+    const rows = await eventually(async () => {
+      const found = (await sql<{ id: number }>`select id from deliveries where hook_id = ${id} order by id`.execute(database.store.db)).rows.map((r) => Number(r.id));
+      return found.length === 17 ? found : undefined;
+    }, 10_000, "17 deliveries to the session");
+    const [early, late, ...others] = rows as [number, number, ...number[]];
+    const set = (ids: number[], fields: ReturnType<typeof sql>) => sql`update deliveries set ${fields} where id in (${sql.join(ids)})`.execute(database.store.db);
+    await set(rows, sql`next_attempt_at = now() + interval '1 hour'`); // none due when the stream opens
+    const sent: number[] = [];
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/v1/listen-sessions/${id}/stream`, { headers: { authorization: `Bearer ${own.key}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    const reading = (async () => {
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += value;
+        const events = text.split("\n\n");
+        text = events.pop()!;
+        for (const event of events) if (/^event: delivery$/m.test(event)) sent.push(Number(/^id: (\d+)$/m.exec(event)![1]));
+      }
+    })().catch(() => {});
+    /** Several of the stream's 1 s polls. */
+    const quiet = () => new Promise((resolve) => setTimeout(resolve, 2500));
+    try {
+      // Due time.
+      await set([early], sql`next_attempt_at = now() + interval '5 seconds'`);
+      await quiet();
+      expect(sent, "not sent before it is due").toEqual([]);
+      await set([early], sql`next_attempt_at = now() - interval '0.5 seconds'`);
+      await eventually(async () => (sent.includes(early) ? true : undefined), 10_000, "the due row sent");
+      // Its lease (no result is posted: the row stays held by this stream).
+      const lease = Number((await sql<{ left: number }>`select extract(epoch from locked_until - now()) as left from deliveries where id = ${early}`.execute(database.store.db)).rows[0]!.left);
+      expect(lease).toBeGreaterThan(60 - 5);
+      expect(lease).toBeLessThanOrEqual(60);
+      // 15 rows held by another stream (its process died) + this stream's one = the session's 16: a due row waits until their lease ends.
+      await set(others.slice(0, 15), sql`locked_by = 'listen:another-stream', locked_until = now() + interval '5 seconds'`);
+      await set([late], sql`next_attempt_at = now() - interval '0.5 seconds'`);
+      await quiet();
+      expect(sent, "16 held: nothing more sent").toEqual([early]);
+      await set(others.slice(0, 15), sql`locked_until = now() - interval '0.5 seconds'`);
+      await eventually(async () => (sent.includes(late) ? true : undefined), 10_000, "the due row sent once the other stream's lease ended");
+    } finally {
+      abort.abort();
+      await reading;
+    }
+  }, 60_000);
 });
