@@ -90,7 +90,9 @@ describe.each(testBackends())("retention time bounds, each side ($kind)", (backe
 
     // Now just past: it goes too.
     await finishedAgo(inside, RETENTION_SECONDS + MARGIN);
-    await prunedWhile(() => eventually(async () => ((await exists("deliveries", "id", inside.id)) ? undefined : true), 5_000, "pruned once past the age"));
+    await prunedWhile(async () => {
+      await eventually(async () => ((await exists("deliveries", "id", inside.id)) ? undefined : true), 5_000, "pruned once past the age");
+    });
     expect(await exists("events", "id", inside.eventId)).toBe(false);
     expect(await exists("deliveries", "id", pending.id)).toBe(true);
   });
