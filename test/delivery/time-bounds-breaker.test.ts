@@ -71,19 +71,20 @@ describe.each(testBackends())("breaker and auto-disable time bounds, each side (
       const { hook, probeDelay } = await oneMoreFailure(0, THRESHOLD - 1);
       expect(hook.consecutive_failures).toBe(THRESHOLD);
       expect(probeDelay).toBeGreaterThanOrEqual(PROBE_INTERVAL_MS / 1000);
-      expect(probeDelay).toBeLessThan(PROBE_INTERVAL_MS / 1000 + 0.9);
+      // Measured from the attempt's start: the outcome is recorded a little later (more on a loaded machine).
+      expect(probeDelay).toBeLessThan(PROBE_INTERVAL_MS / 1000 + 3);
     });
 
     it("a hook failing for 100 s: a tenth of that, 10 s", async () => {
       const { probeDelay } = await oneMoreFailure(100, THRESHOLD - 1);
       expect(probeDelay).toBeGreaterThanOrEqual(10);
-      expect(probeDelay).toBeLessThan(10.9);
+      expect(probeDelay).toBeLessThan(12.5);
     });
 
     it("a hook failing for days: capped at five minutes", async () => {
       const { probeDelay } = await oneMoreFailure(10 * 24 * 3600, THRESHOLD - 1);
       expect(probeDelay).toBeGreaterThanOrEqual(MAX_PROBE_SECONDS);
-      expect(probeDelay).toBeLessThan(MAX_PROBE_SECONDS + 0.9);
+      expect(probeDelay).toBeLessThan(MAX_PROBE_SECONDS + 3);
     });
   });
 
