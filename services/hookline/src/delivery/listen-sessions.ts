@@ -24,7 +24,7 @@ import { tracedClaim } from "../tracing/traced-claim.js";
 
 /** Deliveries one session may have outstanding (sent to its stream, no result yet). */
 export const LISTEN_MAX_OUTSTANDING = 16;
-/** How often an open stream sends a keep-alive comment and moves its session's expiry forward. */
+/** How often an open stream sends a keep-alive comment (and at most how long it leaves its session's expiry unmoved). */
 export const LISTEN_KEEP_ALIVE_MS = 15_000;
 /** How often a stream looks for due deliveries without a NOTIFY (retries falling due). */
 const LISTEN_POLL_MS = 1_000;
@@ -258,11 +258,18 @@ export function createListenSessions(deps: {
         // A new stream takes the session over: what an older one held (its client is gone) is due again now.
         await sessions.releaseListenDeliveries(db, sessionId);
         let nextKeepAlive = Date.now() + LISTEN_KEEP_ALIVE_MS;
+        // Only a session with no open stream may expire: its expiry moves at once (the stream may open a
+        // moment before it) and a few times per TTL, which may be shorter than the keep-alive.
+        const touchEveryMs = Math.min(LISTEN_KEEP_ALIVE_MS, (config.listenSessionTtlSeconds * 1000) / 3);
+        let nextTouch = Date.now();
         while (!ended.aborted) {
           waker.clear();
+          if (Date.now() >= nextTouch) {
+            nextTouch = Date.now() + touchEveryMs;
+            if (!(await sessions.touchListenSession(db, sessionId, config.listenSessionTtlSeconds))) break;
+          }
           if (Date.now() >= nextKeepAlive) {
             nextKeepAlive = Date.now() + LISTEN_KEEP_ALIVE_MS;
-            if (!(await sessions.touchListenSession(db, sessionId, config.listenSessionTtlSeconds))) break;
             await sink.keepAlive().catch(() => stop.abort());
           }
           const rows = await tracedClaim(db, { "hookline.listen_session.id": sessionId }, () =>
@@ -273,7 +280,7 @@ export function createListenSessions(deps: {
             inFlight.add(running);
             void running.finally(() => inFlight.delete(running));
           }
-          await waker.sleep(Math.min(LISTEN_POLL_MS, Math.max(0, nextKeepAlive - Date.now())));
+          await waker.sleep(Math.min(LISTEN_POLL_MS, Math.max(0, Math.min(nextKeepAlive, nextTouch) - Date.now())));
         }
       } catch (error) {
         logger.warn({ err: error, session: sessionId }, "listen stream failed");

@@ -1,0 +1,52 @@
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { DataDirBusyError, isDataDirLocked, LOCK_STALE_MS, lockDataDir } from "./data-dir-lock.js";
+
+/**
+ * The kind (issue 23): every time-bound rule is tested on each side of its
+ * bound. Here the data folder's lock: held while refreshed within
+ * LOCK_STALE_MS, stale (and taken over) once not refreshed for longer. The
+ * lock's age is set with its mtime, as its holder's refreshes set it.
+ */
+describe("the data folder lock's stale time, each side", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A data folder whose lock was last refreshed `ageMs` ago by `owner`. */
+  function lockedFolder(ageMs: number, owner: { pid: number; hostname: string }): string {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-lock-"));
+    dirs.push(dir);
+    mkdirSync(join(dir, "hookline.lock"));
+    writeFileSync(join(dir, "hookline-owner.json"), JSON.stringify({ ...owner, command: "server", started_at: new Date().toISOString() }));
+    const at = new Date(Date.now() - ageMs);
+    utimesSync(join(dir, "hookline.lock"), at, at);
+    return dir;
+  }
+  const otherHost = { pid: 1, hostname: `not-${hostname()}` };
+
+  it("isDataDirLocked: held just inside the stale time, not just past it", () => {
+    expect(isDataDirLocked(lockedFolder(LOCK_STALE_MS - 1000, otherHost))).toBe(true);
+    expect(isDataDirLocked(lockedFolder(LOCK_STALE_MS + 1000, otherHost))).toBe(false);
+  });
+
+  it("lockDataDir: another host's lock refreshed just inside the stale time refuses; one just past it is taken over", async () => {
+    await expect(lockDataDir(lockedFolder(LOCK_STALE_MS - 1000, otherHost), "test", () => {})).rejects.toBeInstanceOf(DataDirBusyError);
+    const lock = await lockDataDir(lockedFolder(LOCK_STALE_MS + 1000, otherHost), "test", () => {});
+    await lock.release();
+  });
+
+  it("lockDataDir: a crashed holder of this host is waited for until its lock goes stale, then taken over", async () => {
+    // No process has this pid (above the usual pid_max), so the recorded holder has crashed.
+    const dir = lockedFolder(LOCK_STALE_MS - 1500, { pid: 2 ** 22 + 7, hostname: hostname() });
+    const started = Date.now();
+    const lock = await lockDataDir(dir, "test", () => {});
+    const waited = Date.now() - started;
+    await lock.release();
+    expect(waited, "not taken before the lock went stale").toBeGreaterThanOrEqual(1000);
+    expect(waited, "taken soon after").toBeLessThan(4000);
+  });
+});
