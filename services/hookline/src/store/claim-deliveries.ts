@@ -86,9 +86,18 @@ export interface ClaimPolicy {
  * overlap; each granted row gets its start time 1/rate after the previous.
  *
  * `onlyHooks` limits the claim to those hooks' rows (claim-isolated.ts,
- * when one hook's rows break the claim).
+ * when one hook's rows break the claim); `onlyIds` to those deliveries (the
+ * NATS queue claims the deliveries its messages name, delivery/queue/nats/).
  */
-export async function claimDeliveries(db: Db, workerId: string, limit: number, leaseMs: number, policy: ClaimPolicy, onlyHooks?: number[]): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(
+  db: Db,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+  policy: ClaimPolicy,
+  onlyHooks?: number[],
+  onlyIds?: number[],
+): Promise<ClaimedDelivery[]> {
   const horizon = policy.throttleHorizonMs / 1000;
   const cap = sql`case
     when h.consecutive_failures >= ${policy.breakerThreshold} then 1
@@ -115,6 +124,7 @@ export async function claimDeliveries(db: Db, workerId: string, limit: number, l
         -- deliveries_due_idx in order: 7 ms against 0.2 ms at 15,000 due rows.
         and coalesce(hook_id <> all(array(select hook_id from shut)), true)
         ${onlyHooks ? sql`and hook_id in (${sql.join(onlyHooks)})` : sql``}
+        ${onlyIds ? sql`and id in (${sql.join(onlyIds)})` : sql``}
       order by next_attempt_at
       limit ${limit}
       for update skip locked

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { QueueConfig } from "../../config.js";
 import type { Store } from "../../store/database.js";
 import { createPostgresQueue } from "./postgres/postgres-queue.js";
+import { disableOutbox } from "./nats/outbox-triggers.js";
 import type { DeliveryQueue } from "./queue.js";
 
 /**
@@ -10,7 +11,12 @@ import type { DeliveryQueue } from "./queue.js";
  * relay (every process with the API or worker role; a worker thread shares
  * its process's).
  */
-export async function openQueue(config: QueueConfig | undefined, store: Store, _logger: Logger, _options: { relay: boolean; leaseMs: number }): Promise<DeliveryQueue> {
-  if (config) throw new Error("HOOKLINE_QUEUE_URL: the NATS JetStream queue is not built yet");
-  return createPostgresQueue(store);
+export async function openQueue(config: QueueConfig | undefined, store: Store, logger: Logger, options: { relay: boolean; leaseMs: number }): Promise<DeliveryQueue> {
+  if (!config) {
+    // This database may have run on NATS: the PostgreSQL queue needs no outbox.
+    if (store.kind === "postgres") await disableOutbox(store.db);
+    return createPostgresQueue(store);
+  }
+  const { openNatsQueue } = await import("./nats/nats-queue.js");
+  return openNatsQueue(config, store, logger, options);
 }

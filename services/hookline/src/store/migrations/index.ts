@@ -17,6 +17,7 @@ import * as deliveriesMessageIdIndex from "./2026-12-05T0300-deliveries-message-
 import * as listenSessions from "./2026-12-05T0300-listen-sessions.js";
 import * as portalSessions from "./2026-12-05T0300-portal-sessions.js";
 import * as eventTraceContext from "./2026-12-05T0400-event-trace-context.js";
+import * as deliveryOutbox from "./2026-12-06T0100-delivery-outbox.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-05T0300-listen-sessions": listenSessions,
   "2026-12-05T0300-portal-sessions": portalSessions,
   "2026-12-05T0400-event-trace-context": eventTraceContext,
+  "2026-12-06T0100-delivery-outbox": deliveryOutbox,
 };
 
 export const migrationProvider: MigrationProvider = {
