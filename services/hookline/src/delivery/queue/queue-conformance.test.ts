@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../logger.js";
 import type { Store } from "../../store/database.js";
 import { redeliver } from "../../store/deliveries.js";
 import { fixtureBackends, hookWithDeliveries } from "../../store/test-fixtures.js";
-import { connectQueue, jetStreamNames } from "./nats/jetstream-setup.js";
+import { removeQueueStream } from "./nats/jetstream-setup.js";
 import { openQueue } from "./open-queue.js";
 import type { DeliveryQueue } from "./queue.js";
 
@@ -39,11 +38,7 @@ describe.each(implementations)("$name", ({ backend, nats }) => {
   });
   afterAll(async () => {
     await queue?.close();
-    if (nats) {
-      const nc = await connectQueue({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined }, "conformance cleanup");
-      await (await jetstreamManager(nc)).streams.delete(jetStreamNames(prefix).stream).catch(() => {});
-      await nc.close();
-    }
+    if (nats) await removeQueueStream({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined });
     await close?.();
   });
 

@@ -123,3 +123,13 @@ export async function ensureStream(nc: NatsConnection, config: QueueConfig, leas
   else if (info.config.ack_wait !== consumer.ack_wait) await jsm.consumers.update(names.stream, names.consumer, { ack_wait: consumer.ack_wait });
   return jsm;
 }
+
+/** Deletes the stream (and its consumer) a prefix names: for tests and for an operator retiring a deployment. Missing is fine. */
+export async function removeQueueStream(config: QueueConfig): Promise<void> {
+  const nc = await connectQueue(config, "hookline:remove-stream");
+  try {
+    await (await jetstreamManager(nc)).streams.delete(jetStreamNames(config.prefix).stream).catch(() => {});
+  } finally {
+    await nc.close();
+  }
+}
