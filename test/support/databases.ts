@@ -38,6 +38,13 @@ export function testBackends(): Backend[] {
   if (!url && process.env.CI === "true") {
     throw new Error("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite must run in CI.");
   }
+  // The NATS queue runs beside a shared PostgreSQL only (config.ts): a run
+  // with TEST_QUEUE_URL is the suite's NATS pass, and the PGlite half already
+  // ran in the main pass.
+  if (process.env.TEST_QUEUE_URL) {
+    if (!url) throw new Error("TEST_QUEUE_URL needs TEST_DATABASE_URL: the NATS queue keeps its delivery records in PostgreSQL.");
+    return [{ kind: "postgres", create: () => createPostgresDatabase(url) }];
+  }
   const backends: Backend[] = [{ kind: "pglite", create: createPgliteDatabase }];
   if (url) backends.push({ kind: "postgres", create: () => createPostgresDatabase(url) });
   return backends;

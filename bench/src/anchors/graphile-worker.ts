@@ -3,6 +3,7 @@ import { Agent } from "undici";
 import { runInChild } from "../child-process.js";
 import { epochNow, type Receiver } from "../receiver-server.js";
 import { round, type BenchRow } from "../report.js";
+import { startWalMeter, walNote } from "../wal.js";
 import { createScratchDb } from "../scratch-db.js";
 import { newSecret, postSigned } from "../signed-request.js";
 import type { SenderReport } from "./bare-loop.js";
@@ -87,6 +88,7 @@ export async function benchGraphileWorker(
   const drain = opts.drain === true;
   const secret = newSecret();
   receiver.reset("/graphile");
+  const wal = drain ? undefined : await startWalMeter(adminUrl);
   const call = runInChild<SenderReport>(new URL(import.meta.url), "runGraphileJobs", {
     databaseUrl: db.url,
     url: `${receiver.url}/graphile`,
@@ -103,6 +105,7 @@ export async function benchGraphileWorker(
     // A drain is timed from its first delivery to its last, as Hookline's is, so start-up costs neither.
     const from = drain ? (receiver.firstAt() ?? report.startedAt) : report.startedAt;
     const count = drain ? opts.deliveries - 1 : opts.deliveries;
+    const walBytes = await wal?.stop();
     return [
       {
         scenario: "delivery",
@@ -111,6 +114,9 @@ export async function benchGraphileWorker(
         unit: "deliveries/s",
         note: `${drain ? "backlog queued first, first→last delivery; " : ""}N=${opts.deliveries}, jobs=${opts.concurrency}, localQueue=${t.localQueueSize}, completeJobBatchDelay=${t.completeJobBatchDelay}, pool=${t.maxPoolSize}, ${valid}/${checked} signatures ok`,
       },
+      ...(walBytes === undefined
+        ? []
+        : [{ scenario: "delivery", name: "graphile-worker WAL per delivery (anchor)", value: round(walBytes / opts.deliveries), unit: "bytes", note: walNote(walBytes, opts.deliveries) }]),
     ];
   } finally {
     call.kill();

@@ -59,8 +59,8 @@ async function hooklineRows(config: BenchConfig, receiver: Receiver): Promise<Be
   const rows: BenchRow[] = [];
   // Each part runs on its own; one failing part still leaves the others' figures.
   const parts: Array<[string, () => Promise<BenchRow[]>]> = [
-    ["throughput, single publishes", () => hooklineThroughput(hookline, receiver, config.deliveries, { kind: "single", publishers: config.publishers })],
-    ["throughput, batch publish", () => hooklineThroughput(hookline, receiver, config.deliveries, { kind: "batch", size: config.batchEvents })],
+    ["throughput, single publishes", () => hooklineThroughput(hookline, receiver, config.deliveries, { kind: "single", publishers: config.publishers }, config.adminUrl)],
+    ["throughput, batch publish", () => hooklineThroughput(hookline, receiver, config.deliveries, { kind: "batch", size: config.batchEvents }, config.adminUrl)],
     ["publish→first attempt latency", () => hooklineLatency(hookline, receiver, config.latencySamples)],
     [`fan-out to ${config.fanoutHooks} hooks`, () => hooklineFanout(hookline, receiver, config.fanoutHooks)],
   ];

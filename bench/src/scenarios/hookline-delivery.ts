@@ -4,6 +4,7 @@ import { sampleProcess, type HooklineProcess } from "../hookline-process.js";
 import { inParallel } from "../in-parallel.js";
 import { epochNow, type Receiver } from "../receiver-server.js";
 import { round, type BenchRow } from "../report.js";
+import { startWalMeter, walNote } from "../wal.js";
 import { benchEventData, newSecret } from "../signed-request.js";
 
 const S = "delivery";
@@ -55,13 +56,14 @@ export async function publishEvents(baseUrl: string, key: string, n: number, mod
  * @example
  * const rows = await hooklineThroughput(hookline, receiver, 20_000, { kind: "single", publishers: 20 })
  */
-export async function hooklineThroughput(hookline: HooklineProcess, receiver: Receiver, n: number, mode: PublishMode): Promise<BenchRow[]> {
+export async function hooklineThroughput(hookline: HooklineProcess, receiver: Receiver, n: number, mode: PublishMode, adminUrl?: string): Promise<BenchRow[]> {
   const label = mode.kind === "single" ? `single publishes, c=${mode.publishers}` : `batch publish, ${mode.size}/request`;
   const key = await createAccountKey(hookline, `bench-throughput-${mode.kind}`);
   const path = `/hookline-${mode.kind}`;
   const hook = await createHook(hookline.url, key, `${receiver.url}${path}`, newSecret());
   receiver.reset(path);
   const rss = sampleProcess(hookline.pid);
+  const wal = adminUrl ? await startWalMeter(adminUrl) : undefined;
   const startedAt = epochNow();
   const { accepted, firstRejection } = await publishEvents(hookline.url, key, n, mode);
   const rejected = n - accepted;
@@ -73,6 +75,7 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
   }
   const lastAt = await receiver.waitFor(expected, STALL_MS).catch(() => null);
   const memory = await rss.stop();
+  const walBytes = await wal?.stop();
   const elapsed = ((lastAt ?? epochNow()) - startedAt) / 1000;
   const { checked, valid } = receiver.verifySamples(hook.secret);
   const partial = lastAt === null ? `; STALLED: ${receiver.count()} of ${expected} received, then none for ${STALL_MS / 1000} s` : "";
@@ -82,9 +85,12 @@ export async function hooklineThroughput(hookline: HooklineProcess, receiver: Re
       name: `Hookline end to end (${mode.kind})`,
       value: round(receiver.count() / elapsed),
       unit: "deliveries/s",
-      note: `N=${n} events × 1 hook, ${label}, ${valid}/${checked} signatures ok${rejected ? `, ${rejected} publishes refused (${firstRejection})` : ""}${partial}`,
+      note: `queue: ${hookline.queue}; N=${n} events × 1 hook, ${label}, ${valid}/${checked} signatures ok${rejected ? `, ${rejected} publishes refused (${firstRejection})` : ""}${partial}`,
     },
     { scenario: S, name: `Hookline publish (${mode.kind})`, value: round(accepted / ((publishedAt - startedAt) / 1000)), unit: "events/s", note: `${label}; accepted while delivering` },
+    ...(walBytes === undefined
+      ? []
+      : [{ scenario: S, name: `Hookline WAL per delivery (${mode.kind})`, value: round(walBytes / n), unit: "bytes", note: `queue: ${hookline.queue}; ${walNote(walBytes, n)}` }]),
     { scenario: S, name: `Hookline peak RSS (${mode.kind} run)`, value: memory.peakMb, unit: "MB", note: `target < 300; ${memory.startMb} MB before the run; the built server, as pnpm start runs it` },
     { scenario: S, name: `Hookline CPU (${mode.kind} run)`, value: memory.cpuCores, unit: "cores", note: "of 2; near 1 with one event loop busy means that loop is the bound" },
   ];

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../logger.js";
 import type { Store } from "../../store/database.js";
 import { redeliver } from "../../store/deliveries.js";
 import { fixtureBackends, hookWithDeliveries } from "../../store/test-fixtures.js";
-import { removeQueueStream } from "./nats/jetstream-setup.js";
+import { connectQueue, jetStreamNames, removeQueueStream } from "./nats/jetstream-setup.js";
 import { openQueue } from "./open-queue.js";
 import type { DeliveryQueue } from "./queue.js";
 
@@ -98,6 +99,32 @@ describe.each(implementations)("$name", ({ backend, nats }) => {
     expect(first).toHaveLength(2);
     await finish(first);
     expect(await claimOf(hookId, 4, "w1", 8_000)).toHaveLength(4);
+  });
+
+  it.runIf(nats)("publishes an outbox row once though a relay that died after publishing it publishes it again (Nats-Msg-Id)", async () => {
+    const config = { servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined };
+    const nc = await connectQueue(config, "conformance relay crash");
+    try {
+      const jsm = await jetstreamManager(nc);
+      const names = jetStreamNames(prefix);
+      await expect.poll(async () => Number((await sql<{ n: string }>`select count(*) as n from delivery_outbox`.execute(store.db)).rows[0]!.n), { timeout: 5_000 }).toBe(0);
+      const before = (await jsm.streams.info(names.stream)).state.messages;
+      // The dead relay's pass: the row is published and acknowledged, but its delete never commits.
+      await store.db.transaction().execute(async (trx) => {
+        const [row] = (
+          await sql<{ id: string; created_us: string }>`
+            insert into delivery_outbox (delivery_id, hook_id) values (999999999, 1)
+            returning id, (extract(epoch from created_at) * 1000000)::bigint::text as created_us`.execute(trx)
+        ).rows;
+        const ack = await jetstream(nc).publish(names.subject(1), JSON.stringify({ delivery: 999999999 }), { msgID: `${prefix}-${row!.id}-${row!.created_us}` });
+        expect(ack.duplicate).toBe(false);
+      });
+      // The live relay takes the row and publishes it again; the stream keeps one message.
+      await expect.poll(async () => Number((await sql<{ n: string }>`select count(*) as n from delivery_outbox`.execute(store.db)).rows[0]!.n), { timeout: 5_000 }).toBe(0);
+      expect((await jsm.streams.info(names.stream)).state.messages).toBe(before + 1);
+    } finally {
+      await nc.close();
+    }
   });
 
   /** Records success for `ids` held by `worker`, as the outcome writer does, and tells the queue. */

@@ -23,7 +23,9 @@ export interface OutboxRelay {
  * RELAY_BATCH rows (FOR UPDATE SKIP LOCKED: any number of relays, one per
  * API or worker process, share the work without waiting on each other),
  * publishes each to its hook's subject with `Nats-Msg-Id` =
- * `<prefix>-outbox-<row id>`, waits for every publish ack (stored on a
+ * `<prefix>-<row id>-<row created_at in µs>` (the time keeps ids of a
+ * database made anew — ids restarting at 1 — apart from the old one's inside
+ * the duplicate window, where the stream would drop them), waits for every publish ack (stored on a
  * quorum of the stream's replicas), then deletes the rows and commits.
  * A crash before the commit leaves the rows for the next pass, whose
  * publishes the stream's duplicate window drops: neither lost nor doubled.
@@ -42,13 +44,14 @@ export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: stri
 
   async function pass(): Promise<number> {
     return store.db.transaction().execute(async (trx) => {
-      const rows = await sql<{ id: string; delivery_id: string; hook_id: number }>`
-        select id, delivery_id, hook_id from delivery_outbox order by id limit ${RELAY_BATCH} for update skip locked`.execute(trx);
+      const rows = await sql<{ id: string; delivery_id: string; hook_id: number; created_us: string }>`
+        select id, delivery_id, hook_id, (extract(epoch from created_at) * 1000000)::bigint::text as created_us
+        from delivery_outbox order by id limit ${RELAY_BATCH} for update skip locked`.execute(trx);
       if (rows.rows.length === 0) return 0;
       await Promise.all(
         rows.rows.map((row) =>
           js.publish(names.subject(Number(row.hook_id)), JSON.stringify({ delivery: Number(row.delivery_id) }), {
-            msgID: `${prefix}-outbox-${row.id}`,
+            msgID: `${prefix}-${row.id}-${row.created_us}`,
             expect: { streamName: names.stream },
           }),
         ),
