@@ -26,7 +26,7 @@ interface Node {
 }
 
 /**
- * A NATS cluster of `size` JetStream nodes on loopback, each with its own
+ * A NATS cluster of `size` JetStream nodes on loopback (one: a plain JetStream server), each with its own
  * store folder under one temporary folder (removed by `close`), started as
  * FINDINGS.md records: `-js -sd <dir> --cluster_name --cluster --routes`.
  * `stop(i)` kills a node (SIGKILL: a machine lost, not a clean leave);
@@ -48,7 +48,11 @@ export async function startNatsCluster(size = 3) {
     const node = nodes[i]!;
     const child = spawn(
       NATS_SERVER,
-      ["-a", "127.0.0.1", "-p", String(node.port), "-js", "-sd", node.dir, "-n", node.name, "--cluster_name", "hookline-test", "--cluster", `nats://127.0.0.1:${node.clusterPort}`, "--routes", routes, "-m", String(node.monitorPort)],
+      [
+        ...["-a", "127.0.0.1", "-p", String(node.port), "-js", "-sd", node.dir, "-n", node.name, "-m", String(node.monitorPort)],
+        // One node is a plain JetStream server: a cluster of one routes to itself and never elects a leader.
+        ...(size > 1 ? ["--cluster_name", "hookline-test", "--cluster", `nats://127.0.0.1:${node.clusterPort}`, "--routes", routes] : []),
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     const keep = (chunk: Buffer) => logs.set(node.name, ((logs.get(node.name) ?? "") + chunk.toString()).slice(-4000));
@@ -72,8 +76,8 @@ export async function startNatsCluster(size = 3) {
     for (const node of nodes.filter((n) => n.process)) {
       for (;;) {
         const leader = await fetch(`http://127.0.0.1:${node.monitorPort}/jsz`)
-          .then((res) => res.json() as Promise<{ meta_cluster?: { leader?: string } }>)
-          .then((jsz) => jsz.meta_cluster?.leader)
+          .then((res) => res.json() as Promise<{ meta_cluster?: { leader?: string }; config?: unknown }>)
+          .then((jsz) => (size > 1 ? jsz.meta_cluster?.leader : jsz.config && "standalone"))
           .catch(() => undefined);
         if (leader) break;
         if (Date.now() > deadline) throw new Error(`NATS node ${node.name} has no JetStream meta leader after ${timeoutMs} ms: ${logs.get(node.name)?.slice(-1000)}`);
