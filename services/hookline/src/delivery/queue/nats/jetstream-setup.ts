@@ -67,7 +67,12 @@ export async function connectQueue(config: QueueConfig, name: string): Promise<N
  * `max_ack_pending`, but the cap is not a fixed number (the breaker drops it
  * to 1, a fast hook gets 16×, `max_in_flight` is edited through the API),
  * throttling has no JetStream equivalent, and 10,000 hooks would be 10,000
- * Raft-replicated consumers a worker would have to pull from in turn. The
+ * Raft-replicated consumers a worker would have to pull from in turn.
+ * Measured on the machine's nats-server 2.9.10 (one node, R1, 2026-12-06,
+ * other work running): creating 1,000 filtered durable consumers took 3.2 s
+ * (200: 0.3 s); one no_wait pull on each of them, to find the 10 with a
+ * message, took 241 ms a round (200: 18 ms), against 0.55 ms for one pull on
+ * a shared consumer — and it grows faster than the hook count. The
  * cost of sharing: a message of a hook at its cap is nak'ed with a short
  * delay and pulled again. `ack_wait` is the lease (HOOKLINE_LEASE_MS), as
  * the PostgreSQL lock is: a killed worker's messages come back when its
