@@ -26,7 +26,7 @@ export const readyz = createRoute({
   path: "/readyz",
   operationId: "getReadiness",
   tags: ["Operations"],
-  summary: "Readiness: the database answers",
+  summary: "Readiness: the database and the delivery queue answer",
   responses: {
     200: { description: "Ready.", content: { "application/json": { schema: StatusSchema } } },
     503: problemResponses(503)[503],
