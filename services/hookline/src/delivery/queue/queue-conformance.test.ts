@@ -93,6 +93,14 @@ describe.each(implementations)("$name", ({ backend, nats }) => {
     await finish([id!]);
   });
 
+  it("offers a delivery whose claim ran out unsettled (its outcome never recorded) again, to the same worker too", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 1);
+    const [id] = await claimOf(hookId, 1);
+    // No outcome, no release: the lease (and the message's ack wait) runs out.
+    expect(await claimOf(hookId, 1, "w1", LEASE_MS + 6_000)).toEqual([id]);
+    await finish([id!]);
+  }, 20_000);
+
   it("keeps a hook's cap: no more rows held than its max_in_flight, the rest offered later", async () => {
     const hookId = await hookWithDeliveries(store, accountId, 6, { max_in_flight: 2 });
     const first = await claimOf(hookId, 3, "w1", 1_500);

@@ -53,8 +53,23 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
     await enableOutbox(store.db);
     const jsm = await ensureStream(nc, config, options.leaseMs);
     const relay = options.relay ? startOutboxRelay(store, jetstream(nc), config.prefix, logger) : undefined;
-    /** The messages of the deliveries this process holds, by delivery id. */
-    const held = new Map<number, Msg>();
+    /**
+     * The messages of the deliveries this process holds, by delivery id, with
+     * when they were claimed. An entry older than the lease is forgotten (an
+     * outcome that could not be recorded never settles it): its claim has
+     * ended, and the delivery's next message must be claimable here too.
+     */
+    const held = new Map<number, { msg: Msg; at: number }>();
+    const holds = (id: number) => {
+      const entry = held.get(id);
+      if (entry && Date.now() - entry.at > options.leaseMs) held.delete(id);
+      return held.has(id);
+    };
+    const take = (id: number) => {
+      const entry = held.get(id);
+      held.delete(id);
+      return entry?.msg;
+    };
 
     /** Settles messages by their deliveries' records: finished → ack, pending → nak until due. */
     async function settleByRecord(msgs: Array<{ id: number; msg: Msg }>): Promise<void> {
@@ -95,7 +110,7 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
           if (!Number.isSafeInteger(id)) {
             logger.error({ subject: msg.subject }, "a queue message names no delivery; dropped");
             ackMsg(nc, msg);
-          } else if (fresh.has(id) || held.has(id)) others.push({ id, msg });
+          } else if (fresh.has(id) || holds(id)) others.push({ id, msg });
           else fresh.set(id, msg);
         }
         let claimed: Awaited<ReturnType<typeof claimIsolated>>;
@@ -109,7 +124,7 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         for (const row of claimed.rows) {
           const msg = fresh.get(Number(row.id))!;
           fresh.delete(Number(row.id));
-          held.set(Number(row.id), msg);
+          held.set(Number(row.id), { msg, at: Date.now() });
           workingMsg(nc, msg);
         }
         for (const [id, msg] of fresh) others.push({ id, msg });
@@ -124,16 +139,14 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
       async release(workerId, ids) {
         const refused = await releaseDeliveries(store.db, workerId, ids);
         for (const id of ids) {
-          const msg = held.get(id);
-          held.delete(id);
+          const msg = take(id);
           if (msg && !refused.includes(id)) nakMsg(nc, msg, 0);
         }
         return refused;
       },
       async settled(ids) {
         const msgs = ids.flatMap((id) => {
-          const msg = held.get(id);
-          held.delete(id);
+          const msg = take(id);
           return msg ? [{ id, msg }] : [];
         });
         await settleByRecord(msgs);
