@@ -21,7 +21,7 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
     progress("delivery: bare loop anchor");
     const [bare] = await benchBareLoop(receiver, opts);
     progress("delivery: graphile-worker anchor");
-    const [graphile] = await benchGraphileWorker(receiver, config.adminUrl, opts);
+    const [graphile, ...graphileWal] = await benchGraphileWorker(receiver, config.adminUrl, opts);
     progress("delivery: graphile-worker drain anchor");
     const [graphileDrain] = await benchGraphileWorker(receiver, config.adminUrl, { ...opts, drain: true });
     const hookline = await hooklineRows(config, receiver);
@@ -33,6 +33,7 @@ export async function deliveryScenario(config: BenchConfig): Promise<BenchRow[]>
     return [
       bare!,
       graphile!,
+      ...graphileWal,
       graphileDrain!,
       ...hookline,
       ...drain,
