@@ -138,8 +138,13 @@ async function stopProcess(child: ChildProcess, db: ScratchDb | undefined): Prom
     await Promise.race([exited, sleep(5_000)]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
-  await db?.drop();
-  if (db && process.env.HOOKLINE_QUEUE_URL) {
+  if (db) await dropWithStream(db);
+}
+
+/** Drops a scratch database and, on the NATS queue, the stream its runs used. */
+export async function dropWithStream(db: ScratchDb): Promise<void> {
+  await db.drop();
+  if (process.env.HOOKLINE_QUEUE_URL) {
     await removeQueueStream({ servers: process.env.HOOKLINE_QUEUE_URL.split(","), prefix: queuePrefix(db.name), replicas: undefined, credsFile: undefined, tls: undefined }).catch(() => {});
   }
 }

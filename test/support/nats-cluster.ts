@@ -87,7 +87,13 @@ export async function startNatsCluster(size = 3) {
   }
 
   for (let i = 0; i < size; i++) start(i);
-  await ready();
+  try {
+    await ready();
+  } catch (error) {
+    for (let i = 0; i < size; i++) await stop(i);
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
   return {
     /** HOOKLINE_QUEUE_URL for the whole cluster. */
     url: nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(","),
