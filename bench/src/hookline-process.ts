@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { removeQueueStream } from "@hookline/server";
 import { tsxImport, trackChild } from "./child-process.js";
 import { createScratchDb, type ScratchDb } from "./scratch-db.js";
 
@@ -24,6 +25,8 @@ export type HooklineProcess = {
   adminToken: string;
   /** The scratch database it runs on (for the WAL meter and other direct reads). */
   databaseUrl: string;
+  /** Which delivery queue it runs on: `postgres`, or `nats` with HOOKLINE_QUEUE_URL set for the bench. */
+  queue: "postgres" | "nats";
   stop: () => Promise<void>;
 };
 
@@ -67,6 +70,9 @@ export async function startHookline(
     LOG_LEVEL: "warn",
     // A worker-only process has no API; its health endpoint is what /readyz polls.
     ...(role === "worker" ? { HOOKLINE_METRICS_PORT: String(port) } : {}),
+    // HOOKLINE_QUEUE_URL (the NATS queue): a stream per scratch database, so
+    // runs never share one (processes of one scenario share its database's).
+    ...(process.env.HOOKLINE_QUEUE_URL ? { HOOKLINE_QUEUE_PREFIX: queuePrefix(db.name) } : {}),
     ...options.env,
   };
   const lines: string[] = [];
@@ -80,6 +86,7 @@ export async function startHookline(
       pid: child.pid!,
       adminToken,
       databaseUrl: db.url,
+      queue: process.env.HOOKLINE_QUEUE_URL || options.env?.HOOKLINE_QUEUE_URL ? "nats" : "postgres",
       stop: () => stopProcess(child, owned ? db : undefined),
     };
   } catch (error) {
@@ -134,7 +141,20 @@ async function stopProcess(child: ChildProcess, db: ScratchDb | undefined): Prom
     await Promise.race([exited, sleep(5_000)]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
-  await db?.drop();
+  if (db) await dropWithStream(db);
+}
+
+/** Drops a scratch database and, on the NATS queue, the stream its runs used. */
+export async function dropWithStream(db: ScratchDb): Promise<void> {
+  await db.drop();
+  if (process.env.HOOKLINE_QUEUE_URL) {
+    await removeQueueStream({ servers: process.env.HOOKLINE_QUEUE_URL.split(","), prefix: queuePrefix(db.name), replicas: undefined, credsFile: undefined, tls: undefined }).catch(() => {});
+  }
+}
+
+/** The JetStream prefix of a scratch database's runs (HOOKLINE_QUEUE_PREFIX: at most 32 characters). */
+function queuePrefix(dbName: string): string {
+  return `bench_${createHash("sha256").update(dbName).digest("hex").slice(0, 12)}`;
 }
 
 function freePort(): Promise<number> {

@@ -76,7 +76,7 @@ async function flushedLsn(sql: postgres.Sql): Promise<string> {
  * @example
  * rows.push(...walRows("delivery", "Hookline (batch)", wal, "per delivery"))
  */
-export function walRows(scenario: string, who: string, wal: WalPerUnit, per: string): BenchRow[] {
+export function walRows(scenario: string, who: string, wal: WalPerUnit, per: string, context?: string): BenchRow[] {
   const value = (x: number, digits: number) => (Number.isNaN(x) ? null : round(x, digits));
   return [
     {
@@ -84,7 +84,7 @@ export function walRows(scenario: string, who: string, wal: WalPerUnit, per: str
       name: `${who} WAL bytes ${per}`,
       value: value(wal.bytes, 0),
       unit: "B",
-      note: `whole cluster; ${Number.isNaN(wal.fullPageImageBytes) ? "records need pg_walinspect" : `${round(wal.fullPageImageBytes)} B of it full-page images`}`,
+      note: `${context ? `${context}; ` : ""}whole cluster; ${Number.isNaN(wal.fullPageImageBytes) ? "records need pg_walinspect" : `${round(wal.fullPageImageBytes)} B of it full-page images`}`,
     },
     { scenario, name: `${who} WAL records ${per}`, value: value(wal.records, 1), unit: "records" },
   ];

@@ -64,6 +64,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
         LOG_LEVEL: "info",
         // Lets the connection-drop test find the workers' backends (and only theirs).
         PGAPPNAME: "hookline-test-worker",
+        // TEST_QUEUE_URL: the workers consume from NATS (test/support/databases.ts).
+        ...database.queueEnv,
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],

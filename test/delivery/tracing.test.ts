@@ -83,6 +83,8 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
       HOOKLINE_POLL_INTERVAL_MS: "100",
       HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
       ...(database.url ? { DATABASE_URL: database.url } : { HOOKLINE_DATA_DIR: "memory://" }),
+      // TEST_QUEUE_URL: on the NATS queue (test/support/databases.ts).
+      ...database.queueEnv,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_SERVICE_NAME: "hookline-test",

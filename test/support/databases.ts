@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import postgres from "postgres";
+import { removeQueueStream } from "@hookline/server";
 import { migrateToLatest, openStore, type Store, type StoreKind } from "@hookline/server/store";
 
 /**
@@ -17,6 +18,13 @@ export interface TestDatabase {
   /** A postgres:// URL for child processes; undefined for PGlite. */
   url: string | undefined;
   store: Store;
+  /**
+   * With TEST_QUEUE_URL (a nats:// URL) on PostgreSQL: the settings that run
+   * this database's servers and workers on the NATS queue, with a stream
+   * prefix of its own so test files running in parallel never share a
+   * stream (removed by `dispose`). Undefined: the PostgreSQL queue.
+   */
+  queueEnv?: Record<string, string> | undefined;
   dispose(): Promise<void>;
 }
 
@@ -29,6 +37,13 @@ export function testBackends(): Backend[] {
   const url = process.env.TEST_DATABASE_URL;
   if (!url && process.env.CI === "true") {
     throw new Error("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite must run in CI.");
+  }
+  // The NATS queue runs beside a shared PostgreSQL only (config.ts): a run
+  // with TEST_QUEUE_URL is the suite's NATS pass, and the PGlite half already
+  // ran in the main pass.
+  if (process.env.TEST_QUEUE_URL) {
+    if (!url) throw new Error("TEST_QUEUE_URL needs TEST_DATABASE_URL: the NATS queue keeps its delivery records in PostgreSQL.");
+    return [{ kind: "postgres", create: () => createPostgresDatabase(url) }];
   }
   const backends: Backend[] = [{ kind: "pglite", create: createPgliteDatabase }];
   if (url) backends.push({ kind: "postgres", create: () => createPostgresDatabase(url) });
@@ -50,12 +65,17 @@ export async function createPostgresDatabase(serverUrl: string, poolSize = 5): P
   url.pathname = `/${name}`;
   const store = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize });
   await migrateToLatest(store);
+  const queueUrl = process.env.TEST_QUEUE_URL;
+  // DATABASE_URL too: the NATS queue runs only beside a shared PostgreSQL (config.ts).
+  const queueEnv = queueUrl ? { DATABASE_URL: url.toString(), HOOKLINE_QUEUE_URL: queueUrl, HOOKLINE_QUEUE_PREFIX: `t${name.slice("hookline_test_".length)}`, HOOKLINE_QUEUE_REPLICAS: "1" } : undefined;
   return {
     kind: "postgres",
     url: url.toString(),
     store,
+    queueEnv,
     async dispose() {
       await store.close();
+      if (queueEnv) await removeQueueStream({ servers: [queueUrl!], prefix: queueEnv.HOOKLINE_QUEUE_PREFIX, replicas: 1, credsFile: undefined, tls: undefined });
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
     },
@@ -105,3 +125,4 @@ export async function databaseDigest(store: Store): Promise<string> {
   }
   return parts.join(" ");
 }
+

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createDeliveryTransport, createDeliveryWorker, createLogger, createSecretBox, loadConfig, type Config, type DeliveryWorker } from "@hookline/server";
+import { createDeliveryTransport, createDeliveryWorker, createLogger, createSecretBox, loadConfig, openQueue, type Config, type DeliveryWorker } from "@hookline/server";
 import type { Backend, TestDatabase } from "./databases.js";
 import { startTestServer, TEST_MAIN_SECRET, type TestServer } from "./server.js";
 import { specClient } from "./spec-client.js";
@@ -98,10 +98,13 @@ export const FAST_DELIVERY_ENV: Record<string, string> = {
  * ...; await worker.stop();
  */
 export async function startTestWorker(database: TestDatabase, env: Record<string, string> = {}): Promise<DeliveryWorker & { config: Config }> {
-  const config = loadConfig({ ...FAST_DELIVERY_ENV, ...env });
+  const config = loadConfig({ ...FAST_DELIVERY_ENV, ...database.queueEnv, ...env });
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   const secrets = createSecretBox(config.mainSecret!, config.mainSecretPrevious);
-  const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger: createLogger(config.logLevel), secrets });
+  const logger = createLogger(config.logLevel);
+  // TEST_QUEUE_URL (databases.ts): the worker consumes from NATS, and relays the outbox as every worker process does.
+  const queue = config.queue ? await openQueue(config.queue, database.store, logger, { relay: true, leaseMs: config.delivery.leaseMs }) : undefined;
+  const worker = createDeliveryWorker({ store: database.store, config: config.delivery, transport, logger, secrets, queue });
   await worker.start();
   // Idempotent: a test may stop the worker early and the stack's close stops it again.
   let stopped: Promise<void> | undefined;
@@ -110,7 +113,10 @@ export async function startTestWorker(database: TestDatabase, env: Record<string
     config,
     start: worker.start,
     stop() {
-      stopped ??= worker.stop().then(() => transport.close());
+      stopped ??= worker
+        .stop()
+        .then(() => transport.close())
+        .then(() => queue?.close());
       return stopped;
     },
   };

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
-import { createApp, createLogger, createSecretBox, issueApiKey, insertAccount, loadConfig, resealHookSecrets, type Config } from "@hookline/server";
+import { createApp, createLogger, createSecretBox, issueApiKey, insertAccount, loadConfig, openQueue, resealHookSecrets, type Config } from "@hookline/server";
 import type { Logger } from "pino";
 import type { TestDatabase } from "./databases.js";
 
@@ -43,9 +43,13 @@ export async function startTestServer(
     // the address lockout is off unless a test sets it (rate-limits.test.ts).
     HOOKLINE_RATE_LIMIT_FAILED_AUTH: "0",
     LOG_LEVEL: "silent",
+    ...database.queueEnv,
     ...env,
   });
-  const app = createApp({ store: database.store, config, logger: options.logger ?? createLogger(config.logLevel) });
+  const logger = options.logger ?? createLogger(config.logLevel);
+  // The NATS queue's outbox relay runs in every API process (TEST_QUEUE_URL; databases.ts).
+  const queue = config.queue ? await openQueue(config.queue, database.store, logger, { relay: true, leaseMs: config.delivery.leaseMs }) : undefined;
+  const app = createApp({ store: database.store, config, logger, queue });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
   });
@@ -58,6 +62,9 @@ export async function startTestServer(
       const { key } = await issueApiKey(database.store, account.id, "test key");
       return { id: account.id, key };
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue?.close();
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type { BenchConfig } from "../config.js";
 import { createAccountKey, createHook } from "../hookline-client.js";
-import { startHookline, type HooklineProcess } from "../hookline-process.js";
+import { dropWithStream, startHookline, type HooklineProcess } from "../hookline-process.js";
 import type { Receiver } from "../receiver-server.js";
 import { round, type BenchRow } from "../report.js";
 import { createScratchDb } from "../scratch-db.js";
@@ -54,6 +54,6 @@ export async function hooklineDrain(config: BenchConfig, receiver: Receiver): Pr
     ];
   } finally {
     await worker?.stop();
-    await db.drop();
+    await dropWithStream(db);
   }
 }

@@ -32,8 +32,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Readiness: the database answers
-         * @description 200 when a query to the database succeeds, 503 otherwise. No authentication.
+         * Readiness: the database and the delivery queue answer
+         * @description 200 when a query to the database succeeds and, on the NATS JetStream queue (`HOOKLINE_QUEUE_URL`), NATS answers for the delivery stream and the outbox relay's last pass succeeded; 503 otherwise, its detail naming what does not answer. Publishes still answer 202 while NATS is away (the outbox holds them). No authentication.
          */
         get: operations["getReadiness"];
         put?: never;

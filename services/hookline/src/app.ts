@@ -113,7 +113,7 @@ export function createApp(deps: AppDeps) {
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/batch" ? batchGuards(c, next) : guards(c, next)));
   app.use("/v1/*", idempotency({ store, ttlSeconds: config.idempotencyTtlSeconds, logger, secrets }));
 
-  app.route("/", createHealthRouter(store));
+  app.route("/", createHealthRouter(store, deps.queue));
   app.route("/", createAccountsRouter(store));
   app.route("/", createKeysRouter(store, keys));
   app.route("/", createPortalApiRouter(store, config));

@@ -69,6 +69,16 @@ const configSchema = z.object({
   HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   HOOKLINE_RETENTION_SECONDS: z.coerce.number().int().min(0).default(30 * 24 * 3600),
   HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HOOKLINE_QUEUE_URL: z
+    .string()
+    .regex(/^nats:\/\/[^,\s]+(,(nats:\/\/)?[^,\s]+)*$/, "must be nats://host:port, or several separated by commas")
+    .optional(),
+  HOOKLINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, '_' or '-'").default("hookline"),
+  HOOKLINE_QUEUE_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
+  HOOKLINE_QUEUE_CREDS_FILE: z.string().min(1).optional(),
+  HOOKLINE_QUEUE_TLS_CA_FILE: z.string().min(1).optional(),
+  HOOKLINE_QUEUE_TLS_CERT_FILE: z.string().min(1).optional(),
+  HOOKLINE_QUEUE_TLS_KEY_FILE: z.string().min(1).optional(),
   HOOKLINE_RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).default(600_000),
   HOOKLINE_MAIN_SECRET: mainSecretFromEnv.optional(),
   HOOKLINE_MAIN_SECRET_PREVIOUS: z
@@ -158,6 +168,8 @@ export type Config = {
   endpointHttpsOnly: boolean;
   rateLimit: RateLimitConfig;
   delivery: DeliveryConfig;
+  /** The delivery queue (delivery/queue/): undefined is PostgreSQL's `deliveries` table; set, NATS JetStream. */
+  queue: QueueConfig | undefined;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** `auto`: human-readable lines on a terminal, JSON lines otherwise. */
   logFormat: "auto" | "json" | "pretty";
@@ -166,6 +178,25 @@ export type Config = {
   /** OpenTelemetry tracing (OTEL_* variables); undefined: off, and no OpenTelemetry code is loaded. */
   tracing: TracingConfig | undefined;
 };
+
+/**
+ * The NATS JetStream queue (`HOOKLINE_QUEUE_URL=nats://host:port[,host:port…]`,
+ * user and password in the URL as the NATS client takes them). Needs
+ * DATABASE_URL: the delivery records stay in PostgreSQL, shared by every
+ * process.
+ */
+export interface QueueConfig {
+  /** Seed servers; the client learns the rest of the cluster from them. */
+  servers: string[];
+  /** Names the stream (`<PREFIX>_deliveries`), its subjects (`<prefix>.deliveries.<hook id>`) and the consumer: two deployments (or test files) on one cluster stay apart. */
+  prefix: string;
+  /** The stream's replicas; undefined: min(3, cluster size), found by trying 3, 2, 1. */
+  replicas: number | undefined;
+  /** A NATS credentials file (JWT + NKey seed). */
+  credsFile: string | undefined;
+  /** TLS: CA to trust, and a client certificate and key for mutual TLS. */
+  tls: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined;
+}
 
 /** API request limits, counted in fixed windows per process (see the README). 0 switches a limit off. */
 export interface RateLimitConfig {
@@ -270,6 +301,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "HOOKLINE_API_PROCESSES above 1 needs DATABASE_URL: the embedded database (PGlite) is one process's, so the API runs on one event loop there",
     ]);
   }
+  if (e.HOOKLINE_QUEUE_URL && !e.DATABASE_URL) {
+    throw new ConfigError(["HOOKLINE_QUEUE_URL needs DATABASE_URL: delivery records stay in PostgreSQL, shared by every API and worker process"]);
+  }
   if (e.DATABASE_URL && !e.HOOKLINE_MAIN_SECRET) {
     throw new ConfigError([
       "HOOKLINE_MAIN_SECRET is required with DATABASE_URL (signing secrets are stored encrypted under it): " +
@@ -323,6 +357,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retentionIntervalMs: e.HOOKLINE_RETENTION_INTERVAL_MS,
       metricsPort: e.HOOKLINE_METRICS_PORT,
     },
+    queue: e.HOOKLINE_QUEUE_URL
+      ? {
+          servers: e.HOOKLINE_QUEUE_URL.split(","),
+          prefix: e.HOOKLINE_QUEUE_PREFIX,
+          replicas: e.HOOKLINE_QUEUE_REPLICAS,
+          credsFile: e.HOOKLINE_QUEUE_CREDS_FILE,
+          tls:
+            e.HOOKLINE_QUEUE_TLS_CA_FILE || e.HOOKLINE_QUEUE_TLS_CERT_FILE
+              ? { caFile: e.HOOKLINE_QUEUE_TLS_CA_FILE, certFile: e.HOOKLINE_QUEUE_TLS_CERT_FILE, keyFile: e.HOOKLINE_QUEUE_TLS_KEY_FILE }
+              : undefined,
+        }
+      : undefined,
     logLevel: e.LOG_LEVEL,
     logFormat: e.HOOKLINE_LOG_FORMAT,
     apiKey: e.HOOKLINE_API_KEY,

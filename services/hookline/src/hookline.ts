@@ -11,6 +11,7 @@ import { startRetention } from "./delivery/retention.js";
 import { createListenSessions, type ListenSessions } from "./delivery/listen-sessions.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
+import { openQueue } from "./delivery/queue/open-queue.js";
 import { startWorkerThread, type WorkerThread } from "./delivery/worker-thread.js";
 import { createHealthRouter } from "./http/health/health.index.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
@@ -106,6 +107,8 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   const transport = createDeliveryTransport({ allowPrivateTargets: config.allowPrivateTargets, timeoutMs: config.delivery.timeoutMs, deadlineMs: config.delivery.attemptDeadlineMs });
   undo.push(() => transport.close());
   const metrics = createMetrics(store);
+  const queue = await openQueue(config.queue, store, logger, { relay: true, leaseMs: config.delivery.leaseMs });
+  undo.push(() => queue.close());
 
   let loops: ApiLoops | undefined;
   if (config.role !== "worker" && config.apiProcesses > 1) {
@@ -121,12 +124,12 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
     const adminToken = config.adminToken ?? (lock ? randomBytes(24).toString("base64url") : undefined);
     listenSessions = createListenSessions({ store, config, secrets, logger, metrics });
     undo.push(() => listenSessions!.close());
-    handler = createApp({ store, config: { ...config, adminToken }, logger, transport, metrics, secrets, peers: loops?.peers, listen: listenSessions }).fetch;
+    handler = createApp({ store, queue, config: { ...config, adminToken }, logger, transport, metrics, secrets, peers: loops?.peers, listen: listenSessions }).fetch;
     if (loops) dispatch = loops.dispatch;
     if (lock && url) lock.advertise({ url, admin_token: adminToken });
   } else if (server) {
     // A worker has no API, but its counters live in its own process: expose them.
-    handler = createRouter().route("/", createHealthRouter(store)).route("/", createMetricsRouter(metrics)).fetch;
+    handler = createRouter().route("/", createHealthRouter(store, queue)).route("/", createMetricsRouter(metrics)).fetch;
     logger.info({ url: `${url}/metrics` }, "worker metrics");
   }
 
@@ -136,7 +139,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   if (config.role === "both" && config.workerThread && store.kind === "postgres") {
     workerThread = await startWorkerThread(config, logger, metrics, () => process.exit(1));
   } else if (config.role !== "api") {
-    worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
+    worker = createDeliveryWorker({ store, queue, config: config.delivery, transport, logger, metrics, secrets });
     await worker.start();
     stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   }
@@ -162,6 +165,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       // Listen streams never end by themselves: closing them lets the server's close complete.
       const users = await Promise.allSettled([closed, localClosed, listenSessions?.close(), loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
       await transport.close();
+      await queue.close();
       await store.close();
       await stopTracing();
       await lock?.release();

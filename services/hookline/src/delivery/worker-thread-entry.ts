@@ -11,6 +11,7 @@ import { openStore } from "../store/database.js";
 import { startRetention } from "./retention.js";
 import { createDeliveryTransport } from "./transport.js";
 import { createDeliveryWorker } from "./worker.js";
+import { openQueue } from "./queue/open-queue.js";
 import { startTracing, stopTracing } from "../tracing/tracing.js";
 import type { FromWorkerThread, ToWorkerThread } from "./worker-thread.js";
 
@@ -38,7 +39,9 @@ try {
   // API's thread sealed and checked every stored secret at start. Buffers cross
   // the thread boundary as Uint8Arrays.
   const secrets = createSecretBox(Buffer.from(config.mainSecret!), config.mainSecretPrevious.map((key) => Buffer.from(key)));
-  const worker = createDeliveryWorker({ store, config: config.delivery, transport, logger, metrics, secrets });
+  // The process's main thread runs the outbox relay; this thread only consumes.
+  const queue = await openQueue(config.queue, store, logger, { relay: false, leaseMs: config.delivery.leaseMs });
+  const worker = createDeliveryWorker({ store, queue, config: config.delivery, transport, logger, metrics, secrets });
   await worker.start();
   const stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
   port.on("message", (message: ToWorkerThread) => {
@@ -47,6 +50,7 @@ try {
     } else if (message.type === "stop") {
       void Promise.all([worker.stop(), stopRetention()])
         .then(() => transport.close())
+        .then(() => queue.close())
         .then(() => store.close())
         .then(() => stopTracing())
         .finally(() => {

@@ -7,11 +7,8 @@ import { createDeliveryNotifier } from "../events/delivery-notifier.js";
 import { publishOperationalEvents } from "../events/operational-events.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
-import { claimIsolated } from "../store/claim-isolated.js";
 import type { Store } from "../store/database.js";
-import { DELIVERIES_CHANNEL } from "../store/events.js";
 import { recordOutcomes, type DeliveryOutcome, type RecordedOutcomes } from "../store/record-outcomes.js";
-import { releaseDeliveries } from "../store/release-deliveries.js";
 import { cachedOpener, type SecretBox } from "../signing/secret-box.js";
 import { attemptDelivery } from "./attempt.js";
 import { BreakerView } from "./breaker-view.js";
@@ -24,6 +21,8 @@ import { THROTTLE_HORIZON_MS } from "./throttle.js";
 import { tracedClaim } from "../tracing/traced-claim.js";
 import type { DeliveryTransport } from "./transport.js";
 import { createWaker } from "./waker.js";
+import { createPostgresQueue } from "./queue/postgres/postgres-queue.js";
+import type { DeliveryQueue } from "./queue/queue.js";
 
 export interface DeliveryWorker {
   readonly id: string;
@@ -40,6 +39,8 @@ export interface WorkerDeps {
   metrics?: Metrics | undefined;
   /** Opens the sealed signing secrets the claim reads (kept per hook: `cachedOpener`). */
   secrets: SecretBox;
+  /** Where due deliveries come from (delivery/queue/); default: the PostgreSQL queue on `store`. */
+  queue?: DeliveryQueue | undefined;
 }
 
 /**
@@ -64,6 +65,7 @@ export interface WorkerDeps {
  */
 export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const { store, config, transport, metrics } = deps;
+  const queue = deps.queue ?? createPostgresQueue(store);
   const openSecret = cachedOpener(deps.secrets);
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const logger = deps.logger.child({ worker: id });
@@ -107,6 +109,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         breakers.recorded(o.hook_id);
         if (o.outcome !== "released") metrics?.deliveries.inc({ outcome: o.outcome });
       }
+      void queue.settled(batch.map((o) => o.delivery_id)).catch((error) => logger.warn({ err: error }, "settling recorded deliveries with the queue failed; it offers them again"));
       waker.wake(); // a claim may be waiting for the backlog to shrink
     },
   });
@@ -123,7 +126,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
    */
   async function releaseRows(ids: number[]): Promise<void> {
     const done = releasing.then(async () => {
-      const refused = await releaseDeliveries(store.db, id, ids);
+      const refused = await queue.release(id, ids);
       if (refused.length > 0) logger.error({ deliveries: refused }, "some rows could not be released; their leases will expire");
     });
     releasing = done.catch(() => {});
@@ -175,12 +178,12 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   return {
     id,
     async start() {
-      unlisten = await store.listen(DELIVERIES_CHANNEL, waker.wake);
+      unlisten = await queue.watch(waker.wake);
       loopDone = runClaimLoop({
         claim: (limit) =>
           tracedClaim(store.db, { "hookline.worker.id": id }, async () => {
             await releasing;
-            const { rows, refused } = await claimIsolated(store.db, id, limit, config.leaseMs, policy);
+            const { rows, refused } = await queue.claim(id, limit, config.leaseMs, policy);
             for (const { hookId, error } of refused) logger.error({ err: error, hook: hookId }, "a hook's deliveries could not be claimed; it is paused for a minute");
             return rows;
           }),

@@ -32,22 +32,26 @@ export async function claimIsolated(
   limit: number,
   leaseMs: number,
   policy: ClaimPolicy,
+  onlyIds?: number[],
 ): Promise<{ rows: ClaimedDelivery[]; refused: Array<{ hookId: number; error: unknown }> }> {
+  if (onlyIds?.length === 0) return { rows: [], refused: [] };
   try {
-    return { rows: await claimDeliveries(db, workerId, limit, leaseMs, policy), refused: [] };
+    return { rows: await claimDeliveries(db, workerId, limit, leaseMs, policy, undefined, onlyIds), refused: [] };
   } catch (error) {
     if (!isRowDataError(error)) throw error;
   }
   const due = await sql<{ hook_id: number }>`
     select distinct hook_id from (
-      select hook_id from deliveries where status = 'pending' and next_attempt_at <= now() order by next_attempt_at limit ${DUE_HOOKS_SCAN}
+      select hook_id from deliveries where status = 'pending' and next_attempt_at <= now()
+        ${onlyIds ? sql`and id in (${sql.join(onlyIds)})` : sql``}
+      order by next_attempt_at limit ${DUE_HOOKS_SCAN}
     ) d`.execute(db);
   let room = limit;
   const { written, failed } = await writeIsolated(
     due.rows.map((r) => Number(r.hook_id)),
     async (hooks) => {
       if (room <= 0) return [];
-      const rows = await claimDeliveries(db, workerId, room, leaseMs, policy, hooks);
+      const rows = await claimDeliveries(db, workerId, room, leaseMs, policy, hooks, onlyIds);
       room -= rows.length;
       return rows;
     },

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "kysely";
 import { HooklineError } from "../../domain/errors.js";
+import type { DeliveryQueue } from "../../delivery/queue/queue.js";
 import type { Store } from "../../store/database.js";
 import { DATABASE_RETRY_AFTER_SECONDS } from "../../store/database-errors.js";
 import { problemResponses } from "../problem.js";
@@ -25,14 +26,20 @@ export const readyz = createRoute({
   path: "/readyz",
   operationId: "getReadiness",
   tags: ["Operations"],
-  summary: "Readiness: the database answers",
+  summary: "Readiness: the database and the delivery queue answer",
   responses: {
     200: { description: "Ready.", content: { "application/json": { schema: StatusSchema } } },
     503: problemResponses(503)[503],
   },
 });
 
-export function createHealthRouter(store: Store) {
+/**
+ * /healthz and /readyz. Readiness asks the database and, when given, the
+ * delivery queue (`DeliveryQueue.check`: NATS reachable with its stream):
+ * a NATS outage makes the process not ready, though publishes still answer
+ * 202 (the outbox holds them).
+ */
+export function createHealthRouter(store: Store, queue?: DeliveryQueue) {
   return createRouter()
     .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(readyz, async (c) => {
@@ -45,6 +52,10 @@ export function createHealthRouter(store: Store) {
       if (outcome !== "ok") {
         const detail = outcome === "timeout" ? `The database did not answer within ${READINESS_TIMEOUT_MS} ms.` : "The database does not answer.";
         throw new HooklineError("unavailable", detail, undefined, DATABASE_RETRY_AFTER_SECONDS);
+      }
+      if (queue) {
+        const checked = await Promise.race([queue.check().then(() => "ok" as const, () => "failed" as const), new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), READINESS_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+        if (checked !== "ok") throw new HooklineError("unavailable", `The delivery queue (${queue.kind}) does not answer.`, undefined, DATABASE_RETRY_AFTER_SECONDS);
       }
       return c.json({ status: "ok" as const }, 200);
     });

@@ -17,6 +17,7 @@ import * as deliveriesMessageIdIndex from "./2026-12-05T0300-deliveries-message-
 import * as listenSessions from "./2026-12-05T0300-listen-sessions.js";
 import * as portalSessions from "./2026-12-05T0300-portal-sessions.js";
 import * as eventTraceContext from "./2026-12-05T0400-event-trace-context.js";
+import * as deliveryOutbox from "./2026-12-06T0100-delivery-outbox.js";
 import * as dueOrderIndex from "./2026-12-06T0100-due-order-index.js";
 
 /**
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-05T0300-listen-sessions": listenSessions,
   "2026-12-05T0300-portal-sessions": portalSessions,
   "2026-12-05T0400-event-trace-context": eventTraceContext,
+  "2026-12-06T0100-delivery-outbox": deliveryOutbox,
   "2026-12-06T0100-due-order-index": dueOrderIndex,
 };
 

@@ -1,0 +1,48 @@
+import { createInbox, nanos, type Msg, type NatsConnection } from "@nats-io/transport-node";
+
+/** A pull waits at most this long for the server's answer (it answers at once: `no_wait`). */
+const PULL_TIMEOUT_MS = 2_000;
+
+/**
+ * Pulls up to `batch` messages from a pull consumer and returns at once with
+ * what is there (`no_wait`), as a claim does, instead of waiting for a full
+ * batch or an expiry as the client's `fetch` does. The server ends the pull
+ * with a status message (404 none, 408 fewer than asked): no reply subject.
+ * Raw JetStream API (`$JS.API.CONSUMER.MSG.NEXT`), acknowledged with
+ * `ackMsg` and friends below.
+ */
+export function pull(nc: NatsConnection, stream: string, consumer: string, batch: number): Promise<Msg[]> {
+  const inbox = createInbox();
+  const msgs: Msg[] = [];
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      sub.unsubscribe();
+      resolve(msgs);
+    };
+    const timer = setTimeout(done, PULL_TIMEOUT_MS);
+    const sub = nc.subscribe(inbox, {
+      callback: (_error, msg) => {
+        if (!msg.reply) return done();
+        msgs.push(msg);
+        if (msgs.length >= batch) done();
+      },
+    });
+    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch, no_wait: true, expires: nanos(PULL_TIMEOUT_MS - 500) }), { reply: inbox });
+  });
+}
+
+/** Done with: the message leaves the work-queue stream. */
+export function ackMsg(nc: NatsConnection, msg: Msg): void {
+  nc.publish(msg.reply!, "+ACK");
+}
+
+/** Offer again after `delayMs` (0: at once). */
+export function nakMsg(nc: NatsConnection, msg: Msg, delayMs: number): void {
+  nc.publish(msg.reply!, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(Math.ceil(delayMs)) })}` : "-NAK");
+}
+
+/** Restarts the message's ack wait: it is claimed now, and its lease starts now. */
+export function workingMsg(nc: NatsConnection, msg: Msg): void {
+  nc.publish(msg.reply!, "+WPI");
+}
