@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { insertAccount } from "@hookline/server";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { startReceiver, type TestReceiver } from "../support/delivery.js";
+import { startHooklineProcess } from "../support/hookline-process.js";
 import { sealTestSecrets, TEST_MAIN_SECRET } from "../support/server.js";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../services/hookline/src/main.ts", import.meta.url));
 const CONCURRENCY = 32;
 const BATCH_SIZE = 32;
 /**
@@ -46,10 +44,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
   });
 
   function startWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
+    return startHooklineProcess(
+      { children, outputs },
+      "worker",
+      {
         DATABASE_URL: database.url!,
         HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
         HOOKLINE_ROLE: "worker",
@@ -68,31 +66,25 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
         ...database.queueEnv,
         ...env,
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    let output = "";
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start: ${output.slice(-500)}`)), 30_000);
-      const watch = (chunk: Buffer) => {
-        output = (output + chunk.toString()).slice(-4000);
-        outputs.set(child, output);
-        if (output.includes("delivery worker started")) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      };
-      child.stdout!.on("data", watch);
-      child.stderr!.on("data", watch);
-      child.once("exit", (code) => reject(new Error(`worker exited (${code}): ${output.slice(-500)}`)));
-    });
+      30_000,
+    );
   }
 
   /** A hook to the receiver and `n` events with one delivery each, written in bulk, then a NOTIFY. */
   async function enqueue(n: number, path: string, baseUrl = receiver.url, fields: { rate_limit?: number } = {}): Promise<void> {
     const [hook] = await database.store.db
       .insertInto("hooks")
-      .values({ account_id: accountId, url: `${baseUrl}${path}`, events: ["load"], secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", retries: 20, is_active: true, http_verb: "post", insecure_ssl: false, ...fields })
+      .values({
+        account_id: accountId,
+        url: `${baseUrl}${path}`,
+        events: ["load"],
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        retries: 20,
+        is_active: true,
+        http_verb: "post",
+        insecure_ssl: false,
+        ...fields,
+      })
       .returning("id")
       .execute();
     await sealTestSecrets(database);
@@ -120,9 +112,14 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
+  const exited = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
   async function pendingCount() {
-    const row = await database.store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "pending").executeTakeFirstOrThrow();
+    const row = await database.store.db
+      .selectFrom("deliveries")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("status", "=", "pending")
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -147,7 +144,9 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     );
     expect(succeeded[0]! + succeeded[1]!).toBe(n);
     expect(Math.min(...succeeded)).toBeGreaterThan(0);
-    console.log(`two worker processes: ${n} deliveries in ${seconds.toFixed(2)} s (${Math.round(n / seconds)}/s; ${succeeded.join(" + ")}), 0 duplicates`);
+    console.log(
+      `two worker processes: ${n} deliveries in ${seconds.toFixed(2)} s (${Math.round(n / seconds)}/s; ${succeeded.join(" + ")}), 0 duplicates`,
+    );
   }, 60_000);
 
   it("holds a hook's rate limit across two worker processes", async () => {
@@ -190,7 +189,9 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     await expect.poll(pendingCount, { timeout: 10_000 }).toBe(0);
     const { distinct, total } = tally("/kill");
     const duplicates = total - distinct;
-    console.log(`SIGKILL mid-run: ${distinct}/${n} delivered, ${duplicates} duplicates (bound: in-flight + unrecorded ≤ ${MAX_DUPLICATES_PER_KILL})`);
+    console.log(
+      `SIGKILL mid-run: ${distinct}/${n} delivered, ${duplicates} duplicates (bound: in-flight + unrecorded ≤ ${MAX_DUPLICATES_PER_KILL})`,
+    );
     expect(distinct).toBe(n);
     expect(duplicates).toBeLessThanOrEqual(MAX_DUPLICATES_PER_KILL);
   }, 60_000);
@@ -204,7 +205,11 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     // The receiver's address, with nothing listening: connections are refused and retried.
     await enqueue(n, "/outage", `http://127.0.0.1:${port}`);
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const failedAttempts = await database.store.db.selectFrom("delivery_attempts").select((eb) => eb.fn.countAll<number>().as("n")).where("error_kind", "=", "connection").executeTakeFirstOrThrow();
+    const failedAttempts = await database.store.db
+      .selectFrom("delivery_attempts")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("error_kind", "=", "connection")
+      .executeTakeFirstOrThrow();
     expect(Number(failedAttempts.n)).toBeGreaterThan(0);
     receiver = await startReceiverOn(port);
     await until(() => tally("/outage").distinct >= n, 30_000, `all ${n} after the outage`);
