@@ -43,7 +43,9 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
   it("takes the rows nobody holds, at once, while another transaction holds the rest", async () => {
     const account = await insertAccount(store.db, "contention");
     const hookId = await hookWithDeliveries(store, account.id, 4);
-    const all = (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map((r) => r.id);
+    const all = (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map(
+      (r) => r.id,
+    );
     const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
 
     await holder.begin(async (tx) => {
@@ -91,7 +93,10 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
       // backend flushes its statistics (at most once a second, when idle):
       // the setup's own scans showed up here on a quiet machine.
       const seqScanCount = async () =>
-        Number((await sql<{ seq_scan: string }>`select seq_scan from pg_stat_xact_user_tables where relname = 'deliveries'`.execute(trx)).rows[0]!.seq_scan);
+        Number(
+          (await sql<{ seq_scan: string }>`select seq_scan from pg_stat_xact_user_tables where relname = 'deliveries'`.execute(trx))
+            .rows[0]!.seq_scan,
+        );
       const before = await seqScanCount();
       const claimed = await claimDeliveries(trx, "w-index", 100, 30_000, policy);
       expect(claimed.length).toBeGreaterThan(0);
@@ -124,13 +129,48 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
       return await claimDeliveries(trx, "wB", 100, 30_000, policy, [hookId]);
     });
     // B waits for the hook's row, which A's claim wrote; then A commits.
-    const waiting = async () => Number((await admin.unsafe(`select count(*) as n from pg_stat_activity where datname = '${name}' and wait_event_type = 'Lock'`))[0]!.n);
+    const waiting = async () =>
+      Number(
+        (await admin.unsafe(`select count(*) as n from pg_stat_activity where datname = '${name}' and wait_event_type = 'Lock'`))[0]!.n,
+      );
     for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     commitA();
     const [rowsA, rowsB] = await Promise.all([a, b]);
     expect(rowsA).toHaveLength(6);
     expect(rowsB).toHaveLength(0);
     // The rows left are due for the next claim, which sees A's held rows: still no room.
+    expect(await claimDeliveries(store.db, "wB", 100, 30_000, policy, [hookId])).toHaveLength(0);
+  }, 30_000);
+  it("two claims at the same moment give a healthy hook with its own max_in_flight at most that many rows between them", async () => {
+    // The kind: a per-hook bound read from a snapshot, so concurrent workers each filled the same room
+    // (two worker processes sent a max_in_flight: 1 hook two requests at once, later events first).
+    const account = await insertAccount(store.db, "own cap");
+    const hookId = await hookWithDeliveries(store, account.id, 20, { consecutive_failures: 0, last_status: "success", max_in_flight: 1 });
+    const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
+    let claimedByA!: () => void;
+    const aClaimed = new Promise<void>((resolve) => (claimedByA = resolve));
+    let commitA!: () => void;
+    const aMayCommit = new Promise<void>((resolve) => (commitA = resolve));
+    const a = store.db.transaction().execute(async (trx) => {
+      const rows = await claimDeliveries(trx, "wA", 1, 30_000, policy, [hookId]);
+      claimedByA();
+      await aMayCommit;
+      return rows;
+    });
+    await aClaimed;
+    const b = store.db.transaction().execute(async (trx) => {
+      await sql`set local statement_timeout = '10s'`.execute(trx);
+      return await claimDeliveries(trx, "wB", 100, 30_000, policy, [hookId]);
+    });
+    const waiting = async () =>
+      Number(
+        (await admin.unsafe(`select count(*) as n from pg_stat_activity where datname = '${name}' and wait_event_type = 'Lock'`))[0]!.n,
+      );
+    for (let i = 0; i < 80 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    commitA();
+    const [rowsA, rowsB] = await Promise.all([a, b]);
+    expect(rowsA).toHaveLength(1);
+    expect(rowsB).toHaveLength(0);
     expect(await claimDeliveries(store.db, "wB", 100, 30_000, policy, [hookId])).toHaveLength(0);
   }, 30_000);
 });

@@ -83,8 +83,12 @@ export interface ClaimPolicy {
  * the due scan, and a window rank keeps one claim from taking more of a
  * hook's rows than its room. The count is read in this statement's snapshot:
  * two claims running at the same moment can each fill the same room of a
- * healthy hook, so its cap can be exceeded by one claim's share per
- * concurrent claimer, never more, and it is back under on the next claim. A
+ * healthy hook on the default cap, so that cap can be exceeded by one
+ * claim's share per concurrent claimer, never more, and it is back under on
+ * the next claim. A hook's own `max_in_flight` is exact (the README says so,
+ * and `max_in_flight: 1` means one at a time): its room is granted as the
+ * breaker's is, below (two worker processes sent a `max_in_flight: 1` hook
+ * two requests at once). A
  * claim that left due rows of a capped hook behind says so (`more_due`): the
  * next claim, which skips that hook, runs at once instead of after a poll.
  *
@@ -127,6 +131,8 @@ export async function claimDeliveries(
   const plainCap = sql`case
     when h.max_in_flight is null and h.attempt_ms_avg < ${FAST_ATTEMPT_MS} then ${FAST_HOOK_CAP_FACTOR * policy.hookMaxInFlight}
     else coalesce(h.max_in_flight, ${policy.hookMaxInFlight}) end`;
+  // Room granted exactly across workers (see above): a hook not known healthy, and one with its own max_in_flight.
+  const exact = sql`(${unsure} or h.max_in_flight is not null)`;
   const cap = sql`case
     when h.consecutive_failures >= ${threshold} then 1
     when ${unsure} then least(${threshold} - h.consecutive_failures, ${plainCap})
@@ -161,33 +167,34 @@ export async function claimDeliveries(
       select due.id, due.hook_id, due.next_attempt_at, row_number() over (partition by due.hook_id order by due.next_attempt_at, due.id) as rank
       from due
     ), granted as (
-      select r.id, r.hook_id, r.rank, r.next_attempt_at, h.rate_limit, ${unsure} as unsure, h.xmin::text as seen
+      select r.id, r.hook_id, r.rank, r.next_attempt_at, h.rate_limit, ${exact} as exact, h.xmin::text as seen
       from ranked r join hooks h on h.id = r.hook_id left join held on held.hook_id = r.hook_id
       where r.rank <= ${cap} - coalesce(held.n, 0)
         -- A throttled hook: only the rows that may start within the horizon.
         and (h.rate_limit is null
           or r.rank <= 1 + floor(extract(epoch from now() - greatest(h.throttle_tat, now())) * h.rate_limit + ${horizon} * h.rate_limit))
     ), touched as (
-      select hook_id, count(*)::int as n, rate_limit, unsure, seen from granted
-      where rate_limit is not null or unsure
-      group by hook_id, rate_limit, unsure, seen
+      select hook_id, count(*)::int as n, rate_limit, exact, seen from granted
+      where rate_limit is not null or exact
+      group by hook_id, rate_limit, exact, seen
     ), hooked as (
       -- One UPDATE per hook row (two CTEs writing one row would lose one):
-      -- a throttled hook's pacing, and for a hook not known healthy a new
-      -- row version, so a concurrent claim that read the old one sees the
-      -- change, and the check that no claim did so since our snapshot.
+      -- a throttled hook's pacing, and for a hook whose room is exact (not
+      -- known healthy, or its own max_in_flight) a new row version, so a
+      -- concurrent claim that read the old one sees the change, and the
+      -- check that no claim did so since our snapshot.
       update hooks h
       set throttle_tat = case when t.rate_limit is null then h.throttle_tat
             else greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit) end,
           not_before = case when t.rate_limit is null then h.not_before
             else greatest(h.not_before, greatest(h.throttle_tat, now()) + make_interval(secs => t.n::float8 / h.rate_limit - ${horizon})) end
       from touched t
-      where h.id = t.hook_id and (not t.unsure or h.xmin::text = t.seen)
+      where h.id = t.hook_id and (not t.exact or h.xmin::text = t.seen)
       returning h.id as hook_id, h.throttle_tat as tat, case when t.rate_limit is null then null else h.rate_limit end as rate_limit, t.n
     ), claimable as (
       select g.id, g.hook_id, g.rank, g.next_attempt_at, p.tat, p.rate_limit, p.n
       from granted g left join hooked p on p.hook_id = g.hook_id
-      where not g.unsure or p.hook_id is not null
+      where not g.exact or p.hook_id is not null
     ), claimed as (
       update deliveries d
       set locked_by = ${workerId},
