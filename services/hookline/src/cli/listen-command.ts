@@ -102,12 +102,7 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
       backoff = RECONNECT_FIRST_MS;
       const events = answer.response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
       for await (const event of events) {
-        if (event.event !== "delivery") continue;
-        // A server that cannot take an answer (stopping, gone) cannot take the next
-        // ones either: what this stream still holds would reach the app and be sent
-        // again all the same. Leave it to the server, which sends it on the next stream.
-        if (!(await forward(client, id, forwardTo, JSON.parse(event.data) as ListenDeliveryMessage, signal)))
-          throw new Error("the server did not take an answer");
+        if (event.event === "delivery") await forward(client, id, forwardTo, JSON.parse(event.data) as ListenDeliveryMessage, signal);
       }
     } catch (error) {
       if (signal.aborted) return;
@@ -120,18 +115,14 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
   }
 }
 
-/**
- * Sends one delivery to the local app, prints its line and reports the answer
- * to Hookline. Resolves false when the server is unreachable or unavailable
- * (no answer, or 5xx: it is stopping or failing), true otherwise.
- */
+/** Sends one delivery to the local app, prints its line and reports the answer to Hookline. */
 async function forward(
   client: HooklineClient,
   id: number,
   forwardTo: string,
   message: ListenDeliveryMessage,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<void> {
   const started = performance.now();
   let result: { status: number | null; headers?: Record<string, string>; body_base64?: string | null; error?: string | null };
   try {
@@ -150,7 +141,7 @@ async function forward(
       body_base64: bytes.subarray(0, RESPONSE_BODY_CAP_BYTES).toString("base64"),
     };
   } catch (error) {
-    if (signal.aborted) return true;
+    if (signal.aborted) return;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     result = {
       status: null,
@@ -166,7 +157,5 @@ async function forward(
       body: { delivery_id: message.delivery_id, duration_ms: durationMs, ...result },
     })
     .catch((error: Error) => ({ error, response: undefined }));
-  if (reported.error === undefined) return true;
-  console.error(`Could not report delivery ${message.delivery_id}'s answer; Hookline sends it again.`);
-  return reported.response !== undefined && reported.response.status < 500;
+  if (reported.error !== undefined) console.error(`Could not report delivery ${message.delivery_id}'s answer; Hookline sends it again.`);
 }
