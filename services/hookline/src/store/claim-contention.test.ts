@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "./accounts.js";
-import { claimDeliveries } from "./claim-deliveries.js";
+import { claimDeliveries, type ClaimedDelivery, type ClaimPolicy } from "./claim-deliveries.js";
 import { deleteHook } from "./hooks.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
 import { hookWithDeliveries } from "./test-fixtures.js";
@@ -105,20 +105,20 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
     expect(seqScans).toBe(0);
   }, 60_000);
 
-  it("two claims at the same moment give a hook not known healthy at most threshold − failures rows between them (breaker room across workers)", async () => {
-    const account = await insertAccount(store.db, "breaker room");
-    // Failing: 4 consecutive failures, threshold 10, so 6 rows may be held in all.
-    const hookId = await hookWithDeliveries(store, account.id, 50, { consecutive_failures: 4, last_status: "failure", max_in_flight: 100 });
-    const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
+  /**
+   * Claim A (`takeA` rows of the hook) holds its transaction open while claim
+   * B asks for up to 100 from a snapshot that cannot see A's rows held; B
+   * waits for the hook's row A's claim wrote, then A commits. Only this
+   * hook's rows: the file's earlier tests left a deep backlog of others.
+   */
+  async function claimBesideAnother(hookId: number, takeA: number, policy: ClaimPolicy): Promise<[ClaimedDelivery[], ClaimedDelivery[]]> {
     let claimedByA!: () => void;
     const aClaimed = new Promise<void>((resolve) => (claimedByA = resolve));
     let commitA!: () => void;
     const aMayCommit = new Promise<void>((resolve) => (commitA = resolve));
-    // A claims and holds its transaction open; B claims meanwhile, from a snapshot that cannot see A's rows held.
-    // Only this hook's rows: the file's earlier tests left a deep backlog of others.
     const a = store.db.transaction().execute(async (trx) => {
       // A scans (and locks) only the rows it takes, as a claim statement holds its locks only while it runs.
-      const rows = await claimDeliveries(trx, "wA", 6, 30_000, policy, [hookId]);
+      const rows = await claimDeliveries(trx, "wA", takeA, 30_000, policy, [hookId]);
       claimedByA();
       await aMayCommit;
       return rows;
@@ -128,14 +128,21 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
       await sql`set local statement_timeout = '10s'`.execute(trx);
       return await claimDeliveries(trx, "wB", 100, 30_000, policy, [hookId]);
     });
-    // B waits for the hook's row, which A's claim wrote; then A commits.
     const waiting = async () =>
       Number(
         (await admin.unsafe(`select count(*) as n from pg_stat_activity where datname = '${name}' and wait_event_type = 'Lock'`))[0]!.n,
       );
     for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     commitA();
-    const [rowsA, rowsB] = await Promise.all([a, b]);
+    return Promise.all([a, b]);
+  }
+
+  it("two claims at the same moment give a hook not known healthy at most threshold − failures rows between them (breaker room across workers)", async () => {
+    const account = await insertAccount(store.db, "breaker room");
+    // Failing: 4 consecutive failures, threshold 10, so 6 rows may be held in all.
+    const hookId = await hookWithDeliveries(store, account.id, 50, { consecutive_failures: 4, last_status: "failure", max_in_flight: 100 });
+    const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
+    const [rowsA, rowsB] = await claimBesideAnother(hookId, 6, policy);
     expect(rowsA).toHaveLength(6);
     expect(rowsB).toHaveLength(0);
     // The rows left are due for the next claim, which sees A's held rows: still no room.
@@ -147,28 +154,7 @@ describe.skipIf(!serverUrl)("claimDeliveries under contention (PostgreSQL)", () 
     const account = await insertAccount(store.db, "own cap");
     const hookId = await hookWithDeliveries(store, account.id, 20, { consecutive_failures: 0, last_status: "success", max_in_flight: 1 });
     const policy = { hookMaxInFlight: 16, breakerThreshold: 10, throttleHorizonMs: 1000 };
-    let claimedByA!: () => void;
-    const aClaimed = new Promise<void>((resolve) => (claimedByA = resolve));
-    let commitA!: () => void;
-    const aMayCommit = new Promise<void>((resolve) => (commitA = resolve));
-    const a = store.db.transaction().execute(async (trx) => {
-      const rows = await claimDeliveries(trx, "wA", 1, 30_000, policy, [hookId]);
-      claimedByA();
-      await aMayCommit;
-      return rows;
-    });
-    await aClaimed;
-    const b = store.db.transaction().execute(async (trx) => {
-      await sql`set local statement_timeout = '10s'`.execute(trx);
-      return await claimDeliveries(trx, "wB", 100, 30_000, policy, [hookId]);
-    });
-    const waiting = async () =>
-      Number(
-        (await admin.unsafe(`select count(*) as n from pg_stat_activity where datname = '${name}' and wait_event_type = 'Lock'`))[0]!.n,
-      );
-    for (let i = 0; i < 80 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
-    commitA();
-    const [rowsA, rowsB] = await Promise.all([a, b]);
+    const [rowsA, rowsB] = await claimBesideAnother(hookId, 1, policy);
     expect(rowsA).toHaveLength(1);
     expect(rowsB).toHaveLength(0);
     expect(await claimDeliveries(store.db, "wB", 100, 30_000, policy, [hookId])).toHaveLength(0);
