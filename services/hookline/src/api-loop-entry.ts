@@ -9,6 +9,7 @@ import { createListenSessions } from "./delivery/listen-sessions.js";
 import { stoppingResponse } from "./stopping-response.js";
 import type { FromApiLoop, ToApiLoop } from "./api-loops.js";
 import type { Config } from "./config.js";
+import type { QueueReadiness } from "./delivery/queue/queue.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { channelPeers, isPeerMessage } from "./http/loop-peers.js";
 import { createLogger } from "./logger.js";
@@ -49,6 +50,7 @@ async function run(config: Config): Promise<void> {
   // /metrics shows the sum over every loop and the worker: the first process adds them up.
   let nextId = 0;
   const texts = new Map<number, (text: string) => void>();
+  const queueChecks = new Map<number, (error: string | null) => void>();
   const metrics = createMetrics(store);
   const shared = {
     ...metrics,
@@ -62,11 +64,23 @@ async function run(config: Config): Promise<void> {
       }),
   };
 
+  // /readyz reports the NATS queue as the first process sees it: its connection and relay are there.
+  const queue: QueueReadiness | undefined = config.queue && {
+    kind: "nats",
+    check: () =>
+      new Promise<void>((resolve, reject) => {
+        const id = nextId++;
+        queueChecks.set(id, (error) => (error === null ? resolve() : reject(new Error(error))));
+        send({ type: "queue-check", id });
+        setTimeout(() => queueChecks.delete(id) && reject(new Error("no queue check from the first process")), 5_000).unref();
+      }),
+  };
+
   // As in the first process: a publish answered here stores its trace context for the worker's attempts.
   await startTracing(config.tracing);
   // Made here, not inside the app, so the stop below can end its streams before the pool closes.
   const listen = createListenSessions({ store, config, secrets, logger, metrics });
-  const app = createApp({ store, config, logger, transport, metrics: shared, secrets, peers, listen });
+  const app = createApp({ store, config, logger, transport, metrics: shared, secrets, peers, listen, queue });
   let fetch: (request: Request, env?: unknown) => Response | Promise<Response> = app.fetch;
   const server: ServerType = createAdaptorServer({ fetch: (request, env) => fetch(request, env) });
 
@@ -97,6 +111,9 @@ async function run(config: Config): Promise<void> {
     } else if (message.type === "metrics-text") {
       texts.get(message.id)?.(message.text);
       texts.delete(message.id);
+    } else if (message.type === "queue-check") {
+      queueChecks.get(message.id)?.(message.error);
+      queueChecks.delete(message.id);
     } else if (message.type === "stop") {
       void stop(0);
     }

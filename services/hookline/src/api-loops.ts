@@ -4,16 +4,19 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { channelPeers, isPeerMessage, type LoopPeers, type PeerMessage } from "./http/loop-peers.js";
 import type { Config } from "./config.js";
+import type { QueueReadiness } from "./delivery/queue/queue.js";
 import type { Metrics } from "./metrics/metrics.js";
 
 /** Messages between the first process and an API loop's process, besides the PeerMessages they relay. */
-export type ToApiLoop = PeerMessage | { type: "start"; config: Config } | { type: "connection" } | { type: "stop" } | { type: "metrics-json"; id: number } | { type: "metrics-text"; id: number; text: string };
+export type ToApiLoop = PeerMessage | { type: "start"; config: Config } | { type: "connection" } | { type: "stop" } | { type: "metrics-json"; id: number } | { type: "metrics-text"; id: number; text: string }
+  | { type: "queue-check"; id: number; error: string | null };
 export type FromApiLoop =
   | PeerMessage
   | { type: "ready" }
   | { type: "failed"; message: string }
   | { type: "metrics-json"; id: number; metrics: object[] }
-  | { type: "metrics-text"; id: number };
+  | { type: "metrics-text"; id: number }
+  | { type: "queue-check"; id: number };
 
 /** The API's event loops beyond the first process's own. */
 export interface ApiLoops {
@@ -42,6 +45,8 @@ const STOP_MARGIN_MS = 5_000;
  * other what they count and revoke (http/loop-peers.ts): this process relays
  * every loop's messages to the others. `/metrics` on any loop shows the
  * same sum: a loop process asks this one, which adds every loop's registry.
+ * `/readyz` on any loop reports the same queue: a loop process asks this
+ * one's (`queue`, the NATS connection and its relay live here only).
  *
  * A loop process that dies is fatal (`onFatal`), as the worker thread is: the
  * supervisor restarts the server.
@@ -55,6 +60,8 @@ export async function startApiLoops(options: {
   local: HttpServer;
   logger: Logger;
   metrics: Metrics;
+  /** The delivery queue /readyz reports (the NATS queue); absent: loops report none. */
+  queue?: QueueReadiness;
   onFatal: (error: Error) => void;
 }): Promise<ApiLoops> {
   const { logger, metrics } = options;
@@ -92,6 +99,10 @@ export async function startApiLoops(options: {
         .catch(() => {})
         .then(() => metrics.render())
         .then((text) => sendTo(child, { type: "metrics-text", id: message.id, text }));
+    } else if (message.type === "queue-check") {
+      const answer = (error: string | null) => sendTo(child, { type: "queue-check", id: message.id, error });
+      if (!options.queue) answer(null);
+      else options.queue.check().then(() => answer(null), (error: unknown) => answer(error instanceof Error ? error.message : String(error)));
     }
   }
 

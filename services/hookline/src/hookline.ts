@@ -112,7 +112,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
 
   let loops: ApiLoops | undefined;
   if (config.role !== "worker" && config.apiProcesses > 1) {
-    loops = await startApiLoops({ config, local: local as never, logger, metrics, onFatal: () => process.exit(1) });
+    loops = await startApiLoops({ config, local: local as never, logger, metrics, queue, onFatal: () => process.exit(1) });
     undo.push(() => loops!.stop());
   }
 

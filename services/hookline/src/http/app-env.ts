@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import type { AuthenticatedAccount } from "../domain/account.js";
 import type { ListenSessions } from "../delivery/listen-sessions.js";
 import type { DeliveryTransport } from "../delivery/transport.js";
-import type { DeliveryQueue } from "../delivery/queue/queue.js";
+import type { QueueReadiness } from "../delivery/queue/queue.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { SecretBox } from "../signing/secret-box.js";
 import type { Store } from "../store/database.js";
@@ -27,8 +27,8 @@ export interface AppDeps {
   peers?: LoopPeers;
   /** `hookline listen`'s streams; the process closes them on stop (an open stream would hold the server open). Created when absent. */
   listen?: ListenSessions;
-  /** The delivery queue, for /readyz to report it. Not asked when absent (the PostgreSQL queue is the database /readyz already asks). */
-  queue?: DeliveryQueue;
+  /** The delivery queue, for /readyz to report it (an API loop process: its first process's, asked over IPC). Not asked when absent (the PostgreSQL queue is the database /readyz already asks). */
+  queue?: QueueReadiness;
 }
 
 

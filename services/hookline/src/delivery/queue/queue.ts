@@ -20,6 +20,9 @@ export interface Claimed {
  * is the enqueue (the NATS queue's outbox trigger turns it into a message in
  * the same transaction).
  */
+/** The part of the queue readiness needs (/readyz): an API loop process asks its first process's queue through this. */
+export type QueueReadiness = Pick<DeliveryQueue, "kind" | "check">;
+
 export interface DeliveryQueue {
   readonly kind: "postgres" | "nats";
   /** Calls `wake` when deliveries may have become due (a publish, a redeliver); resolves to a function that stops it. */

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "kysely";
 import { HooklineError } from "../../domain/errors.js";
-import type { DeliveryQueue } from "../../delivery/queue/queue.js";
+import type { QueueReadiness } from "../../delivery/queue/queue.js";
 import type { Store } from "../../store/database.js";
 import { DATABASE_RETRY_AFTER_SECONDS } from "../../store/database-errors.js";
 import { problemResponses } from "../problem.js";
@@ -39,7 +39,7 @@ export const readyz = createRoute({
  * a NATS outage makes the process not ready, though publishes still answer
  * 202 (the outbox holds them).
  */
-export function createHealthRouter(store: Store, queue?: DeliveryQueue) {
+export function createHealthRouter(store: Store, queue?: QueueReadiness) {
   return createRouter()
     .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(readyz, async (c) => {
