@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { AckPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, credsAuthenticator, nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { QueueConfig } from "../../../config.js";
@@ -27,28 +29,58 @@ export function jetStreamNames(prefix: string) {
  * first URL that has them (the client's own URL parsing drops them), a
  * credentials file, TLS files; reconnects for ever (an outage is waited out:
  * the outbox holds publishes meanwhile).
+ *
+ * TLS to a server named by IP address: nats.js dials it without a TLS server
+ * name, and Node then checks the certificate against "localhost", so a
+ * certificate naming the address (an IP subjectAltName, RFC 5280 §4.2.1.6)
+ * was refused. The check here accepts a certificate that names any address
+ * of HOOKLINE_QUEUE_URL (the client cannot say which one it dialled); a
+ * server named by DNS name is checked against that name as usual.
+ *
+ * Throws when no server could be reached or the server refused us, with
+ * the addresses (never the password) and the client's reason.
  */
 export async function connectQueue(config: QueueConfig, name: string): Promise<NatsConnection> {
   let user: string | undefined;
   let pass: string | undefined;
+  const hosts: string[] = [];
   const servers = config.servers.map((server) => {
     const url = new URL(server.includes("://") ? server : `nats://${server}`);
     if (url.username && user === undefined) {
       user = decodeURIComponent(url.username);
       pass = decodeURIComponent(url.password);
     }
+    hosts.push(url.hostname.replace(/^\[|\]$/g, ""));
     return `${url.hostname}:${url.port || 4222}`;
   });
-  return connect({
-    servers,
-    name,
-    user,
-    pass,
-    authenticator: config.credsFile ? credsAuthenticator(readFileSync(config.credsFile)) : undefined,
-    tls: config.tls ? { caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile } : undefined,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  });
+  const addresses = hosts.filter((host) => isIP(host) !== 0);
+  const tls = config.tls && {
+    caFile: config.tls.caFile,
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    ...(addresses.length > 0 ? { checkServerIdentity: (host: string, cert: PeerCertificate) => checkServerIdentityOf(addresses, host, cert) } : {}),
+  };
+  try {
+    return await connect({
+      servers,
+      name,
+      user,
+      pass,
+      authenticator: config.credsFile ? credsAuthenticator(readFileSync(config.credsFile)) : undefined,
+      tls,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+  } catch (error) {
+    throw new Error(`could not connect to the NATS queue (${servers.join(", ")}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/** Node's check for `host`, or for one of `addresses` when `host` is the "localhost" Node falls back to without a server name. */
+function checkServerIdentityOf(addresses: string[], host: string, cert: PeerCertificate): Error | undefined {
+  const refusal = checkServerIdentity(host, cert);
+  if (!refusal || host !== "localhost") return refusal;
+  return addresses.some((address) => checkServerIdentity(address, cert) === undefined) ? undefined : refusal;
 }
 
 /**
