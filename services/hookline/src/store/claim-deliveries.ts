@@ -112,8 +112,12 @@ export interface ClaimPolicy {
  * overlap; each granted row gets its start time 1/rate after the previous.
  *
  * `onlyHooks` limits the claim to those hooks' rows (claim-isolated.ts,
- * when one hook's rows break the claim); `onlyIds` to those deliveries (the
- * NATS queue claims the deliveries its messages name, delivery/queue/nats/).
+ * when one hook's rows break the claim). `quota` (hook id → count) limits it
+ * to those hooks and at most that many rows of each, still each hook's
+ * oldest due rows in the order above: the NATS queue's messages are tokens,
+ * one per pending delivery of their hook, and a worker claims as many rows
+ * of a hook as it holds tokens of it (delivery/queue/nats/nats-queue.ts).
+ * Without a quota the statement has no quota join.
  */
 export async function claimDeliveries(
   db: Db,
@@ -122,7 +126,7 @@ export async function claimDeliveries(
   leaseMs: number,
   policy: ClaimPolicy,
   onlyHooks?: number[],
-  onlyIds?: number[],
+  quota?: ReadonlyMap<number, number>,
 ): Promise<ClaimedDelivery[]> {
   const horizon = policy.throttleHorizonMs / 1000;
   const threshold = policy.breakerThreshold;
@@ -137,6 +141,9 @@ export async function claimDeliveries(
     when h.consecutive_failures >= ${threshold} then 1
     when ${unsure} then least(${threshold} - h.consecutive_failures, ${plainCap})
     else ${plainCap} end`;
+  // Each hook's first `n` due rows at most (see `quota` above).
+  const quotaRows = quota && JSON.stringify([...quota].map(([hook_id, n]) => ({ hook_id, n })));
+  const quotaJoin = quotaRows ? sql`join jsonb_to_recordset(${quotaRows}::text::jsonb) as q(hook_id int, n int) on q.hook_id = r.hook_id and r.rank <= q.n` : sql``;
   const result = await sql<ClaimedDelivery>`
     with held as (
       -- A dead worker's rows stop counting when their lease runs out.
@@ -158,7 +165,7 @@ export async function claimDeliveries(
         -- the due index in order: 7 ms against 0.2 ms at 15,000 due rows.
         and coalesce(hook_id <> all(array(select hook_id from shut)), true)
         ${onlyHooks ? sql`and hook_id in (${sql.join(onlyHooks)})` : sql``}
-        ${onlyIds ? sql`and id in (${sql.join(onlyIds)})` : sql``}
+        ${quota ? sql`and hook_id in (${sql.join([...quota.keys()])})` : sql``}
       -- id breaks ties: a batch's rows share one next_attempt_at.
       order by next_attempt_at, id
       limit ${limit}
@@ -169,6 +176,7 @@ export async function claimDeliveries(
     ), granted as (
       select r.id, r.hook_id, r.rank, r.next_attempt_at, h.rate_limit, ${exact} as exact, h.xmin::text as seen
       from ranked r join hooks h on h.id = r.hook_id left join held on held.hook_id = r.hook_id
+        ${quotaJoin}
       where r.rank <= ${cap} - coalesce(held.n, 0)
         -- A throttled hook: only the rows that may start within the horizon.
         and (h.rate_limit is null

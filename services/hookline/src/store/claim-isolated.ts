@@ -21,7 +21,8 @@ const DUE_HOOKS_SCAN = 1000;
  * database's refusal as its `last_reason`, so the split does not repeat on
  * every claim, and an operator sees why it waits. Anything else (the
  * database down) is thrown, for the claim loop's backoff. Returns the rows
- * claimed and the hooks refused.
+ * claimed and the hooks refused. `quota`: claimDeliveries' (the NATS queue's
+ * tokens per hook), kept through the split.
  *
  * @example
  * const { rows, refused } = await claimIsolated(db, workerId, 100, leaseMs, policy);
@@ -32,18 +33,18 @@ export async function claimIsolated(
   limit: number,
   leaseMs: number,
   policy: ClaimPolicy,
-  onlyIds?: number[],
+  quota?: ReadonlyMap<number, number>,
 ): Promise<{ rows: ClaimedDelivery[]; refused: Array<{ hookId: number; error: unknown }> }> {
-  if (onlyIds?.length === 0) return { rows: [], refused: [] };
+  if (quota?.size === 0) return { rows: [], refused: [] };
   try {
-    return { rows: await claimDeliveries(db, workerId, limit, leaseMs, policy, undefined, onlyIds), refused: [] };
+    return { rows: await claimDeliveries(db, workerId, limit, leaseMs, policy, undefined, quota), refused: [] };
   } catch (error) {
     if (!isRowDataError(error)) throw error;
   }
   const due = await sql<{ hook_id: number }>`
     select distinct hook_id from (
       select hook_id from deliveries where status = 'pending' and next_attempt_at <= now()
-        ${onlyIds ? sql`and id in (${sql.join(onlyIds)})` : sql``}
+        ${quota ? sql`and hook_id in (${sql.join([...quota.keys()])})` : sql``}
       order by next_attempt_at limit ${DUE_HOOKS_SCAN}
     ) d`.execute(db);
   let room = limit;
@@ -51,7 +52,7 @@ export async function claimIsolated(
     due.rows.map((r) => Number(r.hook_id)),
     async (hooks) => {
       if (room <= 0) return [];
-      const rows = await claimDeliveries(db, workerId, room, leaseMs, policy, hooks, onlyIds);
+      const rows = await claimDeliveries(db, workerId, room, leaseMs, policy, hooks, quota);
       room -= rows.length;
       return rows;
     },

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../logger.js";
 import type { Store } from "../../store/database.js";
 import { redeliver } from "../../store/deliveries.js";
+import { DELIVERIES_CHANNEL } from "../../store/events.js";
 import { fixtureBackends, hookWithDeliveries } from "../../store/test-fixtures.js";
 import { connectQueue, jetStreamNames, removeQueueStream } from "./nats/jetstream-setup.js";
 import { openQueue } from "./open-queue.js";
@@ -107,6 +108,28 @@ describe.each(implementations)("$name", ({ backend, nats }) => {
     expect(first).toHaveLength(2);
     await finish(first);
     expect(await claimOf(hookId, 4, "w1", 8_000)).toHaveLength(4);
+  });
+
+  it("a hook at its cap: the next claim takes its oldest due delivery, not one published since (publish order)", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 3, { max_in_flight: 1 });
+    const queued = (await sql<{ id: string }>`select id from deliveries where hook_id = ${hookId} order by id`.execute(store.db)).rows.map((r) => Number(r.id));
+    expect(await claimOf(hookId, 1)).toEqual([queued[0]]);
+    // Published while the hook is at its cap: on NATS its message comes at once, while the two before it were turned away.
+    const [later] = (
+      await sql<{ id: string }>`
+        with ev as (insert into events (account_id, type, data, deliveries_count) values (${accountId}, 'x', '{}'::json, 1) returning id)
+        insert into deliveries (event_id, hook_id, account_id, next_attempt_at) select ev.id, ${hookId}, ${accountId}, now() from ev returning id`.execute(store.db)
+    ).rows;
+    await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+    await expect.poll(async () => Number((await sql<{ n: string }>`select count(*) as n from delivery_outbox`.execute(store.db)).rows[0]!.n), { timeout: 5_000, interval: 10 }).toBe(0);
+    await finish([queued[0]!]);
+    const order: number[] = [];
+    for (let n = 0; n < 3; n++) {
+      const [id] = await claimOf(hookId, 1);
+      order.push(id!);
+      await finish([id!]);
+    }
+    expect(order).toEqual([queued[1], queued[2], Number(later!.id)]);
   });
 
   it.runIf(nats)("publishes an outbox row once though a relay that died after publishing it publishes it again (Nats-Msg-Id)", async () => {

@@ -9,7 +9,8 @@ import type { QueueConfig } from "../../../config.js";
  * How long a publish's `Nats-Msg-Id` is remembered: the outbox relay's
  * retries of a row (a publish acknowledged, the delete not committed) fall
  * inside it unless PostgreSQL stays away longer; a duplicate past it is one
- * more message for a delivery, which the claim drops (the record is the truth).
+ * more message (token) for its hook, acknowledged once the hook has nothing
+ * pending (the record is the truth).
  */
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 
@@ -94,8 +95,8 @@ function checkServerIdentityOf(addresses: string[], host: string, cert: PeerCert
  *
  * The consumer: ONE durable pull consumer shared by every worker, with the
  * per-hook cap, throttle and breaker kept by the claim in PostgreSQL (the
- * same statement as the PostgreSQL queue's, limited to the ids pulled), not
- * one consumer per hook. Why: a consumer per hook gives each its own
+ * same statement as the PostgreSQL queue's, limited per hook to the messages
+ * pulled: nats-queue.ts), not one consumer per hook. Why: a consumer per hook gives each its own
  * `max_ack_pending`, but the cap is not a fixed number (the breaker drops it
  * to 1, a fast hook gets 16×, `max_in_flight` is edited through the API),
  * throttling has no JetStream equivalent, and 10,000 hooks would be 10,000
@@ -105,8 +106,8 @@ function checkServerIdentityOf(addresses: string[], host: string, cert: PeerCert
  * (200: 0.3 s); one no_wait pull on each of them, to find the 10 with a
  * message, took 241 ms a round (200: 18 ms), against 0.55 ms for one pull on
  * a shared consumer — and it grows faster than the hook count. The
- * cost of sharing: a message of a hook at its cap is nak'ed with a short
- * delay and pulled again. `ack_wait` is the lease (HOOKLINE_LEASE_MS), as
+ * cost of sharing: the messages of a hook at its cap are held by a worker
+ * (or, past its bound, nak'ed with a short delay and pulled again). `ack_wait` is the lease (HOOKLINE_LEASE_MS), as
  * the PostgreSQL lock is: a killed worker's messages come back when its
  * claims expire. `max_ack_pending` unlimited: retries wait as nak'ed
  * messages, and must never stop new deliveries being pulled.

@@ -1,6 +1,5 @@
 import { jetstream } from "@nats-io/jetstream";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { sql } from "kysely";
 import type { Logger } from "pino";
 import type { QueueConfig } from "../../../config.js";
 import { claimIsolated } from "../../../store/claim-isolated.js";
@@ -10,10 +9,9 @@ import type { DeliveryQueue } from "../queue.js";
 import { connectQueue, ensureStream, jetStreamNames } from "./jetstream-setup.js";
 import { startOutboxRelay } from "./outbox-relay.js";
 import { enableOutbox } from "./outbox-triggers.js";
+import { HeldTokens } from "./held-tokens.js";
 import { ackMsg, nakMsg, pull, workingMsg } from "./pull.js";
-
-/** A message whose delivery could not be claimed now (its hook at its cap) comes back after at least this. */
-const MIN_RETRY_MS = 500;
+import { MIN_RETRY_MS, pendingDeliveries, tokenVerdicts } from "./token-records.js";
 
 /**
  * The NATS JetStream queue (HOOKLINE_QUEUE_URL): due deliveries and their
@@ -22,26 +20,40 @@ const MIN_RETRY_MS = 500;
  * the truth.
  *
  * Enqueue: the outbox (outbox-triggers.ts, outbox-relay.ts), in the
- * publish's transaction. Claim: pull what is there (pull.ts), then lock the
- * deliveries those messages name with the PostgreSQL queue's own claim
- * (same per-hook cap, throttle, breaker, limited to those ids), so every
- * policy and every API answer is the same on both queues. A message is
- * then dealt with by what the record says:
- * - claimed: its ack wait restarts (the lease starts), and after the outcome
- *   is recorded (`settled`) it is acked when the delivery is finished, or
- *   nak'ed with the delay until its `next_attempt_at` (the retry's backoff or
- *   `Retry-After`: JetStream's delayed redelivery);
- * - its delivery finished or cancelled (a duplicate, a deleted or disabled
- *   hook): acked and dropped — a duplicate message never causes a second
+ * transaction that makes a delivery pending (publish, redeliver, recover).
+ * A message on hook H's subject is a token: "H has a pending delivery".
+ * Every delivery made pending gets one, and a token is answered only when
+ * the delivery it was paired with is finished, or H has nothing pending:
+ * so a hook always has at least as many tokens as pending deliveries.
+ *
+ * Claim: pull what is there (pull.ts), add the tokens this worker holds back
+ * (held-tokens.ts), and claim with the PostgreSQL queue's own statement
+ * (same per-hook cap, throttle, breaker, auto-disable) each hook's OLDEST due
+ * deliveries in `(next_attempt_at, id)` order, at most as many as this
+ * worker has tokens of it (claim-deliveries.ts, `quota`). Which delivery a
+ * message was published for does not matter, so a hook's deliveries start
+ * in publish order however its messages were re-offered (README "Order"),
+ * and every API answer is the same on both queues. A token is then dealt
+ * with by the records (token-records.ts):
+ * - paired with a claimed delivery: its ack wait restarts (the lease
+ *   starts), and after the outcome is recorded (`settled`) it is acked when
+ *   the delivery is finished; a delivery still pending (a retry, a row the
+ *   breaker handed back) leaves it unpaired;
+ * - unpaired, its hook has no pending delivery (a duplicate, a deleted or
+ *   disabled hook): acked — a duplicate message never causes a second
  *   attempt of a finished delivery;
- * - pending but not claimable now (not due, held by another claim, its hook
- *   at its cap or paced): nak'ed until it may be.
- * A worker that dies leaves its messages unacknowledged: they come back
- * after the ack wait, the lease, when its PostgreSQL claims expire too.
+ * - unpaired, the hook's first pending delivery not due yet (a retry's
+ *   backoff or `Retry-After`, all held by claims): nak'ed until then
+ *   (JetStream's delayed redelivery);
+ * - unpaired, a delivery due but not claimable now (the hook at its cap,
+ *   paced, its breaker open, another claim holds it): held back, so the
+ *   next claim — woken when an outcome is recorded — has it at once.
+ * A worker that dies leaves its tokens unacknowledged: they come back after
+ * the ack wait, the lease, when its PostgreSQL claims expire too.
  *
  * Listen mode stays on PostgreSQL (store/listen-sessions.ts claims a hook's
- * rows itself); the messages of a hook in a listen session find their rows
- * held, and are dropped once those are finished.
+ * rows itself, `not_before = infinity` keeps workers off them): a listen
+ * hook's tokens wait, and are acked once it has nothing pending.
  *
  * @example
  * const queue = await openNatsQueue(config.queue, store, logger, { relay: true, leaseMs: 60_000 });
@@ -54,39 +66,39 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
     const jsm = await ensureStream(nc, config, options.leaseMs);
     const relay = options.relay ? startOutboxRelay(store, jetstream(nc), config.prefix, logger) : undefined;
     /**
-     * The messages of the deliveries this process holds, by delivery id, with
-     * when they were claimed. An entry older than the lease is forgotten (an
-     * outcome that could not be recorded never settles it): its claim has
-     * ended, and the delivery's next message must be claimable here too.
+     * The tokens paired with the deliveries this process holds, by delivery
+     * id, with their hook and when they were claimed. An entry older than the
+     * lease is forgotten unanswered (an outcome that could not be recorded
+     * never settles it): JetStream has offered its message again.
      */
-    const held = new Map<number, { msg: Msg; at: number }>();
-    const holds = (id: number) => {
-      const entry = held.get(id);
-      if (entry && Date.now() - entry.at > options.leaseMs) held.delete(id);
-      return held.has(id);
-    };
+    const paired = new Map<number, { msg: Msg; hookId: number; at: number }>();
     const take = (id: number) => {
-      const entry = held.get(id);
-      held.delete(id);
-      return entry?.msg;
+      const entry = paired.get(id);
+      paired.delete(id);
+      return entry && Date.now() - entry.at <= options.leaseMs ? entry : undefined;
     };
+    const held = new HeldTokens(nc, options.leaseMs);
 
-    /** Settles messages by their deliveries' records: finished → ack, pending → nak until due. */
-    async function settleByRecord(msgs: Array<{ id: number; msg: Msg }>): Promise<void> {
-      if (msgs.length === 0) return;
-      const ids = [...new Set(msgs.map((m) => m.id))];
-      const records = await sql<{ id: string; status: string; wait_ms: number }>`
-        select d.id, d.status,
-          (extract(epoch from greatest(d.next_attempt_at, coalesce(d.locked_until, d.next_attempt_at), coalesce(h.not_before, d.next_attempt_at)) - now()) * 1000)::float8 as wait_ms
-        from deliveries d left join hooks h on h.id = d.hook_id
-        where d.id in (${sql.join(ids)})`.execute(store.db);
-      const byId = new Map(records.rows.map((r) => [Number(r.id), r]));
-      for (const { id, msg } of msgs) {
-        const record = byId.get(id);
-        if (!record || record.status !== "pending") ackMsg(nc, msg);
-        else nakMsg(nc, msg, Math.max(MIN_RETRY_MS, record.wait_ms));
+    /** Answers the held tokens of `hookIds` by their hooks' records (token-records.ts). */
+    async function judge(hookIds: number[]): Promise<void> {
+      if (hookIds.length === 0) return;
+      const snapshot = held.snapshot(hookIds);
+      try {
+        held.apply(snapshot, await tokenVerdicts(store.db, hookIds));
+      } catch (error) {
+        held.apply(snapshot, new Map(hookIds.map((id) => [id, { kind: "nak", delayMs: MIN_RETRY_MS }])));
+        logger.warn({ err: error }, "reading the records of unclaimed queue messages failed; offered again");
       }
     }
+
+    // Held tokens: kept alive within the ack wait, and judged again (their hook may have nothing pending any more).
+    let ticking: Promise<void> | undefined;
+    const ticker = setInterval(() => {
+      for (const [id, entry] of paired) if (Date.now() - entry.at > options.leaseMs) paired.delete(id);
+      ticking ??= judge(held.hooks())
+        .then(() => held.keepAlive())
+        .finally(() => (ticking = undefined));
+    }, options.leaseMs / 3).unref();
 
     return {
       kind: "nats",
@@ -96,42 +108,38 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         return async () => sub.unsubscribe();
       },
       async claim(workerId, limit, leaseMs, policy) {
+        const pulledAt = Date.now();
         const msgs = await pull(nc, names.stream, names.consumer, limit);
-        if (msgs.length === 0) return { rows: [], refused: [] };
-        const fresh = new Map<number, Msg>();
-        const others: Array<{ id: number; msg: Msg }> = [];
+        const pulled = new Map<number, Msg[]>();
         for (const msg of msgs) {
-          let id: number;
-          try {
-            id = Number((msg.json() as { delivery: unknown }).delivery);
-          } catch {
-            id = Number.NaN;
-          }
-          if (!Number.isSafeInteger(id)) {
-            logger.error({ subject: msg.subject }, "a queue message names no delivery; dropped");
+          const hookId = hookOf(msg.subject);
+          if (hookId === undefined) {
+            logger.error({ subject: msg.subject }, "a queue message names no hook; dropped");
             ackMsg(nc, msg);
-          } else if (fresh.has(id) || holds(id)) others.push({ id, msg });
-          else fresh.set(id, msg);
+          } else if (pulled.has(hookId)) pulled.get(hookId)!.push(msg);
+          else pulled.set(hookId, [msg]);
         }
+        const quota = held.counts();
+        for (const [hookId, list] of pulled) quota.set(hookId, (quota.get(hookId) ?? 0) + list.length);
         let claimed: Awaited<ReturnType<typeof claimIsolated>>;
         try {
-          claimed = await claimIsolated(store.db, workerId, limit, leaseMs, policy, [...fresh.keys()]);
+          claimed = await claimIsolated(store.db, workerId, limit, leaseMs, policy, quota);
         } catch (error) {
-          // The database is away: offer the messages again rather than hold them for the ack wait.
-          for (const msg of msgs) nakMsg(nc, msg, MIN_RETRY_MS);
+          // The database is away: offer what was pulled again rather than hold it for the ack wait.
+          for (const list of pulled.values()) for (const msg of list) nakMsg(nc, msg, MIN_RETRY_MS);
           throw error;
         }
         for (const row of claimed.rows) {
-          const msg = fresh.get(Number(row.id))!;
-          fresh.delete(Number(row.id));
-          held.set(Number(row.id), { msg, at: Date.now() });
+          const hookId = Number(row.hook_id);
+          // Missing only if a held one was answered meanwhile: the row's own message is still about, and takes it when due again.
+          const msg = pulled.get(hookId)?.pop() ?? held.take(hookId);
+          if (!msg) continue;
+          paired.set(Number(row.id), { msg, hookId, at: Date.now() });
           workingMsg(nc, msg);
         }
-        for (const [id, msg] of fresh) others.push({ id, msg });
-        await settleByRecord(others).catch((error) => {
-          for (const { msg } of others) nakMsg(nc, msg, MIN_RETRY_MS);
-          logger.warn({ err: error }, "reading the records of unclaimed queue messages failed; offered again");
-        });
+        const leftover = [...pulled].filter(([, list]) => list.length > 0);
+        for (const [hookId, list] of leftover) for (const msg of list) held.add(hookId, msg, pulledAt);
+        await judge(leftover.map(([hookId]) => hookId));
         // A full pull may have more behind it: claim again without waiting for the poll.
         if (msgs.length >= limit && claimed.rows[0]) claimed.rows[0].more_due = true;
         return claimed;
@@ -139,17 +147,27 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
       async release(workerId, ids) {
         const refused = await releaseDeliveries(store.db, workerId, ids);
         for (const id of ids) {
-          const msg = take(id);
-          if (msg && !refused.includes(id)) nakMsg(nc, msg, 0);
+          const entry = take(id);
+          if (entry && !refused.includes(id)) nakMsg(nc, entry.msg, 0);
         }
         return refused;
       },
       async settled(ids) {
-        const msgs = ids.flatMap((id) => {
-          const msg = take(id);
-          return msg ? [{ id, msg }] : [];
+        const entries = ids.flatMap((id) => {
+          const entry = take(id);
+          return entry ? [{ id, ...entry }] : [];
         });
-        await settleByRecord(msgs);
+        if (entries.length === 0) return;
+        const pending = await pendingDeliveries(store.db, entries.map((e) => e.id));
+        const unpaired = new Set<number>();
+        for (const { id, msg, hookId, at } of entries) {
+          if (!pending.has(id)) ackMsg(nc, msg);
+          else {
+            held.add(hookId, msg, at);
+            unpaired.add(hookId);
+          }
+        }
+        await judge([...unpaired]);
       },
       async check() {
         if (nc.isClosed()) throw new Error("the NATS connection is closed");
@@ -157,6 +175,9 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         if (relay?.lastError) throw relay.lastError;
       },
       async close() {
+        clearInterval(ticker);
+        await ticking;
+        held.releaseAll();
         await relay?.stop();
         await nc.drain().catch(() => nc.close());
       },
@@ -165,4 +186,10 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
     await nc.close().catch(() => {});
     throw error;
   }
+}
+
+/** The hook a message's subject (`<prefix>.deliveries.<hook id>`) names, or undefined. */
+function hookOf(subject: string): number | undefined {
+  const id = Number(subject.slice(subject.lastIndexOf(".") + 1));
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
