@@ -153,11 +153,7 @@ describe.each(testBackends())("the breaker holds at its threshold ($kind)", { ti
     }
   });
 
-  // Known gap on the NATS queue (issue 24, open): rows released when the
-  // breaker opens are re-offered by JetStream on the probe delay they were
-  // nak'ed with, so after the recovery the last of them takes longer than
-  // this test allows. Runs on the PostgreSQL queue (PGlite and PostgreSQL).
-  it.skipIf(Boolean(process.env.TEST_QUEUE_URL))("a hook that recovers: one probe at a time while it fails, then a success resets it and the unsent rows go out once each", async () => {
+  it("a hook that recovers: one probe at a time while it fails, then a success resets it and the unsent rows go out once each", async () => {
     const path = "/recovers";
     failing.add(path);
     const hookId = await hook(path);

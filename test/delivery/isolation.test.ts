@@ -172,11 +172,7 @@ describe.each(testBackends())("isolation between hooks ($kind)", (backend) => {
     expect((await api.call("POST", `/v1/hooks/${hookId}/recover`, { body: { since } })).body).toEqual({ recovered: 0 }); // once each
     await eventually(async () => ((await deliveriesOf(hookId, "succeeded")).length === 4 ? true : undefined), 15_000, "the 3 recovered deliveries");
     const resent = at("/recover").slice(sentBefore).map((r) => JSON.parse(r.body).n);
-    // Oldest first holds on the PostgreSQL queue. On the NATS queue a hook at
-    // its cap (max_in_flight 1 here) has the messages a worker cannot take
-    // offered again after a delay, so their order is not kept yet (issue 24,
-    // open; README "Order"): there, each once is what is checked.
-    expect(process.env.TEST_QUEUE_URL ? [...resent].sort() : resent).toEqual([1, 2, 3]);
+    expect(resent).toEqual([1, 2, 3]);
     expect((await deliveriesOf(hookId, "failed")).length).toBe(1); // the one before `since` stays failed
   });
 });
