@@ -3,11 +3,11 @@ import { ackMsg, nakMsg, workingMsg } from "./pull.js";
 import type { TokenVerdict } from "./token-records.js";
 
 /** Messages held back per hook, and in all: enough for the largest claim (HOOKLINE_WORKER_BATCH_SIZE at most 1000); the rest are offered again. */
-export const HOLD_PER_HOOK = 1000;
-export const HOLD_TOTAL = 20_000;
+const HOLD_PER_HOOK = 1000;
+const HOLD_TOTAL = 20_000;
 
 /** A message held back, and when (local ms) its ack wait last restarted. */
-export interface Token {
+interface Token {
   msg: Msg;
   keptAt: number;
 }
