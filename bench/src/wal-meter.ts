@@ -56,12 +56,34 @@ export async function startWalMeter(databaseUrl: string, settled?: string): Prom
         const [stats] = await sql<{ records: string; fpi: string }[]>`
           select coalesce(sum(count), 0)::text as records, coalesce(sum(fpi_size), 0)::text as fpi
           from pg_get_wal_stats(${before}::pg_lsn, ${after}::pg_lsn)`;
+        if (process.env.BENCH_WAL_BY_RELATION === "1") await printWalByRelation(sql, before, after, Math.max(1, units));
         return { bytes: per(Number(range!.bytes)), records: per(Number(stats!.records)), fullPageImageBytes: per(Number(stats!.fpi)) };
       } finally {
         await sql.end();
       }
     },
   };
+}
+
+/**
+ * BENCH_WAL_BY_RELATION=1: where a run's WAL went, per unit of work, by
+ * relation (table or index of the run's database; others by file number)
+ * and record type, largest first, on stderr — what a change to the schema
+ * or the queue's statements should move (issue 20).
+ */
+async function printWalByRelation(sql: postgres.Sql, before: string, after: string, units: number): Promise<void> {
+  const rows = await sql<{ relation: string; kind: string; records: number; bytes: number }[]>`
+    with r as (
+      select resource_manager || ' ' || record_type as kind, record_length,
+        substring(block_ref from 'rel \\d+/\\d+/(\\d+)') as filenode
+      from pg_get_wal_records_info(${before}::pg_lsn, ${after}::pg_lsn))
+    select coalesce(c.relname, r.filenode, '-') as relation, r.kind, count(*)::int as records, sum(r.record_length)::int as bytes
+    from r left join pg_class c on c.relfilenode::text = r.filenode
+    group by 1, 2 order by bytes desc limit 25`;
+  process.stderr.write(`  WAL by relation, per unit of work (${units}):\n`);
+  for (const row of rows) {
+    process.stderr.write(`    ${row.relation.padEnd(34)} ${row.kind.padEnd(24)} ${(row.records / units).toFixed(2).padStart(6)} records ${Math.round(row.bytes / units).toString().padStart(6)} B\n`);
+  }
 }
 
 async function flushedLsn(sql: postgres.Sql): Promise<string> {
