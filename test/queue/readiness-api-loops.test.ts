@@ -36,10 +36,11 @@ async function readyzOnEveryLoop(port: number): Promise<number[]> {
  * entry as deployed, one NATS node stopped and started. Needs PostgreSQL
  * (TEST_DATABASE_URL: PGlite runs one loop) and nats-server; loopback only.
  */
-describe.skipIf(!process.env.TEST_DATABASE_URL || !existsSync(NATS_SERVER))("readiness of the NATS queue on every API loop", () => {
+describe.skipIf(!process.env.TEST_DATABASE_URL || !existsSync(NATS_SERVER))("readiness of the NATS queue on every API loop and on a worker", () => {
   let database: TestDatabase;
   let nats: NatsCluster;
   let port: number;
+  let workerPort: number;
   const children: ChildProcess[] = [];
   const outputs = new Map<ChildProcess, string>();
 
@@ -58,6 +59,18 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || !existsSync(NATS_SERVER))("rea
       PORT: String(port),
       LOG_LEVEL: "warn",
     });
+    // A worker process serves /healthz, /readyz and /metrics on its metrics port.
+    workerPort = await freePort();
+    await startHooklineProcess({ children, outputs }, "worker", {
+      DATABASE_URL: database.url!,
+      HOOKLINE_MAIN_SECRET: TEST_MAIN_SECRET,
+      HOOKLINE_ROLE: "worker",
+      HOOKLINE_METRICS_PORT: String(workerPort),
+      HOOKLINE_QUEUE_URL: nats.url,
+      HOOKLINE_QUEUE_PREFIX: "loops",
+      HOOKLINE_DB_POOL_SIZE: "2",
+      LOG_LEVEL: "info",
+    });
   }, 90_000);
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
@@ -74,9 +87,19 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || !existsSync(NATS_SERVER))("rea
     await eventually(async () => ((await readyzOnNewConnection(port)) === 503 ? true : undefined), 20_000, "a 503 from /readyz");
     await eventually(async () => ((await readyzOnEveryLoop(port)).every((status) => status === 503) ? true : undefined), 10_000, "503 on every loop");
     expect(await readyzOnEveryLoop(port)).toEqual(Array(PROBES).fill(503));
+    // The worker's probe port answers as the API does: 503 problem+json with Retry-After, not a bare 500.
+    const worker = await eventually(async () => {
+      const res = await fetch(`http://127.0.0.1:${workerPort}/readyz`);
+      return res.status === 200 ? undefined : res;
+    }, 20_000, "the worker's /readyz not 200");
+    expect(worker.status).toBe(503);
+    expect(worker.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    expect(worker.headers.get("retry-after")).toBeTruthy();
+    expect(((await worker.json()) as { detail: string }).detail).toMatch(/queue/);
 
     nats.start(0);
     await nats.ready();
     await eventually(async () => ((await readyzOnEveryLoop(port)).every((status) => status === 200) ? true : undefined), 30_000, "200 on every loop");
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${workerPort}/readyz`)).status === 200 ? true : undefined), 30_000, "the worker's /readyz 200");
   }, 120_000);
 });

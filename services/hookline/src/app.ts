@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { Logger } from "pino";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -137,12 +138,21 @@ export function createApp(deps: AppDeps) {
   app.route("/", createApiDocsRouter(document, config.publicUrl));
 
   app.notFound((c) => problemResponse(c, routeMiss(app, c)));
-  app.onError((error, c) => {
-    const problem = asProblem(error);
-    if (problem.status >= 500) logger.error({ err: error, request_id: c.var.requestId }, "request failed");
-    return problemResponse(c, problem);
-  });
+  app.onError(problemOnError(logger));
   return app;
+}
+
+/**
+ * The one error answer of every Hookline HTTP server (the app, and a
+ * worker's /healthz, /readyz and /metrics): RFC 9457 problem+json, 5xx
+ * logged. A worker's /readyz answered a bare 500 while NATS was down.
+ */
+export function problemOnError(logger: Logger) {
+  return (error: Error, c: Context) => {
+    const problem = asProblem(error);
+    if (problem.status >= 500) logger.error({ err: error, request_id: c.get("requestId") }, "request failed");
+    return problemResponse(c, problem);
+  };
 }
 
 export type HooklineApp = ReturnType<typeof createApp>;

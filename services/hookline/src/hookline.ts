@@ -3,7 +3,7 @@ import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { createApp } from "./app.js";
+import { createApp, problemOnError } from "./app.js";
 import { stoppingResponse } from "./stopping-response.js";
 import { startApiLoops, type ApiLoops } from "./api-loops.js";
 import { ConfigError, type Config } from "./config.js";
@@ -129,7 +129,9 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
     if (lock && url) lock.advertise({ url, admin_token: adminToken });
   } else if (server) {
     // A worker has no API, but its counters live in its own process: expose them.
-    handler = createRouter().route("/", createHealthRouter(store, queue)).route("/", createMetricsRouter(metrics)).fetch;
+    const probes = createRouter().route("/", createHealthRouter(store, queue)).route("/", createMetricsRouter(metrics));
+    probes.onError(problemOnError(logger));
+    handler = probes.fetch;
     logger.info({ url: `${url}/metrics` }, "worker metrics");
   }
 

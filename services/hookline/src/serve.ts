@@ -114,7 +114,7 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
       );
     }
     lines.push(
-      `  Database: ${config.databaseUrl ? "PostgreSQL" : config.dataDir === "memory://" ? "PGlite in memory (gone at exit)" : `PGlite in ${config.dataDir}`}; role: ${config.role}`,
+      `  Database: ${config.databaseUrl ? "PostgreSQL" : config.dataDir === "memory://" ? "PGlite in memory (gone at exit)" : `PGlite in ${config.dataDir}`}; role: ${config.role}; queue: ${config.queue ? `NATS JetStream (${config.queue.servers.map((server) => server.replace(/\/\/[^@/]*@/, "//")).join(", ")})` : "PostgreSQL"}`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
   }

@@ -211,7 +211,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         },
         logger,
       });
-      logger.info({ concurrency: config.concurrency, batch: config.batchSize, deadlineMs: config.attemptDeadlineMs }, "delivery worker started");
+      logger.info({ concurrency: config.concurrency, batch: config.batchSize, deadlineMs: config.attemptDeadlineMs, queue: queue.kind }, "delivery worker started");
     },
     async stop() {
       stopping = true;
