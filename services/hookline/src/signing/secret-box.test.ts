@@ -6,7 +6,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import type { Config } from "../config.js";
 import { resolveSecretBox, MAIN_KEY_FILE } from "./main-key.js";
-import { cachedOpener, createSecretBox, ephemeralSecretBox, isSealed, mainKeyOf, sealedKeyId, SecretDecryptionError } from "./secret-box.js";
+import { cachedOpener, createSecretBox, ephemeralSecretBox, isSealed, mainKeyOf, SealedValueError, sealedKeyId, SecretDecryptionError } from "./secret-box.js";
 import { generateSigningSecret, secretProblem, signingKeyOf } from "./secret.js";
 
 // Unit tests for the signing secrets at rest; the end-to-end checks (no clear
@@ -80,6 +80,34 @@ describe("createSecretBox", () => {
     const [a, b] = [ephemeralSecretBox(), ephemeralSecretBox()];
     expect(a.current.key).toHaveLength(32);
     expect(a.current.id).not.toBe(b.current.id);
+  });
+});
+
+describe("sealValue / openValue (other values at rest that may carry a credential)", () => {
+  it("seals under the current key bound to its context, opens with a listed previous key, and says why a value does not open", () => {
+    const old = createSecretBox(otherKey);
+    const box = createSecretBox(key, [otherKey]);
+    const sealed = box.sealValue("idempotency:a:k1", '{"secret":"whsec_x"}');
+    expect(sealedKeyId(sealed)).toBe(mainKeyOf(key).id);
+    expect(sealed).not.toContain("whsec_x");
+    expect(box.openValue("idempotency:a:k1", sealed)).toBe('{"secret":"whsec_x"}');
+    expect(box.openValue("c", old.sealValue("c", "v"))).toBe("v");
+    // A hook secret and a value never open as each other: their associated data differ.
+    expect(() => box.openValue("7", box.seal(7, "s"))).toThrow(SealedValueError);
+    expect(() => box.open(7, box.sealValue("7", "s"))).toThrow(SecretDecryptionError);
+    const why = (context: string, stored: string, on = box) => {
+      try {
+        on.openValue(context, stored);
+      } catch (error) {
+        expect(error).toBeInstanceOf(SealedValueError);
+        expect((error as Error).name).toBe("SealedValueError");
+        return (error as Error).message;
+      }
+      return "opened";
+    };
+    expect(why("idempotency:a:k2", sealed)).toBe("the sealed value of idempotency:a:k2 could not be opened: the authentication tag does not match (tampered, or moved from another row)");
+    expect(why("c", "clear")).toBe("the sealed value of c could not be opened: it is stored in clear (start the server with a main key once to encrypt it)");
+    expect(why("c", sealed, old)).toBe(`the sealed value of c could not be opened: sealed under main key ${mainKeyOf(key).id}, which is not configured`);
   });
 });
 
