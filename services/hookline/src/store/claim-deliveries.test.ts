@@ -105,4 +105,42 @@ describe("claimDeliveries", () => {
     expect(third.length).toBeGreaterThan(0);
     expect(Math.min(...third.map((r) => r.start_at!))).toBeGreaterThanOrEqual(starts.at(-1)! - 1000 + 200 - 1);
   });
+
+  it("lets a healthy hook on the default cap whose attempts average under 1 s hold 16 times the default; at 1 s, the default", async () => {
+    const small: ClaimPolicy = { ...policy, hookMaxInFlight: 2 };
+    const healthy = { last_status: "success", consecutive_failures: 0 };
+    const fast = await hookWithDeliveries(store, accountId, 40, { ...healthy, attempt_ms_avg: 999 });
+    const slow = await hookWithDeliveries(store, accountId, 40, { ...healthy, attempt_ms_avg: 1000 });
+    const claimed = await claimDeliveries(store.db, "w1", 200, 30_000, small);
+    expect(claimed.filter((r) => r.hook_id === fast)).toHaveLength(32);
+    expect(claimed.filter((r) => r.hook_id === slow)).toHaveLength(2);
+    await sql`update deliveries set status = 'cancelled' where hook_id in (${fast}, ${slow})`.execute(store.db);
+  });
+
+  it("locks each row it claims for the lease: held and not due again until now + leaseMs", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 2);
+    const claimed = await claimDeliveries(store.db, "w1", 10, 45_000, policy);
+    expect(claimed.filter((r) => r.hook_id === hookId)).toHaveLength(2);
+    const rows = await sql<{ locked_by: string; lock_s: number; due_s: number }>`
+      select locked_by, extract(epoch from locked_until - now())::float8 as lock_s, extract(epoch from next_attempt_at - now())::float8 as due_s
+      from deliveries where hook_id = ${hookId}`.execute(store.db);
+    for (const row of rows.rows) {
+      expect(row.locked_by).toBe("w1");
+      expect(row.lock_s).toBeGreaterThan(40);
+      expect(row.lock_s).toBeLessThanOrEqual(45);
+      expect(row.due_s).toBeCloseTo(row.lock_s, 3);
+    }
+    await sql`update deliveries set status = 'cancelled' where hook_id = ${hookId}`.execute(store.db);
+  });
+
+  it("claims only the deliveries named (onlyIds, the NATS queue's messages) or of the hooks named (onlyHooks)", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 3);
+    const other = await hookWithDeliveries(store, accountId, 2);
+    const ids = (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map((r) => r.id);
+    expect((await claimDeliveries(store.db, "w1", 10, 30_000, policy, undefined, [ids[1]!])).map((r) => r.id)).toEqual([ids[1]]);
+    const ofHook = await claimDeliveries(store.db, "w1", 10, 30_000, policy, [hookId]);
+    expect(ofHook.map((r) => r.id).sort((a, b) => a - b)).toEqual([ids[0], ids[2]]);
+    expect((await claimDeliveries(store.db, "w1", 10, 30_000, policy, [other])).map((r) => r.hook_id)).toEqual([other, other]);
+    await sql`update deliveries set status = 'cancelled' where hook_id in (${hookId}, ${other})`.execute(store.db);
+  });
 });

@@ -58,8 +58,9 @@ describe.each(fixtureBackends())("one unstorable row among good ones ($kind)", (
       return outcome;
     });
     const recorded: number[] = [];
+    const logged: Array<Record<string, any>> = [];
     const batcher = createOutcomeBatcher({
-      logger: createLogger("silent"),
+      logger: createLogger("warn", { write: (line: string) => void logged.push(JSON.parse(line)) }),
       record: (batch) => recordOutcomes(store.db, "w", batch, breaker),
       onRecorded: (batch: DeliveryOutcome[]) => void recorded.push(...batch.map((o) => o.delivery_id)),
     });
@@ -72,6 +73,7 @@ describe.each(fixtureBackends())("one unstorable row among good ones ($kind)", (
     const attempt = await store.db.selectFrom("delivery_attempts").selectAll().where("delivery_id", "=", poisonedRow!.id).executeTakeFirstOrThrow();
     expect(attempt).toMatchObject({ response_status: 200, response_body: expect.stringMatching(/^\(not stored: the database refused/) });
     expect(recorded.sort()).toEqual(claimed.map((r) => r.id).sort());
+    expect(logged.map((l) => [l.msg, l.delivery])).toEqual([["the database refused an attempt's record; storing it with a note instead", poisonedRow!.id]]);
   });
 
   it("outcomes: a receiver's bytes are captured as storable text: a binary body as base64, NUL in headers and errors escaped", async () => {
@@ -111,6 +113,32 @@ describe.each(fixtureBackends())("one unstorable row among good ones ($kind)", (
       await sql`drop function ${name}()`.execute(store.db);
     };
   }
+  it("outcomes: one the database refuses even with the note is left to its lease, and said so; the others are recorded", async () => {
+    const hook = await hookWithDeliveries(store, accountId, 3);
+    const claimed = (await claimDeliveries(store.db, "wn", 100, 60_000, claimPolicy)).filter((r) => r.hook_id === hook).sort((a, b) => a.id - b.id);
+    const request = { url: "http://127.0.0.1:9/", method: "POST" as const, body: "{}", headers: {} };
+    const answer = { ok: true, status: 200, body: Buffer.from("ok"), headers: {}, errorKind: null, error: null, durationMs: 1, startedAt: new Date() };
+    const logged: Array<Record<string, any>> = [];
+    const batcher = createOutcomeBatcher({
+      logger: createLogger("warn", { write: (line: string) => void logged.push(JSON.parse(line)) }),
+      record: (batch) => recordOutcomes(store.db, "wn", batch, breaker),
+      onRecorded: () => {},
+    });
+    const refused = claimed[1]!.id;
+    const drop = await refuseRow("deliveries", "update", refused);
+    try {
+      for (const row of claimed) batcher.queue(outcomeOf(row, request, answer, config));
+      await batcher.drain();
+    } finally {
+      await drop();
+    }
+    expect(await statusOf(claimed.map((r) => r.id))).toEqual([["succeeded", 1], ["pending", 0], ["succeeded", 1]]);
+    const held = await store.db.selectFrom("deliveries").select("locked_by").where("id", "=", refused).executeTakeFirstOrThrow();
+    expect(held.locked_by).toBe("wn");
+    expect(logged.filter((l) => l.level === 50).map((l) => [l.msg, l.delivery])).toEqual([["an outcome could not be recorded; its delivery will be sent again", refused]]);
+    await cancelRowsOf([hook]);
+  });
+
   const cancelRowsOf = (hookIds: number[]) =>
     sql`update deliveries set status = 'cancelled', locked_by = null, locked_until = null, finished_at = now() where hook_id in (${sql.join(hookIds)})`.execute(store.db);
 

@@ -101,11 +101,39 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     const ids = (await claimOf(hookId)).map((r) => r.id).sort((a, b) => a - b);
     expect(ids).toHaveLength(1); // the breaker is open: one probe
     const recorded = await recordOutcomes(store.db, "w", [result(ids[0]!, hookId, false, true)], breaker);
-    expect(recorded.exhausted).toEqual([expect.objectContaining({ delivery_id: ids[0], hook_id: hookId, account_id: accountId })]);
+    const eventId = (await store.db.selectFrom("deliveries").select("event_id").where("id", "=", ids[0]!).executeTakeFirstOrThrow()).event_id;
+    expect(recorded.exhausted).toEqual([{ delivery_id: ids[0], hook_id: hookId, account_id: accountId, event_id: Number(eventId) }]);
     expect(recorded.disabled).toEqual([expect.objectContaining({ hook_id: hookId, account_id: accountId })]);
     expect(recorded.disabled[0]!.reason).toMatch(/^every attempt failed since \d{4}-\d\d-\d\dT/);
     const hook = await hookState(hookId);
     expect(hook.is_active).toBe(false);
     expect(hook.disabled_reason).toBe(recorded.disabled[0]!.reason);
+  });
+
+  it("puts the next probe a tenth of the failing time away: at least the configured interval, at most 5 minutes", async () => {
+    /** The probe delay (s) one more failure sets on a hook one below the threshold, failing for `failingFor` s. */
+    const probeDelayAfter = async (failingFor: number) => {
+      const hookId = await hookWithDeliveries(store, accountId, 1, { last_status: "failure", consecutive_failures: 2 });
+      await sql`update hooks set failing_since = now() - make_interval(secs => ${failingFor}) where id = ${hookId}`.execute(store.db);
+      const [row] = await claimOf(hookId);
+      await recordOutcomes(store.db, "w", [result(row!.id, hookId, false)], breaker);
+      const { delay } = (await sql<{ delay: number }>`select extract(epoch from not_before - now())::float8 as delay from hooks where id = ${hookId}`.execute(store.db)).rows[0]!;
+      // Read a moment after the statement that set it: a fraction of a second less.
+      return Math.ceil(delay);
+    };
+    expect(await probeDelayAfter(5)).toBe(60); // the interval (60 s) is longer than a tenth of 5 s
+    expect(await probeDelayAfter(1200)).toBe(120);
+    expect(await probeDelayAfter(10 * 86_400)).toBe(300);
+  });
+
+  it("sets a hook's last_context from its latest attempt in the batch, wherever that stands in it", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 2, { last_status: "success" });
+    const [a, b] = (await claimOf(hookId)).map((r) => r.id);
+    const at = (id: number, ms: number, context: string): DeliveryOutcome => {
+      const o = result(id, hookId, true);
+      return { ...o, attempt: { ...o.attempt!, attempted_at: new Date(Date.now() - 10_000 + ms).toISOString() }, hook: { ...o.hook, last_context: context } };
+    };
+    await recordOutcomes(store.db, "w", [at(a!, 5, "later"), at(b!, 0, "earlier")], breaker);
+    expect((await hookState(hookId)).last_context).toBe("later");
   });
 });
