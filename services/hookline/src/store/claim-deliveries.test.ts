@@ -133,13 +133,13 @@ describe("claimDeliveries", () => {
     await sql`update deliveries set status = 'cancelled' where hook_id = ${hookId}`.execute(store.db);
   });
 
-  it("claims only the deliveries named (onlyIds, the NATS queue's messages) or of the hooks named (onlyHooks)", async () => {
+  it("claims each quota hook's oldest due rows up to its count (quota, the NATS queue's tokens) or the rows of the hooks named (onlyHooks)", async () => {
     const hookId = await hookWithDeliveries(store, accountId, 3);
     const other = await hookWithDeliveries(store, accountId, 2);
     const ids = (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map((r) => r.id);
-    expect((await claimDeliveries(store.db, "w1", 10, 30_000, policy, undefined, [ids[1]!])).map((r) => r.id)).toEqual([ids[1]]);
+    expect((await claimDeliveries(store.db, "w1", 10, 30_000, policy, undefined, new Map([[hookId, 1]]))).map((r) => r.id)).toEqual([ids[0]]);
     const ofHook = await claimDeliveries(store.db, "w1", 10, 30_000, policy, [hookId]);
-    expect(ofHook.map((r) => r.id).sort((a, b) => a - b)).toEqual([ids[0], ids[2]]);
+    expect(ofHook.map((r) => r.id).sort((a, b) => a - b)).toEqual([ids[1], ids[2]]);
     expect((await claimDeliveries(store.db, "w1", 10, 30_000, policy, [other])).map((r) => r.hook_id)).toEqual([other, other]);
     await sql`update deliveries set status = 'cancelled' where hook_id in (${hookId}, ${other})`.execute(store.db);
   });

@@ -44,15 +44,16 @@ describe("claimIsolated", () => {
     await cancelRowsOf([poisoned, a, b]);
   });
 
-  it("claims only the deliveries named, through the split too, and nothing at all for none", async () => {
+  it("claims only the hooks of the quota, each hook's oldest rows up to its count, through the split too, and nothing at all for none", async () => {
     const poisoned = await hookWithDeliveries(store, accountId, 1, { rate_limit: 0 });
     const good = await hookWithDeliveries(store, accountId, 3);
+    const other = await hookWithDeliveries(store, accountId, 1);
     const goodIds = await idsOf(good);
-    expect(await claimIsolated(store.db, "w", 10, 60_000, policy, [])).toEqual({ rows: [], refused: [] });
-    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, [...(await idsOf(poisoned)), goodIds[0]!, goodIds[2]!]);
-    expect(rows.map((r) => r.id).sort((x, y) => x - y)).toEqual([goodIds[0], goodIds[2]]);
+    expect(await claimIsolated(store.db, "w", 10, 60_000, policy, new Map())).toEqual({ rows: [], refused: [] });
+    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, new Map([[poisoned, 1], [good, 2]]));
+    expect(rows.map((r) => r.id).sort((x, y) => x - y)).toEqual([goodIds[0], goodIds[1]]);
     expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
-    await cancelRowsOf([poisoned, good]);
+    await cancelRowsOf([poisoned, good, other]);
   });
 
   it("with nothing refused, claims as claimDeliveries does: a hook at its cap with a deep older backlog does not hide a later hook's rows", async () => {
@@ -65,13 +66,12 @@ describe("claimIsolated", () => {
     await cancelRowsOf([capped, later]);
   });
 
-  it("claims only the deliveries named though another hook's older backlog fills the split's scan of due rows", async () => {
+  it("claims only the quota's hooks though another hook's older backlog is deeper than the split's scan", async () => {
     const backlog = await hookWithDeliveries(store, accountId, 1001);
     await sql`update deliveries set next_attempt_at = now() - interval '1 hour' where hook_id = ${backlog}`.execute(store.db);
     const poisoned = await hookWithDeliveries(store, accountId, 1, { rate_limit: 0 });
     const good = await hookWithDeliveries(store, accountId, 1);
-    const named = [...(await idsOf(poisoned)), ...(await idsOf(good))];
-    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, named);
+    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, new Map([[poisoned, 1], [good, 1]]));
     expect(rows.map((r) => r.hook_id)).toEqual([good]);
     expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
     await cancelRowsOf([backlog, poisoned, good]);
@@ -102,10 +102,10 @@ describe("claimIsolated", () => {
    * claim in the first DUE_HOOKS_SCAN due rows, including hooks the claim
    * leaves out (at their cap, or told to wait). A capped hook with that deep
    * an older backlog fills the scan: the refused hook is never found, never
-   * paused, and no other hook's rows are claimed — on every claim. Marked
-   * `fails` until claim-isolated.ts scans as the claim does; flip it then.
+   * paused, and no other hook's rows are claimed — on every claim. The split
+   * now looks at every hook with due rows.
    */
-  it.fails("KNOWN BUG: a refused hook behind a capped hook's backlog of 1000+ older due rows stops every other hook's claims", async () => {
+  it("finds a refused hook behind a capped hook's backlog of 1000+ older due rows, and claims the other hooks", async () => {
     const capped = await hookWithDeliveries(store, accountId, 1001, { max_in_flight: 1 });
     await sql`update deliveries set next_attempt_at = now() - interval '1 hour' where hook_id = ${capped}`.execute(store.db);
     expect((await claimIsolated(store.db, "w", 1, 60_000, policy)).rows.map((r) => r.hook_id)).toEqual([capped]);

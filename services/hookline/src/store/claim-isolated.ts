@@ -7,7 +7,7 @@ import { storableText } from "./storable-text.js";
 
 /** How long a hook whose rows break the claim is left out of claims (its `not_before`). */
 export const REFUSED_HOOK_PAUSE_SECONDS = 60;
-/** How many due rows are looked at to find the hooks to claim one group at a time. */
+/** At most this many hooks (those with the oldest due rows) are claimed one group at a time. */
 const DUE_HOOKS_SCAN = 1000;
 
 /**
@@ -41,12 +41,17 @@ export async function claimIsolated(
   } catch (error) {
     if (!isRowDataError(error)) throw error;
   }
+  // Every hook with due rows, oldest first — not the hooks of the first N due
+  // rows: a capped hook's deep backlog would fill those, and the hook at
+  // fault behind it would never be found (nor any other hook claimed).
+  // A full pass over the due rows, on this rare path only.
   const due = await sql<{ hook_id: number }>`
-    select distinct hook_id from (
-      select hook_id from deliveries where status = 'pending' and next_attempt_at <= now()
-        ${quota ? sql`and hook_id in (${sql.join([...quota.keys()])})` : sql``}
-      order by next_attempt_at limit ${DUE_HOOKS_SCAN}
-    ) d`.execute(db);
+    select hook_id from deliveries
+    where status = 'pending' and next_attempt_at <= now()
+      ${quota ? sql`and hook_id in (${sql.join([...quota.keys()])})` : sql``}
+    group by hook_id
+    order by min(next_attempt_at)
+    limit ${DUE_HOOKS_SCAN}`.execute(db);
   let room = limit;
   const { written, failed } = await writeIsolated(
     due.rows.map((r) => Number(r.hook_id)),
