@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Logger } from "pino";
+import { lockName } from "../../../store/advisory-locks.js";
 import type { Store } from "../../../store/database.js";
 import { enableOutbox } from "./outbox-triggers.js";
 
@@ -38,11 +39,16 @@ export function sweepIntervalMs(leaseMs: number): number {
  */
 export async function sweepLostTokens(store: Store, graceMs: number, logger: Logger): Promise<number> {
   if (await enableOutbox(store.db)) {
-    logger.warn("the delivery outbox triggers were missing (a process on the PostgreSQL queue, started without HOOKLINE_QUEUE_URL, dropped them): made again, and every pending delivery re-published");
+    logger.warn(
+      "the delivery outbox triggers were missing (a process on the PostgreSQL queue, started without HOOKLINE_QUEUE_URL, dropped them): made again, and every pending delivery re-published",
+    );
     return 0;
   }
   const grace = sql`now() - make_interval(secs => ${graceMs / 1000})`;
-  const added = await sql`
+  const count = await store.db.transaction().execute(async (trx) => {
+    // One sweep at a time across processes: the second then finds the first's outbox rows and adds none.
+    await lockName(trx, "lost-token-sweep");
+    const added = await sql`
     insert into delivery_outbox (delivery_id, hook_id)
     select d.id, d.hook_id from deliveries d join hooks h on h.id = d.hook_id
     where d.status = 'pending' and d.next_attempt_at <= ${grace}
@@ -50,8 +56,13 @@ export async function sweepLostTokens(store: Store, graceMs: number, logger: Log
       and not exists (select 1 from deliveries l where l.hook_id = d.hook_id and l.locked_by is not null and l.locked_until >= now())
       and not exists (select 1 from delivery_outbox)
     order by d.next_attempt_at, d.id
-    limit ${SWEEP_LIMIT}`.execute(store.db);
-  const count = Number(added.numAffectedRows ?? 0);
-  if (count > 0) logger.warn({ deliveries: count }, "pending deliveries had no queue message (messages lost: the stream purged, or a node lost its disk): re-published");
+    limit ${SWEEP_LIMIT}`.execute(trx);
+    return Number(added.numAffectedRows ?? 0);
+  });
+  if (count > 0)
+    logger.warn(
+      { deliveries: count },
+      "pending deliveries had no queue message (messages lost: the stream purged, or a node lost its disk): re-published",
+    );
   return count;
 }
