@@ -64,7 +64,7 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
   try {
     await enableOutbox(store.db);
     const jsm = await ensureStream(nc, config, options.leaseMs);
-    const relay = options.relay ? startOutboxRelay(store, jetstream(nc), config.prefix, logger) : undefined;
+    const relay = options.relay ? startOutboxRelay(store, jetstream(nc), config.prefix, logger, options.leaseMs) : undefined;
     /**
      * The tokens paired with the deliveries this process holds, by delivery
      * id, with their hook and when they were claimed. An entry older than the

@@ -5,6 +5,7 @@ import type { Store } from "../../../store/database.js";
 import { DELIVERIES_CHANNEL } from "../../../store/events.js";
 import { createWaker } from "../../waker.js";
 import { jetStreamNames } from "./jetstream-setup.js";
+import { sweepIntervalMs, sweepLostTokens } from "./lost-token-sweep.js";
 
 /** Outbox rows published per transaction. */
 const RELAY_BATCH = 500;
@@ -32,15 +33,30 @@ export interface OutboxRelay {
  * NATS down: the pass fails, the rows stay, the relay retries with backoff
  * while publishes go on answering 202.
  *
+ * Every `sweepIntervalMs(leaseMs)` it also reconciles the outbox with the
+ * records (lost-token-sweep.ts): triggers dropped by a process on the
+ * PostgreSQL queue are made again, and pending deliveries whose messages
+ * were lost are put back in the outbox.
+ *
  * @example
- * const relay = startOutboxRelay(store, js, "hookline", logger); … await relay.stop();
+ * const relay = startOutboxRelay(store, js, "hookline", logger, 60_000); … await relay.stop();
  */
-export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: string, logger: Logger): OutboxRelay {
+export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: string, logger: Logger, leaseMs: number): OutboxRelay {
   const names = jetStreamNames(prefix);
   const waker = createWaker();
   let stopping = false;
   let lastError: unknown;
   let unlisten: (() => Promise<void>) | undefined;
+  let sweeping: Promise<void> | undefined;
+  const sweeper = setInterval(() => {
+    if (stopping) return;
+    sweeping ??= sweepLostTokens(store, leaseMs, logger)
+      .then((added) => {
+        if (added > 0) waker.wake();
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, "sweeping for pending deliveries without a queue message failed; trying again next time"))
+      .finally(() => (sweeping = undefined));
+  }, sweepIntervalMs(leaseMs)).unref();
 
   async function pass(): Promise<number> {
     return store.db.transaction().execute(async (trx) => {
@@ -87,8 +103,10 @@ export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: stri
     },
     async stop() {
       stopping = true;
+      clearInterval(sweeper);
       waker.wake();
       await done;
+      await sweeping;
       await unlisten?.().catch(() => {});
     },
   };
