@@ -27,7 +27,7 @@ describe("HeldTokens (NATS)", () => {
   beforeAll(async () => {
     nc = await connectQueue(config, "held-tokens test");
     await ensureStream(nc, config, LEASE_MS);
-    acks = nc.subscribe(`$JS.ACK.${names.stream}.>`, { callback: (_error, msg) => answers.push({ reply: msg.subject, data: msg.string() }) });
+    acks = nc.subscribe(`$JS.ACK.${names.stream}.>`, { callback: (_error, msg) => void answers.push({ reply: msg.subject, data: msg.string() }) });
   });
   afterAll(async () => {
     acks?.unsubscribe();
