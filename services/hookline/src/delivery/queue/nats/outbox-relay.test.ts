@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../../logger.js";
+import type { Store } from "../../../store/database.js";
+import { DELIVERIES_CHANNEL } from "../../../store/events.js";
+import { fixtureBackends } from "../../../store/test-fixtures.js";
+import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
+import { startOutboxRelay } from "./outbox-relay.js";
+
+const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
+const configOf = (prefix: string) => ({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined });
+
+/**
+ * The outbox relay between a real database (PostgreSQL on TEST_DATABASE_URL,
+ * else PGlite) and a real nats-server (TEST_QUEUE_URL or 127.0.0.1:4222):
+ * what reaches the stream, and what stays in the outbox.
+ */
+describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) => {
+  let store: Store;
+  let close: () => Promise<void>;
+  let nc: NatsConnection;
+  const prefixes: string[] = [];
+
+  beforeAll(async () => {
+    ({ store, close } = await open());
+    nc = await connectQueue(configOf("relay_test"), "outbox-relay test");
+  });
+  afterAll(async () => {
+    await nc?.close();
+    for (const prefix of prefixes) await removeQueueStream(configOf(prefix));
+    await close?.();
+  });
+
+  /** A prefix of its own, its stream created unless `stream` is false. */
+  async function prefixOf(stream = true): Promise<string> {
+    const prefix = `relay_${randomBytes(4).toString("hex")}`;
+    prefixes.push(prefix);
+    if (stream) await ensureStream(nc, configOf(prefix), 30_000);
+    return prefix;
+  }
+
+  /** Outbox rows for `hooks` (delivery id = 1000 + index), with the Nats-Msg-Id each must be published under. */
+  async function outbox(prefix: string, hooks: number[]): Promise<Array<{ deliveryId: number; hookId: number; msgId: string }>> {
+    const rows = await sql<{ id: string; delivery_id: string; hook_id: number; created_us: string }>`
+      insert into delivery_outbox (delivery_id, hook_id) values ${sql.join(hooks.map((hookId, i) => sql`(${1001 + i}, ${hookId})`))}
+      returning id, delivery_id, hook_id, (extract(epoch from created_at) * 1000000)::bigint::text as created_us`.execute(store.db);
+    return rows.rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => ({ deliveryId: Number(row.delivery_id), hookId: Number(row.hook_id), msgId: `${prefix}-${row.id}-${row.created_us}` }));
+  }
+
+  const outboxSize = async () => Number((await sql<{ n: string }>`select count(*) as n from delivery_outbox`.execute(store.db)).rows[0]!.n);
+  const streamSize = async (prefix: string) => (await (await jetstreamManager(nc)).streams.info(jetStreamNames(prefix).stream)).state.messages;
+
+  it("publishes each outbox row to its hook's subject once, under its Nats-Msg-Id, and deletes it", async () => {
+    const prefix = await prefixOf();
+    const names = jetStreamNames(prefix);
+    const seen: Msg[] = [];
+    const sub = nc.subscribe(names.subjects, { callback: (_error, msg) => void seen.push(msg) });
+    const rows = await outbox(prefix, [7, 8, 7]);
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"));
+    try {
+      await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
+      await nc.flush();
+      expect(seen.map((msg) => ({ subject: msg.subject, data: msg.json(), msgId: msg.headers?.get("Nats-Msg-Id") }))).toEqual(
+        rows.map((row) => ({ subject: names.subject(row.hookId), data: { delivery: row.deliveryId }, msgId: row.msgId })),
+      );
+      expect(await streamSize(prefix)).toBe(3);
+      expect(relay.lastError).toBeUndefined();
+    } finally {
+      sub.unsubscribe();
+      await relay.stop();
+    }
+  });
+
+  it("moves an outbox larger than one transaction's batch (500 rows) whole", async () => {
+    const prefix = await prefixOf();
+    await outbox(prefix, Array.from({ length: 1_201 }, (_, i) => 1 + (i % 5)));
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"));
+    try {
+      await expect.poll(outboxSize, { timeout: 10_000, interval: 20 }).toBe(0);
+      expect(await streamSize(prefix)).toBe(1_201);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("NATS refusing the publish (another stream has the subjects): the rows stay, readiness sees the error, logged once, and the next pass that works moves them and clears it", async () => {
+    const prefix = await prefixOf(false);
+    const names = jetStreamNames(prefix);
+    // The subjects taken by a stream that is not the prefix's: a publish must not land there.
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: `${prefix}_other`, subjects: [names.subjects] });
+    await outbox(prefix, [3]);
+    const lines: Array<{ msg: string; err?: unknown }> = [];
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }));
+    try {
+      await expect.poll(() => relay.lastError, { timeout: 5_000, interval: 20 }).toBeDefined();
+      // Past the second and third tries (backoff 200 ms, 400 ms): still one line.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(lines.map((line) => line.msg)).toEqual(["moving the delivery outbox to NATS failed; retrying"]);
+      expect(lines[0]!.err).toBeDefined();
+      expect(await outboxSize()).toBe(1);
+      await jsm.streams.delete(`${prefix}_other`);
+      await ensureStream(nc, configOf(prefix), 30_000);
+      await expect.poll(() => relay.lastError, { timeout: 10_000, interval: 20 }).toBeUndefined();
+      expect(await outboxSize()).toBe(0);
+      expect(await streamSize(prefix)).toBe(1);
+    } finally {
+      await relay.stop();
+      await jsm.streams.delete(`${prefix}_other`).catch(() => {});
+    }
+  });
+
+  it("wakes on a NOTIFY, and after stop moves nothing more", async () => {
+    const prefix = await prefixOf();
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"));
+    await outbox(prefix, [4]);
+    await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+    await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
+    // A pass that finds the outbox empty is no error.
+    await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(relay.lastError).toBeUndefined();
+    await relay.stop();
+    await outbox(prefix, [4]);
+    await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+    // Longer than the relay's poll (1 s): a running relay would have moved it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await outboxSize()).toBe(1);
+    await sql`delete from delivery_outbox`.execute(store.db);
+    expect(await streamSize(prefix)).toBe(1);
+  });
+});
