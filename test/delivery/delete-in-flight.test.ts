@@ -21,9 +21,13 @@ describe.each(testBackends())("ending a hook while an attempt is open ($kind)", 
 
   beforeAll(async () => {
     stack = await startDeliveryStack(backend, { ...FAST_DELIVERY_ENV, HOOKLINE_RETRY_SCHEDULE_MS: "60000" });
-    stack.receiver.handler = (_request, res) => void (held = res);
+    stack.receiver.handler = (_request, res) => {
+      held = res;
+    };
   });
-  beforeEach(() => void (held = undefined));
+  beforeEach(() => {
+    held = undefined;
+  });
   afterAll(() => stack?.close());
 
   const end = {
