@@ -322,7 +322,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a hook
-         * @description Deletes the hook. Deliveries not yet sent to it (pending, or held by a worker at that moment) are cancelled; its delivery history — every delivery and its attempts — stays readable (`GET /v1/deliveries/{id}`, the event's `deliveries`) for the retention period (`HOOKLINE_RETENTION_SECONDS`), as an audit trail, and is then pruned like any other. Those deliveries keep the deleted hook's id (ids are never reused) and cannot be redelivered.
+         * @description Deletes the hook. Deliveries not yet sent to it are cancelled. An attempt already under way when the hook is deleted is recorded as it ends, with the receiver's answer, and its delivery then ends: succeeded, failed, or cancelled instead of retried. Its delivery history — every delivery and its attempts — stays readable (`GET /v1/deliveries/{id}`, the event's `deliveries`) for the retention period (`HOOKLINE_RETENTION_SECONDS`), as an audit trail, and is then pruned like any other. Those deliveries keep the deleted hook's id (ids are never reused) and cannot be redelivered.
          */
         delete: operations["deleteHook"];
         options?: never;

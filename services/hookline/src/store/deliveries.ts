@@ -147,7 +147,9 @@ async function deleteIsolated(ids: number[], refused: Set<number>, remove: (ids:
  * hook cancels its pending rows in the same transaction, and a publish takes
  * none for a hook being deleted, but a recover or redeliver racing with the
  * delete can still leave one pending: no claim would ever take it, and it
- * would stay due for ever. Returns how many were cancelled.
+ * would stay due for ever, and so can a row whose worker held it through the
+ * delete and died before recording it (left here once its lease ends).
+ * Returns how many were cancelled.
  */
 export async function cancelOrphanedDeliveries(db: Db, batch: number): Promise<number> {
   const result = await sql`
@@ -157,6 +159,8 @@ export async function cancelOrphanedDeliveries(db: Db, batch: number): Promise<n
     where d.id in (
       select id from deliveries o
       where o.status = 'pending' and not exists (select 1 from hooks h where h.id = o.hook_id)
+        -- A row a worker still holds is its to record (deleteHook).
+        and (o.locked_until is null or o.locked_until <= now())
       limit ${batch} for update skip locked)`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }

@@ -152,10 +152,14 @@ export async function updateHook(
 /**
  * Deletes the hook. Its delivery history (deliveries and their attempts)
  * stays, readable by id and in its event's list, until retention prunes it
- * like any other: an audit trail outlives what it audits. Deliveries not yet
- * sent — pending, and those a worker holds at this moment — are cancelled
- * (`last_error` says why); an attempt in flight may still reach the
- * receiver, but its outcome is not recorded, as the row is no longer held.
+ * like any other: an audit trail outlives what it audits. Pending deliveries
+ * no worker holds are cancelled (`last_error` says why). A row a worker holds
+ * (`locked_until` ahead) is left to it: its attempt may already have reached
+ * the receiver, so the worker records what happened, and the delivery then
+ * ends — succeeded, failed for good, or cancelled instead of retried
+ * (recordOutcomes: no retry to a hook that is gone). A holder that never
+ * answers leaves the row to retention once its lease runs out
+ * (cancelOrphanedDeliveries).
  *
  * The worker's claim and outcome statements lock a hook's delivery rows
  * before its hook row, so this does too (delivery rows, then the hook row):
@@ -176,7 +180,7 @@ export async function deleteHook(db: Kysely<Database>, accountId: string, id: nu
       update deliveries
       set status = 'cancelled', finished_at = now(), updated_at = now(), locked_by = null, locked_until = null,
           last_error = 'not sent: the hook was deleted'
-      where hook_id = ${id} and status = 'pending'`.execute(trx);
+      where hook_id = ${id} and status = 'pending' and (locked_until is null or locked_until <= now())`.execute(trx);
     const result = await trx.deleteFrom("hooks").where("account_id", "=", accountId).where("id", "=", id).executeTakeFirst();
     return result.numDeletedRows > 0n;
   });

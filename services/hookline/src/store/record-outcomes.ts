@@ -50,6 +50,12 @@ export interface RecordedOutcomes {
  * in the same batch as the failures that opened it, so no claim can find
  * them free while the hook's count still looks healthy.
  *
+ * A row whose hook was deleted or disabled while the worker held it (its
+ * attempt was in flight) still gets that attempt's outcome, but a `retry`
+ * or `released` ends it `cancelled` rather than pending: nothing is sent
+ * again to a hook that is gone or disabled (deleteHook; a disabled hook's
+ * backlog is cancelled as it is claimed, attempt.ts).
+ *
  * Only rows this worker still holds (`locked_by = workerId`) change: if our
  * lease ran out and another worker re-claimed a row, its result wins and ours
  * is dropped (the attempt itself is still logged — it happened).
@@ -107,17 +113,18 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
         last_status text, last_reason text, last_context text, failed boolean, deactivate boolean)
     ), d as (
       update deliveries d
-      set status = case when o.outcome in ('retry', 'released') then 'pending' else o.outcome end,
+      set status = case when o.outcome not in ('retry', 'released') then o.outcome when hk.active then 'pending' else 'cancelled' end,
           attempts = d.attempts + case when o.attempted then 1 else 0 end,
           -- A released row goes back to its publish place (as release-deliveries.ts).
           next_attempt_at = case when o.outcome = 'released' then d.created_at else coalesce(o.next_attempt_at, d.next_attempt_at) end,
           locked_by = null, locked_until = null,
           last_attempt_at = coalesce(o.attempted_at, d.last_attempt_at),
           last_response_status = case when o.attempted then o.response_status else d.last_response_status end,
-          last_error = case when o.attempted then o.error else coalesce(o.error, d.last_error) end,
-          finished_at = case when o.outcome in ('retry', 'released') then null else now() end,
+          last_error = case when o.attempted then o.error when hk.active is null then 'not sent: the hook was deleted' else coalesce(o.error, d.last_error) end,
+          finished_at = case when o.outcome in ('retry', 'released') and hk.active then null else now() end,
           updated_at = now()
-      from o
+      -- hk.active: null when the hook was deleted meanwhile, false when disabled.
+      from o, lateral (select (select h.is_active from hooks h where h.id = o.hook_id) as active) hk
       -- The = any(array) lets the primary key find the rows whatever the
       -- statistics say; a plain join seq-scanned the whole table per batch.
       where d.id = any(array(select delivery_id from o)) and d.id = o.delivery_id and d.locked_by = ${workerId}
