@@ -59,7 +59,7 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     const seen: Msg[] = [];
     const sub = nc.subscribe(names.subjects, { callback: (_error, msg) => void seen.push(msg) });
     const rows = await outbox(prefix, [7, 8, 7]);
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"));
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000);
     try {
       await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
       await nc.flush();
@@ -77,7 +77,7 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
   it("moves an outbox larger than one transaction's batch (500 rows) whole", async () => {
     const prefix = await prefixOf();
     await outbox(prefix, Array.from({ length: 1_201 }, (_, i) => 1 + (i % 5)));
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"));
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000);
     try {
       await expect.poll(outboxSize, { timeout: 10_000, interval: 20 }).toBe(0);
       expect(await streamSize(prefix)).toBe(1_201);
@@ -94,7 +94,7 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     await jsm.streams.add({ name: `${prefix}_other`, subjects: [names.subjects] });
     await outbox(prefix, [3]);
     const lines: Array<{ msg: string; err?: unknown }> = [];
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }));
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }), 60_000);
     try {
       await expect.poll(() => relay.lastError, { timeout: 5_000, interval: 20 }).toBeDefined();
       // Past the second and third tries (backoff 200 ms, 400 ms): still one line.
@@ -115,7 +115,7 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
 
   it("wakes on a NOTIFY, and after stop moves nothing more", async () => {
     const prefix = await prefixOf();
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"));
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000);
     await outbox(prefix, [4]);
     await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
     await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
