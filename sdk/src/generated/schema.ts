@@ -1556,7 +1556,7 @@ export interface components {
             filter: {
                 for_all: string[];
             } | null;
-            /** @description False pauses deliveries. */
+            /** @description False disables the hook: events published while it is disabled are not delivered to it, and its deliveries still waiting are cancelled as a worker comes to them (`last_error` says the hook was disabled); an attempt already under way is recorded with its answer and then ends (a failure is cancelled, not retried). True again delivers the events published from then on; a cancelled delivery can be sent again with redeliver once the hook is active. */
             is_active: boolean;
             /**
              * @description `get` sends the payload as a query string (Kazoo); the signature then covers the query string in place of a body.
