@@ -188,4 +188,31 @@ describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
     // What was received is the whole body, byte for byte.
     expect(receiver.requests.find((r) => r.url === "/surrogate")!.body).toBe(JSON.stringify({ s }));
   });
+  it("logs what was sent byte for byte: the event's data by reference (not copied into the attempt row), custom_data merged in as a copy", async () => {
+    // Exact text: spacing, key order and a number past 2^53 as the producer wrote them.
+    const dataText = '{ "n" : 12345678901234567890, "z": 1, "a": [1.50] }';
+    const plain = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/by-ref`, events: ["t.by-ref"] } });
+    const merged = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/by-ref-merged`, events: ["t.by-ref"], custom_data: { tenant: "t1" } } });
+    expect([plain.status, merged.status]).toEqual([201, 201]);
+    const published = await api.call("POST", "/v1/events", { rawBody: `{"type":"t.by-ref","data":${dataText}}`, headers: { "content-type": "application/json" } });
+    expect(published.status, JSON.stringify(published.body)).toBe(202);
+    const event = await api.call("GET", `/v1/events/${published.body.id}`);
+    const byHook = new Map<number, number>(event.body.deliveries.map((d: any) => [d.hook_id, d.id]));
+    const sentPlain = await finished(byHook.get(plain.body.id)!);
+    const sentMerged = await finished(byHook.get(merged.body.id)!);
+    expect(sentPlain.attempts[0].request_body).toBe(dataText);
+    expect(sentPlain.attempts[0].request_body).toBe(receiver.requests.find((r) => r.url === "/by-ref")!.body);
+    expect(sentMerged.attempts[0].request_body).toBe(receiver.requests.find((r) => r.url === "/by-ref-merged")!.body);
+    expect(sentMerged.attempts[0].request_body).not.toBe(dataText);
+    // At the row: the plain attempt holds no copy of the data, the merged one does.
+    const rows = await stack.database.store.db
+      .selectFrom("delivery_attempts")
+      .select(["delivery_id", "request_body", "request_body_from_event"])
+      .where("delivery_id", "in", [sentPlain.id, sentMerged.id])
+      .execute();
+    const row = (id: number) => rows.find((r) => Number(r.delivery_id) === id);
+    expect(row(sentPlain.id)).toMatchObject({ request_body: null, request_body_from_event: true });
+    expect(row(sentMerged.id)).toMatchObject({ request_body_from_event: false });
+    expect(row(sentMerged.id)!.request_body).toContain('"tenant"');
+  });
 });

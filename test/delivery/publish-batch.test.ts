@@ -1,3 +1,4 @@
+import { messageIdOf } from "@hookline/server/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -199,7 +200,12 @@ describe.each(testBackends())("batch and coalesced publishing ($kind)", (backend
     ] as const) {
       const shown = await fetch(`${server.url}/v1/events/${result.id}`, { headers: { authorization: `Bearer ${keyA}` } });
       expect(await shown.text()).toContain(`{"data":${text},`);
-      const deliveries = await database.store.db.selectFrom("deliveries").select(["message_id", "hook_id"]).where("event_id", "=", result.id).execute();
+      const deliveries = await database.store.db
+        .selectFrom("deliveries as d")
+        .innerJoin("events as e", "e.id", "d.event_id")
+        .select([messageIdOf("d", "e").as("message_id"), "d.hook_id"])
+        .where("d.event_id", "=", result.id)
+        .execute();
       expect(deliveries).toHaveLength(2);
       for (const d of deliveries) expect(d.message_id).toMatch(new RegExp(`^msg_[0-9A-HJKMNP-TV-Z]{26}_${d.hook_id}$`));
     }

@@ -4,7 +4,8 @@ import type { OutgoingRequest } from "./request.js";
 import type { AttemptResult } from "./transport.js";
 
 const config = { retryScheduleMs: [1000, 60_000], retryAfterMaxSeconds: 30 };
-const row = { id: 11, hook_id: 7, attempts: 0, retry_base: 0, retries: 3 };
+/** The event's data differs from `post`'s body: what was sent is custom_data merged in, so the log keeps a copy. */
+const row = { id: 11, hook_id: 7, attempts: 0, retry_base: 0, retries: 3, data_json: '{"b":2}' };
 const post: OutgoingRequest = { url: "http://127.0.0.1:9/in", method: "POST", body: '{"a":1}', headers: { "webhook-id": "msg_1" } };
 const startedAt = new Date("2026-12-06T05:00:00.000Z");
 const answer = (fields: Partial<AttemptResult>): AttemptResult => ({
@@ -35,6 +36,7 @@ describe("outcomeOf", () => {
         duration_ms: 12,
         request_headers: { "webhook-id": "msg_1" },
         request_body: '{"a":1}',
+        request_body_from_event: false,
         response_status: 204,
         response_headers: { "content-type": "text/plain" },
         response_body: "ok",
@@ -61,6 +63,19 @@ describe("outcomeOf", () => {
     expect(outcomeOf(row, { ...post, body: exact }, answer({}), config).attempt!.request_body).toBe(exact);
     const get = outcomeOf(row, { url: "http://127.0.0.1:9/in?a=1", method: "GET", body: "a=1", headers: {} }, answer({}), config);
     expect(get.attempt!.request_body).toBe("http://127.0.0.1:9/in?a=1");
+  });
+
+  it("logs a body that was the event's data, whole, by reference instead of copying it (issue 20); a cut one, a changed one and a GET's query keep their copy", () => {
+    const sentAsIs = outcomeOf({ ...row, data_json: post.body }, post, answer({}), config);
+    expect(sentAsIs.attempt).toMatchObject({ request_body: null, request_body_from_event: true });
+    // The hook's last_context is one row per hook, not per attempt: it keeps its copy.
+    expect(sentAsIs.hook.last_context).toBe(post.body);
+    const long = `"${"x".repeat(5000)}"`;
+    expect(outcomeOf({ ...row, data_json: long }, { ...post, body: long }, answer({}), config).attempt).toMatchObject({ request_body: long.slice(0, 4096), request_body_from_event: false });
+    expect(outcomeOf({ ...row, data_json: '{"a":1 }' }, post, answer({}), config).attempt).toMatchObject({ request_body: '{"a":1}', request_body_from_event: false });
+    const get = outcomeOf({ ...row, data_json: "a=1" }, { url: "http://127.0.0.1:9/in?a=1", method: "GET", body: "a=1", headers: {} }, answer({}), config);
+    expect(get.attempt).toMatchObject({ request_body: "http://127.0.0.1:9/in?a=1", request_body_from_event: false });
+    expect(withNoteForUnstorable(sentAsIs, new Error("refused")).attempt).toMatchObject({ request_body: null, request_body_from_event: false });
   });
 
   it("treats a body of the cap's length as cut (a UTF-8 sequence cut at its end is dropped), and a shorter one as whole (the same bytes are binary)", () => {

@@ -17,25 +17,33 @@ const CONTEXT_CAP = 4096;
  * `Retry-After` on 429/503) until the hook's `retries` are spent, and then
  * marks the hook `failed`.
  *
+ * What was sent is logged as its first 4 KiB (`request_body`), or, when it
+ * was the event's data unchanged and whole, by reference
+ * (`request_body_from_event`: the reader takes `events.data`).
+ *
  * This is where what a receiver sent becomes the attempt's record: its body
  * (storableBody: text, or base64 when binary), header names and values and
  * the error text (storableText) are made text PostgreSQL can store, so no
  * answer can break the outcome statement (issue 25).
  */
 export function outcomeOf(
-  claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries">,
+  // data_json: the event's data; absent when the request was not made from it (unsentOutcome).
+  claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries"> & { data_json?: string },
   request: OutgoingRequest,
   result: AttemptResult,
   config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
 ): DeliveryOutcome {
   const context = storableText(logPrefix(request.method === "GET" ? request.url : request.body, CONTEXT_CAP));
+  // Most attempts send the event's data as it is: the log points at it instead of copying it (issue 20).
+  const fromEvent = request.method === "POST" && request.body === claimed.data_json && context === request.body;
   const received = result.body === null ? null : storableBody(result.body, result.body.length >= RESPONSE_BODY_CAP_BYTES);
   const error = result.error === null ? null : storableText(result.error);
   const attempt = {
     attempted_at: result.startedAt.toISOString(),
     duration_ms: result.durationMs,
     request_headers: storableHeaders(request.headers),
-    request_body: context,
+    request_body: fromEvent ? null : context,
+    request_body_from_event: fromEvent,
     response_status: result.status,
     response_headers: result.status === null ? null : storableHeaders(result.headers),
     response_body: received?.body ?? null,
@@ -90,6 +98,7 @@ export function withNoteForUnstorable(outcome: DeliveryOutcome, refusal: unknown
       ...outcome.attempt,
       request_headers: {},
       request_body: null,
+      request_body_from_event: false,
       response_headers: outcome.attempt.response_headers && {},
       response_body: note,
       response_body_encoding: "text",

@@ -5,6 +5,7 @@ import { insertAccount } from "../store/accounts.js";
 import { migrateToLatest, openStore, type Store } from "../store/database.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
 import type { NewEvent } from "../store/events.js";
+import { messageIdOf } from "../store/message-id-sql.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
 
 /**
@@ -57,7 +58,11 @@ describe("publish coalescer", () => {
       ...Array.from({ length: 5 }, (_, i) => `{"i":${100 + i}}`),
     ]);
     // Each delivery's message id is msg_<the event's ULID>_<hook id>, as a lone publish writes it.
-    const ids = await store.db.selectFrom("deliveries").select(["message_id", "hook_id"]).execute();
+    const ids = await store.db
+      .selectFrom("deliveries as d")
+      .innerJoin("events as e", "e.id", "d.event_id")
+      .select([messageIdOf("d", "e").as("message_id"), "d.hook_id"])
+      .execute();
     for (const row of ids) expect(row.message_id).toMatch(new RegExp(`^msg_[0-9A-HJKMNP-TV-Z]{26}_${row.hook_id}$`));
     expect(new Set(ids.map((row) => row.message_id)).size).toBe(ids.length);
     expect(stored.every((s) => s.deliveries_count === 1)).toBe(true);

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "./db-handle.js";
+import { messageIdOf } from "./message-id-sql.js";
 
 /** A claimed delivery with everything needed to send it, read in the claim itself. */
 export interface ClaimedDelivery {
@@ -210,7 +211,7 @@ export async function claimDeliveries(
           next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
       from claimable g, hooks h, events e
       where d.id = g.id and h.id = d.hook_id and e.id = d.event_id
-      returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+      returning d.id, d.event_id, d.hook_id, d.account_id, ${messageIdOf("d", "e")} as message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
         h.url, h.http_verb, h.secret,
         case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
         h.custom_data::text as custom_data, h.insecure_ssl, h.retries, h.is_active, h.consecutive_failures,

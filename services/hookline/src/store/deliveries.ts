@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Db } from "./db-handle.js";
+import { messageIdOf } from "./message-id-sql.js";
 import { writeIsolated } from "./isolate-failures.js";
 import { DELIVERIES_CHANNEL } from "./events.js";
 import type { Database, DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from "./schema.js";
@@ -46,15 +47,65 @@ export async function redeliver(db: Kysely<Database>, accountId: string, id: num
 export type DeliveryWithType = DeliveryRow & { event_type: string };
 
 function deliveriesWithType(db: Db) {
-  return db.selectFrom("deliveries").innerJoin("events", "events.id", "deliveries.event_id").selectAll("deliveries").select("events.type as event_type");
+  return db
+    .selectFrom("deliveries")
+    .innerJoin("events", "events.id", "deliveries.event_id")
+    .select(DELIVERY_COLUMNS)
+    .select([messageIdOf("deliveries", "events").as("message_id"), "events.type as event_type"]);
 }
+
+/** Every column of a delivery but message_id, which is read with messageIdOf. */
+const DELIVERY_COLUMNS = [
+  "deliveries.id",
+  "deliveries.event_id",
+  "deliveries.hook_id",
+  "deliveries.account_id",
+  "deliveries.status",
+  "deliveries.attempts",
+  "deliveries.retry_base",
+  "deliveries.next_attempt_at",
+  "deliveries.locked_by",
+  "deliveries.locked_until",
+  "deliveries.last_attempt_at",
+  "deliveries.last_response_status",
+  "deliveries.last_error",
+  "deliveries.finished_at",
+  "deliveries.created_at",
+  "deliveries.updated_at",
+] as const;
 
 export async function findDelivery(db: Db, accountId: string, id: number): Promise<DeliveryWithType | undefined> {
   return deliveriesWithType(db).where("deliveries.account_id", "=", accountId).where("deliveries.id", "=", id).executeTakeFirst();
 }
 
+/**
+ * A delivery's attempts, oldest first, each with what it sent: an attempt
+ * that sent the event's data as it is stores it by reference
+ * (`request_body_from_event`), and gets the event's data back here.
+ */
 export async function listAttempts(db: Db, deliveryId: number): Promise<DeliveryAttemptRow[]> {
-  return db.selectFrom("delivery_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
+  return db
+    .selectFrom("delivery_attempts as a")
+    .innerJoin("deliveries as d", "d.id", "a.delivery_id")
+    .innerJoin("events as e", "e.id", "d.event_id")
+    .select([
+      "a.id",
+      "a.delivery_id",
+      "a.attempted_at",
+      "a.duration_ms",
+      "a.request_headers",
+      "a.request_body_from_event",
+      "a.response_status",
+      "a.response_headers",
+      "a.response_body",
+      "a.response_body_encoding",
+      "a.error_kind",
+      "a.error",
+    ])
+    .select(sql<string | null>`coalesce(a.request_body, case when a.request_body_from_event then e.data::text end)`.as("request_body"))
+    .where("a.delivery_id", "=", deliveryId)
+    .orderBy("a.id")
+    .execute();
 }
 
 /** A hook's deliveries, newest first, optionally in one status or of some event types; `before` is the keyset cursor (ids below it). */

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "./db-handle.js";
+import { parseMessageId } from "./message-id-sql.js";
 import type { DeliveryStatus, EventRow } from "./schema.js";
 
 /** What the event log searches and filters by. */
@@ -38,8 +39,20 @@ export async function searchEvents(db: Db, accountId: string, search: EventSearc
   if (q) {
     if (/^[0-9]{1,15}$/.test(q)) query = query.where("e.id", "=", Number(q));
     else if (q.startsWith("msg_")) {
+      // A webhook-id of today's form names its event's ULID and its hook; an older row stored its own id.
+      const named = parseMessageId(q);
       query = query.where((eb) =>
-        eb.exists(eb.selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "e.id").where("d.account_id", "=", accountId).where("d.message_id", "=", q)),
+        eb.or([
+          eb.exists(eb.selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "e.id").where("d.account_id", "=", accountId).where("d.message_id", "=", q)),
+          ...(named
+            ? [
+                eb.and([
+                  eb("e.message_ulid", "=", named.ulid),
+                  eb.exists(eb.selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "e.id").where("d.hook_id", "=", named.hookId).where("d.message_id", "is", null)),
+                ]),
+              ]
+            : []),
+        ]),
       );
     } else query = query.where((eb) => eb.or([eb("e.type", "=", q), eb("e.subject", "=", q)]));
   }

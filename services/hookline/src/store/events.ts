@@ -107,14 +107,15 @@ async function insertEventsOnce(db: Db, events: NewEvent[]): Promise<InsertedEve
     ), counts as (
       select event_id, count(*) as n from matched group by event_id
     ), ev as (
-      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count, trace_context)
-      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce(counts.n, 0), input.trace_context
+      insert into events (id, account_id, type, subject_type, subject, data, deliveries_count, trace_context, message_ulid)
+      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce(counts.n, 0), input.trace_context, input.ulid
       from input left join counts on counts.event_id = input.id
       order by input.ord
       returning id, deliveries_count
     ), scheduled as (
-      insert into deliveries (event_id, hook_id, account_id, message_id)
-      select matched.event_id, matched.hook_id, matched.account_id, 'msg_' || matched.ulid || '_' || matched.hook_id
+      -- No message_id: it is msg_<events.message_ulid>_<hook_id> (message-id-sql.ts).
+      insert into deliveries (event_id, hook_id, account_id)
+      select matched.event_id, matched.hook_id, matched.account_id
       from matched join ev on ev.id = matched.event_id
       -- Delivery ids follow event order: rows of one statement share their
       -- next_attempt_at, and the claim breaks that tie by id (issue 25: a

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { ClaimedDelivery } from "./claim-deliveries.js";
 import type { Db } from "./db-handle.js";
+import { messageIdOf } from "./message-id-sql.js";
 import { deleteHook, insertHook } from "./hooks.js";
 import type { Database, HookRow } from "./schema.js";
 
@@ -86,7 +87,7 @@ export async function claimListenDeliveries(
     set locked_by = ${lockedBy}, locked_until = now() + ${lease}, next_attempt_at = now() + ${lease}
     from due, hooks h, events e
     where d.id = due.id and h.id = d.hook_id and e.id = d.event_id
-    returning d.id, d.event_id, d.hook_id, d.account_id, d.message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
+    returning d.id, d.event_id, d.hook_id, d.account_id, ${messageIdOf("d", "e")} as message_id, d.attempts, d.retry_base, e.type as event_type, e.data::text as data_json,
       h.url, h.http_verb, h.secret,
       case when h.previous_secret_expires_at > now() then h.previous_secret end as previous_secret,
       h.custom_data::text as custom_data, h.insecure_ssl, h.retries, h.is_active, null::float8 as start_at, false as more_due`.execute(db);

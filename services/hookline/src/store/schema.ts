@@ -114,6 +114,12 @@ export interface EventTable {
   created_at: Timestamp;
   /** The W3C `traceparent` of the publish that stored it, when tracing was on: its attempts are traced as its children. */
   trace_context: string | null;
+  /**
+   * The ULID in its deliveries' `webhook-id`s (`msg_<ulid>_<hook id>`); null
+   * on events stored before 2026-12-06 (their deliveries store their ids).
+   * Defaults to 32 random hex digits for a writer that passes none.
+   */
+  message_ulid: ColumnType<string | null, string | undefined, string>;
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
@@ -123,8 +129,13 @@ export interface DeliveryTable {
   event_id: number;
   hook_id: number;
   account_id: string;
-  /** The `webhook-id` of every attempt: `msg_<event ULID>_<hook id>`, globally unique. */
-  message_id: Generated<string>;
+  /**
+   * The `webhook-id` of every attempt, as stored by rows written before
+   * 2026-12-06 (some `msg_<id>` or random); null since: the id is
+   * `msg_<event's message_ulid>_<hook id>`, read with `messageIdOf`
+   * (message-id-sql.ts), never from this column alone.
+   */
+  message_id: string | null;
   status: Generated<DeliveryStatus>;
   attempts: Generated<number>;
   retry_base: Generated<number>;
@@ -155,8 +166,13 @@ export interface DeliveryAttemptTable {
   error: string | null;
   /** The response's headers (null when no response came, and on attempts recorded before they were kept). */
   response_headers: Record<string, string> | null;
-  /** What was sent: the body of a POST or the query string of a GET, capped. */
+  /**
+   * What was sent: the body of a POST or the query string of a GET, capped
+   * (4 KiB). Null when `request_body_from_event`: read the event's `data`.
+   */
   request_body: string | null;
+  /** The body sent was the event's data, unchanged and whole: stored by reference, not copied (issue 20). */
+  request_body_from_event: Generated<boolean>;
 }
 
 /** A signed-in dashboard session; the cookie carries the token, this row its SHA-256. */
@@ -191,8 +207,9 @@ export interface PortalSessionTable {
 }
 
 /** An event as the API reads it (its trace context is for the worker only). */
-export type EventRow = Omit<Selectable<EventTable>, "trace_context">;
-export type DeliveryRow = Selectable<DeliveryTable>;
+export type EventRow = Omit<Selectable<EventTable>, "trace_context" | "message_ulid">;
+/** A delivery as the API reads it: `message_id` is its webhook-id, whichever way it is stored (messageIdOf). */
+export type DeliveryRow = Omit<Selectable<DeliveryTable>, "message_id"> & { message_id: string };
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
 export type AccountRow = Selectable<AccountTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;

@@ -19,6 +19,8 @@ import * as portalSessions from "./2026-12-05T0300-portal-sessions.js";
 import * as eventTraceContext from "./2026-12-05T0400-event-trace-context.js";
 import * as deliveryOutbox from "./2026-12-06T0100-delivery-outbox.js";
 import * as dueOrderIndex from "./2026-12-06T0100-due-order-index.js";
+import * as attemptBodyByReference from "./2026-12-06T0900-attempt-body-by-reference.js";
+import * as messageIdFromEvent from "./2026-12-06T0901-message-id-from-event.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -46,6 +48,8 @@ const migrations: Record<string, Migration> = {
   "2026-12-05T0400-event-trace-context": eventTraceContext,
   "2026-12-06T0100-delivery-outbox": deliveryOutbox,
   "2026-12-06T0100-due-order-index": dueOrderIndex,
+  "2026-12-06T0900-attempt-body-by-reference": attemptBodyByReference,
+  "2026-12-06T0901-message-id-from-event": messageIdFromEvent,
 };
 
 export const migrationProvider: MigrationProvider = {
