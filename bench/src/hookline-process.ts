@@ -78,7 +78,7 @@ export async function startHookline(
   const lines: string[] = [];
   try {
     if (existsSync(cliFile)) await runToEnd(spawnTs(cliFile, ["migrate"], env, lines), 60_000, lines);
-    const child = spawnTs(mainFile, [], env, lines);
+    const child = spawnTs(mainFile, [], env, lines, cpuProfileArgs());
     const url = `http://127.0.0.1:${port}`;
     await waitReady(child, url, lines);
     return {
@@ -95,9 +95,20 @@ export async function startHookline(
   }
 }
 
-function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv, lines: string[]): ChildProcess {
+/**
+ * BENCH_CPU_PROFILE_DIR=<folder>: the server (and the API loop processes it
+ * forks, which inherit its flags) writes V8 CPU profiles there on exit, for
+ * Chrome DevTools or `node --cpu-prof` readers. Node refuses the flag in
+ * NODE_OPTIONS, hence a variable of our own.
+ */
+function cpuProfileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROFILE_DIR;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv, lines: string[], nodeArgs: string[] = []): ChildProcess {
   const loader = file.endsWith(".ts") ? ["--import", tsxImport] : [];
-  const child = spawn(process.execPath, [...loader, file, ...args], { cwd: serviceDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, file, ...args], { cwd: serviceDir, env, stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));
