@@ -22,7 +22,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`update deliveries d set message_id = 'msg_' || e.message_ulid || '_' || d.hook_id
+  await sql`update deliveries d set message_id = coalesce('msg_' || e.message_ulid || '_' || d.hook_id, 'msg_' || replace(gen_random_uuid()::text, '-', ''))
             from events e where e.id = d.event_id and d.message_id is null`.execute(db);
   await sql`create index deliveries_message_id_idx on deliveries (message_id)`.execute(db);
   await sql`drop index deliveries_stored_message_id_idx`.execute(db);
