@@ -112,7 +112,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || !existsSync(NATS_SERVER))("the
         ...(port ? { PORT: String(port) } : {}),
         ...env,
       },
-      30_000,
+      // A refused client certificate surfaces only when nats.js's 20 s connect timeout ends: 25 s on a quiet machine, over 30 under load.
+      50_000,
     );
   }
 
