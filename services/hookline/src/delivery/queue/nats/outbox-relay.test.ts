@@ -4,7 +4,7 @@ import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../logger.js";
-import type { Store } from "../../../store/database.js";
+import { openStore, type Store } from "../../../store/database.js";
 import { DELIVERIES_CHANNEL } from "../../../store/events.js";
 import { fixtureBackends, hookWithDeliveries } from "../../../store/test-fixtures.js";
 import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
@@ -169,6 +169,82 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
       await relay.stop();
       await disableOutbox(store.db);
       await sql`update deliveries set status = 'cancelled'`.execute(store.db);
+    }
+  });
+
+  it("a sweep that fails is logged with its error and tried again at the next tick", async () => {
+    const prefix = await prefixOf();
+    const lines: Array<{ msg: string; err?: unknown }> = [];
+    // The triggers cannot be made while their function is missing: the sweep's enableOutbox throws.
+    await sql`alter function delivery_outbox_on_insert() rename to delivery_outbox_on_insert_away`.execute(store.db);
+    let renamed = true;
+    const relay = startOutboxRelay(
+      store,
+      jetstream(nc),
+      prefix,
+      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      1_000,
+    );
+    try {
+      const failed = "sweeping for pending deliveries without a queue message failed; trying again next time";
+      await expect.poll(() => lines.find((line) => line.msg === failed), { timeout: 10_000, interval: 20 }).toBeDefined();
+      expect(lines.find((line) => line.msg === failed)!.err).toMatchObject({ message: expect.stringMatching(/delivery_outbox_on_insert/) });
+      await sql`alter function delivery_outbox_on_insert_away() rename to delivery_outbox_on_insert`.execute(store.db);
+      renamed = false;
+      const triggers = async () =>
+        (await sql`select 1 from pg_trigger where tgname = 'deliveries_outbox_insert'`.execute(store.db)).rows.length;
+      await expect.poll(triggers, { timeout: 10_000, interval: 20 }).toBe(1);
+    } finally {
+      await relay.stop();
+      if (renamed) await sql`alter function delivery_outbox_on_insert_away() rename to delivery_outbox_on_insert`.execute(store.db);
+      await disableOutbox(store.db);
+    }
+  });
+
+  it("a publish failing on and on is logged again at every 20th failure in a row, not at each", async () => {
+    const prefix = await prefixOf(false);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: `${prefix}_other`, subjects: [jetStreamNames(prefix).subjects] });
+    await outbox(prefix, [3]);
+    const lines: Array<{ msg: string }> = [];
+    const relay = startOutboxRelay(
+      store,
+      jetstream(nc),
+      prefix,
+      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      60_000,
+    );
+    try {
+      // Each NOTIFY cuts the backoff short: another pass, another failure.
+      await expect
+        .poll(
+          async () => {
+            await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+            return lines.filter((line) => line.msg === "moving the delivery outbox to NATS failed; retrying").length;
+          },
+          // Twenty passes take well under a second; the timer sweep (a quarter of the lease, 15 s) logs otherwise.
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBe(2);
+    } finally {
+      await relay.stop();
+      await jsm.streams.delete(`${prefix}_other`);
+      await sql`delete from delivery_outbox`.execute(store.db);
+    }
+  });
+
+  it("started while its database is unreachable (no LISTEN made): fails its passes and still stops", async () => {
+    const prefix = await prefixOf();
+    // Nothing listens on port 9: every connection is refused.
+    const away = await openStore({ databaseUrl: "postgres://postgres@127.0.0.1:9/hookline", dataDir: "", poolSize: 1 });
+    const relay = startOutboxRelay(away, jetstream(nc), prefix, createLogger("silent"), 60_000);
+    try {
+      await expect.poll(() => relay.lastError, { timeout: 10_000, interval: 20 }).toBeDefined();
+      await expect(relay.stop()).resolves.toBeUndefined();
+    } finally {
+      await relay.stop().catch(() => {});
+      // Not awaited: this store's close did not resolve here after the relay's refused passes (postgres.js end()).
+      void away.close();
     }
   });
 });
