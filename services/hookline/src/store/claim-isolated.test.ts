@@ -17,8 +17,40 @@ describe("claimIsolated", () => {
   beforeAll(async () => ({ store, accountId } = await openFixtureStore()));
   afterAll(() => store?.close());
 
-  const cancelRowsOf = (hookIds: number[]) => sql`update deliveries set status = 'cancelled', locked_by = null where hook_id in (${sql.join(hookIds)})`.execute(store.db);
-  const idsOf = async (hookId: number) => (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map((r) => r.id);
+  const cancelRowsOf = (hookIds: number[]) =>
+    sql`update deliveries set status = 'cancelled', locked_by = null where hook_id in (${sql.join(hookIds)})`.execute(store.db);
+  /** `count` hooks with one row each, due an hour ago: more hooks with older due rows than the split looks at (1000). */
+  const olderHooks = async (count: number) => {
+    const hooks = await store.db
+      .insertInto("hooks")
+      .values(
+        Array.from(
+          { length: count },
+          () =>
+            ({
+              account_id: accountId,
+              url: "http://127.0.0.1:9/",
+              events: ["*"],
+              secret: "123456",
+              retries: 5,
+              is_active: true,
+              http_verb: "post",
+              insecure_ssl: false,
+            }) as never,
+        ),
+      )
+      .returning("id")
+      .execute();
+    const ids = hooks.map((h) => h.id);
+    await sql`
+      with ev as (insert into events (account_id, type, data, deliveries_count) values (${accountId}, 'x', '{}'::json, ${count}) returning id)
+      insert into deliveries (event_id, hook_id, account_id, next_attempt_at) select ev.id, h, ${accountId}, now() - interval '1 hour' from ev, unnest(${ids}::int[]) as h`.execute(
+      store.db,
+    );
+    return ids;
+  };
+  const idsOf = async (hookId: number) =>
+    (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", hookId).orderBy("id").execute()).map((r) => r.id);
 
   it("claims no more than the limit across the groups it splits into, and marks the refused hook failing with the database's reason", async () => {
     const poisoned = await hookWithDeliveries(store, accountId, 2, { rate_limit: 0 });
@@ -28,8 +60,15 @@ describe("claimIsolated", () => {
     expect(rows).toHaveLength(3);
     expect(rows.every((r) => r.hook_id === a || r.hook_id === b)).toBe(true);
     expect(refused).toEqual([{ hookId: poisoned, error: expect.objectContaining({ message: expect.stringMatching(/division by zero/) }) }]);
-    const hook = await store.db.selectFrom("hooks").select(["last_status", "last_reason"]).where("id", "=", poisoned).executeTakeFirstOrThrow();
-    expect(hook).toEqual({ last_status: "failure", last_reason: expect.stringMatching(/^deliveries could not be claimed, retried in 60 s: division by zero/) });
+    const hook = await store.db
+      .selectFrom("hooks")
+      .select(["last_status", "last_reason"])
+      .where("id", "=", poisoned)
+      .executeTakeFirstOrThrow();
+    expect(hook).toEqual({
+      last_status: "failure",
+      last_reason: expect.stringMatching(/^deliveries could not be claimed, retried in 60 s: division by zero/),
+    });
     await cancelRowsOf([poisoned, a, b]);
   });
 
@@ -50,7 +89,17 @@ describe("claimIsolated", () => {
     const other = await hookWithDeliveries(store, accountId, 1);
     const goodIds = await idsOf(good);
     expect(await claimIsolated(store.db, "w", 10, 60_000, policy, new Map())).toEqual({ rows: [], refused: [] });
-    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, new Map([[poisoned, 1], [good, 2]]));
+    const { rows, refused } = await claimIsolated(
+      store.db,
+      "w",
+      10,
+      60_000,
+      policy,
+      new Map([
+        [poisoned, 1],
+        [good, 2],
+      ]),
+    );
     expect(rows.map((r) => r.id).sort((x, y) => x - y)).toEqual([goodIds[0], goodIds[1]]);
     expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
     await cancelRowsOf([poisoned, good, other]);
@@ -71,10 +120,48 @@ describe("claimIsolated", () => {
     await sql`update deliveries set next_attempt_at = now() - interval '1 hour' where hook_id = ${backlog}`.execute(store.db);
     const poisoned = await hookWithDeliveries(store, accountId, 1, { rate_limit: 0 });
     const good = await hookWithDeliveries(store, accountId, 1);
-    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, new Map([[poisoned, 1], [good, 1]]));
+    const { rows, refused } = await claimIsolated(
+      store.db,
+      "w",
+      10,
+      60_000,
+      policy,
+      new Map([
+        [poisoned, 1],
+        [good, 1],
+      ]),
+    );
     expect(rows.map((r) => r.hook_id)).toEqual([good]);
     expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
     await cancelRowsOf([backlog, poisoned, good]);
+  });
+
+  it("with nothing refused, claims every due hook's rows, more hooks than the split looks at (1000) included", async () => {
+    const hooks = await olderHooks(1001);
+    const { rows, refused } = await claimIsolated(store.db, "w", 2000, 60_000, policy);
+    expect(refused).toEqual([]);
+    expect(new Set(rows.map((r) => r.hook_id))).toEqual(new Set(hooks));
+    await cancelRowsOf(hooks);
+  });
+
+  it("splits only the quota's hooks, though 1000 other hooks have older due rows", async () => {
+    const others = await olderHooks(1000);
+    const poisoned = await hookWithDeliveries(store, accountId, 1, { rate_limit: 0 });
+    const good = await hookWithDeliveries(store, accountId, 1);
+    const { rows, refused } = await claimIsolated(
+      store.db,
+      "w",
+      10,
+      60_000,
+      policy,
+      new Map([
+        [poisoned, 1],
+        [good, 1],
+      ]),
+    );
+    expect(rows.map((r) => r.hook_id)).toEqual([good]);
+    expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
+    await cancelRowsOf([...others, poisoned, good]);
   });
 
   it("throws a failure that is not the data's fault (a trigger's plain exception, SQLSTATE P0001, once) for the claim loop's backoff: no split, no hook paused", async () => {
@@ -91,7 +178,11 @@ describe("claimIsolated", () => {
       await sql`drop function refuse_once()`.execute(store.db);
       await sql`drop sequence refuse_once`.execute(store.db);
     }
-    const hook = await store.db.selectFrom("hooks").select(["not_before", "last_status"]).where("id", "=", hookId).executeTakeFirstOrThrow();
+    const hook = await store.db
+      .selectFrom("hooks")
+      .select(["not_before", "last_status"])
+      .where("id", "=", hookId)
+      .executeTakeFirstOrThrow();
     expect(hook).toEqual({ not_before: null, last_status: null });
     expect((await claimIsolated(store.db, "w", 10, 60_000, policy)).rows.map((r) => r.hook_id)).toEqual([hookId]);
     await cancelRowsOf([hookId]);

@@ -21,11 +21,28 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     outcome: ok ? "succeeded" : exhausted ? "failed" : "retry",
     next_attempt_at: ok || exhausted ? null : new Date(Date.now() + 3600_000).toISOString(),
     exhausted,
-    attempt: { attempted_at: new Date().toISOString(), duration_ms: 1, request_headers: {}, request_body: "{}", response_status: ok ? 200 : 500, response_headers: {}, response_body: "", error_kind: ok ? null : "status", error: ok ? null : "HTTP 500" },
-    hook: { last_status: ok ? "success" : "failure", last_reason: "x", last_context: null, failed: ok ? false : exhausted ? true : null, deactivate: false },
+    attempt: {
+      attempted_at: new Date().toISOString(),
+      duration_ms: 1,
+      request_headers: {},
+      request_body: "{}",
+      response_status: ok ? 200 : 500,
+      response_headers: {},
+      response_body: "",
+      error_kind: ok ? null : "status",
+      error: ok ? null : "HTTP 500",
+    },
+    hook: {
+      last_status: ok ? "success" : "failure",
+      last_reason: "x",
+      last_context: null,
+      failed: ok ? false : exhausted ? true : null,
+      deactivate: false,
+    },
   });
   const hookState = (id: number) => store.db.selectFrom("hooks").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
-  const claimOf = async (hookId: number) => (await claimDeliveries(store.db, "w", 100, 30_000, claimPolicy)).filter((r) => r.hook_id === hookId);
+  const claimOf = async (hookId: number) =>
+    (await claimDeliveries(store.db, "w", 100, 30_000, claimPolicy)).filter((r) => r.hook_id === hookId);
 
   it("opens after the threshold of consecutive failures: one probe at a time, spaced; a success closes it", async () => {
     // Known healthy (its latest attempt succeeded): a new hook's claim would be capped at the threshold.
@@ -43,7 +60,9 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     expect(open.not_before!.getTime()).toBeGreaterThan(Date.now() + 30_000); // the next probe waits
 
     // The other seven are released to the queue (due now): none is claimed while the probe waits.
-    await sql`update deliveries set locked_by = null, locked_until = null, next_attempt_at = now() where id = any(${ids.slice(3)})`.execute(store.db);
+    await sql`update deliveries set locked_by = null, locked_until = null, next_attempt_at = now() where id = any(${ids.slice(3)})`.execute(
+      store.db,
+    );
     expect(await claimOf(hookId)).toHaveLength(0);
     // Probe time: exactly one row, and none more while it is out.
     await sql`update hooks set not_before = now() where id = ${hookId}`.execute(store.db);
@@ -69,9 +88,18 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     expect(await claimOf(hookId)).toHaveLength(0);
     const [a, b, c] = first.map((r) => r.id).sort((x, y) => x - y) as [number, number, number];
     // One failure and two rows handed back: held 0 + 1 failure leaves room for 2.
-    const released = (id: number): DeliveryOutcome => ({ ...result(id, hookId, false), outcome: "released", next_attempt_at: null, attempt: null });
+    const released = (id: number): DeliveryOutcome => ({
+      ...result(id, hookId, false),
+      outcome: "released",
+      next_attempt_at: null,
+      attempt: null,
+    });
     await recordOutcomes(store.db, "w", [result(a, hookId, false), released(b), released(c)], breaker);
-    const rows = await store.db.selectFrom("deliveries").select(["id", "status", "attempts", "locked_by", sql<boolean>`next_attempt_at = created_at`.as("in_place")]).where("id", "in", [b, c]).execute();
+    const rows = await store.db
+      .selectFrom("deliveries")
+      .select(["id", "status", "attempts", "locked_by", sql<boolean>`next_attempt_at = created_at`.as("in_place")])
+      .where("id", "in", [b, c])
+      .execute();
     expect(rows.map((r) => ({ ...r, id: undefined }))).toEqual([
       { id: undefined, status: "pending", attempts: 0, locked_by: null, in_place: true },
       { id: undefined, status: "pending", attempts: 0, locked_by: null, in_place: true },
@@ -88,7 +116,12 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     const ids = (await claimOf(hookId)).map((r) => r.id).sort((a, b) => a - b);
     const base = Date.now() - 10_000;
     const at = (ms: number, o: DeliveryOutcome) => ({ ...o, attempt: { ...o.attempt!, attempted_at: new Date(base + ms).toISOString() } });
-    await recordOutcomes(store.db, "w", [at(0, result(ids[0]!, hookId, false)), at(1, result(ids[1]!, hookId, true)), at(2, result(ids[2]!, hookId, false))], breaker);
+    await recordOutcomes(
+      store.db,
+      "w",
+      [at(0, result(ids[0]!, hookId, false)), at(1, result(ids[1]!, hookId, true)), at(2, result(ids[2]!, hookId, false))],
+      breaker,
+    );
     const hook = await hookState(hookId);
     expect(hook.consecutive_failures).toBe(1);
     expect(hook.failing_since!.getTime()).toBe(base + 2); // the failure after the success, not the one before it
@@ -97,11 +130,14 @@ describe("recordOutcomes: breaker and auto-disable", () => {
 
   it("disables a hook failing for longer than the period, once, and reports exhausted deliveries", async () => {
     const hookId = await hookWithDeliveries(store, accountId, 2);
-    await sql`update hooks set failing_since = now() - interval '2 hours', consecutive_failures = 50 where id = ${hookId}`.execute(store.db);
+    await sql`update hooks set failing_since = now() - interval '2 hours', consecutive_failures = 50 where id = ${hookId}`.execute(
+      store.db,
+    );
     const ids = (await claimOf(hookId)).map((r) => r.id).sort((a, b) => a - b);
     expect(ids).toHaveLength(1); // the breaker is open: one probe
     const recorded = await recordOutcomes(store.db, "w", [result(ids[0]!, hookId, false, true)], breaker);
-    const eventId = (await store.db.selectFrom("deliveries").select("event_id").where("id", "=", ids[0]!).executeTakeFirstOrThrow()).event_id;
+    const eventId = (await store.db.selectFrom("deliveries").select("event_id").where("id", "=", ids[0]!).executeTakeFirstOrThrow())
+      .event_id;
     expect(recorded.exhausted).toEqual([{ delivery_id: ids[0], hook_id: hookId, account_id: accountId, event_id: Number(eventId) }]);
     expect(recorded.disabled).toEqual([expect.objectContaining({ hook_id: hookId, account_id: accountId })]);
     expect(recorded.disabled[0]!.reason).toMatch(/^every attempt failed since \d{4}-\d\d-\d\dT/);
@@ -117,7 +153,11 @@ describe("recordOutcomes: breaker and auto-disable", () => {
       await sql`update hooks set failing_since = now() - make_interval(secs => ${failingFor}) where id = ${hookId}`.execute(store.db);
       const [row] = await claimOf(hookId);
       await recordOutcomes(store.db, "w", [result(row!.id, hookId, false)], breaker);
-      const { delay } = (await sql<{ delay: number }>`select extract(epoch from not_before - now())::float8 as delay from hooks where id = ${hookId}`.execute(store.db)).rows[0]!;
+      const { delay } = (
+        await sql<{
+          delay: number;
+        }>`select extract(epoch from not_before - now())::float8 as delay from hooks where id = ${hookId}`.execute(store.db)
+      ).rows[0]!;
       // Read a moment after the statement that set it: a fraction of a second less.
       return Math.ceil(delay);
     };
@@ -131,9 +171,35 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     const [a, b] = (await claimOf(hookId)).map((r) => r.id);
     const at = (id: number, ms: number, context: string): DeliveryOutcome => {
       const o = result(id, hookId, true);
-      return { ...o, attempt: { ...o.attempt!, attempted_at: new Date(Date.now() - 10_000 + ms).toISOString() }, hook: { ...o.hook, last_context: context } };
+      return {
+        ...o,
+        attempt: { ...o.attempt!, attempted_at: new Date(Date.now() - 10_000 + ms).toISOString() },
+        hook: { ...o.hook, last_context: context },
+      };
     };
     await recordOutcomes(store.db, "w", [at(a!, 5, "later"), at(b!, 0, "earlier")], breaker);
     expect((await hookState(hookId)).last_context).toBe("later");
+    // And listed second: the later attempt, not the first listed, still sets it.
+    const second = await hookWithDeliveries(store, accountId, 2, { last_status: "success" });
+    const [c, d] = (await claimOf(second)).map((r) => r.id);
+    const ofSecond = (id: number, ms: number, context: string): DeliveryOutcome => ({ ...at(id, ms, context), hook_id: second });
+    await recordOutcomes(store.db, "w", [ofSecond(c!, 0, "earlier"), ofSecond(d!, 5, "later")], breaker);
+    expect((await hookState(second)).last_context).toBe("later");
+  });
+
+  it("an empty batch changes nothing and reports nothing", async () => {
+    expect(await recordOutcomes(store.db, "w", [], breaker)).toEqual({ updated: 0, exhausted: [], disabled: [] });
+  });
+
+  it("a failed delivery that does not say it is exhausted is not reported as exhausted", async () => {
+    const hookId = await hookWithDeliveries(store, accountId, 1, { last_status: "success" });
+    const [row] = await claimOf(hookId);
+    const { exhausted, ...failed } = result(row!.id, hookId, false, true);
+    expect(exhausted).toBe(true);
+    const recorded = await recordOutcomes(store.db, "w", [failed], breaker);
+    expect(recorded).toEqual({ updated: 1, exhausted: [], disabled: [] });
+    expect((await store.db.selectFrom("deliveries").select("status").where("id", "=", row!.id).executeTakeFirstOrThrow()).status).toBe(
+      "failed",
+    );
   });
 });

@@ -4,11 +4,12 @@ import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../logger.js";
-import type { Store } from "../../../store/database.js";
+import { openStore, type Store } from "../../../store/database.js";
 import { DELIVERIES_CHANNEL } from "../../../store/events.js";
-import { fixtureBackends } from "../../../store/test-fixtures.js";
+import { fixtureBackends, hookWithDeliveries } from "../../../store/test-fixtures.js";
 import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { startOutboxRelay } from "./outbox-relay.js";
+import { disableOutbox } from "./outbox-triggers.js";
 
 const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 const configOf = (prefix: string) => ({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined });
@@ -20,12 +21,13 @@ const configOf = (prefix: string) => ({ servers: [NATS_URL], prefix, replicas: 1
  */
 describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) => {
   let store: Store;
+  let accountId: string;
   let close: () => Promise<void>;
   let nc: NatsConnection;
   const prefixes: string[] = [];
 
   beforeAll(async () => {
-    ({ store, close } = await open());
+    ({ store, accountId, close } = await open());
     nc = await connectQueue(configOf("relay_test"), "outbox-relay test");
   });
   afterAll(async () => {
@@ -47,11 +49,14 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     const rows = await sql<{ id: string; delivery_id: string; hook_id: number; created_us: string }>`
       insert into delivery_outbox (delivery_id, hook_id) values ${sql.join(hooks.map((hookId, i) => sql`(${1001 + i}, ${hookId})`))}
       returning id, delivery_id, hook_id, (extract(epoch from created_at) * 1000000)::bigint::text as created_us`.execute(store.db);
-    return rows.rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => ({ deliveryId: Number(row.delivery_id), hookId: Number(row.hook_id), msgId: `${prefix}-${row.id}-${row.created_us}` }));
+    return rows.rows
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .map((row) => ({ deliveryId: Number(row.delivery_id), hookId: Number(row.hook_id), msgId: `${prefix}-${row.id}-${row.created_us}` }));
   }
 
   const outboxSize = async () => Number((await sql<{ n: string }>`select count(*) as n from delivery_outbox`.execute(store.db)).rows[0]!.n);
-  const streamSize = async (prefix: string) => (await (await jetstreamManager(nc)).streams.info(jetStreamNames(prefix).stream)).state.messages;
+  const streamSize = async (prefix: string) =>
+    (await (await jetstreamManager(nc)).streams.info(jetStreamNames(prefix).stream)).state.messages;
 
   it("publishes each outbox row to its hook's subject once, under its Nats-Msg-Id, and deletes it", async () => {
     const prefix = await prefixOf();
@@ -76,7 +81,10 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
 
   it("moves an outbox larger than one transaction's batch (500 rows) whole", async () => {
     const prefix = await prefixOf();
-    await outbox(prefix, Array.from({ length: 1_201 }, (_, i) => 1 + (i % 5)));
+    await outbox(
+      prefix,
+      Array.from({ length: 1_201 }, (_, i) => 1 + (i % 5)),
+    );
     const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000);
     try {
       await expect.poll(outboxSize, { timeout: 10_000, interval: 20 }).toBe(0);
@@ -94,7 +102,13 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     await jsm.streams.add({ name: `${prefix}_other`, subjects: [names.subjects] });
     await outbox(prefix, [3]);
     const lines: Array<{ msg: string; err?: unknown }> = [];
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }), 60_000);
+    const relay = startOutboxRelay(
+      store,
+      jetstream(nc),
+      prefix,
+      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      60_000,
+    );
     try {
       await expect.poll(() => relay.lastError, { timeout: 5_000, interval: 20 }).toBeDefined();
       // Past the second and third tries (backoff 200 ms, 400 ms): still one line.
@@ -131,5 +145,106 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     expect(await outboxSize()).toBe(1);
     await sql`delete from delivery_outbox`.execute(store.db);
     expect(await streamSize(prefix)).toBe(1);
+  });
+
+  it("sweeps on a timer of a quarter of the lease: the outbox triggers dropped by a PostgreSQL-queue process are made again and the pending deliveries published, each time", async () => {
+    const prefix = await prefixOf();
+    const delivered: number[] = [];
+    const sub = nc.subscribe(jetStreamNames(prefix).subjects, {
+      callback: (_error, msg) => void delivered.push((msg.json() as { delivery: number }).delivery),
+    });
+    const pendingOf = async (hookId: number) =>
+      Number((await sql<{ id: string }>`select id from deliveries where hook_id = ${hookId}`.execute(store.db)).rows[0]!.id);
+    // No triggers yet on this database (nothing enabled them): the first sweep makes them.
+    const first = await pendingOf(await hookWithDeliveries(store, accountId, 1));
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 1_000);
+    try {
+      await expect.poll(() => delivered.includes(first), { timeout: 10_000, interval: 20 }).toBe(true);
+      // Dropped again (another process started on the PostgreSQL queue): a later sweep makes them again too.
+      await disableOutbox(store.db);
+      const second = await pendingOf(await hookWithDeliveries(store, accountId, 1));
+      await expect.poll(() => delivered.includes(second), { timeout: 10_000, interval: 20 }).toBe(true);
+    } finally {
+      sub.unsubscribe();
+      await relay.stop();
+      await disableOutbox(store.db);
+      await sql`update deliveries set status = 'cancelled'`.execute(store.db);
+    }
+  });
+
+  it("a sweep that fails is logged with its error and tried again at the next tick", async () => {
+    const prefix = await prefixOf();
+    const lines: Array<{ msg: string; err?: unknown }> = [];
+    // The triggers cannot be made while their function is missing: the sweep's enableOutbox throws.
+    await sql`alter function delivery_outbox_on_insert() rename to delivery_outbox_on_insert_away`.execute(store.db);
+    let renamed = true;
+    const relay = startOutboxRelay(
+      store,
+      jetstream(nc),
+      prefix,
+      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      1_000,
+    );
+    try {
+      const failed = "sweeping for pending deliveries without a queue message failed; trying again next time";
+      await expect.poll(() => lines.find((line) => line.msg === failed), { timeout: 10_000, interval: 20 }).toBeDefined();
+      expect(lines.find((line) => line.msg === failed)!.err).toMatchObject({ message: expect.stringMatching(/delivery_outbox_on_insert/) });
+      await sql`alter function delivery_outbox_on_insert_away() rename to delivery_outbox_on_insert`.execute(store.db);
+      renamed = false;
+      const triggers = async () =>
+        (await sql`select 1 from pg_trigger where tgname = 'deliveries_outbox_insert'`.execute(store.db)).rows.length;
+      await expect.poll(triggers, { timeout: 10_000, interval: 20 }).toBe(1);
+    } finally {
+      await relay.stop();
+      if (renamed) await sql`alter function delivery_outbox_on_insert_away() rename to delivery_outbox_on_insert`.execute(store.db);
+      await disableOutbox(store.db);
+    }
+  });
+
+  it("a publish failing on and on is logged again at every 20th failure in a row, not at each", async () => {
+    const prefix = await prefixOf(false);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: `${prefix}_other`, subjects: [jetStreamNames(prefix).subjects] });
+    await outbox(prefix, [3]);
+    const lines: Array<{ msg: string }> = [];
+    const relay = startOutboxRelay(
+      store,
+      jetstream(nc),
+      prefix,
+      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      60_000,
+    );
+    try {
+      // Each NOTIFY cuts the backoff short: another pass, another failure.
+      await expect
+        .poll(
+          async () => {
+            await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+            return lines.filter((line) => line.msg === "moving the delivery outbox to NATS failed; retrying").length;
+          },
+          // Twenty passes take well under a second; the timer sweep (a quarter of the lease, 15 s) logs otherwise.
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBe(2);
+    } finally {
+      await relay.stop();
+      await jsm.streams.delete(`${prefix}_other`);
+      await sql`delete from delivery_outbox`.execute(store.db);
+    }
+  });
+
+  it("started while its database is unreachable (no LISTEN made): fails its passes and still stops", async () => {
+    const prefix = await prefixOf();
+    // Nothing listens on port 9: every connection is refused.
+    const away = await openStore({ databaseUrl: "postgres://postgres@127.0.0.1:9/hookline", dataDir: "", poolSize: 1 });
+    const relay = startOutboxRelay(away, jetstream(nc), prefix, createLogger("silent"), 60_000);
+    try {
+      await expect.poll(() => relay.lastError, { timeout: 10_000, interval: 20 }).toBeDefined();
+      await expect(relay.stop()).resolves.toBeUndefined();
+    } finally {
+      await relay.stop().catch(() => {});
+      // Not awaited: this store's close did not resolve here after the relay's refused passes (postgres.js end()).
+      void away.close();
+    }
   });
 });
