@@ -185,6 +185,18 @@ describe("recordOutcomes: breaker and auto-disable", () => {
     const ofSecond = (id: number, ms: number, context: string): DeliveryOutcome => ({ ...at(id, ms, context), hook_id: second });
     await recordOutcomes(store.db, "w", [ofSecond(c!, 0, "earlier"), ofSecond(d!, 5, "later")], breaker);
     expect((await hookState(second)).last_context).toBe("later");
+    // Two attempts at the same instant: the one listed last sets it, never neither (the statement once took the other's null).
+    for (const order of ["as listed", "reversed"] as const) {
+      const tied = await hookWithDeliveries(store, accountId, 2, { last_status: "success" });
+      const ids = (await claimOf(tied)).map((r) => r.id);
+      const instant = new Date(Date.now() - 5_000).toISOString();
+      const batch = (order === "as listed" ? ids : [...ids].reverse()).map((id, i) => {
+        const o = at(id!, 0, `listed ${i + 1}`);
+        return { ...o, hook_id: tied, attempt: { ...o.attempt!, attempted_at: instant } };
+      });
+      await recordOutcomes(store.db, "w", batch, breaker);
+      expect((await hookState(tied)).last_context).toBe("listed 2");
+    }
   });
 
   it("an empty batch changes nothing and reports nothing", async () => {

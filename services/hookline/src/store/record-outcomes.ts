@@ -111,7 +111,7 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
   const probeDelay = sql`least(make_interval(secs => ${MAX_PROBE_INTERVAL_MS / 1000}),
     greatest(make_interval(secs => ${policy.breakerProbeIntervalMs / 1000}), (now() - coalesce(${failingSince}, now())) / 10))`;
   const expired = sql`(j.fails > 0 and ${failingSince} < now() - ${disableAfter})`;
-  const result = await sql<{ updated: number; exhausted: RecordedOutcomes["exhausted"]; disabled: RecordedOutcomes["disabled"] }>`
+  const result = await sql<{ updated: number; exhausted: string; disabled: string }>`
     with o as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as o(
         delivery_id bigint, hook_id int, outcome text, next_attempt_at timestamptz, exhausted boolean, attempted boolean,
@@ -165,7 +165,8 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
              first_value(failed) over (partition by hook_id order by failed is null, attempted_at desc) as failed
       from d
       where attempted
-      order by hook_id, attempted_at desc
+      -- Two attempts at the same instant: the one recordOutcomes sent last_context with (latestOfHook).
+      order by hook_id, attempted_at desc, last_context is null
     ), j as (
       select latest.*, streak.last_ok, streak.fails, streak.first_fail, streak.avg_ms, hk.is_active as was_active
       from latest join streak on streak.hook_id = latest.hook_id join hooks hk on hk.id = latest.hook_id
@@ -191,13 +192,14 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
       returning hooks.id as hook_id, hooks.account_id, j.was_active and not hooks.is_active as disabled, hooks.disabled_reason as reason, hooks.failing_since
     )
     select (select count(*) from d)::int as updated,
-      (select coalesce(json_agg(json_build_object('delivery_id', id, 'hook_id', hook_id, 'account_id', account_id, 'event_id', event_id)), '[]') from d where exhausted) as exhausted,
-      (select coalesce(json_agg(json_build_object('hook_id', hook_id, 'account_id', account_id, 'reason', reason, 'failing_since', failing_since)), '[]') from h where disabled) as disabled`.execute(db);
+      (select coalesce(json_agg(json_build_object('delivery_id', id, 'hook_id', hook_id, 'account_id', account_id, 'event_id', event_id)), '[]')::text from d where exhausted) as exhausted,
+      (select coalesce(json_agg(json_build_object('hook_id', hook_id, 'account_id', account_id, 'reason', reason, 'failing_since', failing_since)), '[]')::text from h where disabled) as disabled`.execute(db);
   const row = result.rows[0]!;
-  const parse = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
+  // As text: one shape from both drivers (each parses json its own way).
+  const exhausted = JSON.parse(row.exhausted) as RecordedOutcomes["exhausted"];
   return {
     updated: Number(row.updated),
-    exhausted: parse(row.exhausted).map((e) => ({ ...e, delivery_id: Number(e.delivery_id), event_id: Number(e.event_id) })),
-    disabled: parse(row.disabled),
+    exhausted: exhausted.map((e) => ({ ...e, delivery_id: Number(e.delivery_id), event_id: Number(e.event_id) })),
+    disabled: JSON.parse(row.disabled) as RecordedOutcomes["disabled"],
   };
 }
