@@ -13,8 +13,8 @@ import type { DeliveryQueue } from "./queue.js";
  */
 export async function openQueue(config: QueueConfig | undefined, store: Store, logger: Logger, options: { relay: boolean; leaseMs: number }): Promise<DeliveryQueue> {
   if (!config) {
-    // This database may have run on NATS: the PostgreSQL queue needs no outbox.
-    if (store.kind === "postgres") await disableOutbox(store.db);
+    // This database may have run on NATS: the PostgreSQL queue needs no outbox (one catalog read when it never did).
+    await disableOutbox(store.db);
     return createPostgresQueue(store);
   }
   const { openNatsQueue } = await import("./nats/nats-queue.js");
