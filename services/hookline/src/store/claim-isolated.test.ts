@@ -115,24 +115,23 @@ describe("claimIsolated", () => {
     await cancelRowsOf([capped, later]);
   });
 
+  /** A claim with a quota of one row each of `poisoned` (its rows break the claim) and `good`: good's row claimed, poisoned refused. */
+  async function expectQuotaSplit(poisoned: number, good: number) {
+    const quota = new Map([
+      [poisoned, 1],
+      [good, 1],
+    ]);
+    const { rows, refused } = await claimIsolated(store.db, "w", 10, 60_000, policy, quota);
+    expect(rows.map((r) => r.hook_id)).toEqual([good]);
+    expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
+  }
+
   it("claims only the quota's hooks though another hook's older backlog is deeper than the split's scan", async () => {
     const backlog = await hookWithDeliveries(store, accountId, 1001);
     await sql`update deliveries set next_attempt_at = now() - interval '1 hour' where hook_id = ${backlog}`.execute(store.db);
     const poisoned = await hookWithDeliveries(store, accountId, 1, { rate_limit: 0 });
     const good = await hookWithDeliveries(store, accountId, 1);
-    const { rows, refused } = await claimIsolated(
-      store.db,
-      "w",
-      10,
-      60_000,
-      policy,
-      new Map([
-        [poisoned, 1],
-        [good, 1],
-      ]),
-    );
-    expect(rows.map((r) => r.hook_id)).toEqual([good]);
-    expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
+    await expectQuotaSplit(poisoned, good);
     await cancelRowsOf([backlog, poisoned, good]);
   });
 
@@ -148,19 +147,7 @@ describe("claimIsolated", () => {
     const others = await olderHooks(1000);
     const poisoned = await hookWithDeliveries(store, accountId, 1, { rate_limit: 0 });
     const good = await hookWithDeliveries(store, accountId, 1);
-    const { rows, refused } = await claimIsolated(
-      store.db,
-      "w",
-      10,
-      60_000,
-      policy,
-      new Map([
-        [poisoned, 1],
-        [good, 1],
-      ]),
-    );
-    expect(rows.map((r) => r.hook_id)).toEqual([good]);
-    expect(refused.map((r) => r.hookId)).toEqual([poisoned]);
+    await expectQuotaSplit(poisoned, good);
     await cancelRowsOf([...others, poisoned, good]);
   });
 

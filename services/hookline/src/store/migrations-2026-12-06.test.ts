@@ -1,6 +1,6 @@
 import { Migrator, sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { openStore } from "./database.js";
+import { openStore, type Store } from "./database.js";
 import { migrationProvider } from "./migrations/index.js";
 
 /*
@@ -8,19 +8,25 @@ import { migrationProvider } from "./migrations/index.js";
  * written before it keep their copy; going down writes the event's data back
  * into the rows that pointed at it, so the older release still shows what was sent.
  */
+/** Account `a` and one hook of it; returns the hook's id. */
+async function accountWithHook(store: Store): Promise<number> {
+  await sql`insert into accounts (id, name) values ('a', 'a')`.execute(store.db);
+  const hook = await sql<{ id: number }>`
+    insert into hooks (account_id, url, events, secret, is_active, http_verb, retries, insecure_ssl)
+    values ('a', 'http://127.0.0.1:9/', '{*}', 'hlenc:v1:aa:s', true, 'post', 5, false) returning id`.execute(store.db);
+  return hook.rows[0]!.id;
+}
+
 describe("migrations 2026-12-06T0900 and T0901", () => {
   it("keeps older attempts' copies, and down copies the event's data into the attempts that referred to it", async () => {
     const store = await openStore({ databaseUrl: undefined, dataDir: "memory://", poolSize: 1 });
     try {
       const migrator = new Migrator({ db: store.db, provider: migrationProvider });
       expect((await migrator.migrateTo("2026-12-06T0100-due-order-index")).error).toBeUndefined();
-      await sql`insert into accounts (id, name) values ('a', 'a')`.execute(store.db);
-      const hook = await sql<{ id: number }>`
-        insert into hooks (account_id, url, events, secret, is_active, http_verb, retries, insecure_ssl)
-        values ('a', 'http://127.0.0.1:9/', '{*}', 'hlenc:v1:aa:s', true, 'post', 5, false) returning id`.execute(store.db);
+      const hookId = await accountWithHook(store);
       await sql`insert into events (account_id, type, data, deliveries_count) values ('a', 'x', '{ "n" : 1 }', 1)`.execute(store.db);
       const delivery = await sql<{ id: number }>`
-        insert into deliveries (event_id, hook_id, account_id, status) select id, ${hook.rows[0]!.id}, 'a', 'succeeded' from events returning id`.execute(store.db);
+        insert into deliveries (event_id, hook_id, account_id, status) select id, ${hookId}, 'a', 'succeeded' from events returning id`.execute(store.db);
       const deliveryId = delivery.rows[0]!.id;
       const attempt = (body: string | null) =>
         sql`insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body) values (${deliveryId}, now(), 1, '{}', ${body})`.execute(store.db);
@@ -49,11 +55,7 @@ describe("migrations 2026-12-06T0900 and T0901", () => {
     try {
       const migrator = new Migrator({ db: store.db, provider: migrationProvider });
       expect((await migrator.migrateToLatest()).error).toBeUndefined();
-      await sql`insert into accounts (id, name) values ('a', 'a')`.execute(store.db);
-      const hook = await sql<{ id: number }>`
-        insert into hooks (account_id, url, events, secret, is_active, http_verb, retries, insecure_ssl)
-        values ('a', 'http://127.0.0.1:9/', '{*}', 'hlenc:v1:aa:s', true, 'post', 5, false) returning id`.execute(store.db);
-      const hookId = hook.rows[0]!.id;
+      const hookId = await accountWithHook(store);
       await sql`insert into events (account_id, type, data, deliveries_count, message_ulid) values ('a', 'x', '{}', 2, '01JDZ5Q6T8W3X0V9KHJ2B4N7CM')`.execute(store.db);
       await sql`insert into deliveries (event_id, hook_id, account_id, message_id) select id, ${hookId}, 'a', null from events`.execute(store.db);
       await sql`insert into deliveries (event_id, hook_id, account_id, message_id) select id, ${hookId}, 'a', 'msg_7' from events`.execute(store.db);
