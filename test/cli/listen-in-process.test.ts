@@ -6,6 +6,7 @@ import { listenCommand } from "../../services/hookline/src/cli/listen-command.js
 import { eventually } from "../support/delivery.js";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { startTcpRelay } from "../support/tcp-relay.js";
 
 /**
  * `hookline listen` inside the test process against an in-process server
@@ -42,7 +43,8 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
 
   beforeAll(async () => {
     database = await backend.create();
-    server = await startTestServer(database, { HOOKLINE_RETRY_SCHEDULE_MS: "200" });
+    // An attempt deadline of 2 s: a local app slower than that answers too late.
+    server = await startTestServer(database, { HOOKLINE_RETRY_SCHEDULE_MS: "200", HOOKLINE_DELIVERY_TIMEOUT_MS: "1000" });
   });
   afterAll(async () => {
     await server?.close();
@@ -50,14 +52,14 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
   });
 
   /** Starts the command's `run` as citty calls it; `lines` collects what it prints, `stop` is Ctrl-C (a no-op once it ended): waits for it to end. */
-  function listen(key: string, args: { "forward-to": string; events?: string }) {
+  function listen(key: string, args: { "forward-to": string; events?: string; url?: string }) {
     const lines: string[] = [];
     const errors: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));
     vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
     // The command's own Ctrl-C handler, called alone. Not process.emit("SIGINT"): signal-exit (a dependency's) listens too,
     // and when it finds itself the only listener (the command's removed) it re-raises a real SIGINT, killing the test worker.
-    const runnerHandlers = new Set(process.listeners("SIGINT"));
+    const runnerHandlers = new Set([...process.listeners("SIGINT"), ...process.listeners("SIGTERM")]);
     const config = loadConfig({ HOOKLINE_API_KEY: key, HOOKLINE_DATA_DIR: "memory://", LOG_LEVEL: "silent" });
     const command = listenCommand(() => config);
     const running = command.run!({ args: { _: [], url: server.url, ...args }, rawArgs: [], cmd: command } as never) as Promise<void>;
@@ -71,8 +73,8 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
       ended,
       sessionId: async () =>
         Number(await eventually(async () => lines.join("\n").match(/listen session (\d+)/)?.[1], 10_000, "the session line")),
-      async stop() {
-        for (const handler of process.listeners("SIGINT")) if (!runnerHandlers.has(handler)) (handler as () => void)();
+      async stop(signal: "SIGINT" | "SIGTERM" = "SIGINT") {
+        for (const handler of process.listeners(signal)) if (!runnerHandlers.has(handler)) (handler as () => void)();
         const error = await ended;
         vi.restoreAllMocks();
         return error;
@@ -105,6 +107,7 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
         ? { status: 500, body: "not yet" }
         : { status: 201, headers: { "x-app": "yes" }, body: Buffer.from([0x6f, 0x6b, 0x00, 0xff]) },
     );
+    const signalHandlersBefore = process.listeners("SIGINT").length + process.listeners("SIGTERM").length;
     const cli = listen(me.key, { "forward-to": app.url, events: " build:* , ,ping" });
     try {
       const sessionId = await cli.sessionId();
@@ -153,6 +156,10 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
 
       expect(await cli.stop()).toBeUndefined();
       expect(cli.lines.at(-1)).toBe(`Listen session ${sessionId} removed.`);
+      expect(cli.errors).toEqual([]);
+      expect([...process.listeners("SIGINT"), ...process.listeners("SIGTERM")], "its signal handlers are gone").toHaveLength(
+        signalHandlersBefore,
+      );
       expect(await database.store.db.selectFrom("hooks").select("id").where("id", "=", sessionId).executeTakeFirst()).toBeUndefined();
     } finally {
       await cli.stop();
@@ -160,15 +167,22 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
     }
   });
 
-  it("reopens a stream another connection took over, and keeps forwarding on it", async () => {
+  it("reopens a stream another connection took over or a cut connection dropped, keeps forwarding on it, and ends on SIGTERM", async () => {
     const me = await server.newAccount("taken over");
     const app = await startLocalApp(() => ({ status: 204, body: "" }));
-    const cli = listen(me.key, { "forward-to": app.url });
+    const relay = await startTcpRelay("127.0.0.1", Number(new URL(server.url).port));
+    const cli = listen(me.key, { "forward-to": app.url, url: `http://127.0.0.1:${relay.port}` });
     try {
       const sessionId = await cli.sessionId();
       expect(cli.lines[0]).toMatch(/^Ready: forwarding \* to /);
-      await publish(me.key, "a:first", {});
-      await eventually(async () => app.arrivals.length === 1 || undefined, 20_000, "the first delivery");
+      const publishedId = publish(me.key, "a:first", {});
+      const firstId = await publishedId;
+      // Answered and recorded before the takeover: an answer to a stream taken over is not taken.
+      await eventually(
+        async () => ((await attemptsOf(firstId))[0]?.status === "succeeded" ? true : undefined),
+        20_000,
+        "the first delivery",
+      );
       // Another stream of the session ends the CLI's; the CLI takes it back after its backoff.
       const other = new AbortController();
       const taking = await fetch(`${server.url}/v1/listen-sessions/${sessionId}/stream`, {
@@ -178,12 +192,42 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
       expect(taking.status).toBe(200);
       await eventually(async () => cli.lines.includes("Reconnected.") || undefined, 20_000, "the CLI reconnecting");
       other.abort();
-      await publish(me.key, "a:second", {});
-      await eventually(async () => app.arrivals.length === 2 || undefined, 20_000, "a delivery after reconnecting");
+      const secondId = await publish(me.key, "a:second", {});
+      // Reported through the relay before it is cut.
+      await eventually(
+        async () => ((await attemptsOf(secondId))[0]?.status === "succeeded" ? true : undefined),
+        20_000,
+        "a delivery after reconnecting",
+      );
       expect(cli.errors).toEqual([]);
+
+      relay.cut();
+      // (A report on its way back when the link went may be said lost too: the delivery is then sent again.)
+      const interrupted = await eventually(
+        async () => cli.errors.find((error) => error.startsWith("Stream interrupted")),
+        20_000,
+        "the stream interrupted",
+      );
+      expect(interrupted).toMatch(/^Stream interrupted \(.+\); reconnecting in 500 ms\.$/);
+      relay.restore();
+      await eventually(
+        async () => cli.lines.filter((line) => line === "Reconnected.").length === 2 || undefined,
+        20_000,
+        "the CLI reconnecting again",
+      );
+      const thirdId = await publish(me.key, "a:third", {});
+      await eventually(
+        async () => ((await attemptsOf(thirdId))[0]?.status === "succeeded" ? true : undefined),
+        20_000,
+        "a delivery after the cut",
+      );
+
+      expect(await cli.stop("SIGTERM")).toBeUndefined();
+      expect(cli.lines.at(-1)).toBe(`Listen session ${sessionId} removed.`);
     } finally {
       await cli.stop();
       await app.close();
+      await relay.close();
     }
   });
 
@@ -218,6 +262,32 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
       expect(cli.lines.at(-1)).toBe(`Listen session ${sessionId} could not be removed; it expires on its own.`);
     } finally {
       await cli.stop();
+    }
+  });
+
+  it("says so when the server no longer waits for an answer the local app gave too late", async () => {
+    const me = await server.newAccount("slow app");
+    let first = true;
+    const slow = createServer((req, res) => {
+      const delay = first ? 2_500 : 0;
+      first = false;
+      req.resume();
+      setTimeout(() => res.writeHead(200).end("late"), delay);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    const cli = listen(me.key, { "forward-to": `http://127.0.0.1:${(slow.address() as AddressInfo).port}/` });
+    try {
+      await cli.sessionId();
+      await publish(me.key, "a:slow", {});
+      const line = await eventually(
+        async () => cli.errors.find((error) => error.startsWith("Could not report")),
+        20_000,
+        "the late report",
+      );
+      expect(line).toMatch(/^Could not report delivery \d+'s answer; Hookline sends it again\.$/);
+    } finally {
+      await cli.stop();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
     }
   });
 });
