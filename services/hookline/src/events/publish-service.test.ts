@@ -21,7 +21,8 @@ const TYPES: BuiltInEventType[] = [
     name: "order:paid",
     summary: "",
     description: "",
-    schema: schemaOf({ amount: { type: "integer" } }, ["amount"]),
+    // `example` as the spec's schemas carry it: not a JSON Schema keyword, which strict Ajv would refuse.
+    schema: schemaOf({ amount: { type: "integer", example: 5 }, currency: { type: "string" } }, ["amount"]),
     example: { amount: 5, subject_type: "order", subject: "ord_1" },
   },
   { name: "order:noted", summary: "", description: "", schema: schemaOf({}), example: undefined },
@@ -121,6 +122,11 @@ describe.each(fixtureBackends())("the publish service ($kind)", ({ kind, open })
       detail: "data does not match the order:paid event schema.",
       fields: [{ path: "body.data.amount", message: "must be an integer" }],
     });
+    // Every bad field is named, not only the first.
+    expect((await refusal(events.publish(account, { type: "order:paid", data: { amount: "5", currency: 1 } }))).fields).toEqual([
+      { path: "body.data.amount", message: "must be an integer" },
+      { path: "body.data.currency", message: "must be a string" },
+    ]);
     // Unknown types are not validated.
     expect((await events.publish(account, { type: "order:custom", data: { amount: "5" } })).deliveries).toBe(1);
   });
@@ -215,10 +221,16 @@ describe.each(fixtureBackends())("the publish service ($kind)", ({ kind, open })
       ok: false,
       error: { detail: "Event 3 could not be stored.", fields: [{ path: "body.events.3", message: expect.any(String) }] },
     });
+    // The database's own message, not the error object's string form ("error: …", "PostgresError: …").
+    expect((results[3] as { error: HooklineError }).error.fields?.[0]?.message).toMatch(/^(?!\w*error: )./i);
     expect(results[4]).toMatchObject({ ok: true, result: { deliveries: 1 } });
     const ok = results.flatMap((r) => (r.ok ? [r.result.id] : []));
     expect((await stored(ok[1]!)).subject).toBe("r");
     expect(pokes).toBe(before + 1);
+    expect(await events.publishMany(account, [{ type: "nobody.listens", data: {} }])).toMatchObject([
+      { ok: true, result: { deliveries: 0 } },
+    ]);
+    expect(pokes, "no delivery, no wake-up").toBe(before + 1);
   });
 
   it("a batch event's idempotency key answers the first publish again, wakes no one, and refuses other content under it", async () => {
