@@ -148,4 +148,19 @@ describe("a batch of events", () => {
     // Nothing was written under them, and their rows are as they were.
     expect(await keyRow(accountId, "running")).toMatchObject({ status: null, body: null });
   });
+
+  it("with keys, an event the database refuses fails alone, its key left free; the rest of the transaction is stored", async () => {
+    // A raw NUL: the HTTP guards refuse it first; here it reaches the statement.
+    const outcomes = await insertEventBatch(store.db, [
+      event("paid", '{"s":1}', "nul-1"),
+      event("paid", '{"bad":"\u0000"}', "nul-2"),
+      event("paid", '{"s":3}'),
+    ]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    expect(outcomes[1]).not.toHaveProperty("mismatch");
+    expect(await keyRow(accountId, "nul-1")).toMatchObject({ status: 202 });
+    expect(await keyRow(accountId, "nul-2")).toBeUndefined();
+    const ids = outcomes.flatMap((o) => (o.ok ? [o.event.id] : []));
+    expect(await Promise.all(ids.map(storedData))).toEqual(['{"s":1}', '{"s":3}']);
+  });
 });
