@@ -100,7 +100,9 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
       if (connectedBefore) console.log("Reconnected.");
       connectedBefore = true;
       backoff = RECONNECT_FIRST_MS;
-      const events = answer.response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+      // The pipe's own signal ends the stream on Ctrl-C: openapi-fetch hands fetch a Request, and once that Request
+      // is garbage-collected undici no longer passes the caller's abort on to the response body (a read then hangs).
+      const events = answer.response.body.pipeThrough(new TextDecoderStream(), { signal }).pipeThrough(new EventSourceParserStream());
       for await (const event of events) {
         if (event.event === "delivery") await forward(client, id, forwardTo, JSON.parse(event.data) as ListenDeliveryMessage, signal);
       }

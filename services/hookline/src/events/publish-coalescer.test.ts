@@ -3,9 +3,12 @@ import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "../store/accounts.js";
 import { migrateToLatest, openStore, type Store } from "../store/database.js";
+import { openFixtureStore } from "../store/test-fixtures.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
 import type { NewEvent } from "../store/events.js";
 import { messageIdOf } from "../store/message-id-sql.js";
+import { traceToLocalReceiver } from "../tracing/otlp-test-receiver.js";
+import { tracing } from "../tracing/tracing.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
 
 /**
@@ -24,7 +27,17 @@ describe("publish coalescer", () => {
     accountId = (await insertAccount(store.db, "a")).id;
     await store.db
       .insertInto("hooks")
-      .values({ account_id: accountId, url: "http://127.0.0.1:9/", events: ["*"], secret: "123456", retries: 5, is_active: true, http_verb: "post", insecure_ssl: false, failed: false })
+      .values({
+        account_id: accountId,
+        url: "http://127.0.0.1:9/",
+        events: ["*"],
+        secret: "123456",
+        retries: 5,
+        is_active: true,
+        http_verb: "post",
+        insecure_ssl: false,
+        failed: false,
+      })
       .execute();
   });
   afterAll(() => store?.close());
@@ -66,7 +79,66 @@ describe("publish coalescer", () => {
     for (const row of ids) expect(row.message_id).toMatch(new RegExp(`^msg_[0-9A-HJKMNP-TV-Z]{26}_${row.hook_id}$`));
     expect(new Set(ids.map((row) => row.message_id)).size).toBe(ids.length);
     expect(stored.every((s) => s.deliveries_count === 1)).toBe(true);
-    const deliveries = await store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const deliveries = await store.db
+      .selectFrom("deliveries")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
     expect(Number(deliveries.n)).toBe(30 + 5);
+  });
+
+  /** The stored events of `ids` grouped by the transaction that wrote them (xmin), as counts in id order. */
+  async function transactionSizes(ids: number[]): Promise<number[]> {
+    const rows = await sql<{ tx: string }>`select xmin::text as tx from events where id = any(${ids}) order by id`.execute(store.db);
+    const sizes = new Map<string, number>();
+    for (const { tx } of rows.rows) sizes.set(tx, (sizes.get(tx) ?? 0) + 1);
+    return [...sizes.values()];
+  }
+
+  it("writes an idle publish at once, alone; publishes arriving while two transactions run wait and go together in one", async () => {
+    const coalescer = createPublishCoalescer(store.db);
+    const stored = await Promise.all(Array.from({ length: 5 }, (_, i) => coalescer.submit(event(`{"wave":${i}}`))));
+    expect(await transactionSizes(stored.map((s) => s.id))).toEqual([1, 1, 3]);
+    // Idle again: the next publish does not wait for company.
+    const alone = await coalescer.submit(event("{}"));
+    expect(await transactionSizes([alone.id])).toEqual([1]);
+  });
+
+  it("puts at most 500 waiting publishes in one transaction", async () => {
+    const coalescer = createPublishCoalescer(store.db);
+    const stored = await Promise.all(Array.from({ length: 2 + 501 }, (_, i) => coalescer.submit(event(`{"many":${i}}`))));
+    expect(await transactionSizes(stored.map((s) => s.id))).toEqual([1, 1, 500, 1]);
+  });
+
+  it("traces each shared transaction as a root span of its size, linked to the publish of each of its events", async () => {
+    const otlp = await traceToLocalReceiver();
+    const publishContexts = Array.from({ length: 4 }, (_, i) => ({ traceId: `${i + 1}`.repeat(32), spanId: `${i + 4}`.repeat(16) }));
+    try {
+      const coalescer = createPublishCoalescer(store.db);
+      // Each submitted from inside a span of its own, as the publish service does: the transaction still starts a trace.
+      await Promise.all(
+        publishContexts.map(({ traceId, spanId }) =>
+          tracing()!.inSpan("a publish", {}, () => coalescer.submit({ ...event("{}"), traceContext: `00-${traceId}-${spanId}-01` })),
+        ),
+      );
+    } finally {
+      await otlp.stop();
+    }
+    const transactions = otlp.spans.filter((s) => s.name === "hookline.publish.transaction");
+    expect(transactions.map((s) => s.attributes["hookline.events"]).sort()).toEqual([1, 1, 2]);
+    expect(transactions.every((s) => s.parentSpanId === undefined)).toBe(true);
+    expect(transactions.flatMap((s) => s.links)).toEqual(expect.arrayContaining(publishContexts));
+    expect(transactions.flatMap((s) => s.links)).toHaveLength(4);
+  });
+
+  it("rejects every publish of a transaction the database could not run at all", async () => {
+    const gone = await openFixtureStore();
+    await gone.store.close();
+    const coalescer = createPublishCoalescer(gone.store.db);
+    const outcomes = await Promise.allSettled([
+      coalescer.submit(event("{}")),
+      coalescer.submit(event("{}")),
+      coalescer.submit(event("{}")),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
   });
 });

@@ -6,12 +6,14 @@ import { reserveHookId } from "./hooks.js";
 import {
   claimListenDeliveries,
   deleteExpiredListenSessions,
+  findListenSession,
   insertListenHook,
   releaseListenDeliveries,
   touchListenSession,
 } from "./listen-sessions.js";
 import { recordOutcomes } from "./record-outcomes.js";
-import { openFixtureStore } from "./test-fixtures.js";
+import { hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
+import { insertAccount } from "./accounts.js";
 
 const policy = { hookMaxInFlight: 16, breakerThreshold: 1, throttleHorizonMs: 1000 };
 const breaker = { breakerThreshold: 1, breakerProbeIntervalMs: 1000, autoDisableSeconds: 3600 };
@@ -93,5 +95,101 @@ describe("listen sessions in the store", () => {
     const left = await store.db.selectFrom("hooks").select("id").where("id", "in", [stale, live]).execute();
     expect(left.map((h) => h.id)).toEqual([live]);
     expect(await touchListenSession(store.db, stale, 600)).toBe(false);
+  });
+
+  /** Seconds from now (database clock) to the session's expiry. */
+  async function secondsLeft(id: number): Promise<number> {
+    const row = await sql<{
+      left: number;
+    }>`select extract(epoch from listen_expires_at - now())::float8 as "left" from hooks where id = ${id}`.execute(store.db);
+    return row.rows[0]!.left;
+  }
+
+  it("stores a session as a hook no worker sends to, never due, expiring its TTL from now", async () => {
+    const id = await session(0, 300);
+    const row = await store.db.selectFrom("hooks").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      account_id: accountId,
+      url: `hookline-listen://session/${id}`,
+      events: ["*"],
+      name: "hookline listen",
+      secret: "whsec_x",
+      is_active: true,
+      http_verb: "post",
+      retries: 5,
+      insecure_ssl: false,
+      created_by: "hookline listen",
+    });
+    expect(row.updated_at).toBeInstanceOf(Date);
+    expect(
+      (await sql<{ never: boolean }>`select not_before = 'infinity'::timestamptz as never from hooks where id = ${id}`.execute(store.db))
+        .rows[0]?.never,
+    ).toBe(true);
+    expect(await secondsLeft(id)).toBeGreaterThan(290);
+    expect(await secondsLeft(id)).toBeLessThanOrEqual(300);
+  });
+
+  it("finds the account's own session only: not another account's, not an ordinary hook", async () => {
+    const id = await session(0);
+    const found = await findListenSession(store.db, accountId, id);
+    expect(found?.id).toBe(id);
+    expect(found?.listen_expires_at).toBeInstanceOf(Date);
+    const other = (await insertAccount(store.db, "other")).id;
+    expect(await findListenSession(store.db, other, id)).toBeUndefined();
+    const hook = await hookWithDeliveries(store, accountId, 0);
+    expect(await findListenSession(store.db, accountId, hook)).toBeUndefined();
+    expect(await touchListenSession(store.db, hook, 600), "an ordinary hook is no session").toBe(false);
+  });
+
+  it("a touch moves the expiry to the TTL from now", async () => {
+    const id = await session(0, 5);
+    expect(await touchListenSession(store.db, id, 900)).toBe(true);
+    expect(await secondsLeft(id)).toBeGreaterThan(890);
+  });
+
+  it("claims the oldest due first, each with what its attempt needs; holds past their lease do not count toward the cap", async () => {
+    const id = await session(3);
+    // The third row is the oldest due; a retry not due yet is not claimed.
+    const rows = (await store.db.selectFrom("deliveries").select("id").where("hook_id", "=", id).orderBy("id").execute()).map((r) => r.id);
+    await sql`update deliveries set next_attempt_at = now() - interval '1 minute' where id = ${rows[2]}`.execute(store.db);
+    await sql`update deliveries set next_attempt_at = now() + interval '1 minute' where id = ${rows[1]}`.execute(store.db);
+    const [first] = await claimListenDeliveries(store.db, id, "listen:a", 1, 30_000);
+    expect(first).toMatchObject({
+      id: rows[2],
+      hook_id: id,
+      account_id: accountId,
+      attempts: 0,
+      event_type: "x",
+      data_json: "{}",
+      url: `hookline-listen://session/${id}`,
+      secret: "whsec_x",
+      is_active: true,
+    });
+    const lease = await sql<{
+      left: number;
+      by: string;
+    }>`select extract(epoch from locked_until - now())::float8 as "left", locked_by as by from deliveries where id = ${rows[2]}`.execute(
+      store.db,
+    );
+    expect(lease.rows[0]!.by).toBe("listen:a");
+    expect(lease.rows[0]!.left).toBeGreaterThan(25);
+    expect(lease.rows[0]!.left).toBeLessThanOrEqual(30);
+    expect(await claimListenDeliveries(store.db, id, "listen:a", 1, 30_000), "at the cap").toEqual([]);
+    // A hold whose lease ran out is a stream gone: its row counts no more.
+    await sql`update deliveries set locked_until = now() - interval '1 second' where id = ${rows[2]}`.execute(store.db);
+    expect((await claimListenDeliveries(store.db, id, "listen:b", 1, 30_000)).map((r) => r.id)).toEqual([rows[0]]);
+  });
+
+  it("a stream's release makes only its own held rows due at their publish place; the others' stay held", async () => {
+    const id = await session(2);
+    const [a] = await claimListenDeliveries(store.db, id, "listen:a", 1, 30_000);
+    const [b] = await claimListenDeliveries(store.db, id, "listen:b", 2, 30_000);
+    await releaseListenDeliveries(store.db, id, "listen:a");
+    const after = await sql<{ id: number; locked_by: string | null; at_publish: boolean }>`
+      select id, locked_by, next_attempt_at = created_at as at_publish from deliveries where hook_id = ${id} order by id`.execute(store.db);
+    expect(after.rows).toEqual([
+      { id: a!.id, locked_by: null, at_publish: true },
+      { id: b!.id, locked_by: "listen:b", at_publish: false },
+    ]);
   });
 });
