@@ -66,7 +66,9 @@ export function startOutboxRelay(
       .then((added) => {
         if (added > 0) waker.wake();
       })
-      .catch((error: unknown) => logger.warn({ err: error }, "sweeping for pending deliveries without a queue message failed; trying again next time"))
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, "sweeping for pending deliveries without a queue message failed; trying again next time"),
+      )
       .finally(() => (sweeping = undefined));
   }, sweepIntervalMs(leaseMs)).unref();
 
