@@ -9,9 +9,11 @@ import { DELIVERIES_CHANNEL } from "../../../store/events.js";
 import { fixtureBackends, hookWithDeliveries } from "../../../store/test-fixtures.js";
 import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { startOutboxRelay } from "./outbox-relay.js";
-import { disableOutbox } from "./outbox-triggers.js";
+import { disableOutbox, enableOutbox } from "./outbox-triggers.js";
 
 const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
+/** Longer than any test: a row moves only on the wake under test, never on the relay's poll. */
+const LONG_POLL = { pollMs: 600_000 };
 const configOf = (prefix: string) => ({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined });
 
 /**
@@ -79,13 +81,13 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     }
   });
 
-  it("moves an outbox larger than one transaction's batch (500 rows) whole", async () => {
+  it("moves an outbox larger than one transaction's batch (500 rows) whole: a full batch goes again without waiting for a poll", async () => {
     const prefix = await prefixOf();
     await outbox(
       prefix,
       Array.from({ length: 1_201 }, (_, i) => 1 + (i % 5)),
     );
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000);
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000, LONG_POLL);
     try {
       await expect.poll(outboxSize, { timeout: 10_000, interval: 20 }).toBe(0);
       expect(await streamSize(prefix)).toBe(1_201);
@@ -129,7 +131,10 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
 
   it("wakes on a NOTIFY, and after stop moves nothing more", async () => {
     const prefix = await prefixOf();
-    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000);
+    // Moved by the first pass, made once the LISTEN is: the relay then sleeps a poll no test outlasts.
+    await outbox(prefix, [4]);
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 60_000, LONG_POLL);
+    await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
     await outbox(prefix, [4]);
     await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
     await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
@@ -140,11 +145,11 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     await relay.stop();
     await outbox(prefix, [4]);
     await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
-    // Longer than the relay's poll (1 s): a running relay would have moved it.
+    // A running relay wakes on this NOTIFY and moves the row, as above.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await outboxSize()).toBe(1);
     await sql`delete from delivery_outbox`.execute(store.db);
-    expect(await streamSize(prefix)).toBe(1);
+    expect(await streamSize(prefix)).toBe(2);
   });
 
   it("sweeps on a timer of a quarter of the lease: the outbox triggers dropped by a PostgreSQL-queue process are made again and the pending deliveries published, each time", async () => {
@@ -197,6 +202,48 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     } finally {
       await relay.stop();
       if (renamed) await sql`alter function delivery_outbox_on_insert_away() rename to delivery_outbox_on_insert`.execute(store.db);
+      await disableOutbox(store.db);
+    }
+  });
+
+  it("a sweep that finds a message lost wakes the relay: the outbox row it adds is published without waiting for a poll", async () => {
+    const prefix = await prefixOf();
+    const delivered: number[] = [];
+    const sub = nc.subscribe(jetStreamNames(prefix).subjects, {
+      callback: (_error, msg) => void delivered.push((msg.json() as { delivery: number }).delivery),
+    });
+    // Pending for longer than the lease, its message lost (the stream purged): in neither the outbox nor the stream.
+    const hookId = await hookWithDeliveries(store, accountId, 1);
+    await sql`update deliveries set next_attempt_at = now() - interval '1 hour' where hook_id = ${hookId}`.execute(store.db);
+    const lost = Number((await sql<{ id: string }>`select id from deliveries where hook_id = ${hookId}`.execute(store.db)).rows[0]!.id);
+    await enableOutbox(store.db);
+    await sql`delete from delivery_outbox`.execute(store.db);
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 1_000, LONG_POLL);
+    try {
+      await expect.poll(() => delivered.includes(lost), { timeout: 10_000, interval: 20 }).toBe(true);
+    } finally {
+      sub.unsubscribe();
+      await relay.stop();
+      await disableOutbox(store.db);
+      await sql`update deliveries set status = 'cancelled'`.execute(store.db);
+      await sql`delete from delivery_outbox`.execute(store.db);
+    }
+  });
+
+  it("an idle relay stays asleep until woken: an empty pass does not go round again, nor does a sweep that adds nothing wake it", async () => {
+    const prefix = await prefixOf();
+    await outbox(prefix, [5]);
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, createLogger("silent"), 1_000, LONG_POLL);
+    try {
+      await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
+      // Unannounced (no NOTIFY): left for the poll, ten minutes away, through the sweeps (every 250 ms) that find nothing lost.
+      await outbox(prefix, [5]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await outboxSize()).toBe(1);
+      await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+      await expect.poll(outboxSize, { timeout: 5_000, interval: 20 }).toBe(0);
+    } finally {
+      await relay.stop();
       await disableOutbox(store.db);
     }
   });

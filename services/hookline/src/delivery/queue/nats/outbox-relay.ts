@@ -11,6 +11,11 @@ import { sweepIntervalMs, sweepLostTokens } from "./lost-token-sweep.js";
 const RELAY_BATCH = 500;
 /** Looks at the outbox this often without a NOTIFY (a missed one, rows left by a relay that died). */
 const RELAY_POLL_MS = 1_000;
+
+export interface OutboxRelayOptions {
+  /** How long an idle relay sleeps when nothing wakes it; tests lengthen it so only a wake can move a row. */
+  pollMs?: number;
+}
 const MAX_BACKOFF_MS = 5_000;
 
 /** What the relay tells readiness: the last error, cleared by a successful pass. */
@@ -41,7 +46,14 @@ export interface OutboxRelay {
  * @example
  * const relay = startOutboxRelay(store, js, "hookline", logger, 60_000); … await relay.stop();
  */
-export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: string, logger: Logger, leaseMs: number): OutboxRelay {
+export function startOutboxRelay(
+  store: Store,
+  js: JetStreamClient,
+  prefix: string,
+  logger: Logger,
+  leaseMs: number,
+  { pollMs = RELAY_POLL_MS }: OutboxRelayOptions = {},
+): OutboxRelay {
   const names = jetStreamNames(prefix);
   const waker = createWaker();
   let stopping = false;
@@ -54,7 +66,9 @@ export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: stri
       .then((added) => {
         if (added > 0) waker.wake();
       })
-      .catch((error: unknown) => logger.warn({ err: error }, "sweeping for pending deliveries without a queue message failed; trying again next time"))
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, "sweeping for pending deliveries without a queue message failed; trying again next time"),
+      )
       .finally(() => (sweeping = undefined));
   }, sweepIntervalMs(leaseMs)).unref();
 
@@ -87,7 +101,7 @@ export function startOutboxRelay(store: Store, js: JetStreamClient, prefix: stri
         failures = 0;
         lastError = undefined;
         if (moved === RELAY_BATCH) continue;
-        await waker.sleep(RELAY_POLL_MS);
+        await waker.sleep(pollMs);
       } catch (error) {
         failures++;
         lastError = error;
