@@ -46,7 +46,7 @@ describe.each(fixtureBackends())("webhook-ids ($kind)", ({ open }) => {
 
   it("parses only the msg_<ULID>_<hook id> form", () => {
     expect(parseMessageId(`msg_${ULID}_42`)).toEqual({ ulid: ULID, hookId: 42 });
-    for (const other of [`msg_${ULID}_0`, `msg_${ULID}_`, `msg_${ULID.toLowerCase()}_4`, `msg_${ULID}x_4`, `msg_${ULID}_4_`, "msg_12", `msg_${ULID.slice(1)}U_4`])
+    for (const other of [`xmsg_${ULID}_4`, `msg_${ULID}_0`, `msg_${ULID}_`, `msg_${ULID.toLowerCase()}_4`, `msg_${ULID}x_4`, `msg_${ULID}_4_`, "msg_12", `msg_${ULID.slice(1)}U_4`])
       expect(parseMessageId(other)).toBeUndefined();
   });
 });
