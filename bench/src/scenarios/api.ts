@@ -72,13 +72,17 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
     serverPid,
   });
   // Single publishes, one event per request as producers publish (issue 20):
-  // the hook above matches, so each event also writes one delivery (no worker runs here).
+  // an account of their own with one hook, so each event writes one delivery
+  // (no worker runs here). On the account above, every hook the POST run made
+  // matched too: thousands of deliveries per event, and a figure of the fan-out.
+  const publisherKey = await createAccountKey(hookline, "bench-api-publish");
+  await createHook(hookline.url, publisherKey, target, newSecret());
   const publish = await loadTest({
     url: `${hookline.url}/v1/events`,
     seconds: config.apiShortSeconds,
     connections: config.publishers,
     method: "POST",
-    headers: { ...auth, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${publisherKey}`, "content-type": "application/json" },
     body: JSON.stringify({ type: "bench.api", subject: "order-1", data: { order: 1, items: [{ sku: "a-1", qty: 2 }], note: "x".repeat(200) } }),
     serverPid,
   });
