@@ -3,7 +3,7 @@ import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "../store/accounts.js";
 import { migrateToLatest, openStore, type Store } from "../store/database.js";
-import { openFixtureStore } from "../store/test-fixtures.js";
+import { hookWithDeliveries, openFixtureStore } from "../store/test-fixtures.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
 import type { NewEvent } from "../store/events.js";
 import { messageIdOf } from "../store/message-id-sql.js";
@@ -25,20 +25,7 @@ describe("publish coalescer", () => {
     store = await openStore({ databaseUrl: undefined, dataDir: "memory://", poolSize: 1 });
     await migrateToLatest(store);
     accountId = (await insertAccount(store.db, "a")).id;
-    await store.db
-      .insertInto("hooks")
-      .values({
-        account_id: accountId,
-        url: "http://127.0.0.1:9/",
-        events: ["*"],
-        secret: "123456",
-        retries: 5,
-        is_active: true,
-        http_verb: "post",
-        insecure_ssl: false,
-        failed: false,
-      })
-      .execute();
+    await hookWithDeliveries(store, accountId, 0, { failed: false });
   });
   afterAll(() => store?.close());
 

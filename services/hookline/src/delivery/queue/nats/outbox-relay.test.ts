@@ -11,6 +11,10 @@ import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from ".
 import { startOutboxRelay } from "./outbox-relay.js";
 import { disableOutbox, enableOutbox } from "./outbox-triggers.js";
 
+type LogLine = { msg: string; err?: unknown };
+/** A warn-level logger whose lines land, parsed, in `lines`. */
+const loggerInto = (lines: LogLine[]) => createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) });
+
 const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 /** Longer than any test: a row moves only on the wake under test, never on the relay's poll. */
 const LONG_POLL = { pollMs: 600_000 };
@@ -103,14 +107,8 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: `${prefix}_other`, subjects: [names.subjects] });
     await outbox(prefix, [3]);
-    const lines: Array<{ msg: string; err?: unknown }> = [];
-    const relay = startOutboxRelay(
-      store,
-      jetstream(nc),
-      prefix,
-      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
-      60_000,
-    );
+    const lines: LogLine[] = [];
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, loggerInto(lines), 60_000);
     try {
       await expect.poll(() => relay.lastError, { timeout: 5_000, interval: 20 }).toBeDefined();
       // Past the second and third tries (backoff 200 ms, 400 ms): still one line.
@@ -179,17 +177,11 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
 
   it("a sweep that fails is logged with its error and tried again at the next tick", async () => {
     const prefix = await prefixOf();
-    const lines: Array<{ msg: string; err?: unknown }> = [];
+    const lines: LogLine[] = [];
     // The triggers cannot be made while their function is missing: the sweep's enableOutbox throws.
     await sql`alter function delivery_outbox_on_insert() rename to delivery_outbox_on_insert_away`.execute(store.db);
     let renamed = true;
-    const relay = startOutboxRelay(
-      store,
-      jetstream(nc),
-      prefix,
-      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
-      1_000,
-    );
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, loggerInto(lines), 1_000);
     try {
       const failed = "sweeping for pending deliveries without a queue message failed; trying again next time";
       await expect.poll(() => lines.find((line) => line.msg === failed), { timeout: 10_000, interval: 20 }).toBeDefined();
@@ -253,14 +245,8 @@ describe.each(fixtureBackends().slice(-1))("outbox relay ($kind)", ({ open }) =>
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: `${prefix}_other`, subjects: [jetStreamNames(prefix).subjects] });
     await outbox(prefix, [3]);
-    const lines: Array<{ msg: string }> = [];
-    const relay = startOutboxRelay(
-      store,
-      jetstream(nc),
-      prefix,
-      createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) }),
-      60_000,
-    );
+    const lines: LogLine[] = [];
+    const relay = startOutboxRelay(store, jetstream(nc), prefix, loggerInto(lines), 60_000);
     try {
       // Each NOTIFY cuts the backoff short: another pass, another failure.
       await expect
