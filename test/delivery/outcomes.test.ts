@@ -188,7 +188,7 @@ describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
     // What was received is the whole body, byte for byte.
     expect(receiver.requests.find((r) => r.url === "/surrogate")!.body).toBe(JSON.stringify({ s }));
   });
-  it("logs what was sent byte for byte: the event's data by reference (not copied into the attempt row), custom_data merged in as a copy", async () => {
+  it("logs what was sent byte for byte: the event's data and derivable headers by reference (not copied into the attempt row), custom_data merged in as a copy", async () => {
     // Exact text: spacing, key order and a number past 2^53 as the producer wrote them.
     const dataText = '{ "n" : 12345678901234567890, "z": 1, "a": [1.50] }';
     const plain = await api.call("POST", "/v1/hooks", { body: { url: `${receiver.url}/by-ref`, events: ["t.by-ref"] } });
@@ -204,15 +204,25 @@ describe.each(testBackends())("delivery outcomes ($kind)", (backend) => {
     expect(sentPlain.attempts[0].request_body).toBe(receiver.requests.find((r) => r.url === "/by-ref")!.body);
     expect(sentMerged.attempts[0].request_body).toBe(receiver.requests.find((r) => r.url === "/by-ref-merged")!.body);
     expect(sentMerged.attempts[0].request_body).not.toBe(dataText);
-    // At the row: the plain attempt holds no copy of the data, the merged one does.
+    // Every header the receiver got from Hookline is in the log as sent, derived or stored.
+    for (const [path, sent] of [["/by-ref", sentPlain], ["/by-ref-merged", sentMerged]] as const) {
+      const received = receiver.requests.find((r) => r.url === path)!.headers;
+      for (const [name, value] of Object.entries(sent.attempts[0].request_headers as Record<string, string>)) expect(received[name], `${path} ${name}`).toBe(value);
+      for (const name of ["content-type", "accept-encoding", "hookline-event-type", "webhook-id", "webhook-timestamp", "webhook-signature", "user-agent"]) {
+        expect(sent.attempts[0].request_headers[name], `${path} ${name}`).toBe(received[name]);
+      }
+    }
+    // At the row: the plain attempt holds no copy of the data or of the derivable headers, the merged one does.
     const rows = await stack.database.store.db
       .selectFrom("delivery_attempts")
-      .select(["delivery_id", "request_body", "request_body_from_event"])
+      .select(["delivery_id", "request_body", "request_from_event", "request_headers"])
       .where("delivery_id", "in", [sentPlain.id, sentMerged.id])
       .execute();
     const row = (id: number) => rows.find((r) => Number(r.delivery_id) === id);
-    expect(row(sentPlain.id)).toMatchObject({ request_body: null, request_body_from_event: true });
-    expect(row(sentMerged.id)).toMatchObject({ request_body_from_event: false });
+    expect(row(sentPlain.id)).toMatchObject({ request_body: null, request_from_event: true });
+    expect(Object.keys(row(sentPlain.id)!.request_headers).sort()).toEqual(["user-agent", "webhook-signature", "webhook-timestamp"]);
+    expect(row(sentMerged.id)).toMatchObject({ request_from_event: false });
+    expect(row(sentMerged.id)!.request_headers["webhook-id"]).toBe(sentMerged.attempts[0].request_headers["webhook-id"]);
     expect(row(sentMerged.id)!.request_body).toContain('"tenant"');
   });
 });

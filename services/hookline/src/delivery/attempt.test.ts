@@ -39,7 +39,7 @@ describe("attemptDelivery", () => {
       outcome: "failed",
       exhausted: true,
       // What was sent was the event's data: logged by reference (outcome.ts).
-      attempt: { error_kind: "timeout", error: "attempt deadline of 300 ms exceeded", request_body: null, request_body_from_event: true, response_status: null },
+      attempt: { error_kind: "timeout", error: "attempt deadline of 300 ms exceeded", request_body: null, request_from_event: true, response_status: null },
     });
   });
 

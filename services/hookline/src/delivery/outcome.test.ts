@@ -36,7 +36,7 @@ describe("outcomeOf", () => {
         duration_ms: 12,
         request_headers: { "webhook-id": "msg_1" },
         request_body: '{"a":1}',
-        request_body_from_event: false,
+        request_from_event: false,
         response_status: 204,
         response_headers: { "content-type": "text/plain" },
         response_body: "ok",
@@ -65,17 +65,27 @@ describe("outcomeOf", () => {
     expect(get.attempt!.request_body).toBe("http://127.0.0.1:9/in?a=1");
   });
 
-  it("logs a body that was the event's data, whole, by reference instead of copying it (issue 20); a cut one, a changed one and a GET's query keep their copy", () => {
-    const sentAsIs = outcomeOf({ ...row, data_json: post.body }, post, answer({}), config);
-    expect(sentAsIs.attempt).toMatchObject({ request_body: null, request_body_from_event: true });
+  it("logs a request made from the event as it is by reference instead of copying it (issue 20); a cut body, a changed one, a GET's query and a header not as derived keep their copies", () => {
+    const derived = { "content-type": "application/json", "accept-encoding": "identity", "hookline-event-type": "build.done", "webhook-id": "msg_1" };
+    const fromEvent = { ...row, data_json: post.body, event_type: "build.done", message_id: "msg_1" };
+    const sent = { ...post, headers: { ...derived, "webhook-signature": "v1,abc", "webhook-timestamp": "1765000000" } };
+    const sentAsIs = outcomeOf(fromEvent, sent, answer({}), config);
+    // The derived headers are left out; the signature and timestamp (not derivable) stay.
+    expect(sentAsIs.attempt).toMatchObject({ request_body: null, request_from_event: true });
+    expect(sentAsIs.attempt!.request_headers).toEqual({ "webhook-signature": "v1,abc", "webhook-timestamp": "1765000000" });
     // The hook's last_context is one row per hook, not per attempt: it keeps its copy.
     expect(sentAsIs.hook.last_context).toBe(post.body);
+    for (const [name, value] of Object.entries({ "content-type": "text/plain", "accept-encoding": "gzip", "hookline-event-type": "other", "webhook-id": "msg_2" })) {
+      const unlike = outcomeOf(fromEvent, { ...sent, headers: { ...sent.headers, [name]: value } }, answer({}), config).attempt!;
+      expect(unlike, name).toMatchObject({ request_body: post.body, request_from_event: false });
+      expect(unlike.request_headers[name], name).toBe(value);
+    }
     const long = `"${"x".repeat(5000)}"`;
-    expect(outcomeOf({ ...row, data_json: long }, { ...post, body: long }, answer({}), config).attempt).toMatchObject({ request_body: long.slice(0, 4096), request_body_from_event: false });
-    expect(outcomeOf({ ...row, data_json: '{"a":1 }' }, post, answer({}), config).attempt).toMatchObject({ request_body: '{"a":1}', request_body_from_event: false });
-    const get = outcomeOf({ ...row, data_json: "a=1" }, { url: "http://127.0.0.1:9/in?a=1", method: "GET", body: "a=1", headers: {} }, answer({}), config);
-    expect(get.attempt).toMatchObject({ request_body: "http://127.0.0.1:9/in?a=1", request_body_from_event: false });
-    expect(withNoteForUnstorable(sentAsIs, new Error("refused")).attempt).toMatchObject({ request_body: null, request_body_from_event: false });
+    expect(outcomeOf({ ...fromEvent, data_json: long }, { ...sent, body: long }, answer({}), config).attempt).toMatchObject({ request_body: long.slice(0, 4096), request_from_event: false });
+    expect(outcomeOf({ ...fromEvent, data_json: '{"a":1 }' }, sent, answer({}), config).attempt).toMatchObject({ request_body: '{"a":1}', request_from_event: false });
+    const get = outcomeOf({ ...fromEvent, data_json: "a=1" }, { url: "http://127.0.0.1:9/in?a=1", method: "GET", body: "a=1", headers: derived }, answer({}), config);
+    expect(get.attempt).toMatchObject({ request_body: "http://127.0.0.1:9/in?a=1", request_from_event: false, request_headers: derived });
+    expect(withNoteForUnstorable(sentAsIs, new Error("refused")).attempt).toMatchObject({ request_body: null, request_from_event: false });
   });
 
   it("treats a body of the cap's length as cut (a UTF-8 sequence cut at its end is dropped), and a shorter one as whole (the same bytes are binary)", () => {

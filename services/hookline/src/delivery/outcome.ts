@@ -1,6 +1,7 @@
 import type { DeliveryConfig } from "../config.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
+import { FROM_EVENT_HEADERS } from "../store/deliveries.js";
 import { storableBody, storableText } from "../store/storable-text.js";
 import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
@@ -17,9 +18,11 @@ const CONTEXT_CAP = 4096;
  * `Retry-After` on 429/503) until the hook's `retries` are spent, and then
  * marks the hook `failed`.
  *
- * What was sent is logged as its first 4 KiB (`request_body`), or, when it
- * was the event's data unchanged and whole, by reference
- * (`request_body_from_event`: the reader takes `events.data`).
+ * What was sent is logged as its first 4 KiB (`request_body`) and its
+ * headers, or, when it was the event's data unchanged and whole with the
+ * headers the event and delivery determine, by reference
+ * (`request_from_event`: the reader takes `events.data` and derives
+ * FROM_EVENT_HEADERS, store/deliveries.ts; the row keeps the other headers).
  *
  * This is where what a receiver sent becomes the attempt's record: its body
  * (storableBody: text, or base64 when binary), header names and values and
@@ -27,23 +30,24 @@ const CONTEXT_CAP = 4096;
  * answer can break the outcome statement (issue 25).
  */
 export function outcomeOf(
-  // data_json: the event's data; absent when the request was not made from it (unsentOutcome).
-  claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries"> & { data_json?: string },
+  // data_json, event_type, message_id: what the request was made from; absent when it was not (unsentOutcome).
+  claimed: Pick<ClaimedDelivery, "id" | "hook_id" | "attempts" | "retry_base" | "retries"> & Partial<Pick<ClaimedDelivery, "data_json" | "event_type" | "message_id">>,
   request: OutgoingRequest,
   result: AttemptResult,
   config: Pick<DeliveryConfig, "retryScheduleMs" | "retryAfterMaxSeconds">,
 ): DeliveryOutcome {
   const context = storableText(logPrefix(request.method === "GET" ? request.url : request.body, CONTEXT_CAP));
   // Most attempts send the event's data as it is: the log points at it instead of copying it (issue 20).
-  const fromEvent = request.method === "POST" && request.body === claimed.data_json && context === request.body;
+  const fromEvent =
+    request.method === "POST" && request.body === claimed.data_json && context === request.body && headersDerivable(request.headers, claimed);
   const received = result.body === null ? null : storableBody(result.body, result.body.length >= RESPONSE_BODY_CAP_BYTES);
   const error = result.error === null ? null : storableText(result.error);
   const attempt = {
     attempted_at: result.startedAt.toISOString(),
     duration_ms: result.durationMs,
-    request_headers: storableHeaders(request.headers),
+    request_headers: storableHeaders(fromEvent ? withoutDerived(request.headers) : request.headers),
     request_body: fromEvent ? null : context,
-    request_body_from_event: fromEvent,
+    request_from_event: fromEvent,
     response_status: result.status,
     response_headers: result.status === null ? null : storableHeaders(result.headers),
     response_body: received?.body ?? null,
@@ -73,6 +77,22 @@ export function outcomeOf(
   };
 }
 
+/** Whether each of FROM_EVENT_HEADERS (store/deliveries.ts) is exactly what the attempt log will derive for this delivery. */
+function headersDerivable(headers: Record<string, string>, claimed: Partial<Pick<ClaimedDelivery, "event_type" | "message_id">>): boolean {
+  return (
+    headers["content-type"] === "application/json" &&
+    headers["accept-encoding"] === "identity" &&
+    headers["hookline-event-type"] === claimed.event_type &&
+    headers["webhook-id"] === claimed.message_id
+  );
+}
+
+function withoutDerived(headers: Record<string, string>): Record<string, string> {
+  const kept = { ...headers };
+  for (const name of FROM_EVENT_HEADERS) delete kept[name];
+  return kept;
+}
+
 /** Header names and values as storable text (storableText); two names that escape alike keep the later value. */
 function storableHeaders(headers: Record<string, string>): Record<string, string> {
   const stored: Record<string, string> = {};
@@ -98,7 +118,7 @@ export function withNoteForUnstorable(outcome: DeliveryOutcome, refusal: unknown
       ...outcome.attempt,
       request_headers: {},
       request_body: null,
-      request_body_from_event: false,
+      request_from_event: false,
       response_headers: outcome.attempt.response_headers && {},
       response_body: note,
       response_body_encoding: "text",

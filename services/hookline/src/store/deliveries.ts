@@ -79,9 +79,19 @@ export async function findDelivery(db: Db, accountId: string, id: number): Promi
 }
 
 /**
+ * The request headers an attempt made from its event as it is does not store
+ * (`request_from_event`, issue 20): listAttempts derives them — fixed values,
+ * the event's type and the delivery's webhook-id — exactly as
+ * delivery/request.ts buildRequest sets them, and delivery/outcome.ts leaves
+ * them out only when they are exactly that.
+ */
+export const FROM_EVENT_HEADERS = ["content-type", "accept-encoding", "hookline-event-type", "webhook-id"] as const;
+
+/**
  * A delivery's attempts, oldest first, each with what it sent: an attempt
- * that sent the event's data as it is stores it by reference
- * (`request_body_from_event`), and gets the event's data back here.
+ * made from the event as it is (`request_from_event`) stores neither the
+ * body nor FROM_EVENT_HEADERS, and gets them back here from the event and
+ * the delivery.
  */
 export async function listAttempts(db: Db, deliveryId: number): Promise<DeliveryAttemptRow[]> {
   return db
@@ -93,8 +103,7 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
       "a.delivery_id",
       "a.attempted_at",
       "a.duration_ms",
-      "a.request_headers",
-      "a.request_body_from_event",
+      "a.request_from_event",
       "a.response_status",
       "a.response_headers",
       "a.response_body",
@@ -102,7 +111,13 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
       "a.error_kind",
       "a.error",
     ])
-    .select(sql<string | null>`coalesce(a.request_body, case when a.request_body_from_event then e.data::text end)`.as("request_body"))
+    .select(sql<string | null>`coalesce(a.request_body, case when a.request_from_event then e.data::text end)`.as("request_body"))
+    .select(
+      // FROM_EVENT_HEADERS, in its order; a stored header of the same name (rows from before they were derived) wins.
+      sql<Record<string, string>>`case when a.request_from_event
+        then jsonb_build_object('content-type', 'application/json', 'accept-encoding', 'identity', 'hookline-event-type', e.type, 'webhook-id', ${messageIdOf("d", "e")}) || a.request_headers
+        else a.request_headers end`.as("request_headers"),
+    )
     .where("a.delivery_id", "=", deliveryId)
     .orderBy("a.id")
     .execute();

@@ -4,9 +4,10 @@ import { openStore, type Store } from "./database.js";
 import { migrationProvider } from "./migrations/index.js";
 
 /*
- * 2026-12-06T0900 (an attempt's request body by reference, issue 20): rows
- * written before it keep their copy; going down writes the event's data back
- * into the rows that pointed at it, so the older release still shows what was sent.
+ * 2026-12-06T0900 (an attempt's request by reference, issue 20): rows
+ * written before it keep their copies; going down writes the event's data
+ * and the derived headers back into the rows that pointed at them, so the
+ * older release still shows what was sent.
  */
 /** Account `a` and one hook of it; returns the hook's id. */
 async function accountWithHook(store: Store): Promise<number> {
@@ -18,7 +19,7 @@ async function accountWithHook(store: Store): Promise<number> {
 }
 
 describe("migrations 2026-12-06T0900 and T0901", () => {
-  it("keeps older attempts' copies, and down copies the event's data into the attempts that referred to it", async () => {
+  it("keeps older attempts' copies, and down copies the event's data and the derived headers into the attempts that referred to them", async () => {
     const store = await openStore({ databaseUrl: undefined, dataDir: "memory://", poolSize: 1 });
     try {
       const migrator = new Migrator({ db: store.db, provider: migrationProvider });
@@ -33,19 +34,24 @@ describe("migrations 2026-12-06T0900 and T0901", () => {
       await attempt("older copy");
 
       expect((await migrator.migrateToLatest()).error).toBeUndefined();
-      await sql`insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body, request_body_from_event)
-        values (${deliveryId}, now(), 1, '{}', null, true)`.execute(store.db);
-      const upRows = await sql<{ request_body: string | null; request_body_from_event: boolean }>`
-        select request_body, request_body_from_event from delivery_attempts order by id`.execute(store.db);
+      await sql`insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body, request_from_event)
+        values (${deliveryId}, now(), 1, '{"webhook-signature": "v1,s"}', null, true)`.execute(store.db);
+      const upRows = await sql<{ request_body: string | null; request_from_event: boolean }>`
+        select request_body, request_from_event from delivery_attempts order by id`.execute(store.db);
       expect(upRows.rows).toEqual([
-        { request_body: "older copy", request_body_from_event: false },
-        { request_body: null, request_body_from_event: true },
+        { request_body: "older copy", request_from_event: false },
+        { request_body: null, request_from_event: true },
       ]);
 
       expect((await migrator.migrateTo("2026-12-06T0100-due-order-index")).error).toBeUndefined();
       const downRows = await sql<Record<string, unknown>>`select * from delivery_attempts order by id`.execute(store.db);
       expect(downRows.rows.map((r) => r.request_body)).toEqual(["older copy", '{ "n" : 1 }']);
-      expect(downRows.rows[0]).not.toHaveProperty("request_body_from_event");
+      const messageId = (await sql<{ message_id: string }>`select message_id from deliveries`.execute(store.db)).rows[0]!.message_id;
+      expect(downRows.rows.map((r) => r.request_headers)).toEqual([
+        {},
+        { "content-type": "application/json", "accept-encoding": "identity", "hookline-event-type": "x", "webhook-id": messageId, "webhook-signature": "v1,s" },
+      ]);
+      expect(downRows.rows[0]).not.toHaveProperty("request_from_event");
     } finally {
       await store.close();
     }

@@ -20,11 +20,11 @@ export interface DeliveryOutcome {
   exhausted?: boolean;
   /** Null for a cancellation (nothing was sent). */
   attempt:
-    | (Omit<DeliveryAttemptRow, "id" | "delivery_id" | "attempted_at" | "response_body_encoding" | "request_body_from_event"> & {
+    | (Omit<DeliveryAttemptRow, "id" | "delivery_id" | "attempted_at" | "response_body_encoding" | "request_from_event"> & {
         attempted_at: string;
         response_body_encoding?: "text" | "base64";
-        /** The body sent was the event's data, whole: `request_body` is null and the log reads the event's (schema.ts). */
-        request_body_from_event?: boolean;
+        /** Made from the event as it is: `request_body` is null and the derived headers left out; the log reads them from the event (schema.ts). */
+        request_from_event?: boolean;
       })
     | null;
   /** The hook's `last_*` and `failed` fields after this outcome. */
@@ -115,7 +115,7 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
     with o as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as o(
         delivery_id bigint, hook_id int, outcome text, next_attempt_at timestamptz, exhausted boolean, attempted boolean,
-        attempted_at timestamptz, duration_ms int, request_headers jsonb, request_body text, request_body_from_event boolean, response_status int,
+        attempted_at timestamptz, duration_ms int, request_headers jsonb, request_body text, request_from_event boolean, response_status int,
         response_headers jsonb, response_body text, response_body_encoding text, error_kind text, error text,
         last_status text, last_reason text, last_context text, failed boolean, deactivate boolean)
     ), d as (
@@ -141,8 +141,8 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
       returning d.id, d.account_id, d.event_id, o.hook_id, o.outcome = 'succeeded' as ok, o.exhausted, o.attempted, o.attempted_at, o.duration_ms,
         o.last_status, o.last_reason, o.last_context, o.failed, o.deactivate
     ), a as (
-      insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body, request_body_from_event, response_status, response_headers, response_body, response_body_encoding, error_kind, error)
-      select o.delivery_id, o.attempted_at, o.duration_ms, o.request_headers, o.request_body, coalesce(o.request_body_from_event, false), o.response_status, o.response_headers, o.response_body,
+      insert into delivery_attempts (delivery_id, attempted_at, duration_ms, request_headers, request_body, request_from_event, response_status, response_headers, response_body, response_body_encoding, error_kind, error)
+      select o.delivery_id, o.attempted_at, o.duration_ms, o.request_headers, o.request_body, coalesce(o.request_from_event, false), o.response_status, o.response_headers, o.response_body,
         coalesce(o.response_body_encoding, 'text'), o.error_kind, o.error
       -- Retention may have pruned the delivery meanwhile. The ids come from
       -- the primary key by = any(array), as above: a plain exists() was

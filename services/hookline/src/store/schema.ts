@@ -168,11 +168,16 @@ export interface DeliveryAttemptTable {
   response_headers: Record<string, string> | null;
   /**
    * What was sent: the body of a POST or the query string of a GET, capped
-   * (4 KiB). Null when `request_body_from_event`: read the event's `data`.
+   * (4 KiB). Null when `request_from_event`: read the event's `data`.
    */
   request_body: string | null;
-  /** The body sent was the event's data, unchanged and whole: stored by reference, not copied (issue 20). */
-  request_body_from_event: Generated<boolean>;
+  /**
+   * The request was made from the event as it is: its body was the event's
+   * data, unchanged and whole, and its FROM_EVENT_HEADERS (delivery/outcome.ts)
+   * are derived by the reader, not stored (issue 20). `request_headers` holds
+   * the rest.
+   */
+  request_from_event: Generated<boolean>;
 }
 
 /** A signed-in dashboard session; the cookie carries the token, this row its SHA-256. */
