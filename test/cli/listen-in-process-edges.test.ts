@@ -34,10 +34,10 @@ describe.each(testBackends())("hookline listen in process, edges ($kind)", (back
     expect(cli.lines).toEqual([]);
   });
 
-  it("reports a redirect as the answer, unfollowed, and the first 4 KiB of a long body; an empty --events is every type", async () => {
+  it("reports a redirect as the answer, unfollowed, and the first 4 KiB of a body longer than a report may carry; an empty --events is every type", async () => {
     const me = await server.newAccount("edges: answers");
     const app = await startLocalApp((n) =>
-      n === 0 ? { status: 302, headers: { location: "/elsewhere" }, body: "moved" } : { status: 200, body: "x".repeat(5_000) },
+      n === 0 ? { status: 302, headers: { location: "/elsewhere" }, body: "moved" } : { status: 200, body: "x".repeat(70_000) },
     );
     const cli = runListen(server, me.key, { "forward-to": app.url, events: " , " });
     try {

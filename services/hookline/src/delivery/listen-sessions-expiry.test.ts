@@ -45,8 +45,16 @@ describe.each(fixtureBackends())("listen session expiry ($kind)", ({ open }) => 
         .executeTakeFirstOrThrow()
     ).later;
 
-  it("an open stream keeps moving its session's expiry; each sweep deletes the sessions left without one", async () => {
+  it("each sweep deletes the sessions left without a stream, from the first session on; an open stream keeps moving its session's expiry", async () => {
     const { listen, logs } = listenService(store, env);
+    const lapse = async (n: number) => {
+      const lapsed = await listen.create(account, {});
+      await expireIn(lapsed.id, -1);
+      await eventually(async () => !(await exists(lapsed.id)) || undefined, `lapsed session ${n} swept`, 8_000);
+    };
+    // No stream yet: creating a session started the sweep.
+    await lapse(1);
+
     const kept = await listen.create(account, { events: ["kept:*"] });
     const client = listenSink();
     const run = (await listen.open(account, kept.id))(client.sink);
@@ -57,11 +65,7 @@ describe.each(fixtureBackends())("listen session expiry ($kind)", ({ open }) => 
     await expireIn(kept.id, 1);
     await eventually(async () => (await expiresAfter(kept.id, 3)) || undefined, "the session's expiry moved by its stream", 4_000);
 
-    for (const n of [1, 2]) {
-      const lapsed = await listen.create(account, {});
-      await expireIn(lapsed.id, -1);
-      await eventually(async () => !(await exists(lapsed.id)) || undefined, `lapsed session ${n} swept`, 8_000);
-    }
+    await lapse(2);
     expect(logs.filter((line) => line.msg === "deleted expired listen sessions").map((line) => line.sessions)).toEqual([1, 1]);
     expect(await exists(kept.id)).toBe(true);
     client.gone();
@@ -69,11 +73,14 @@ describe.each(fixtureBackends())("listen session expiry ($kind)", ({ open }) => 
     await listen.close();
   });
 
-  it("a stopped service sweeps no more, even for a session created as it stopped", async () => {
-    const { listen } = listenService(store, env);
-    const first = await listen.create(account, {});
-    const creating = listen.create(account, {});
-    await listen.close();
+  it("a stopped service sweeps no more, nor starts to for a session created as it stopped", async () => {
+    const { listen: swept } = listenService(store, env);
+    const first = await swept.create(account, {});
+    await swept.close();
+    // The session being created is the service's first: nothing may start sweeping once it has stopped.
+    const { listen: racing } = listenService(store, env);
+    const creating = racing.create(account, {});
+    await racing.close();
     const late = await creating;
     await expireIn(first.id, -1);
     await expireIn(late.id, -1);
