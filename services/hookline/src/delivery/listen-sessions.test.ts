@@ -213,13 +213,21 @@ describe("listen sessions", () => {
     expect(await refusal(listen.remove(account, session.id))).toMatchObject({ kind: "not_found" });
   });
 
-  it("a closed service ends its streams and refuses new sessions and streams", async () => {
+  it("a closed service ends its streams, their deliveries handed back before it answers, and refuses new sessions and streams", async () => {
     const { listen: closing } = listenService(store);
-    const session = await closing.create(account, {});
+    const session = await closing.create(account, { events: ["closing:*"] });
     const client = sink();
     const run = (await closing.open(account, session.id))(client.sink);
     const late = await closing.open(account, session.id);
+    await publish(account.id, "closing:x", "{}");
+    const { delivery_id } = await client.message(1);
+    let ended = false;
+    void run.then(() => (ended = true));
     await closing.close();
+    // The store closes next: nothing of the stream may still be running.
+    expect(ended, "the stream ended before close() answered").toBe(true);
+    const held = await store.db.selectFrom("deliveries").select("locked_by").where("id", "=", delivery_id).executeTakeFirstOrThrow();
+    expect(held.locked_by).toBeNull();
     await run;
     expect(client.sink.signal.aborted, "ended by the service, not the client").toBe(false);
     const stopping = { kind: "unavailable", detail: "Hookline is stopping; reconnect in a moment." };
