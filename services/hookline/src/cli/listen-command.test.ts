@@ -18,6 +18,9 @@ describe("hookline listen's flags", () => {
     ])
       expect(usage).toContain(text);
     expect(usage).toContain("USAGE listen [OPTIONS] --forward-to=<forward_to>");
+    // String options, each taking a value.
+    expect(usage).toMatch(/--events=<events> +Comma-separated/);
+    expect(usage).toMatch(/--url=<url> +The server's URL/);
     expect(usage).toMatch(
       /--forward-to=<forward_to> +Where to forward each delivery, e\.g\. http:\/\/localhost:3000\/webhooks \(Required\)/,
     );
