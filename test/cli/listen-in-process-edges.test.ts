@@ -45,10 +45,18 @@ describe.each(testBackends())("hookline listen in process, edges ($kind)", (back
       expect(cli.lines[0]).toMatch(/^Ready: forwarding \* to /);
       const moved = await publishThrough(server, me.key, "a:moved", {});
       const long = await publishThrough(server, me.key, "a:long", {});
-      const [redirect] = await eventually(async () => ((await attemptsOfEvent(database, moved)).length ? attemptsOfEvent(database, moved) : undefined), 20_000, "the redirect");
+      const [redirect] = await eventually(
+        async () => ((await attemptsOfEvent(database, moved)).length ? attemptsOfEvent(database, moved) : undefined),
+        20_000,
+        "the redirect",
+      );
       expect(redirect).toMatchObject({ status: "pending", response_status: 302, response_body: "moved", error_kind: "status" });
       expect(redirect!.response_headers).toMatchObject({ location: "/elsewhere" });
-      const [capped] = await eventually(async () => ((await attemptsOfEvent(database, long)).length ? attemptsOfEvent(database, long) : undefined), 20_000, "the long answer");
+      const [capped] = await eventually(
+        async () => ((await attemptsOfEvent(database, long)).length ? attemptsOfEvent(database, long) : undefined),
+        20_000,
+        "the long answer",
+      );
       expect(capped).toMatchObject({ status: "succeeded", response_status: 200, response_body: "x".repeat(4096) });
       expect(app.arrivals.map((a) => a.url)).toEqual(["/hooks/in", "/hooks/in"]);
       expect(cli.errors).toEqual([]);
@@ -81,7 +89,10 @@ describe.each(testBackends())("hookline listen in process, edges ($kind)", (back
       expect(exits).toEqual([130]);
       expect(await cli.ended).toBeUndefined();
       expect(cli.lines.at(-1)).toMatch(/^Listen session \d+ removed\.$/);
-      expect(cli.lines.filter((line) => line.includes("a:hanging")), "no answer printed").toEqual([]);
+      expect(
+        cli.lines.filter((line) => line.includes("a:hanging")),
+        "no answer printed",
+      ).toEqual([]);
       expect(cli.errors).toEqual([]);
       expect(await attemptsOfEvent(database, eventId)).toEqual([]);
     } finally {

@@ -87,7 +87,15 @@ export function attemptsOfEvent(database: TestDatabase, eventId: number) {
     .selectFrom("delivery_attempts as a")
     .innerJoin("deliveries as d", "d.id", "a.delivery_id")
     .innerJoin("events as e", "e.id", "d.event_id")
-    .select(["d.status", messageIdOf("d", "e").as("message_id"), "a.response_status", "a.response_body", "a.response_headers", "a.error", "a.error_kind"])
+    .select([
+      "d.status",
+      messageIdOf("d", "e").as("message_id"),
+      "a.response_status",
+      "a.response_body",
+      "a.response_headers",
+      "a.error",
+      "a.error_kind",
+    ])
     .where("d.event_id", "=", eventId)
     .orderBy("a.id")
     .execute();

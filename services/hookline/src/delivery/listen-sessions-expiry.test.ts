@@ -35,7 +35,8 @@ describe.each(fixtureBackends())("listen session expiry ($kind)", ({ open }) => 
       .set({ listen_expires_at: sql`now() + make_interval(secs => ${seconds})` })
       .where("id", "=", id)
       .execute();
-  const exists = async (id: number) => (await store.db.selectFrom("hooks").select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
+  const exists = async (id: number) =>
+    (await store.db.selectFrom("hooks").select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
   const expiresAfter = async (id: number, seconds: number) =>
     (
       await store.db

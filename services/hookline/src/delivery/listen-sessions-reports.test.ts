@@ -55,9 +55,23 @@ describe.each(fixtureBackends())("listen reports as attempts ($kind)", ({ open }
       { status: 300, body: null, duration_ms: 1 },
     ]);
     expect(low).toMatchObject({ status: "pending", response_status: 199, error_kind: "status", error: "HTTP 199" });
-    expect(top).toMatchObject({ status: "succeeded", response_status: 299, response_body: "edge", response_headers: { "x-app": "1" }, error_kind: null, error: null });
+    expect(top).toMatchObject({
+      status: "succeeded",
+      response_status: 299,
+      response_body: "edge",
+      response_headers: { "x-app": "1" },
+      error_kind: null,
+      error: null,
+    });
     // No body and no headers reported: none stored, and no headers is an empty set (a response came).
-    expect(above).toMatchObject({ status: "pending", response_status: 300, response_body: null, response_headers: {}, error_kind: "status", error: "HTTP 300" });
+    expect(above).toMatchObject({
+      status: "pending",
+      response_status: 300,
+      response_body: null,
+      response_headers: {},
+      error_kind: "status",
+      error: "HTTP 300",
+    });
   });
 
   it("keeps the first 4 KiB of a body, and nothing of a report without a status but why (capped)", async () => {
@@ -68,7 +82,13 @@ describe.each(fixtureBackends())("listen reports as attempts ($kind)", ({ open }
       { status: null, error: "e".repeat(2000), duration_ms: 1 },
     ]);
     expect(capped!.response_body).toBe("a".repeat(RESPONSE_BODY_CAP_BYTES));
-    expect(unforwarded).toMatchObject({ response_status: null, response_body: null, response_headers: null, error_kind: "connection", error: "not forwarded: no answer" });
+    expect(unforwarded).toMatchObject({
+      response_status: null,
+      response_body: null,
+      response_headers: null,
+      error_kind: "connection",
+      error: "not forwarded: no answer",
+    });
     expect(long!.error).toBe(`not forwarded: ${"e".repeat(2000)}`.slice(0, 1024));
   });
 
@@ -94,7 +114,8 @@ describe.each(fixtureBackends())("listen reports as attempts ($kind)", ({ open }
     const run = (await service.listen.open(account, session.id))(client.sink);
     await publishTo(store, account.id, "last:x");
     const { delivery_id } = await client.message(1);
-    const counted = async (outcome: string) => (await metrics.deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+    const counted = async (outcome: string) =>
+      (await metrics.deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
     const failedBefore = await counted("failed");
     await service.listen.record(account, session.id, { delivery_id, status: 500, duration_ms: 1 });
     expect((await attemptsOf(store, delivery_id))[0]).toMatchObject({ status: "failed", error: "HTTP 500" });
