@@ -92,7 +92,8 @@ describe.each(fixtureBackends())("listen session expiry ($kind)", ({ open }) => 
   });
 
   it("sends a keep-alive comment once 15 s have passed, and ends a stream whose comment cannot be written", async () => {
-    const { listen } = listenService(store, env);
+    // The default TTL (600 s): the jumps of the clock below expire nothing, on PGlite (whose now() reads it too) either.
+    const { listen } = listenService(store, { HOOKLINE_RETRY_SCHEDULE_MS: "60000" });
     // Only Date is faked, moving with real time: the stream's clock jumps, its timers stay real.
     vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
     try {
