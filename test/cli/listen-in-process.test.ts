@@ -1,11 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { loadConfig } from "@hookline/server";
-import { messageIdOf } from "@hookline/server/store";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { listenCommand } from "../../services/hookline/src/cli/listen-command.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/delivery.js";
 import { testBackends, type TestDatabase } from "../support/databases.js";
+import { attemptsOfEvent, publishThrough, runListen, startLocalApp } from "../support/listen-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { startTcpRelay } from "../support/tcp-relay.js";
 
@@ -13,30 +11,9 @@ import { startTcpRelay } from "../support/tcp-relay.js";
  * `hookline listen` inside the test process against an in-process server
  * (listen.test.ts runs it as a process, which mutation testing cannot see):
  * what it forwards to the local app, what it reports and prints, how it
- * reopens a stream taken over, and how a signal ends it.
+ * reopens a stream taken over, and how a signal ends it. Refusals, redirects,
+ * long bodies, backoff and a second Ctrl-C are listen-in-process-edges.test.ts.
  */
-
-type Arrival = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
-
-/** A local app on loopback: answers each arrival with `answer(n)` (n from 0), recording what came. */
-async function startLocalApp(answer: (n: number) => { status: number; headers?: Record<string, string>; body: Buffer | string }) {
-  const arrivals: Arrival[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const { status, headers, body } = answer(arrivals.length);
-      arrivals.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
-      res.writeHead(status, headers).end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/in`,
-    arrivals,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe.each(testBackends())("hookline listen in process ($kind)", (backend) => {
   let database: TestDatabase;
@@ -52,55 +29,9 @@ describe.each(testBackends())("hookline listen in process ($kind)", (backend) =>
     await database?.dispose();
   });
 
-  /** Starts the command's `run` as citty calls it; `lines` collects what it prints, `stop` is Ctrl-C (a no-op once it ended): waits for it to end. */
-  function listen(key: string, args: { "forward-to": string; events?: string; url?: string }) {
-    const lines: string[] = [];
-    const errors: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));
-    vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
-    // The command's own Ctrl-C handler, called alone. Not process.emit("SIGINT"): signal-exit (a dependency's) listens too,
-    // and when it finds itself the only listener (the command's removed) it re-raises a real SIGINT, killing the test worker.
-    const runnerHandlers = new Set([...process.listeners("SIGINT"), ...process.listeners("SIGTERM")]);
-    const config = loadConfig({ HOOKLINE_API_KEY: key, HOOKLINE_DATA_DIR: "memory://", LOG_LEVEL: "silent" });
-    const command = listenCommand(() => config);
-    const running = command.run!({ args: { _: [], url: server.url, ...args }, rawArgs: [], cmd: command } as never) as Promise<void>;
-    const ended = running.then(
-      () => undefined,
-      (error: unknown) => error as Error,
-    );
-    return {
-      lines,
-      errors,
-      ended,
-      sessionId: async () =>
-        Number(await eventually(async () => lines.join("\n").match(/listen session (\d+)/)?.[1], 10_000, "the session line")),
-      async stop(signal: "SIGINT" | "SIGTERM" = "SIGINT") {
-        for (const handler of process.listeners(signal)) if (!runnerHandlers.has(handler)) (handler as () => void)();
-        const error = await ended;
-        vi.restoreAllMocks();
-        return error;
-      },
-    };
-  }
-
-  const publish = async (key: string, type: string, data: unknown) => {
-    const response = await fetch(`${server.url}/v1/events`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ type, data }),
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as { id: number }).id;
-  };
-  const attemptsOf = (eventId: number) =>
-    database.store.db
-      .selectFrom("delivery_attempts as a")
-      .innerJoin("deliveries as d", "d.id", "a.delivery_id")
-      .innerJoin("events as e", "e.id", "d.event_id")
-      .select(["d.status", messageIdOf("d", "e").as("message_id"), "a.response_status", "a.response_body", "a.response_headers", "a.error", "a.error_kind"])
-      .where("d.event_id", "=", eventId)
-      .orderBy("a.id")
-      .execute();
+  const listen = (key: string, args: { "forward-to": string; events?: string; url?: string }) => runListen(server, key, args);
+  const publish = (key: string, type: string, data: unknown) => publishThrough(server, key, type, data);
+  const attemptsOf = (eventId: number) => attemptsOfEvent(database, eventId);
 
   it("forwards each delivery of the chosen types as signed, reports the local app's answer byte for byte, and a signal removes the session", async () => {
     const me = await server.newAccount("in-process listener");

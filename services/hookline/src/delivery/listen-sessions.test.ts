@@ -1,30 +1,25 @@
 import { createHmac } from "node:crypto";
-import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../config.js";
-import { HooklineError } from "../domain/errors.js";
-import { createLogger } from "../logger.js";
-import { createSecretBox } from "../signing/secret-box.js";
 import { signingKeyOf } from "../signing/secret.js";
 import { insertAccount } from "../store/accounts.js";
 import type { Store } from "../store/database.js";
-import { insertEventBatch } from "../store/event-batch.js";
-import { subscriptionPatternsFor } from "../store/hooks.js";
 import { openFixtureStore } from "../store/test-fixtures.js";
-import { createListenSessions, type ListenDeliveryMessage, type ListenSessions, type ListenSink } from "./listen-sessions.js";
+import type { ListenSessions } from "./listen-sessions.js";
+import { attemptsOf as storedAttempts, eventually, listenService, listenSink as sink, publishTo, refusal } from "./test-fixtures.js";
 
 /**
  * The listen sessions' server side called directly on PGlite: a stream
  * hands each due delivery to its sink as the signed request, the client's
  * report becomes the attempt, and a newer stream, a removal or a stop ends
- * it. The CLI over HTTP is test/cli/listen-in-process.test.ts.
+ * it. The CLI over HTTP is test/cli/listen-in-process.test.ts; the report's
+ * details, takeovers across processes, expiry and keep-alives are
+ * listen-sessions-*.test.ts.
  */
 describe("listen sessions", () => {
   let store: Store;
   let account: { id: string; name: string };
   let stranger: { id: string; name: string };
   let listen: ListenSessions;
-  const nextUlid = monotonicFactory();
 
   beforeAll(async () => {
     const opened = await openFixtureStore();
@@ -32,63 +27,15 @@ describe("listen sessions", () => {
     account = { id: opened.accountId, name: "a" };
     stranger = { id: (await insertAccount(store.db, "b")).id, name: "b" };
     // A short attempt deadline (a result not posted in time is a timeout) and retries at once.
-    const config = loadConfig({
-      HOOKLINE_DATA_DIR: "memory://",
-      LOG_LEVEL: "silent",
-      HOOKLINE_DELIVERY_TIMEOUT_MS: "1500",
-      HOOKLINE_LEASE_MS: "10000",
-      HOOKLINE_RETRY_SCHEDULE_MS: "100",
-    });
-    listen = createListenSessions({ store, config, secrets: createSecretBox(Buffer.alloc(32, 7)), logger: createLogger("silent") });
+    ({ listen } = listenService(store, { HOOKLINE_DELIVERY_TIMEOUT_MS: "1500", HOOKLINE_LEASE_MS: "10000", HOOKLINE_RETRY_SCHEDULE_MS: "100" }));
   });
   afterAll(async () => {
     await listen?.close();
     await store?.close();
   });
 
-  /** A sink collecting what the stream writes; `gone` is the client going away. */
-  function sink() {
-    const client = new AbortController();
-    const messages: ListenDeliveryMessage[] = [];
-    const waiters: Array<() => void> = [];
-    const written: ListenSink = {
-      async delivery(message) {
-        messages.push(message);
-        for (const wake of waiters.splice(0)) wake();
-      },
-      async keepAlive() {},
-      signal: client.signal,
-    };
-    return {
-      sink: written,
-      messages,
-      gone: () => client.abort(),
-      /** The `n`th message (from 1), once written. */
-      async message(n: number): Promise<ListenDeliveryMessage> {
-        while (messages.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
-        return messages[n - 1]!;
-      },
-    };
-  }
-  const publish = async (accountId: string, type: string, dataText: string) => {
-    const [outcome] = await insertEventBatch(store.db, [
-      { accountId, type, subjectType: null, subject: null, dataText, ulid: nextUlid(), patterns: subscriptionPatternsFor(type) },
-    ]);
-    return outcome!.ok ? outcome!.event.id : 0;
-  };
-  const attemptsOf = (deliveryId: number) =>
-    store.db
-      .selectFrom("delivery_attempts as a")
-      .innerJoin("deliveries as d", "d.id", "a.delivery_id")
-      .select(["d.status", "a.response_status", "a.response_body", "a.response_headers", "a.error_kind", "a.error", "a.duration_ms"])
-      .where("a.delivery_id", "=", deliveryId)
-      .orderBy("a.id")
-      .execute();
-  const refusal = (attempt: Promise<unknown>) =>
-    attempt.then(
-      () => undefined,
-      (e: unknown) => (e instanceof HooklineError ? { kind: e.kind, detail: e.detail } : e),
-    );
+  const publish = (accountId: string, type: string, dataText: string) => publishTo(store, accountId, type, dataText);
+  const attemptsOf = (deliveryId: number) => storedAttempts(store, deliveryId);
 
   it("creates a session of the chosen types (every type by default) named after where it forwards, expiring after the TTL", async () => {
     const all = await listen.create(account, {});
@@ -156,7 +103,7 @@ describe("listen sessions", () => {
     await running;
   });
 
-  it("records a failed report as a retry, sent again on the stream as the next attempt; no report in time is a timeout", async () => {
+  it("records a failed report as a retry, sent again on the stream as the next attempt", async () => {
     const session = await listen.create(account, { events: ["retry:*"] });
     const client = sink();
     const running = (await listen.open(account, session.id))(client.sink);
@@ -184,30 +131,38 @@ describe("listen sessions", () => {
       error: "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:3000",
       duration_ms: 2,
     });
-    const third = await client.message(3);
-    expect(third.attempt).toBe(3);
-    // No report: the attempt deadline (2 × 1500 ms) ends it.
-    const attempts = await (async () => {
-      for (;;) {
-        const rows = await attemptsOf(first.delivery_id);
-        if (rows.length === 3) return rows;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
-    expect(attempts[1]).toMatchObject({
+    expect((await client.message(3)).attempt).toBe(3);
+    expect((await attemptsOf(first.delivery_id))[1]).toMatchObject({
       response_status: null,
       response_body: null,
       response_headers: null,
       error_kind: "connection",
       error: "not forwarded: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:3000",
     });
-    expect(attempts[2]).toMatchObject({
-      response_status: null,
-      error_kind: "timeout",
-      error: "no result from the listen client within 3000 ms",
-    });
     client.gone();
     await running;
+  });
+
+  it("records no report within the attempt deadline as a timeout", async () => {
+    // The shortest deadline there is (2 × 100 ms), on a service of its own.
+    const { listen: hasty } = listenService(store, { HOOKLINE_DELIVERY_TIMEOUT_MS: "100", HOOKLINE_RETRY_SCHEDULE_MS: "60000" });
+    const session = await hasty.create(account, { events: ["slow:*"] });
+    const client = sink();
+    const running = (await hasty.open(account, session.id))(client.sink);
+    await publish(account.id, "slow:me", "{}");
+    const { delivery_id } = await client.message(1);
+    const [attempt] = await eventually(async () => {
+      const rows = await attemptsOf(delivery_id);
+      return rows.length > 0 ? rows : undefined;
+    }, "the timed-out attempt");
+    expect(attempt).toMatchObject({ status: "pending", response_status: null, error_kind: "timeout", error: "no result from the listen client within 200 ms" });
+    // Measured from the moment it was sent: at least the deadline, not a timestamp's worth.
+    expect(attempt!.duration_ms).toBeGreaterThanOrEqual(200);
+    expect(attempt!.duration_ms).toBeLessThan(60_000);
+    expect(await hasty.take(account.id, session.id, { delivery_id, status: 200, duration_ms: 1 }), "too late").toBe(false);
+    client.gone();
+    await running;
+    await hasty.close();
   });
 
   it("refuses another account's session, and a result no stream of this session waits for", async () => {
@@ -258,14 +213,21 @@ describe("listen sessions", () => {
     expect(await refusal(listen.remove(account, session.id))).toMatchObject({ kind: "not_found" });
   });
 
-  it("a closed service ends its streams and refuses new sessions and streams", async () => {
-    const config = loadConfig({ HOOKLINE_DATA_DIR: "memory://", LOG_LEVEL: "silent" });
-    const closing = createListenSessions({ store, config, secrets: createSecretBox(Buffer.alloc(32, 7)), logger: createLogger("silent") });
-    const session = await closing.create(account, {});
+  it("a closed service ends its streams, their deliveries handed back before it answers, and refuses new sessions and streams", async () => {
+    const { listen: closing } = listenService(store);
+    const session = await closing.create(account, { events: ["closing:*"] });
     const client = sink();
     const run = (await closing.open(account, session.id))(client.sink);
     const late = await closing.open(account, session.id);
+    await publish(account.id, "closing:x", "{}");
+    const { delivery_id } = await client.message(1);
+    let ended = false;
+    void run.then(() => (ended = true));
     await closing.close();
+    // The store closes next: nothing of the stream may still be running.
+    expect(ended, "the stream ended before close() answered").toBe(true);
+    const held = await store.db.selectFrom("deliveries").select("locked_by").where("id", "=", delivery_id).executeTakeFirstOrThrow();
+    expect(held.locked_by).toBeNull();
     await run;
     expect(client.sink.signal.aborted, "ended by the service, not the client").toBe(false);
     const stopping = { kind: "unavailable", detail: "Hookline is stopping; reconnect in a moment." };
