@@ -152,6 +152,30 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
     expect((await limited.request(`${ORIGIN}/v1/hooks`, { headers: { authorization: `Bearer ${keyA}` } })).status).toBe(429);
   });
 
+  it("answers text PostgreSQL cannot store (U+0000) in a search, a filter or a form with a 400 naming the field, not a 500", async () => {
+    const a = await session(keyA);
+    for (const [path, field] of [
+      ["/dashboard/events?q=msg_%00", "query.q"],
+      ["/dashboard/events?q=order%00", "query.q"],
+      ["/dashboard/events?type=a%00", "query.type"],
+    ] as const) {
+      const page = await a.get(path);
+      expect(page.status, path).toBe(400);
+      expect(await page.text(), path).toContain(field);
+    }
+    for (const [path, fields, field] of [
+      ["/dashboard/hooks", { url: "http://127.0.0.1:9/n", events: "*", name: "a\u0000b" }, "body.name"],
+      ["/dashboard/hooks", { url: "http://127.0.0.1:9/n\u0000", events: "*" }, "body.url"],
+      [`/dashboard/hooks/${hookA.id}/edit`, { url: "http://127.0.0.1:9/a", events: "*", name: "a\u0000b" }, "body.name"],
+      ["/dashboard/keys", { name: "k\u0000" }, "body.name"],
+    ] as const) {
+      const answer = await a.post(path, fields);
+      expect(answer.status, `${path} ${field}`).toBe(400);
+      expect(await answer.text(), path).toContain(field);
+    }
+    expect((await post("/dashboard/sign-in", { api_key: "hl_\u0000" })).status).toBe(400);
+  });
+
   it("ends the session on sign-out", async () => {
     const a = await session(keyA);
     const out = await post("/dashboard/sign-out", { _csrf: a.csrf }, { origin: ORIGIN, cookie: a.cookie });

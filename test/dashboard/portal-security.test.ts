@@ -150,4 +150,14 @@ describe.each(testBackends())("customer portal safety on $kind", (backend) => {
       .where("deliveries.hook_id", "=", a.hook).where("events.type", "=", "invoice.failed").executeTakeFirstOrThrow();
     expect((await s.get(`/portal/deliveries/${failed.id}`)).status).toBe(404);
   });
+
+  it("answers a search or form field PostgreSQL cannot store (U+0000) with a 400 naming it, not a 500", async () => {
+    const s = await open(a.id);
+    const search = await s.get("/portal/events?q=msg_%00");
+    expect(search.status).toBe(400);
+    expect(await search.text()).toContain("query.q");
+    const edit = await s.post(`/portal/hooks/${a.hook}/edit`, { url: "http://127.0.0.1:9/alpha", events: "*", name: "a\u0000b" });
+    expect(edit.status).toBe(400);
+    expect(await edit.text()).toContain("body.name");
+  });
 });

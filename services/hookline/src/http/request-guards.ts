@@ -59,6 +59,29 @@ export function bodyGuards(maxBytes: number): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * The dashboard's and portal's share of those rules: the path, the query
+ * string and every field of a posted form hold only text PostgreSQL can
+ * store, else 400 naming `path`, `query.<name>` or `body.<name>`. Without it
+ * a U+0000 in a search box or a hook's name reached a statement and the page
+ * was a 500.
+ */
+export function formGuards(): MiddlewareHandler {
+  return async (c, next) => {
+    checkPathAndQuery(c.req.url);
+    if (METHODS_WITH_BODY.has(c.req.method)) {
+      // parseBody caches what it read: the handlers' own parseBody gets the same fields.
+      for (const [name, value] of Object.entries(await c.req.parseBody({ all: true }))) {
+        for (const text of [name, ...(Array.isArray(value) ? value : [value])]) {
+          const why = typeof text === "string" ? unstorableText(text) : undefined;
+          if (why) throw badInput({ path: `body.${name}`, message: why });
+        }
+      }
+    }
+    await next();
+  };
+}
+
 /** The request's Content-Encoding codings, refused with a 415 naming the first one Hookline does not decode. */
 function requestCodings(c: Context<AppEnv>): string[] {
   const codings = contentCodings(c.req.header("content-encoding"));

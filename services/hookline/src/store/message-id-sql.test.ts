@@ -44,6 +44,11 @@ describe.each(fixtureBackends())("webhook-ids ($kind)", ({ open }) => {
     expect(await found(`msg_${ULID}_${otherHook}`)).toEqual([]);
   });
 
+  it("finds nothing, and fails nothing, for a webhook-id whose hook id no hook can have (hooks.id is an integer)", async () => {
+    for (const q of [`msg_${ULID}_2147483648`, `msg_${ULID}_99999999999`, `msg_${ULID}_999999999999999`]) expect.soft(await found(q).catch(String), q).toEqual([]);
+    expect(parseMessageId(`msg_${ULID}_2147483647`)).toEqual({ ulid: ULID, hookId: 2147483647 });
+  });
+
   it("parses only the msg_<ULID>_<hook id> form", () => {
     expect(parseMessageId(`msg_${ULID}_42`)).toEqual({ ulid: ULID, hookId: 42 });
     for (const other of [`xmsg_${ULID}_4`, `msg_${ULID}_0`, `msg_${ULID}_`, `msg_${ULID.toLowerCase()}_4`, `msg_${ULID}x_4`, `msg_${ULID}_4_`, "msg_12", `msg_${ULID.slice(1)}U_4`])

@@ -13,8 +13,16 @@ export function messageIdOf(delivery: string, event: string): RawBuilder<string>
   return sql<string>`coalesce(${sql.ref(`${delivery}.message_id`)}, 'msg_' || ${sql.ref(`${event}.message_ulid`)} || '_' || ${sql.ref(`${delivery}.hook_id`)})`;
 }
 
-/** The event ULID and hook id a `webhook-id` of the `msg_<ULID>_<hook id>` form names, or undefined. */
+/** The largest hook id: `hooks.id` is a PostgreSQL `integer` (serial). */
+const MAX_HOOK_ID = 2_147_483_647;
+
+/**
+ * The event ULID and hook id a `webhook-id` of the `msg_<ULID>_<hook id>` form
+ * names, or undefined — also when the hook id is beyond any hook's, which a
+ * query would refuse as out of range for `integer` (a 500 for a typo).
+ */
 export function parseMessageId(messageId: string): { ulid: string; hookId: number } | undefined {
-  const match = /^msg_([0-9A-HJKMNP-TV-Z]{26})_([1-9][0-9]{0,14})$/.exec(messageId);
-  return match ? { ulid: match[1]!, hookId: Number(match[2]) } : undefined;
+  const match = /^msg_([0-9A-HJKMNP-TV-Z]{26})_([1-9][0-9]{0,9})$/.exec(messageId);
+  const hookId = Number(match?.[2]);
+  return match && hookId <= MAX_HOOK_ID ? { ulid: match[1]!, hookId } : undefined;
 }

@@ -54,6 +54,9 @@ const RESEND_PAUSE_MS = 10;
 /** After the database refused a connection, statements fail without trying for this long. */
 const FAIL_FAST_MS = 250;
 
+/** A statement taking a lock its session keeps: it pins its connection until released (executeQuery). */
+const SESSION_LOCK = "pg_advisory_lock(";
+
 /** What the pool's connections share about an outage in progress. */
 interface OutageState {
   failing: unknown;
@@ -83,6 +86,12 @@ class PostgresJsConnection implements DatabaseConnection {
     // connection attempts, one failing after another, and requests would
     // wait seconds for a 503.
     if (!this.#reserved && this.outage.failing && performance.now() < this.outage.until) throw this.outage.failing;
+    // Kysely's migrator takes a session-level advisory lock through one
+    // connection() and unlocks it through the same, after its transaction:
+    // on the pool the two could land on different sessions, and the lock
+    // stayed with a pooled one (the next migration in this process or any
+    // other waited for up to an hour). Pinned here, all three share one.
+    if (!this.#reserved && query.sql.includes(SESSION_LOCK)) await this.reserve();
     let result: RowList<Row[]>;
     for (let attempt = 1; ; attempt++) {
       try {

@@ -14,6 +14,7 @@ import { mountSessionPages } from "./pages.routes.js";
 import { ProblemPage } from "./pages/problem.js";
 import { DASHBOARD_PATH, isHttps, requireCsrfToken, requireSession, type DashboardEnv } from "./session.js";
 import { createSignInHandlers } from "./sign-in.handlers.js";
+import { formGuards } from "../request-guards.js";
 
 const STYLESHEET = readFileSync(new URL("./dashboard.css", import.meta.url), "utf8");
 /** Optional enhancements (Copy buttons); every page works without it. */
@@ -54,6 +55,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
   // origin the browser saw, as HOOKLINE_PUBLIC_URL or X-Forwarded-Proto give it.
   router.use("*", csrf({ origin: (origin, c) => origin === publicOrigin(c, deps.config.publicUrl) }));
   router.use("*", bodyLimit({ maxSize: deps.config.bodyLimitBytes }));
+  router.use("*", formGuards());
 
   router.get("/dashboard.css", (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
   router.get("/dashboard.js", (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }));

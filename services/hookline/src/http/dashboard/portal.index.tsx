@@ -8,6 +8,7 @@ import type { DashboardDeps } from "./dashboard-deps.js";
 import { mountSessionPages } from "./pages.routes.js";
 import { portalCsp, requirePortalSession, startPortalSession } from "./portal-session.js";
 import { requireCsrfToken, type DashboardEnv } from "./session.js";
+import { formGuards } from "../request-guards.js";
 
 /**
  * The customer portal under `/portal`: the dashboard's pages for a
@@ -35,6 +36,7 @@ export function createPortalRouter(deps: DashboardDeps) {
   });
   router.use("*", csrf({ origin: (origin, c) => origin === publicOrigin(c, deps.config.publicUrl) }));
   router.use("*", bodyLimit({ maxSize: deps.config.bodyLimitBytes }));
+  router.use("*", formGuards());
   router.get("/start", async (c) => {
     await startPortalSession(c, deps.store);
     return c.redirect("/portal/hooks", 303);
