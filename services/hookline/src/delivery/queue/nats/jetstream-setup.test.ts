@@ -99,152 +99,27 @@ describe("the queue's stream and consumer", () => {
     expect((await jsm.consumers.info(names.stream, names.consumer)).config.ack_wait).toBe(nanos(7_000));
   });
 
+  it("a process asking for more replicas than the node has takes the stream another process made meanwhile", async () => {
+    const config = fresh({ replicas: 1 });
+    const names = jetStreamNames(config.prefix);
+    // Both find no stream; the second's add (2 replicas, refused by one node) fails after the first's made it.
+    await Promise.all([ensureStream(nc, config, 7_000), ensureStream(nc, { ...config, replicas: 2 }, 7_000)]);
+    expect((await jsm.streams.info(names.stream)).config.num_replicas).toBe(1);
+  });
+
+  it("throws the server's refusal when the consumer cannot be made: a stream of that name without the prefix's subjects", async () => {
+    const config = fresh();
+    const names = jetStreamNames(config.prefix);
+    await jsm.streams.add({ name: names.stream, subjects: [`elsewhere.${config.prefix}`] });
+    await expect(ensureStream(nc, config, 7_000)).rejects.toThrow(/subject/i);
+    await expect(jsm.consumers.info(names.stream, names.consumer)).rejects.toThrow();
+  });
+
   it("removes the stream a prefix names; one already gone is fine", async () => {
     const config = fresh();
     await ensureStream(nc, config, 7_000);
     await removeQueueStream(config);
     await expect(jsm.streams.info(jetStreamNames(config.prefix).stream)).rejects.toThrow();
     await expect(removeQueueStream(config)).resolves.toBeUndefined();
-  });
-});
-
-/** A free loopback TCP port (the OS's pick). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts nats-server with `conf` (its `listen` line added); resolves once its port takes connections. */
-async function startNats(dir: string, name: string, conf: string[]): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, [`listen: "127.0.0.1:${port}"`, ...conf].join("\n"));
-  const child = spawn(NATS_SERVER, ["-c", file], { stdio: "ignore" });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (up) return { port, child };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`nats-server ${name} did not listen on ${port}`);
-}
-
-/**
- * connectQueue against nats-servers of its own (loopback, this run's
- * temporary folder): one asking for a user and password, two asking for TLS
- * with client certificates, whose certificates name an address by IP
- * subjectAltName (made by the openssl CLI).
- */
-describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", () => {
-  const PASSWORD = "p@ss:w/rd 7f3c";
-  let dir: string;
-  const children: ChildProcess[] = [];
-  let authPort: number;
-  let tlsPort: number;
-  let otherTlsPort: number;
-  let tls: NonNullable<QueueConfig["tls"]>;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "hookline-jetstream-setup-"));
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl("req", "-x509", ...ec, "-days", "1", "-subj", "/CN=hookline test CA", "-keyout", "ca.key", "-out", "ca.pem");
-    const sign = (name: string, ext: string) => {
-      writeFileSync(join(dir, `${name}.ext`), ext);
-      openssl("req", ...ec, "-subj", `/CN=hookline ${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`);
-      openssl(
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        `${name}.ext`,
-        "-out",
-        `${name}.pem`,
-      );
-    };
-    sign("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-    // Signed by the same CA, for an address the server is not reached at.
-    sign("other", "subjectAltName=IP:127.0.0.2\nextendedKeyUsage=serverAuth\n");
-    sign("client", "extendedKeyUsage=clientAuth\n");
-    tls = { caFile: join(dir, "ca.pem"), certFile: join(dir, "client.pem"), keyFile: join(dir, "client.key") };
-    const tlsConf = (name: string) =>
-      `tls { cert_file: "${join(dir, `${name}.pem`)}", key_file: "${join(dir, `${name}.key`)}", ca_file: "${tls.caFile}", verify: true, timeout: 2 }`;
-    const started = await Promise.all([
-      startNats(dir, "auth", [`authorization { user: "hookline", password: "${PASSWORD}" }`]),
-      startNats(dir, "tls", [tlsConf("server")]),
-      startNats(dir, "other", [tlsConf("other")]),
-    ]);
-    children.push(...started.map((s) => s.child));
-    [authPort, tlsPort, otherTlsPort] = started.map((s) => s.port) as [number, number, number];
-  }, 30_000);
-  afterAll(() => {
-    for (const child of children) child.kill("SIGKILL");
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const password = encodeURIComponent(PASSWORD);
-  async function connects(config: QueueConfig): Promise<true> {
-    const nc = await connectQueue(config, "jetstream-setup test");
-    await nc.close();
-    return true;
-  }
-
-  it("takes the user and password from the URL, percent-decoded", async () => {
-    expect(await connects(configOf([`nats://hookline:${password}@127.0.0.1:${authPort}`]))).toBe(true);
-  });
-
-  it("takes them from the first URL that has them, and only from it", async () => {
-    const servers = [
-      `nats://127.0.0.1:${authPort}`,
-      `nats://hookline:${password}@127.0.0.1:${authPort}`,
-      `nats://hookline:wrong@127.0.0.1:${authPort}`,
-    ];
-    expect(await connects(configOf(servers))).toBe(true);
-  });
-
-  it("is refused without them, with the addresses and the server's reason, never the password", async () => {
-    await expect(connectQueue(configOf([`127.0.0.1:${authPort}`]), "t")).rejects.toThrow(
-      new RegExp(`^could not connect to the NATS queue \\(127\\.0\\.0\\.1:${authPort}\\): .*authorization`, "i"),
-    );
-    const wrong = await connectQueue(configOf([`nats://hookline:not-${password}@127.0.0.1:${authPort}`]), "t").catch(
-      (error: Error) => error,
-    );
-    expect(String(wrong)).toMatch(/could not connect/);
-    expect(String(wrong)).not.toContain("not-");
-  });
-
-  it("reads the credentials file it is given: a missing one stops the connect", async () => {
-    await expect(connectQueue(configOf([NATS_URL], { credsFile: join(dir, "missing.creds") }), "t")).rejects.toThrow(/ENOENT/);
-  });
-
-  it("over TLS, accepts a certificate naming the address dialled, and presents the client certificate", async () => {
-    expect(await connects(configOf([`tls://127.0.0.1:${tlsPort}`], { tls }))).toBe(true);
-  });
-
-  it("over TLS, accepts a certificate naming any one of the addresses it was given", async () => {
-    // Nothing listens on 127.0.0.3: the client goes on to 127.0.0.1, which the certificate names.
-    expect(await connects(configOf([`tls://127.0.0.3:${tlsPort}`, `tls://127.0.0.1:${tlsPort}`], { tls }))).toBe(true);
-  });
-
-  it("over TLS, refuses a certificate naming another address", async () => {
-    await expect(connectQueue(configOf([`tls://127.0.0.1:${otherTlsPort}`], { tls }), "t")).rejects.toThrow(
-      /could not connect to the NATS queue/,
-    );
   });
 });
