@@ -30,15 +30,21 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts nats-server with `conf` (its `listen` line added); resolves once its port takes connections. */
-async function startNats(dir: string, name: string, conf: string[]): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
+/** Starts nats-server with `conf` on `host`:`port` (a free port unless given); resolves once that port takes connections. */
+async function startNats(
+  dir: string,
+  name: string,
+  conf: string[],
+  at: { host?: string; port?: number } = {},
+): Promise<{ port: number; child: ChildProcess }> {
+  const host = at.host ?? "127.0.0.1";
+  const port = at.port ?? (await freePort());
   const file = join(dir, `${name}.conf`);
-  writeFileSync(file, [`listen: "127.0.0.1:${port}"`, ...conf].join("\n"));
+  writeFileSync(file, [`listen: "${host.includes(":") ? `[${host}]` : host}:${port}"`, ...conf].join("\n"));
   const child = spawn(NATS_SERVER, ["-c", file], { stdio: "ignore" });
   for (let attempt = 0; attempt < 100; attempt++) {
     const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
+      const socket = connect(port, host);
       socket.once("connect", () => (socket.destroy(), resolve(true)));
       socket.once("error", () => resolve(false));
     });
@@ -51,9 +57,10 @@ async function startNats(dir: string, name: string, conf: string[]): Promise<{ p
 
 /**
  * connectQueue against nats-servers of its own (loopback, this run's
- * temporary folder): one asking for a user and password, two asking for TLS
- * with client certificates, whose certificates name an address by IP
- * subjectAltName (made by the openssl CLI).
+ * temporary folder): one asking for a user and password, one plain with
+ * its monitoring port, and four asking for TLS with client certificates,
+ * whose certificates name an address by IP subjectAltName (IPv4 or IPv6) or
+ * a DNS name (made by the openssl CLI).
  */
 describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", () => {
   const PASSWORD = "p@ss:w/rd 7f3c";
@@ -62,6 +69,9 @@ describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", (
   let authPort: number;
   let tlsPort: number;
   let otherTlsPort: number;
+  let namedTlsPort: number;
+  let v6TlsPort: number;
+  let plain: { port: number; monitorPort: number; conf: string[]; child?: ChildProcess };
   let tls: NonNullable<QueueConfig["tls"]>;
 
   beforeAll(async () => {
@@ -93,6 +103,8 @@ describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", (
     sign("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
     // Signed by the same CA, for an address the server is not reached at.
     sign("other", "subjectAltName=IP:127.0.0.2\nextendedKeyUsage=serverAuth\n");
+    sign("named", "subjectAltName=DNS:queue.invalid\nextendedKeyUsage=serverAuth\n");
+    sign("v6", "subjectAltName=IP:::1\nextendedKeyUsage=serverAuth\n");
     sign("client", "extendedKeyUsage=clientAuth\n");
     tls = { caFile: join(dir, "ca.pem"), certFile: join(dir, "client.pem"), keyFile: join(dir, "client.key") };
     const tlsConf = (name: string) =>
@@ -101,12 +113,21 @@ describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", (
       startNats(dir, "auth", [`authorization { user: "hookline", password: "${PASSWORD}" }`]),
       startNats(dir, "tls", [tlsConf("server")]),
       startNats(dir, "other", [tlsConf("other")]),
+      startNats(dir, "named", [tlsConf("named")]),
+      startNats(dir, "v6", [tlsConf("v6")], { host: "::1" }),
     ]);
     children.push(...started.map((s) => s.child));
-    [authPort, tlsPort, otherTlsPort] = started.map((s) => s.port) as [number, number, number];
+    [authPort, tlsPort, otherTlsPort, namedTlsPort, v6TlsPort] = started.map((s) => s.port) as [number, number, number, number, number];
+    const monitorPort = await freePort();
+    plain = {
+      port: await freePort(),
+      monitorPort,
+      conf: [`http: "127.0.0.1:${monitorPort}"`, `jetstream { store_dir: "${join(dir, "plain-store")}" }`],
+    };
+    plain.child = (await startNats(dir, "plain", plain.conf, { port: plain.port })).child;
   }, 30_000);
   afterAll(() => {
-    for (const child of children) child.kill("SIGKILL");
+    for (const child of [...children, plain?.child]) child?.kill("SIGKILL");
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -130,15 +151,49 @@ describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", (
     expect(await connects(configOf(servers))).toBe(true);
   });
 
-  it("is refused without them, with the addresses and the server's reason, never the password", async () => {
-    await expect(connectQueue(configOf([`127.0.0.1:${authPort}`]), "t")).rejects.toThrow(
-      new RegExp(`^could not connect to the NATS queue \\(127\\.0\\.0\\.1:${authPort}\\): .*authorization`, "i"),
+  it("is refused without them, with the addresses and the client's reason (its cause), never the password", async () => {
+    const refused = await connectQueue(configOf([`127.0.0.1:${authPort}`, `localhost:${authPort}`]), "t").catch((error: Error) => error);
+    expect(String(refused)).toMatch(
+      new RegExp(`could not connect to the NATS queue \\(127\\.0\\.0\\.1:${authPort}, localhost:${authPort}\\): .*authorization`, "i"),
     );
+    expect((refused as Error).cause).toBeInstanceOf(Error);
     const wrong = await connectQueue(configOf([`nats://hookline:not-${password}@127.0.0.1:${authPort}`]), "t").catch(
       (error: Error) => error,
     );
     expect(String(wrong)).toMatch(/could not connect/);
     expect(String(wrong)).not.toContain("not-");
+  });
+
+  it("waits an outage out: reconnects however many attempts fail meanwhile", async () => {
+    const nc = await connectQueue(configOf([`127.0.0.1:${plain.port}`]), "t");
+    try {
+      plain.child!.kill("SIGKILL");
+      // Several reconnect attempts (every 500 ms) fail while the server is down.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      plain.child = (await startNats(dir, "plain", plain.conf, { port: plain.port })).child;
+      await expect
+        .poll(
+          () =>
+            nc.flush().then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBe(true);
+      expect(nc.isClosed()).toBe(false);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("removing a stream leaves no connection open behind it", async () => {
+    const connections = async () =>
+      ((await (await fetch(`http://127.0.0.1:${plain.monitorPort}/connz`)).json()) as { num_connections: number }).num_connections;
+    await expect.poll(connections, { timeout: 5_000, interval: 100 }).toBe(0);
+    // No stream of that prefix there: removal takes "missing" as done.
+    await removeQueueStream(configOf([`127.0.0.1:${plain.port}`]));
+    await expect.poll(connections, { timeout: 5_000, interval: 100 }).toBe(0);
   });
 
   it("reads the credentials file it is given: a missing one stops the connect", async () => {
@@ -158,5 +213,26 @@ describe.skipIf(!existsSync(NATS_SERVER))("connecting to the queue's servers", (
     await expect(connectQueue(configOf([`tls://127.0.0.1:${otherTlsPort}`], { tls }), "t")).rejects.toThrow(
       /could not connect to the NATS queue/,
     );
+  });
+
+  it("over TLS to an IPv6 address, accepts a certificate naming it", async () => {
+    expect(await connects(configOf([`tls://[::1]:${v6TlsPort}`], { tls }))).toBe(true);
+  });
+
+  it("over TLS, a certificate naming only a DNS name of the list is refused at an address", async () => {
+    // queue.invalid never resolves; 127.0.0.1's certificate names queue.invalid, not the address.
+    await expect(
+      connectQueue(configOf([`tls://127.0.0.1:${namedTlsPort}`, `tls://queue.invalid:${namedTlsPort}`], { tls }), "t"),
+    ).rejects.toThrow(/could not connect/);
+  });
+
+  it("over TLS to a server named by DNS name, checks the certificate against that name, not the list's addresses", async (context) => {
+    // The machine's own name, when it resolves to 127.0.0.1 (an /etc/hosts line): the certificate names 127.0.0.1 only.
+    const name = hostname();
+    const resolved = await lookup(name, { family: 4 }).catch(() => undefined);
+    if (name === "localhost" || resolved?.address !== "127.0.0.1") context.skip();
+    // An address in the list turns the address check on; nothing listens at that one.
+    const servers = [`tls://${name}:${tlsPort}`, `tls://127.0.0.1:${await freePort()}`];
+    await expect(connectQueue(configOf(servers, { tls }), "t")).rejects.toThrow(/could not connect/);
   });
 });

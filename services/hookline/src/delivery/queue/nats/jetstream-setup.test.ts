@@ -1,9 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { AckPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +6,6 @@ import type { QueueConfig } from "../../../config.js";
 import { connectQueue, DUPLICATE_WINDOW_MS, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 
 const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
-const NATS_SERVER = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 const configOf = (servers: string[], fields: Partial<QueueConfig> = {}): QueueConfig => ({
   servers,
   prefix: `setup_${randomBytes(4).toString("hex")}`,
