@@ -32,6 +32,8 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
   let nc: NatsConnection;
   let acks: Subscription | undefined;
   let answers: Array<{ reply: string; data: string }> = [];
+  /** What the test's queue logged (warn and up). */
+  let logged: Array<{ msg: string; subject?: string }> = [];
 
   beforeAll(async () => {
     ({ store, accountId, close } = await postgres!.open());
@@ -40,7 +42,11 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
   // Each test has a queue and a stream of its own: no message of another test comes its way.
   beforeEach(async () => {
     config = { servers: [NATS_URL], prefix: `nq_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
-    queue = await openNatsQueue(config, store, createLogger("silent"), { relay: true, leaseMs: LEASE_MS });
+    logged = [];
+    queue = await openNatsQueue(config, store, createLogger("warn", { write: (line: string) => void logged.push(JSON.parse(line)) }), {
+      relay: true,
+      leaseMs: LEASE_MS,
+    });
     answers = [];
     acks = nc.subscribe(`$JS.ACK.${jetStreamNames(config.prefix).stream}.>`, {
       callback: (_error, msg) => void answers.push({ reply: msg.subject, data: msg.string() }),
@@ -165,6 +171,10 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
     const claimed = await queue.claim("w1", 10, LEASE_MS, POLICY);
     expect(claimed.rows).toEqual([]);
     expect(await answered()).toEqual(["+ACK", "+ACK"]);
+    expect(logged.map((line) => [line.msg, line.subject])).toEqual([
+      ["a queue message names no hook; dropped", `${config.prefix}.deliveries.x`],
+      ["a queue message names no hook; dropped", `${config.prefix}.deliveries.0`],
+    ]);
   });
 
   it("a duplicate message of a hook with nothing pending is acked", async () => {
@@ -237,19 +247,54 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
     expect(wakes).toBe(1);
   });
 
+  it("a claim made as a publish wakes the worker gets its message", async () => {
+    let woken!: () => void;
+    const wake = new Promise<void>((resolve) => (woken = resolve));
+    const unwatch = await queue.watch(() => woken());
+    try {
+      const hookId = await hookWithDeliveries(store, accountId, 1);
+      await wake;
+      const claimed = await queue.claim("w1", 10, LEASE_MS, POLICY);
+      expect(claimed.rows.map((r) => r.hook_id)).toEqual([hookId]);
+      await finish(claimed.rows.map((r) => Number(r.id)));
+    } finally {
+      await unwatch();
+    }
+  });
+
   describe("with the database gone away", () => {
     /** A queue on a store of its own (a second pool on the same database), and a way to close that store under it. */
-    async function queueOnOwnStore() {
+    async function queueOnOwnStore(options = { relay: false }) {
       const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(store.db);
       const url = new URL(process.env.TEST_DATABASE_URL!);
       url.pathname = `/${rows[0]!.name}`;
       const own = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize: 1 });
       const lines: Array<{ msg: string }> = [];
       const logger = createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) });
-      const other = await openNatsQueue(config, own, logger, { relay: false, leaseMs: LEASE_MS });
+      const other = await openNatsQueue(config, own, logger, { relay: options.relay, leaseMs: LEASE_MS });
       return { other, lines, closeStore: () => own.close() };
     }
     const delayOf = (nak: string) => JSON.parse(nak.replace(/^-NAK /, "")).delay as number;
+
+    it("check throws the relay's last error once it cannot read the outbox", async () => {
+      const { other, closeStore } = await queueOnOwnStore({ relay: true });
+      try {
+        await expect(other.check()).resolves.toBeUndefined();
+        await closeStore();
+        await expect
+          .poll(
+            () =>
+              other.check().then(
+                () => "fine",
+                (error: Error) => error.message,
+              ),
+            { timeout: 5_000, interval: 100 },
+          )
+          .not.toBe("fine");
+      } finally {
+        await other.close();
+      }
+    });
 
     it("a claim offers what it pulled again after a short delay, and throws", async () => {
       const { other, closeStore } = await queueOnOwnStore();
