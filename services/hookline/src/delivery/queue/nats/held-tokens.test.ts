@@ -17,13 +17,7 @@ const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
  * a token exactly on its bounds (a third of the lease, the lease).
  */
 describe("HeldTokens (NATS)", () => {
-  const config = {
-    servers: [NATS_URL],
-    prefix: `held_${randomBytes(4).toString("hex")}`,
-    replicas: 1,
-    credsFile: undefined,
-    tls: undefined,
-  };
+  const config = { servers: [NATS_URL], prefix: `held_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
   const names = jetStreamNames(config.prefix);
   let nc: NatsConnection;
   let acks: Subscription;
@@ -33,9 +27,7 @@ describe("HeldTokens (NATS)", () => {
   beforeAll(async () => {
     nc = await connectQueue(config, "held-tokens test");
     await ensureStream(nc, config, LEASE_MS);
-    acks = nc.subscribe(`$JS.ACK.${names.stream}.>`, {
-      callback: (_error, msg) => void answers.push({ reply: msg.subject, data: msg.string() }),
-    });
+    acks = nc.subscribe(`$JS.ACK.${names.stream}.>`, { callback: (_error, msg) => void answers.push({ reply: msg.subject, data: msg.string() }) });
   });
   afterAll(async () => {
     acks?.unsubscribe();
@@ -85,20 +77,10 @@ describe("HeldTokens (NATS)", () => {
     const now = freeze();
     for (const msg of a.msgs) held.add(a.hookId, msg, now);
     held.add(b.hookId, b.msgs[0]!, now);
-    expect(held.counts()).toEqual(
-      new Map([
-        [a.hookId, 2],
-        [b.hookId, 1],
-      ]),
-    );
+    expect(held.counts()).toEqual(new Map([[a.hookId, 2], [b.hookId, 1]]));
     expect(held.hooks()).toEqual([a.hookId, b.hookId]);
     expect(a.msgs).toContain(held.take(a.hookId));
-    expect(held.counts()).toEqual(
-      new Map([
-        [a.hookId, 1],
-        [b.hookId, 1],
-      ]),
-    );
+    expect(held.counts()).toEqual(new Map([[a.hookId, 1], [b.hookId, 1]]));
     expect(a.msgs).toContain(held.take(a.hookId));
     expect(held.take(a.hookId)).toBeUndefined();
     expect(held.take(999_999)).toBeUndefined();
@@ -169,12 +151,7 @@ describe("HeldTokens (NATS)", () => {
         { reply: naked.msgs[0]!.reply, data: `-NAK {"delay":${1_500 * 1_000_000}}` },
       ]),
     );
-    expect(held.counts()).toEqual(
-      new Map([
-        [holding.hookId, 1],
-        [unjudged.hookId, 1],
-      ]),
-    );
+    expect(held.counts()).toEqual(new Map([[holding.hookId, 1], [unjudged.hookId, 1]]));
   });
 
   it("leaves alone a message taken since the snapshot, and drops a stale one unanswered", async () => {
@@ -247,12 +224,7 @@ describe("HeldTokens (NATS)", () => {
     held.add(other.hookId, other.msgs[0]!, now + LEASE_MS / 2);
     vi.setSystemTime(now + LEASE_MS + 1);
     held.keepAlive();
-    expect(held.counts()).toEqual(
-      new Map([
-        [hookId, 1],
-        [other.hookId, 1],
-      ]),
-    );
+    expect(held.counts()).toEqual(new Map([[hookId, 1], [other.hookId, 1]]));
     expect(await settle([...msgs, ...other.msgs])).toEqual([
       { reply: msgs[1]!.reply, data: "+WPI" },
       { reply: other.msgs[0]!.reply, data: "+WPI" },

@@ -59,9 +59,7 @@ export async function connectQueue(config: QueueConfig, name: string): Promise<N
     caFile: config.tls.caFile,
     certFile: config.tls.certFile,
     keyFile: config.tls.keyFile,
-    ...(addresses.length > 0
-      ? { checkServerIdentity: (host: string, cert: PeerCertificate) => checkServerIdentityOf(addresses, host, cert) }
-      : {}),
+    ...(addresses.length > 0 ? { checkServerIdentity: (host: string, cert: PeerCertificate) => checkServerIdentityOf(addresses, host, cert) } : {}),
   };
   try {
     return await connect({
@@ -75,10 +73,7 @@ export async function connectQueue(config: QueueConfig, name: string): Promise<N
       reconnectTimeWait: 500,
     });
   } catch (error) {
-    throw new Error(
-      `could not connect to the NATS queue (${servers.join(", ")}): ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new Error(`could not connect to the NATS queue (${servers.join(", ")}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
@@ -142,12 +137,7 @@ export async function ensureStream(nc: NatsConnection, config: QueueConfig, leas
       } catch (error) {
         lastError = error;
         // Another process created it meanwhile.
-        if (
-          await jsm.streams.info(names.stream).then(
-            () => true,
-            () => false,
-          )
-        ) {
+        if (await jsm.streams.info(names.stream).then(() => true, () => false)) {
           lastError = undefined;
           break;
         }
@@ -165,12 +155,10 @@ export async function ensureStream(nc: NatsConnection, config: QueueConfig, leas
     filter_subject: names.subjects,
   };
   const info = await jsm.consumers.info(names.stream, names.consumer).catch(() => undefined);
-  if (!info)
-    await jsm.consumers.add(names.stream, consumer).catch(async (error) => {
-      if (!(await jsm.consumers.info(names.stream, names.consumer).catch(() => undefined))) throw error;
-    });
-  else if (info.config.ack_wait !== consumer.ack_wait)
-    await jsm.consumers.update(names.stream, names.consumer, { ack_wait: consumer.ack_wait });
+  if (!info) await jsm.consumers.add(names.stream, consumer).catch(async (error) => {
+    if (!(await jsm.consumers.info(names.stream, names.consumer).catch(() => undefined))) throw error;
+  });
+  else if (info.config.ack_wait !== consumer.ack_wait) await jsm.consumers.update(names.stream, names.consumer, { ack_wait: consumer.ack_wait });
   return jsm;
 }
 

@@ -59,12 +59,7 @@ import { MIN_RETRY_MS, pendingDeliveries, tokenVerdicts } from "./token-records.
  * @example
  * const queue = await openNatsQueue(config.queue, store, logger, { relay: true, leaseMs: 60_000 });
  */
-export async function openNatsQueue(
-  config: QueueConfig,
-  store: Store,
-  logger: Logger,
-  options: { relay: boolean; leaseMs: number },
-): Promise<DeliveryQueue> {
+export async function openNatsQueue(config: QueueConfig, store: Store, logger: Logger, options: { relay: boolean; leaseMs: number }): Promise<DeliveryQueue> {
   const names = jetStreamNames(config.prefix);
   const nc: NatsConnection = await connectQueue(config, `hookline:${process.pid}`);
   try {
@@ -171,10 +166,7 @@ export async function openNatsQueue(
           return entry ? [{ id, ...entry }] : [];
         });
         if (entries.length === 0) return;
-        const pending = await pendingDeliveries(
-          store.db,
-          entries.map((e) => e.id),
-        );
+        const pending = await pendingDeliveries(store.db, entries.map((e) => e.id));
         const unpaired = new Set<number>();
         for (const { id, msg, hookId, at } of entries) {
           if (!pending.has(id)) ackMsg(nc, msg);

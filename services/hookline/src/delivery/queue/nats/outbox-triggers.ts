@@ -18,16 +18,13 @@ const LOCK = sql`pg_advisory_xact_lock(hashtext('hookline.delivery_outbox'))`;
 export async function enableOutbox(db: Db): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     await sql`select ${LOCK}`.execute(trx);
-    const present =
-      await sql`select 1 from pg_trigger where tgname = 'deliveries_outbox_insert' and tgrelid = 'deliveries'::regclass`.execute(trx);
+    const present = await sql`select 1 from pg_trigger where tgname = 'deliveries_outbox_insert' and tgrelid = 'deliveries'::regclass`.execute(trx);
     if (present.rows.length > 0) return false;
     await sql`create trigger deliveries_outbox_insert after insert on deliveries referencing new table as new_rows
       for each statement execute function delivery_outbox_on_insert()`.execute(trx);
     await sql`create trigger deliveries_outbox_update after update on deliveries referencing old table as old_rows new table as new_rows
       for each statement execute function delivery_outbox_on_update()`.execute(trx);
-    await sql`insert into delivery_outbox (delivery_id, hook_id) select id, hook_id from deliveries where status = 'pending' order by next_attempt_at, id`.execute(
-      trx,
-    );
+    await sql`insert into delivery_outbox (delivery_id, hook_id) select id, hook_id from deliveries where status = 'pending' order by next_attempt_at, id`.execute(trx);
     return true;
   });
 }

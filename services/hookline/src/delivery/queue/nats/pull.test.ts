@@ -9,13 +9,7 @@ const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 
 /** The claim's pull on a real nats-server (TEST_QUEUE_URL or 127.0.0.1:4222): what is there, never more than asked. */
 describe("pull (NATS)", () => {
-  const config = {
-    servers: [NATS_URL],
-    prefix: `pull_${randomBytes(4).toString("hex")}`,
-    replicas: 1,
-    credsFile: undefined,
-    tls: undefined,
-  };
+  const config = { servers: [NATS_URL], prefix: `pull_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
   const names = jetStreamNames(config.prefix);
   let nc: NatsConnection;
   beforeAll(async () => {

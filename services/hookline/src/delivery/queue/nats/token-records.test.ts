@@ -14,10 +14,7 @@ describe.each(fixtureBackends().slice(-1))("token records ($kind)", ({ open }) =
   beforeAll(async () => ({ store, accountId, close } = await open()));
   afterAll(() => close?.());
 
-  const idsOf = async (hookId: number) =>
-    (await sql<{ id: string }>`select id from deliveries where hook_id = ${hookId} order by id`.execute(store.db)).rows.map((r) =>
-      Number(r.id),
-    );
+  const idsOf = async (hookId: number) => (await sql<{ id: string }>`select id from deliveries where hook_id = ${hookId} order by id`.execute(store.db)).rows.map((r) => Number(r.id));
 
   /** A delay a verdict gave, which the database measured from its now() (some ms after the rows were written). */
   function expectWait(verdict: TokenVerdict | undefined, kind: "nak" | "hold", ms: number): void {
@@ -71,9 +68,7 @@ describe.each(fixtureBackends().slice(-1))("token records ($kind)", ({ open }) =
     const pacedLonger = await hookWithDeliveries(store, accountId, 1, { not_before: sql`now() + interval '10 seconds'` });
     const pacedShorter = await hookWithDeliveries(store, accountId, 1, { not_before: sql`now() + interval '1 second'` });
     const far = await hookWithDeliveries(store, accountId, 1);
-    await sql`update deliveries set next_attempt_at = now() + interval '3 seconds' where hook_id in (${soon}, ${pacedLonger}, ${pacedShorter})`.execute(
-      store.db,
-    );
+    await sql`update deliveries set next_attempt_at = now() + interval '3 seconds' where hook_id in (${soon}, ${pacedLonger}, ${pacedShorter})`.execute(store.db);
     await sql`update deliveries set next_attempt_at = now() + interval '1 hour' where hook_id = ${far}`.execute(store.db);
     const verdicts = await tokenVerdicts(store.db, [soon, pacedLonger, pacedShorter, far]);
     expectWait(verdicts.get(soon), "nak", 3_000);

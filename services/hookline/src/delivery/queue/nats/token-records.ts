@@ -50,10 +50,7 @@ export async function tokenVerdicts(db: Db, hookIds: number[]): Promise<Map<numb
     const rowWait = Math.max(0, row.row_wait_ms);
     const hookWait = Math.max(0, row.hook_wait_ms);
     if (!row.pending) continue;
-    verdicts.set(
-      Number(row.hook_id),
-      rowWait > 0 ? { kind: "nak", delayMs: Math.max(rowWait, hookWait) } : { kind: "hold", overflowMs: Math.max(MIN_RETRY_MS, hookWait) },
-    );
+    verdicts.set(Number(row.hook_id), rowWait > 0 ? { kind: "nak", delayMs: Math.max(rowWait, hookWait) } : { kind: "hold", overflowMs: Math.max(MIN_RETRY_MS, hookWait) });
   }
   return verdicts;
 }
