@@ -86,6 +86,24 @@ describe("the queue's stream and consumer", () => {
     expect((await jsm.consumers.info(names.stream, names.consumer)).config.ack_wait).toBe(nanos(9_000));
   });
 
+  it("leaves an existing consumer's other settings alone (max_waiting cannot be changed), and still brings its ack wait in line", async () => {
+    const config = fresh();
+    const names = jetStreamNames(config.prefix);
+    await ensureStream(nc, config, 7_000);
+    // As an operator (or an earlier version) left it: a setting the server refuses to change on an existing consumer.
+    await jsm.consumers.delete(names.stream, names.consumer);
+    await jsm.consumers.add(names.stream, {
+      durable_name: names.consumer,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(7_000),
+      max_waiting: 512,
+      filter_subject: names.subjects,
+    });
+    await ensureStream(nc, config, 9_000);
+    const consumer = (await jsm.consumers.info(names.stream, names.consumer)).config;
+    expect([consumer.max_waiting, consumer.ack_wait]).toEqual([512, nanos(9_000)]);
+  });
+
   it("two processes starting at once both get the one stream and consumer", async () => {
     const config = fresh({ replicas: undefined });
     const names = jetStreamNames(config.prefix);
