@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type KyselyPlugin, type RootOperationNode, sql } from "kysely";
 import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "./accounts.js";
@@ -12,7 +12,9 @@ import { hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
  * databases): outcomes in input order across accounts, and the batch
  * idempotency keys — taken, answered again, refused for other content, and
  * what they leave in idempotency_keys. An unstorable event among keyed ones
- * is store/poison-rows.test.ts.
+ * is store/poison-rows.test.ts. The statements a call sends are recorded
+ * by a Kysely plugin on the real database (no mock): a batch without keys is
+ * one round trip.
  */
 describe("a batch of events", () => {
   let store: Store;
@@ -66,6 +68,34 @@ describe("a batch of events", () => {
     ]);
     const ids = outcomes.map((o) => (o.ok ? o.event.id : 0));
     expect(await Promise.all(ids.map(storedData))).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+  });
+
+  /** `store.db` with every statement it sends recorded (raw ones as their SQL text, built ones as their kind): the round trips a call makes. */
+  const recording = () => {
+    const statements: string[] = [];
+    const textOf = (node: RootOperationNode) =>
+      node.kind === "RawNode" ? node.sqlFragments.join("?").replace(/\s+/g, " ").trim() : node.kind;
+    const plugin: KyselyPlugin = {
+      transformQuery: ({ node }) => (statements.push(textOf(node)), node),
+      transformResult: async ({ result }) => result,
+    };
+    return { db: store.db.withPlugin(plugin), statements };
+  };
+
+  it("without keys, the batch is one statement with no transaction around it: a lone publish is one round trip", async () => {
+    const { db, statements } = recording();
+    const outcomes = await insertEventBatch(db, [event("paid", '{"r":1}'), event("noted", '{"r":2}')]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(statements).toHaveLength(1);
+  });
+
+  it("a batch whose keys all answered before writes no event and no answer: it only claims and reads the keys", async () => {
+    await insertEventBatch(store.db, [event("paid", '{"r":3}', "replayed-1")]);
+    const { db, statements } = recording();
+    const [replay] = await insertEventBatch(db, [event("paid", '{"r":3}', "replayed-1")]);
+    expect(replay).toMatchObject({ ok: true, event: { created: false } });
+    expect(statements.filter((s) => /^(insert into events|update|with)/i.test(s))).toEqual([]);
+    expect(statements.filter((s) => /idempotency_keys/.test(s)).map((s) => s.split(" ")[0])).toEqual(["insert", "select"]);
   });
 
   it("takes a new key and records the event's answer under it, as the Idempotency-Key layer stores a 202", async () => {

@@ -59,7 +59,8 @@ export async function connectQueue(config: QueueConfig, name: string): Promise<N
     caFile: config.tls.caFile,
     certFile: config.tls.certFile,
     keyFile: config.tls.keyFile,
-    ...(addresses.length > 0 ? { checkServerIdentity: (host: string, cert: PeerCertificate) => checkServerIdentityOf(addresses, host, cert) } : {}),
+    // With no address in the list, this is Node's own check.
+    checkServerIdentity: (host: string, cert: PeerCertificate) => checkServerIdentityOf(addresses, host, cert),
   };
   try {
     return await connect({
@@ -115,11 +116,8 @@ function checkServerIdentityOf(addresses: string[], host: string, cert: PeerCert
 export async function ensureStream(nc: NatsConnection, config: QueueConfig, leaseMs: number): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
   const names = jetStreamNames(config.prefix);
-  const exists = await jsm.streams.info(names.stream).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) {
+  const streamExists = () => jsm.streams.info(names.stream).then(() => true, () => false);
+  if (!(await streamExists())) {
     let lastError: unknown;
     for (const replicas of config.replicas ? [config.replicas] : [3, 2, 1]) {
       try {
@@ -137,7 +135,7 @@ export async function ensureStream(nc: NatsConnection, config: QueueConfig, leas
       } catch (error) {
         lastError = error;
         // Another process created it meanwhile.
-        if (await jsm.streams.info(names.stream).then(() => true, () => false)) {
+        if (await streamExists()) {
           lastError = undefined;
           break;
         }

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { QueueConfig } from "../../../config.js";
 import { createLogger } from "../../../logger.js";
 import type { Store } from "../../../store/database.js";
+import { openStore } from "../../../store/database.js";
 import { fixtureBackends, hookWithDeliveries } from "../../../store/test-fixtures.js";
 import type { DeliveryQueue } from "../queue.js";
 import { connectQueue, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
@@ -31,6 +32,8 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
   let nc: NatsConnection;
   let acks: Subscription | undefined;
   let answers: Array<{ reply: string; data: string }> = [];
+  /** What the test's queue logged (warn and up). */
+  let logged: Array<{ msg: string; subject?: string }> = [];
 
   beforeAll(async () => {
     ({ store, accountId, close } = await postgres!.open());
@@ -39,16 +42,24 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
   // Each test has a queue and a stream of its own: no message of another test comes its way.
   beforeEach(async () => {
     config = { servers: [NATS_URL], prefix: `nq_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
-    queue = await openNatsQueue(config, store, createLogger("silent"), { relay: true, leaseMs: LEASE_MS });
+    logged = [];
+    queue = await openNatsQueue(config, store, createLogger("warn", { write: (line: string) => void logged.push(JSON.parse(line)) }), {
+      relay: true,
+      leaseMs: LEASE_MS,
+    });
     answers = [];
-    acks = nc.subscribe(`$JS.ACK.${jetStreamNames(config.prefix).stream}.>`, { callback: (_error, msg) => void answers.push({ reply: msg.subject, data: msg.string() }) });
+    acks = nc.subscribe(`$JS.ACK.${jetStreamNames(config.prefix).stream}.>`, {
+      callback: (_error, msg) => void answers.push({ reply: msg.subject, data: msg.string() }),
+    });
     await nc.flush();
   });
   afterEach(async () => {
     acks?.unsubscribe();
     await queue.close();
     await removeQueueStream(config);
-    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where status = 'pending'`.execute(store.db);
+    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where status = 'pending'`.execute(
+      store.db,
+    );
   });
   afterAll(async () => {
     await nc?.close();
@@ -79,7 +90,9 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
   }
 
   const finish = async (ids: number[]) => {
-    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where id in (${sql.join(ids)})`.execute(store.db);
+    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where id in (${sql.join(ids)})`.execute(
+      store.db,
+    );
     await queue.settled(ids);
   };
 
@@ -100,7 +113,9 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
     const hookId = await hookWithDeliveries(store, accountId, 1);
     const [row] = await claimOf(hookId, 1);
     await answered();
-    await sql`update deliveries set locked_by = null, locked_until = null, attempts = 1, next_attempt_at = now() + interval '2 seconds' where id = ${row!.id}`.execute(store.db);
+    await sql`update deliveries set locked_by = null, locked_until = null, attempts = 1, next_attempt_at = now() + interval '2 seconds' where id = ${row!.id}`.execute(
+      store.db,
+    );
     await queue.settled([row!.id]);
     const [nak, ...rest] = await answered();
     expect(rest).toEqual([]);
@@ -156,6 +171,10 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
     const claimed = await queue.claim("w1", 10, LEASE_MS, POLICY);
     expect(claimed.rows).toEqual([]);
     expect(await answered()).toEqual(["+ACK", "+ACK"]);
+    expect(logged.map((line) => [line.msg, line.subject])).toEqual([
+      ["a queue message names no hook; dropped", `${config.prefix}.deliveries.x`],
+      ["a queue message names no hook; dropped", `${config.prefix}.deliveries.0`],
+    ]);
   });
 
   it("a duplicate message of a hook with nothing pending is acked", async () => {
@@ -177,7 +196,10 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
 
   it("check: fine while the stream is there, throws once it is gone", async () => {
     await expect(queue.check()).resolves.toBeUndefined();
-    const other = await openNatsQueue({ ...config, prefix: `${config.prefix}x` }, store, createLogger("silent"), { relay: false, leaseMs: LEASE_MS });
+    const other = await openNatsQueue({ ...config, prefix: `${config.prefix}x` }, store, createLogger("silent"), {
+      relay: false,
+      leaseMs: LEASE_MS,
+    });
     await (await jetstreamManager(nc)).streams.delete(`${config.prefix}x_deliveries`);
     await expect(other.check()).rejects.toThrow();
     await other.close();
@@ -192,7 +214,126 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
     await answered();
     await queue.close();
     expect(await answered()).toEqual(["-NAK"]);
-    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null where hook_id = ${capped}`.execute(store.db);
+    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null where hook_id = ${capped}`.execute(
+      store.db,
+    );
     expect(first).toBeDefined();
+  });
+
+  it("keeps a held message alive within the ack wait, and acks it on a later tick once its hook has nothing pending", async () => {
+    const capped = await hookWithDeliveries(store, accountId, 2, { max_in_flight: 1 });
+    expect(await claimOf(capped, 1)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await queue.claim("w1", 10, LEASE_MS, POLICY);
+    await answered();
+    // The ticker runs every third of the lease: within a second, the held message's ack wait restarts.
+    await expect.poll(() => answered(true), { timeout: LEASE_MS, interval: 200 }).toContain("+WPI");
+    // Its rows finished elsewhere (another worker, the hook deleted), no settle of ours: nothing pending.
+    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where hook_id = ${capped}`.execute(
+      store.db,
+    );
+    await expect.poll(() => answered(), { timeout: LEASE_MS, interval: 200 }).toEqual(["+ACK"]);
+  });
+
+  it("a publish on a hook's subject wakes a watching worker; once it stops watching, none does", async () => {
+    let wakes = 0;
+    const unwatch = await queue.watch(() => wakes++);
+    const js = jetstream(nc);
+    await js.publish(jetStreamNames(config.prefix).subject(1), "{}");
+    await expect.poll(() => wakes, { timeout: 2_000, interval: 20 }).toBe(1);
+    await unwatch();
+    await js.publish(jetStreamNames(config.prefix).subject(1), "{}");
+    await answered();
+    expect(wakes).toBe(1);
+  });
+
+  it("a claim made as a publish wakes the worker gets its message", async () => {
+    let woken!: () => void;
+    const wake = new Promise<void>((resolve) => (woken = resolve));
+    const unwatch = await queue.watch(() => woken());
+    try {
+      const hookId = await hookWithDeliveries(store, accountId, 1);
+      await wake;
+      const claimed = await queue.claim("w1", 10, LEASE_MS, POLICY);
+      expect(claimed.rows.map((r) => r.hook_id)).toEqual([hookId]);
+      await finish(claimed.rows.map((r) => Number(r.id)));
+    } finally {
+      await unwatch();
+    }
+  });
+
+  describe("with the database gone away", () => {
+    /** A queue on a store of its own (a second pool on the same database), and a way to close that store under it. */
+    async function queueOnOwnStore(options = { relay: false }) {
+      const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(store.db);
+      const url = new URL(process.env.TEST_DATABASE_URL!);
+      url.pathname = `/${rows[0]!.name}`;
+      const own = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize: 1 });
+      const lines: Array<{ msg: string }> = [];
+      const logger = createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) });
+      const other = await openNatsQueue(config, own, logger, { relay: options.relay, leaseMs: LEASE_MS });
+      return { other, lines, closeStore: () => own.close() };
+    }
+    const delayOf = (nak: string) => JSON.parse(nak.replace(/^-NAK /, "")).delay as number;
+
+    it("check throws the relay's last error once it cannot read the outbox", async () => {
+      const { other, closeStore } = await queueOnOwnStore({ relay: true });
+      try {
+        await expect(other.check()).resolves.toBeUndefined();
+        await closeStore();
+        await expect
+          .poll(
+            () =>
+              other.check().then(
+                () => "fine",
+                (error: Error) => error.message,
+              ),
+            { timeout: 5_000, interval: 100 },
+          )
+          .not.toBe("fine");
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("a claim offers what it pulled again after a short delay, and throws", async () => {
+      const { other, closeStore } = await queueOnOwnStore();
+      try {
+        await hookWithDeliveries(store, accountId, 1);
+        // The relay (the test's queue) publishes it; the test's queue never claims, so the message waits for `other`.
+        await expect
+          .poll(async () => (await (await jetstreamManager(nc)).streams.info(jetStreamNames(config.prefix).stream)).state.messages)
+          .toBe(1);
+        await closeStore();
+        await expect(other.claim("w2", 10, LEASE_MS, POLICY)).rejects.toThrow();
+        const [nak, ...rest] = await answered();
+        expect(rest).toEqual([]);
+        expect(delayOf(nak!)).toBe(500_000_000);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("held messages whose records cannot be read are offered again after a short delay, with a warning", async () => {
+      const { other, lines, closeStore } = await queueOnOwnStore();
+      try {
+        const capped = await hookWithDeliveries(store, accountId, 2, { max_in_flight: 1 });
+        const deadline = Date.now() + 5_000;
+        let claimed = 0;
+        while (claimed === 0 && Date.now() < deadline) {
+          claimed = (await other.claim("w2", 10, LEASE_MS, POLICY)).rows.filter((r) => r.hook_id === capped).length;
+          if (claimed === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        // The second message is held (the hook at its cap) once both were pulled.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await other.claim("w2", 10, LEASE_MS, POLICY);
+        await answered();
+        await closeStore();
+        await expect.poll(() => answered(), { timeout: LEASE_MS, interval: 200 }).toEqual([expect.stringMatching(/^-NAK /)]);
+        expect(lines.map((line) => line.msg)).toContain("reading the records of unclaimed queue messages failed; offered again");
+      } finally {
+        await other.close();
+      }
+    });
   });
 });
