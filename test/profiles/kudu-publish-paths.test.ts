@@ -42,4 +42,26 @@ describe("Kudu publish paths (pglite)", () => {
     expect(listed.status).toBe(200);
     expect(listed.body[0]).toHaveProperty("callback_url", `${receiver.url}/deployed`);
   });
+
+  it("refuses a blank body on each publish path with a 400 naming the body, and stores no event (the fuzz suite found a 500)", async () => {
+    const { server } = fixture;
+    const account = await server.newAccount("kudu-blank");
+    const api = specClient(server.url, { authorization: `Bearer ${account.key}` });
+    // A hook of every type: a stored event would be a delivery, so "nothing written" is visible.
+    expect((await api.call("POST", "/v1/hooks", { body: { url: "http://127.0.0.1:9/none", events: ["*"] } })).status).toBe(201);
+    for (const path of ["/api/hooks/publish/t.blank", "/api/hooks/hooks/publish/t.blank", "/hooks/publish/t.blank"]) {
+      for (const body of ["", "  \n"]) {
+        const response = await fetch(`${server.url}${path}`, { method: "POST", body, headers: { authorization: `Bearer ${account.key}`, "content-type": "application/json" } });
+        expect(response.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+        expect(response.headers.get("content-type")).toContain("application/problem+json");
+        const problem = await response.json();
+        // The validator's own refusal ("Malformed JSON in request body") or the handler's, naming `body`.
+        const named = problem.errors?.map((e: { path: string }) => e.path).join() ?? problem.detail;
+        expect(named, `${path} ${JSON.stringify(problem)}`).toMatch(/body/);
+      }
+    }
+    const events = await api.call("GET", "/v1/events");
+    expect(events.status).toBe(200);
+    expect(Array.isArray(events.body) ? events.body : events.body.items ?? events.body.events, JSON.stringify(events.body)).toEqual([]);
+  });
 });

@@ -52,7 +52,11 @@ export function createKuduHandlers(deps: ProfileDeps) {
 
   // Kudu's hook call is the published body itself, so it becomes the event's data.
   const publish: AppRouteHandler<routes.PublishKuduHookTypeRoute> = async (c) => {
-    const input = { type: c.req.valid("param").hookType, data: c.req.valid("json"), dataText: await c.req.text() };
+    const dataText = await c.req.text();
+    // The body is the event's data, stored as sent: a blank one is no JSON object (the body is
+    // required), and the validator's empty-body pass would have stored "" as JSON (a 500).
+    if (dataText.trim() === "") throw new ProblemError("validation", "The request has invalid fields.", [{ path: "body", message: "Required: a JSON object, the event's data" }]);
+    const input = { type: c.req.valid("param").hookType, data: c.req.valid("json"), dataText };
     await withFieldNames(() => deps.events.publish(c.var.account, input), { "body.type": "path.hookType" });
     return c.body(null, 200);
   };
