@@ -1,7 +1,7 @@
 import type { DeliveryConfig } from "../config.js";
 import type { ClaimedDelivery } from "../store/claim-deliveries.js";
 import type { DeliveryOutcome } from "../store/record-outcomes.js";
-import { FROM_EVENT_HEADERS } from "../store/deliveries.js";
+import { FIXED_REQUEST_HEADERS, FROM_EVENT_HEADERS } from "../store/deliveries.js";
 import { storableBody, storableText } from "../store/storable-text.js";
 import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
@@ -80,8 +80,8 @@ export function outcomeOf(
 /** Whether each of FROM_EVENT_HEADERS (store/deliveries.ts) is exactly what the attempt log will derive for this delivery. */
 function headersDerivable(headers: Record<string, string>, claimed: Partial<Pick<ClaimedDelivery, "event_type" | "message_id">>): boolean {
   return (
-    headers["content-type"] === "application/json" &&
-    headers["accept-encoding"] === "identity" &&
+    headers["content-type"] === FIXED_REQUEST_HEADERS["content-type"] &&
+    headers["accept-encoding"] === FIXED_REQUEST_HEADERS["accept-encoding"] &&
     headers["hookline-event-type"] === claimed.event_type &&
     headers["webhook-id"] === claimed.message_id
   );

@@ -1,5 +1,6 @@
 import { mergeIntoObjectText, objectTextToFields } from "../json/object-text.js";
 import { PACKAGE_VERSION } from "../package-version.js";
+import { FIXED_REQUEST_HEADERS } from "../store/deliveries.js";
 import { signatureHeader } from "./sign.js";
 
 /** `Hookline/<version>`, the user-agent of every delivery. */
@@ -61,7 +62,7 @@ export function buildRequest(
     // The answer is only logged (its first 4 KiB): compressing it saves nothing and costs
     // both sides CPU, so receivers are asked not to (RFC 9110 §12.5.3). One that compresses
     // anyway is decoded (response-body.ts).
-    "accept-encoding": "identity",
+    "accept-encoding": FIXED_REQUEST_HEADERS["accept-encoding"],
     "hookline-event-type": eventType,
     "webhook-id": messageId,
     "webhook-timestamp": String(timestamp),
@@ -77,6 +78,6 @@ export function buildRequest(
     url: target.url,
     method: "POST",
     body,
-    headers: { "content-type": "application/json", ...common, "webhook-signature": signatureHeader(messageId, timestamp, body, secrets) },
+    headers: { "content-type": FIXED_REQUEST_HEADERS["content-type"], ...common, "webhook-signature": signatureHeader(messageId, timestamp, body, secrets) },
   };
 }

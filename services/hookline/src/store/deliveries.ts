@@ -88,6 +88,13 @@ export async function findDelivery(db: Db, accountId: string, id: number): Promi
 export const FROM_EVENT_HEADERS = ["content-type", "accept-encoding", "hookline-event-type", "webhook-id"] as const;
 
 /**
+ * The two of FROM_EVENT_HEADERS whose value is the same for every POST
+ * attempt: the one record buildRequest sends, outcome.ts compares with and
+ * listAttempts puts back.
+ */
+export const FIXED_REQUEST_HEADERS = { "content-type": "application/json", "accept-encoding": "identity" } as const;
+
+/**
  * A delivery's attempts, oldest first, each with what it sent: an attempt
  * made from the event as it is (`request_from_event`) stores neither the
  * body nor FROM_EVENT_HEADERS, and gets them back here from the event and
@@ -114,8 +121,9 @@ export async function listAttempts(db: Db, deliveryId: number): Promise<Delivery
     .select(sql<string | null>`coalesce(a.request_body, case when a.request_from_event then e.data::text end)`.as("request_body"))
     .select(
       // FROM_EVENT_HEADERS, in its order; a stored header of the same name (rows from before they were derived) wins.
+      // (::text first: postgres.js sends a parameter typed jsonb as a JSON string of the text.)
       sql<Record<string, string>>`case when a.request_from_event
-        then jsonb_build_object('content-type', 'application/json', 'accept-encoding', 'identity', 'hookline-event-type', e.type, 'webhook-id', ${messageIdOf("d", "e")}) || a.request_headers
+        then ${JSON.stringify(FIXED_REQUEST_HEADERS)}::text::jsonb || jsonb_build_object('hookline-event-type', e.type, 'webhook-id', ${messageIdOf("d", "e")}) || a.request_headers
         else a.request_headers end`.as("request_headers"),
     )
     .where("a.delivery_id", "=", deliveryId)
