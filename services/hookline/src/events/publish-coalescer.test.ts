@@ -10,6 +10,7 @@ import { messageIdOf } from "../store/message-id-sql.js";
 import { traceToLocalReceiver } from "../tracing/otlp-test-receiver.js";
 import { tracing } from "../tracing/tracing.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
+import { createDeliveryNotifier } from "./delivery-notifier.js";
 
 /**
  * Publishes submitted in one tick are written in shared transactions (the
@@ -41,7 +42,7 @@ describe("publish coalescer", () => {
   });
 
   it("answers each publish of a shared transaction with its own event; a refused one fails alone", async () => {
-    const coalescer = createPublishCoalescer(store.db);
+    const coalescer = createPublishCoalescer(store.db, createDeliveryNotifier(store));
     // The data text is stored as written: spacing and a number beyond 2^53 included.
     const submitted = Array.from({ length: 30 }, (_, i) => coalescer.submit(event(`{"i": ${i}, "n":9007199254740993}`)));
     // PostgreSQL cannot store a NUL in text (22P05): this one (a raw NUL, which
@@ -82,7 +83,7 @@ describe("publish coalescer", () => {
   }
 
   it("writes an idle publish at once, alone; publishes arriving while two transactions run wait and go together in one", async () => {
-    const coalescer = createPublishCoalescer(store.db);
+    const coalescer = createPublishCoalescer(store.db, createDeliveryNotifier(store));
     const stored = await Promise.all(Array.from({ length: 5 }, (_, i) => coalescer.submit(event(`{"wave":${i}}`))));
     expect(await transactionSizes(stored.map((s) => s.id))).toEqual([1, 1, 3]);
     // Idle again: the next publish does not wait for company.
@@ -91,7 +92,7 @@ describe("publish coalescer", () => {
   });
 
   it("puts at most 500 waiting publishes in one transaction", async () => {
-    const coalescer = createPublishCoalescer(store.db);
+    const coalescer = createPublishCoalescer(store.db, createDeliveryNotifier(store));
     const stored = await Promise.all(Array.from({ length: 2 + 501 }, (_, i) => coalescer.submit(event(`{"many":${i}}`))));
     expect(await transactionSizes(stored.map((s) => s.id))).toEqual([1, 1, 500, 1]);
   });
@@ -100,7 +101,7 @@ describe("publish coalescer", () => {
     const otlp = await traceToLocalReceiver();
     const publishContexts = Array.from({ length: 4 }, (_, i) => ({ traceId: `${i + 1}`.repeat(32), spanId: `${i + 4}`.repeat(16) }));
     try {
-      const coalescer = createPublishCoalescer(store.db);
+      const coalescer = createPublishCoalescer(store.db, createDeliveryNotifier(store));
       // Each submitted from inside a span of its own, as the publish service does: the transaction still starts a trace.
       await Promise.all(
         publishContexts.map(({ traceId, spanId }) =>
@@ -120,7 +121,7 @@ describe("publish coalescer", () => {
   it("rejects every publish of a transaction the database could not run at all", async () => {
     const gone = await openFixtureStore();
     await gone.store.close();
-    const coalescer = createPublishCoalescer(gone.store.db);
+    const coalescer = createPublishCoalescer(gone.store.db, createDeliveryNotifier(gone.store));
     const outcomes = await Promise.allSettled([
       coalescer.submit(event("{}")),
       coalescer.submit(event("{}")),

@@ -46,7 +46,7 @@ describe.each(fixtureBackends())("the publish service ($kind)", ({ kind, open })
     let accountId: string;
     ({ store, accountId, close } = await open());
     account = { id: accountId, name: "a" };
-    events = createPublishService({ store, eventTypes: TYPES, maxDataBytes: MAX_DATA_BYTES, notifier: { poke: () => void pokes++ } });
+    events = createPublishService({ store, eventTypes: TYPES, maxDataBytes: MAX_DATA_BYTES, notifier: { poke: () => void pokes++, notifyInline: () => false } });
     hooks = {
       orders: await hookWithDeliveries(store, accountId, 0, { events: ["order:*"] }),
       paid: await hookWithDeliveries(store, accountId, 0, { events: ["order:paid"] }),

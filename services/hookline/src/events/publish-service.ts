@@ -97,7 +97,7 @@ export function createPublishService(deps: {
   const notifier = deps.notifier ?? createDeliveryNotifier(deps.store);
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
   const validators = new Map<string, ValidateFunction>(deps.eventTypes.map((t) => [t.name, ajv.compile(t.schema)]));
-  const coalescer = createPublishCoalescer(deps.store.db);
+  const coalescer = createPublishCoalescer(deps.store.db, notifier);
 
   /** Why this event may not be published (`at` is its path: `body`, `body.events.3`), or undefined. */
   function refusal(input: PublishInput, at: string): HooklineError | undefined {
@@ -137,7 +137,6 @@ export function createPublishService(deps: {
     if (error) throw error;
     const event = { ...newEvent(account, input), ...(onlyHookId === undefined ? {} : { onlyHookId }), ...(traceContext ? { traceContext } : {}) };
     const inserted = await coalescer.submit(event);
-    if (inserted.deliveries_count > 0) notifier.poke();
     return { id: inserted.id, deliveries: inserted.deliveries_count };
   }
 
@@ -173,6 +172,7 @@ export function createPublishService(deps: {
         return error ? { ok: false, error } : undefined;
       });
       const valid = inputs.map((input, i) => ({ input, i })).filter(({ i }) => results[i] === undefined);
+      const options = { notify: notifier.notifyInline() };
       const store = (traceContext: string | undefined) =>
         insertEventBatch(
           deps.store.db,
@@ -181,6 +181,7 @@ export function createPublishService(deps: {
             const idempotency = input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(event) };
             return { ...event, ...(traceContext ? { traceContext } : {}), idempotency };
           }),
+          options,
         );
       // One span for the batch (one transaction, its fan-out included): its events' attempts are its children.
       const traces = tracing();
@@ -192,7 +193,7 @@ export function createPublishService(deps: {
         // Input that passed every check but that the database would not take (a value it cannot store).
         else results[i] = { ok: false, error: invalid(`Event ${i} could not be stored.`, [{ path: `body.events.${i}`, message: String((outcome.error as Error)?.message ?? outcome.error) }]) };
       });
-      if (outcomes.some((o) => o.ok && o.event.created && o.event.deliveries_count > 0)) notifier.poke();
+      if (!options.notify && outcomes.some((o) => o.ok && o.event.created && o.event.deliveries_count > 0)) notifier.poke();
       return results as BatchPublishResult[];
     },
   };

@@ -1,11 +1,11 @@
-import { type KyselyPlugin, type RootOperationNode, sql } from "kysely";
+import { sql } from "kysely";
 import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "./accounts.js";
 import type { Store } from "./database.js";
 import { insertEventBatch, type BatchEvent } from "./event-batch.js";
 import { subscriptionPatternsFor } from "./hooks.js";
-import { hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
+import { hookWithDeliveries, openFixtureStore, recordStatements } from "./test-fixtures.js";
 
 /**
  * insertEventBatch on its own (PGlite; the publish routes run it on both
@@ -70,17 +70,7 @@ describe("a batch of events", () => {
     expect(await Promise.all(ids.map(storedData))).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
   });
 
-  /** `store.db` with every statement it sends recorded (raw ones as their SQL text, built ones as their kind): the round trips a call makes. */
-  const recording = () => {
-    const statements: string[] = [];
-    const textOf = (node: RootOperationNode) =>
-      node.kind === "RawNode" ? node.sqlFragments.join("?").replace(/\s+/g, " ").trim() : node.kind;
-    const plugin: KyselyPlugin = {
-      transformQuery: ({ node }) => (statements.push(textOf(node)), node),
-      transformResult: async ({ result }) => result,
-    };
-    return { db: store.db.withPlugin(plugin), statements };
-  };
+  const recording = () => recordStatements(store.db);
 
   it("without keys, the batch is one statement with no transaction around it: a lone publish is one round trip", async () => {
     const { db, statements } = recording();

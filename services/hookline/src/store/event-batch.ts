@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
-import { insertEvents, type InsertedEvent, type NewEvent } from "./events.js";
+import { insertEvents, type InsertedEvent, type InsertOptions, type NewEvent } from "./events.js";
 import { writeIsolated } from "./isolate-failures.js";
 import type { Database } from "./schema.js";
 
@@ -36,19 +36,21 @@ export type BatchOutcome = { ok: true; event: BatchInserted } | { ok: false; err
  * transaction; writeIsolated): each bad event gets its error, the others are
  * stored. A database that is down fails the whole call.
  *
+ * `options.notify` wakes the workers at commit (events.ts InsertOptions).
+ *
  * @example
  * const outcomes = await insertEventBatch(store.db, [{ accountId, type: "a", dataText: "{}", ulid: ulid(), ... }, ...]);
  */
-export async function insertEventBatch(db: Kysely<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
+export async function insertEventBatch(db: Kysely<Database>, events: BatchEvent[], options: InsertOptions = {}): Promise<BatchOutcome[]> {
   if (events.length === 0) return [];
   if (events.every((e) => e.idempotency === undefined)) {
-    return withReplay(events, (some) => insertEvents(db, some).then((rows) => rows.map((event) => ({ ok: true, event: { ...event, created: true } }))));
+    return withReplay(events, (some) => insertEvents(db, some, options).then((rows) => rows.map((event) => ({ ok: true, event: { ...event, created: true } }))));
   }
   return db.transaction().execute(async (trx) => {
     const savepointed = async (some: BatchEvent[]) => {
       await sql`savepoint batch`.execute(trx);
       try {
-        const outcomes = await insertWithKeys(trx, some);
+        const outcomes = await insertWithKeys(trx, some, options);
         await sql`release savepoint batch`.execute(trx);
         return outcomes;
       } catch (error) {
@@ -73,7 +75,7 @@ async function withReplay(events: BatchEvent[], write: (some: BatchEvent[]) => P
   return outcomes;
 }
 
-async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[]): Promise<BatchOutcome[]> {
+async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[], options: InsertOptions): Promise<BatchOutcome[]> {
   const outcomes: Array<BatchOutcome | undefined> = new Array(events.length);
   // Keys: the first event with a key this statement could take writes; the others are answered from it or from the stored row.
   const firstWithKey = new Map<string, number>();
@@ -96,6 +98,7 @@ async function insertWithKeys(db: Transaction<Database>, events: BatchEvent[]): 
   const inserted = await insertEvents(
     db,
     writes.map(({ e }) => e),
+    options,
   );
   for (const [j, { ord }] of writes.entries()) outcomes[ord] = { ok: true, event: { ...inserted[j]!, created: true } };
   if (keyed.length === 0) return outcomes as BatchOutcome[];

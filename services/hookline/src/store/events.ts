@@ -59,17 +59,29 @@ export interface InsertedEvent {
  * A retried publish is deduplicated before it gets here, by its
  * `Idempotency-Key` (http/idempotency.ts, or per batch event in event-batch.ts).
  */
-export async function insertEvents(db: Db, events: NewEvent[]): Promise<InsertedEvent[]> {
+export async function insertEvents(db: Db, events: NewEvent[], options: InsertOptions = {}): Promise<InsertedEvent[]> {
   const traces = tracing();
-  if (!traces) return insertEventsOnce(db, events);
+  if (!traces) return insertEventsOnce(db, events, options);
   return traces.inSpan("hookline.fan_out", { "hookline.events": events.length }, async (set) => {
-    const inserted = await insertEventsOnce(db, events);
+    const inserted = await insertEventsOnce(db, events, options);
     set({ "hookline.deliveries": inserted.reduce((sum, e) => sum + (e?.deliveries_count ?? 0), 0) });
     return inserted;
   });
 }
 
-async function insertEventsOnce(db: Db, events: NewEvent[]): Promise<InsertedEvent[]> {
+/** How insertEvents writes. */
+export interface InsertOptions {
+  /**
+   * Wake the workers from this statement: a NOTIFY on DELIVERIES_CHANNEL
+   * when it schedules at least one delivery, sent by PostgreSQL at commit.
+   * A NOTIFY of its own after the commit is a second transaction to flush
+   * (a NOTIFY takes a transaction id) on the way from publish to first
+   * attempt; events/delivery-notifier.ts decides which writes carry it.
+   */
+  notify?: boolean;
+}
+
+async function insertEventsOnce(db: Db, events: NewEvent[], options: InsertOptions): Promise<InsertedEvent[]> {
   if (events.length === 0) return [];
   const input = events.map((e, ord) => ({
     ord,
@@ -121,8 +133,10 @@ async function insertEventsOnce(db: Db, events: NewEvent[]): Promise<InsertedEve
       -- next_attempt_at, and the claim breaks that tie by id (issue 25: a
       -- batch of 40 reached its hook newest first).
       order by matched.event_id, matched.hook_id
-    )
-    select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id`.execute(db);
+    )${options.notify ? sql`, woken as (select pg_notify(${DELIVERIES_CHANNEL}, '') from counts limit 1)` : sql``}
+    select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id
+    -- Joined so that it runs: PostgreSQL never evaluates a select in WITH that nothing reads.
+    ${options.notify ? sql`left join woken on true` : sql``}`.execute(db);
   const inserted: InsertedEvent[] = new Array(events.length);
   for (const row of result.rows) inserted[row.ord] = { id: Number(row.id), deliveries_count: Number(row.deliveries_count) };
   return inserted;

@@ -15,6 +15,7 @@ import { subscriptionPatternsFor } from "./hooks.js";
 import { releaseDeliveries } from "./release-deliveries.js";
 import { recordOutcomes, type DeliveryOutcome } from "./record-outcomes.js";
 import { fixtureBackends, hookWithDeliveries } from "./test-fixtures.js";
+import { createDeliveryNotifier } from "../events/delivery-notifier.js";
 
 const claimPolicy = { hookMaxInFlight: 16, breakerThreshold: 100, throttleHorizonMs: 1000 };
 const breaker = { breakerThreshold: 100, breakerProbeIntervalMs: 60_000, autoDisableSeconds: 3600 };
@@ -197,7 +198,7 @@ describe.each(fixtureBackends())("one unstorable row among good ones ($kind)", (
   const unstorable = '{"bad":"\u0000"}';
 
   it("coalesced publishes: the refused event fails alone; its neighbours in the shared statement are stored", async () => {
-    const coalescer = createPublishCoalescer(store.db);
+    const coalescer = createPublishCoalescer(store.db, createDeliveryNotifier(store));
     const first = Array.from({ length: 8 }, (_, i) => coalescer.submit(event(`{"i":${i}}`)));
     const refused = coalescer.submit(event(unstorable));
     const after = Array.from({ length: 8 }, (_, i) => coalescer.submit(event(`{"j":${i}}`)));

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { sql } from "kysely";
+import { type Kysely, type KyselyPlugin, type RootOperationNode, sql } from "kysely";
 import postgres from "postgres";
 import { insertAccount } from "./accounts.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
-import type { HookTable } from "./schema.js";
+import type { Database, HookTable } from "./schema.js";
 
 /**
  * A migrated in-memory PGlite with one account, for the store's statement
@@ -62,4 +62,22 @@ export async function hookWithDeliveries(store: Store, accountId: string, delive
       insert into deliveries (event_id, hook_id, account_id, next_attempt_at) select ev.id, ${hook.id}, ${accountId}, now() - interval '1 second' from ev`.execute(store.db);
   }
   return hook.id;
+}
+
+/**
+ * `db` with every statement it sends recorded (raw ones as their SQL text,
+ * whitespace folded; built ones as their node kind): the round trips a call
+ * makes, on the real database.
+ *
+ * @example
+ * const { db: counted, statements } = recordStatements(store.db); await insertEventBatch(counted, events); expect(statements).toHaveLength(1);
+ */
+export function recordStatements(db: Kysely<Database>): { db: Kysely<Database>; statements: string[] } {
+  const statements: string[] = [];
+  const textOf = (node: RootOperationNode) => (node.kind === "RawNode" ? node.sqlFragments.join("?").replace(/\s+/g, " ").trim() : node.kind);
+  const plugin: KyselyPlugin = {
+    transformQuery: ({ node }) => (statements.push(textOf(node)), node),
+    transformResult: async ({ result }) => result,
+  };
+  return { db: db.withPlugin(plugin), statements };
 }
