@@ -12,8 +12,9 @@ const SETTLE_TIMEOUT_MS = 30_000;
  * Measures the WAL a run writes (the issue-20 figure): bytes from the WAL
  * position before the run and after it has settled, records and full-page
  * images from `pg_walinspect` over that range (PostgreSQL 15+, contrib; a
- * superuser creates it in the run's database). Without the extension only
- * bytes are reported. `pg_stat_wal` is not used: backends flush their WAL
+ * superuser creates it in the run's database). Without the extension, or
+ * when the run's WAL was recycled before it could be read, only bytes are
+ * reported. `pg_stat_wal` is not used: backends flush their WAL
  * counters to it lazily (up to a minute when busy), so a run's figure would
  * depend on when that happened.
  *
@@ -53,9 +54,17 @@ export async function startWalMeter(databaseUrl: string, settled?: string): Prom
         const [range] = await sql<{ bytes: string }[]>`select pg_wal_lsn_diff(${after}::pg_lsn, ${before}::pg_lsn)::text as bytes`;
         const per = (n: number) => n / Math.max(1, units);
         if (!inspect) return { bytes: per(Number(range!.bytes)), records: Number.NaN, fullPageImageBytes: Number.NaN };
-        const [stats] = await sql<{ records: string; fpi: string }[]>`
+        // A busy cluster (other databases writing) can recycle the run's first
+        // segments before they are read: the bytes still stand, the records are unknown.
+        const stats = await sql<{ records: string; fpi: string }[]>`
           select coalesce(sum(count), 0)::text as records, coalesce(sum(fpi_size), 0)::text as fpi
-          from pg_get_wal_stats(${before}::pg_lsn, ${after}::pg_lsn)`;
+          from pg_get_wal_stats(${before}::pg_lsn, ${after}::pg_lsn)`.then(
+          ([row]) => row,
+          (error: unknown) => {
+            if (!/has already been removed/.test(String((error as Error)?.message))) throw error;
+            return { records: "NaN", fpi: "NaN" };
+          },
+        );
         if (process.env.BENCH_WAL_BY_RELATION === "1") await printWalByRelation(sql, before, after, Math.max(1, units));
         return { bytes: per(Number(range!.bytes)), records: per(Number(stats!.records)), fullPageImageBytes: per(Number(stats!.fpi)) };
       } finally {
