@@ -74,6 +74,19 @@ describe.each(fixtureBackends())("publish wakes the workers ($kind)", ({ open })
     expect(statements.filter((s) => /^select pg_notify/.test(s))).toHaveLength(1);
   });
 
+  it("once the cool-down has passed, the next publish carries its own NOTIFY again", async () => {
+    const { events, statements } = service(100);
+    const since = heard.length;
+    await events.publish(account, { type: "order:paid", data: { n: 6 } });
+    expect(await heardAfter(1, since)).toBe(1);
+    await sleep(250);
+    await events.publish(account, { type: "order:paid", data: { n: 7 } });
+    expect(await heardAfter(2, since)).toBe(2);
+    await sleep(QUIET_MS);
+    expect(heard.length - since).toBe(2);
+    expect(statements, "two inserts, no NOTIFY of their own").toHaveLength(2);
+  });
+
   it("a publish no hook takes wakes nobody", async () => {
     const { events } = service();
     const since = heard.length;
