@@ -87,6 +87,29 @@ describe.each(fixtureBackends())("publish wakes the workers ($kind)", ({ open })
     expect(statements, "two inserts, no NOTIFY of their own").toHaveLength(2);
   });
 
+  it("inside the cool-down, publishes that schedule nothing add no NOTIFY; a shared transaction with one delivery among them does", async () => {
+    const { events } = service(300);
+    const nobody = (n: number) => events.publish(account, { type: "report:ready", data: { n } });
+    const since = heard.length;
+    await events.publish(account, { type: "order:paid", data: { n: 8 } });
+    expect(await heardAfter(1, since)).toBe(1);
+    await Promise.all([nobody(9), nobody(10)]);
+    await sleep(QUIET_MS + 300);
+    expect(heard.length - since, "nothing scheduled, nothing sent after the cool-down").toBe(1);
+
+    await events.publish(account, { type: "order:paid", data: { n: 11 } });
+    expect(await heardAfter(2, since)).toBe(2);
+    // Two transactions at most run at once: the first two go alone, the last two share one.
+    await Promise.all([nobody(12), nobody(13), events.publish(account, { type: "order:paid", data: { n: 14 } }), nobody(15)]);
+    expect(await heardAfter(3, since), "the shared transaction scheduled a delivery").toBe(3);
+  });
+
+  it("a poke on an idle notifier (a worker's, after its own write) notifies at once", async () => {
+    const since = heard.length;
+    createDeliveryNotifier(store, 60_000).poke();
+    expect(await heardAfter(1, since)).toBe(1);
+  });
+
   it("a publish no hook takes wakes nobody", async () => {
     const { events } = service();
     const since = heard.length;
