@@ -151,7 +151,9 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     // One connection back: one claim takes both messages for two rows and commits, then the other claims the third row.
     holds[0]!.release();
-    const [a, b] = await both.finally(() => holds.forEach((hold) => hold.release()));
+    const [a, b] = await both.finally(() => {
+      for (const hold of holds) hold.release();
+    });
     await Promise.all(holds.map((hold) => hold.done));
     expect(idsOf([...a!.rows, ...b!.rows])).toEqual(ids);
   });
