@@ -228,6 +228,24 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
     }
   });
 
+  it("a queue opened without a relay leaves the outbox alone", async () => {
+    // The test's queue (its relay) closed: only the other one could move the rows.
+    await queue.close();
+    const quiet = { ...config, prefix: `${config.prefix}q` };
+    const other = await openNatsQueue(quiet, store, createLogger("silent"), { relay: false, leaseMs: LEASE_MS });
+    try {
+      await hookWithDeliveries(store, accountId, 2);
+      // A relay moves rows at once on the outbox's NOTIFY, and looks every second anyway.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from delivery_outbox`.execute(store.db);
+      expect(rows[0]!.n).toBe(2);
+    } finally {
+      await other.close();
+      await removeQueueStream(quiet);
+      await sql`delete from delivery_outbox`.execute(store.db);
+    }
+  });
+
   it("a queue that cannot set its stream up is not opened", async () => {
     await expect(
       openNatsQueue({ ...config, prefix: `${config.prefix}r`, replicas: 3 }, store, createLogger("silent"), {
