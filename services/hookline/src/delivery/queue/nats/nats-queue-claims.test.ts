@@ -246,6 +246,10 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
     }
   });
 
+  it("names itself the NATS queue (the worker's start line and the health answer say which queue)", () => {
+    expect(queue.kind).toBe("nats");
+  });
+
   it("a queue that cannot set its stream up is not opened", async () => {
     await expect(
       openNatsQueue({ ...config, prefix: `${config.prefix}r`, replicas: 3 }, store, createLogger("silent"), {
