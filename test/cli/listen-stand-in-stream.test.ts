@@ -29,11 +29,20 @@ const signalHandlers = () => process.listeners("SIGINT").length + process.listen
 describe("hookline listen's session and stream (stand-in server)", () => {
   it("asks for the chosen event types, none when --events names none, and says a refusal with the server's reason", async () => {
     const standIn = await startListenStandIn({
-      create: (c, body) => (body.forward_to === "http://127.0.0.1:9/refused" ? problem(c, 503, STOPPING) : undefined),
+      create: (c, body) => {
+        if (body.forward_to === "http://127.0.0.1:9/refused") return problem(c, 503, STOPPING);
+        // What no Hookline answers, but a proxy in front of one might: a success without the session.
+        if (body.forward_to === "http://127.0.0.1:9/empty") return c.body(null, 201);
+        return undefined;
+      },
     });
     closing.push(standIn.close);
-    const listen = (events: string | undefined, forwardTo = "http://127.0.0.1:9/in") =>
-      runListen(standIn, KEY, { "forward-to": forwardTo, ...(events === undefined ? {} : { events }) });
+    const listen = (events: string | undefined, forwardTo = "http://127.0.0.1:9/in") => {
+      const cli = runListen(standIn, KEY, { "forward-to": forwardTo, ...(events === undefined ? {} : { events }) });
+      // Ended even when an expectation fails first (a no-op once it ended).
+      closing.push(async () => void (await cli.stop()));
+      return cli;
+    };
 
     const chosen = listen(" build:* , ,ping");
     await chosen.sessionId();
@@ -56,6 +65,11 @@ describe("hookline listen's session and stream (stand-in server)", () => {
     // Asked once (no retry: the user runs it again), and nothing to remove.
     expect(standIn.seen.creates).toHaveLength(3);
     expect(standIn.seen.removals).toBe(2);
+
+    const empty = listen(undefined, "http://127.0.0.1:9/empty");
+    expect((await within(empty.ended, 2_000)) as Error).toMatchObject({ message: "Starting a listen session failed: 201 Created" });
+    vi.restoreAllMocks();
+    expect(empty.lines).toEqual([]);
   });
 
   it("ends on a session gone, saying so; a removal refused or a server gone says the session expires on its own", async () => {
