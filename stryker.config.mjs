@@ -17,6 +17,8 @@ export default {
     "services/hookline/src/store/**/*.ts",
     "services/hookline/src/targets/**/*.ts",
     "services/hookline/src/signing/**/*.ts",
+    "services/hookline/src/http/listen/**/*.ts",
+    "services/hookline/src/cli/listen-command.ts",
     "receiver/src/verify.ts",
     "receiver/src/dispatch.ts",
     "sdk/src/retry.ts",

@@ -36,7 +36,7 @@ export async function startLocalApp(answer: (n: number) => { status: number; hea
  * Starts the command's `run` as citty calls it against `server`; `lines` collects what it prints, `signal` calls its
  * own handler of SIGINT or SIGTERM once, `stop` is Ctrl-C (a no-op once it ended) and waits for it to end.
  */
-export function runListen(server: TestServer, key: string, args: { "forward-to": string; events?: string; url?: string }) {
+export function runListen(server: Pick<TestServer, "url">, key: string, args: { "forward-to": string; events?: string; url?: string }) {
   const lines: string[] = [];
   const errors: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp, createLogger, createSecretBox, issueApiKey, insertAccount, loadConfig, openQueue, resealHookSecrets, type Config } from "@hookline/server";
 import type { Logger } from "pino";
+import type { LoopPeers } from "../../services/hookline/src/http/loop-peers.js";
 import type { TestDatabase } from "./databases.js";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -31,7 +32,7 @@ export interface TestServer {
 export async function startTestServer(
   database: TestDatabase,
   env: Record<string, string> = {},
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; peers?: LoopPeers } = {},
 ): Promise<TestServer> {
   const config = loadConfig({
     PORT: "0",
@@ -49,7 +50,7 @@ export async function startTestServer(
   const logger = options.logger ?? createLogger(config.logLevel);
   // The NATS queue's outbox relay runs in every API process (TEST_QUEUE_URL; databases.ts).
   const queue = config.queue ? await openQueue(config.queue, database.store, logger, { relay: true, leaseMs: config.delivery.leaseMs }) : undefined;
-  const app = createApp({ store: database.store, config, logger, queue });
+  const app = createApp({ store: database.store, config, logger, queue, ...(options.peers ? { peers: options.peers } : {}) });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
   });
