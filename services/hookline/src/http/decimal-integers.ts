@@ -17,7 +17,7 @@ export const MAX_INT4 = 2_147_483_647;
  * the number, the spelling is the wire's).
  *
  * @example
- * z.object({ id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "id", in: "path" } }) })
+ * z.object({ id: decimalInteger(1, MAX_INT4) })
  */
 export function decimalInteger(min: number, max: number) {
   return z

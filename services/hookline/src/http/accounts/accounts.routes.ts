@@ -26,7 +26,7 @@ export const ApiKeySchema = z
   .openapi("ApiKey");
 
 const AccountIdParamsSchema = z.object({
-  account_id: z.string().min(1).max(64).openapi({ param: { name: "account_id", in: "path" } }),
+  account_id: z.string().min(1).max(64),
 });
 
 

@@ -44,7 +44,7 @@ export const DeliveryDetailSchema = z
   .openapi("DeliveryDetail");
 
 export const DeliveryIdParamsSchema = z.object({
-  id: decimalInteger(1, Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" } }),
+  id: decimalInteger(1, Number.MAX_SAFE_INTEGER),
 });
 
 export const DeliveryListQuerySchema = z.object({

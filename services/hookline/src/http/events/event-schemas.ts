@@ -73,7 +73,7 @@ export const EventListQuerySchema = z.object({
 });
 
 export const EventIdParamsSchema = z.object({
-  id: decimalInteger(1, Number.MAX_SAFE_INTEGER).openapi({ param: { name: "id", in: "path" } }),
+  id: decimalInteger(1, Number.MAX_SAFE_INTEGER),
 });
 
 export type EventPublish = z.infer<typeof EventPublishSchema>;

@@ -106,7 +106,7 @@ export const SecretRotateSchema = z
   .openapi("HookSecretRotate");
 
 export const HookIdParamsSchema = z.object({
-  id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "id", in: "path" } }),
+  id: decimalInteger(1, MAX_INT4),
 });
 
 export const HookListQuerySchema = z.object({

@@ -17,8 +17,8 @@ export const ApiKeyInfoSchema = z
 
 export const ApiKeyListSchema = z.array(ApiKeyInfoSchema).openapi("ApiKeyList");
 
-const accountId = z.string().min(1).max(64).openapi({ param: { name: "account_id", in: "path" } });
-const keyId = decimalInteger(1, MAX_INT4).openapi({ param: { name: "key_id", in: "path" } });
+const accountId = z.string().min(1).max(64);
+const keyId = decimalInteger(1, MAX_INT4);
 const KeyParams = z.object({ key_id: keyId });
 const AccountParams = z.object({ account_id: accountId });
 const AccountKeyParams = z.object({ account_id: accountId, key_id: keyId });

@@ -37,5 +37,5 @@ export const ListenResultSchema = z
   .openapi("ListenResult");
 
 export const ListenSessionIdParamsSchema = z.object({
-  id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "id", in: "path" } }),
+  id: decimalInteger(1, MAX_INT4),
 });

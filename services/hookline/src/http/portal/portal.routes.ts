@@ -33,7 +33,7 @@ export const PortalSettingsSchema = z
   .openapi("PortalSettings");
 
 const AccountIdParamsSchema = z.object({
-  account_id: z.string().min(1).max(64).openapi({ param: { name: "account_id", in: "path" } }),
+  account_id: z.string().min(1).max(64),
 });
 
 const created = { 201: { description: `The link: open \`url\` once, within \`expires_at\` (default ${PORTAL_LINK_TTL_SECONDS} s).`, content: json(PortalSessionSchema) } };

@@ -62,13 +62,13 @@ export const KazooErrorSchema = z
   })
   .openapi("KazooError");
 
-const accountId = z.string().min(1).max(64).openapi({ param: { name: "account_id", in: "path" } });
+const accountId = z.string().min(1).max(64);
 
 export const KazooAccountParamsSchema = z.object({ account_id: accountId });
 
 export const KazooWebhookParamsSchema = z.object({
   account_id: accountId,
-  webhook_id: decimalInteger(1, MAX_INT4).openapi({ param: { name: "webhook_id", in: "path" } }),
+  webhook_id: decimalInteger(1, MAX_INT4),
 });
 
 export type KazooWebhookData = z.infer<typeof KazooWebhookDataSchema>;

@@ -39,8 +39,7 @@ export const KuduHookTypeParamsSchema = z.object({
     .string()
     .min(1)
     .max(128)
-    .regex(EVENT_TYPE, "must be an event type such as \"PostDeployment\"")
-    .openapi({ param: { name: "hookType", in: "path" } }),
+    .regex(EVENT_TYPE, "must be an event type such as \"PostDeployment\""),
 });
 
 /** Any JSON object: Kudu publishes whatever the body holds. */
