@@ -50,6 +50,15 @@ describe("the server's routes document what the hand-written spec does", () => {
     expect(named(generated)).toEqual(named(written));
   });
 
+  it.each(Object.keys(spec).filter((op) => op in server))("%s: what each success answer is, in words", (op) => {
+    const [method, path] = op.split(" ") as [string, string];
+    const described = (document: OpenApiLike) => {
+      const operation = document.paths[path]![method.toLowerCase()]!;
+      return Object.fromEntries(Object.entries(operation.responses ?? {}).filter(([status]) => status.startsWith("2")).map(([status, answer]) => [status, answer.description]));
+    };
+    expect(described(generated)).toEqual(described(written));
+  });
+
   it("name each schema they share as the spec does", () => {
     const unnamed = Object.keys(generated.components?.schemas ?? {}).filter((name) => !(name in (written.components?.schemas ?? {})));
     expect(unnamed).toEqual([]);
@@ -67,7 +76,7 @@ type OpenApiLike = {
         summary?: string;
         tags?: string[];
         requestBody?: { content?: OpenApiContent };
-        responses?: Record<string, { content?: OpenApiContent }>;
+        responses?: Record<string, { description?: string; content?: OpenApiContent }>;
       }
     >
   >;

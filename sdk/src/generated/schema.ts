@@ -3773,7 +3773,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of hooks. */
+            /** @description A page of hooks, oldest first; `Link: <…>; rel="next"` points to the next page. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4186,7 +4186,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of events. */
+            /** @description A page of events, newest first; `Link: <…>; rel="next"` points to the next page. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4415,7 +4415,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the hook's deliveries. */
+            /** @description A page of the hook's deliveries, newest first; `Link: <…>; rel="next"` points to the next page. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4555,7 +4555,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Scheduled. */
+            /** @description Scheduled: the delivery is pending and due now. */
             202: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

@@ -24,7 +24,7 @@ export const publishEvent = createRoute({
   summary: "Publish an event",
   request: { body: { required: true, content: json(EventPublishSchema) } },
   responses: {
-    202: { description: "Accepted: the event and its deliveries are stored.", content: json(EventAcceptedSchema) },
+    202: { description: "Accepted. The event and its deliveries are stored.", content: json(EventAcceptedSchema) },
     ...problemResponses(400, 401, 413, 415),
   },
 });
@@ -38,7 +38,7 @@ export const publishEventBatch = createRoute({
   summary: "Publish up to 1,000 events at once",
   request: { body: { required: true, content: json(EventBatchSchema) } },
   responses: {
-    200: { description: "Processed: one result per event, in the order sent.", content: json(EventBatchResultSchema) },
+    200: { description: "Processed. One result per event, in the order sent; every `status` 202 event and its deliveries are stored.", content: json(EventBatchResultSchema) },
     ...problemResponses(400, 401, 413, 415),
   },
 });

@@ -43,7 +43,8 @@ const createHook = createRoute({
   request: { body: { required: true, content: json(z.union([LopennaefHookCreateSchema, KuduHookCreateSchema])) } },
   responses: {
     201: {
-      description: "The hook, in the shape the credentials chose.",
+      description:
+        "The hook: lopennaef's after the ping to `callback_url` was answered, or early Kudu's (the existing one when the URL is already subscribed to this event).",
       headers: z.object({ Location: z.string() }),
       content: json(z.union([LopennaefHookSchema, KuduHookSchema]).openapi({}, oneOf)),
     },
