@@ -12,6 +12,7 @@ import {
   listenSink,
   publishTo,
 } from "./test-fixtures.js";
+import { LISTEN_MAX_OUTSTANDING } from "./listen-sessions.js";
 
 /**
  * The pace of a listen stream's loop: one NOTIFY subscription per process,
@@ -101,6 +102,33 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
     client.gone();
     await run;
     await listen.close();
+  });
+
+  it("a long stream keeps no listener per delivery it sent: no leak warning with the most outstanding at once, batch after batch", async () => {
+    const warnings: string[] = [];
+    const warned = (warning: Error) => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", warned);
+    try {
+      const { listen } = listenService(store, env);
+      const session = await listen.create(account, { events: ["batch:*"] });
+      const client = listenSink();
+      const run = (await listen.open(account, session.id))(client.sink);
+      for (const batch of [1, 2]) {
+        for (let n = 0; n < LISTEN_MAX_OUTSTANDING; n++) await publishTo(store, account.id, "batch:x");
+        await client.message(batch * LISTEN_MAX_OUTSTANDING);
+        for (const { delivery_id } of client.messages.slice(-LISTEN_MAX_OUTSTANDING)) {
+          await listen.record(account, session.id, { delivery_id, status: 200, duration_ms: 1 });
+        }
+      }
+      client.gone();
+      await run;
+      await listen.close();
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", warned);
+    }
   });
 
   it("moves its session's expiry as it opens, then every 15 s rather than at every turn", async () => {
