@@ -1,4 +1,4 @@
-import type { KyselyPlugin, QueryId } from "kysely";
+import { type KyselyPlugin, type QueryId, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../store/database.js";
 import { DELIVERIES_CHANNEL } from "../store/events.js";
@@ -46,6 +46,7 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
     const claims: number[] = [];
     const subscriptions: string[] = [];
     let unsubscribed = 0;
+    const claimWaiters: Array<() => void> = [];
     const claimQueries = new WeakSet<QueryId>();
     const claimSpotter: KyselyPlugin = {
       transformQuery({ node, queryId }) {
@@ -53,7 +54,10 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
         return node;
       },
       async transformResult({ result, queryId }) {
-        if (claimQueries.has(queryId)) claims.push(Date.now());
+        if (claimQueries.has(queryId)) {
+          claims.push(Date.now());
+          for (const wake of claimWaiters.splice(0)) wake();
+        }
         return result;
       },
     };
@@ -69,7 +73,11 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
         };
       },
     };
-    return { store: seen, claims, subscriptions, unsubscribed: () => unsubscribed };
+    /** Once the `n`th claim (from 1) has come back: the stream is about to sleep until its next poll, a second away. */
+    async function claimed(n: number): Promise<void> {
+      while (claims.length < n) await new Promise<void>((resolve) => claimWaiters.push(resolve));
+    }
+    return { store: seen, claims, claimed, subscriptions, unsubscribed: () => unsubscribed };
   }
 
   it("subscribes to NOTIFY once per process, from its first session on, and unsubscribes as it closes", async () => {
@@ -101,6 +109,39 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
     expect(third! - first!).toBeGreaterThanOrEqual(1_900);
     client.gone();
     await run;
+    await listen.close();
+  });
+
+  // The two below time what a missed wake would cost: the rest of a one-second sleep.
+  it("a delivery published to an idle stream is sent at once, woken by its NOTIFY rather than its next poll", async () => {
+    const seen = watched(store);
+    const { listen } = listenService(seen.store, env);
+    const session = await listen.create(account, { events: ["woken:*"] });
+    const client = listenSink();
+    const run = (await listen.open(account, session.id))(client.sink);
+    await seen.claimed(2);
+    const asleepSince = Date.now();
+    await publishTo(store, account.id, "woken:x");
+    // As a publish's notifier does once it has committed (events/delivery-notifier.ts).
+    await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(store.db);
+    await client.message(1);
+    expect(Date.now() - asleepSince, "sent before the next poll (1 s)").toBeLessThan(900);
+    client.gone();
+    await run;
+    await listen.close();
+  });
+
+  it("an idle stream ends as soon as its client goes, not at its next poll", async () => {
+    const seen = watched(store);
+    const { listen } = listenService(seen.store, env);
+    const session = await listen.create(account, {});
+    const client = listenSink();
+    const run = (await listen.open(account, session.id))(client.sink);
+    await seen.claimed(2);
+    const asleepSince = Date.now();
+    client.gone();
+    await run;
+    expect(Date.now() - asleepSince, "ended before the next poll (1 s)").toBeLessThan(900);
     await listen.close();
   });
 
@@ -165,27 +206,38 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
     await listen.close();
   });
 
-  it("a database failing under a stream ends it and is logged, as is a sweep that fails", async () => {
-    // A database of its own, closed (PostgreSQL: dropped) under the service.
-    const doomed = await open();
-    const owner = { id: doomed.accountId, name: "a" };
-    const { listen, logs } = listenService(doomed.store, { ...env, HOOKLINE_LISTEN_SESSION_TTL_SECONDS: "5" });
-    const session = await listen.create(owner, {});
-    const client = listenSink();
-    const run = (await listen.open(owner, session.id))(client.sink);
-    await doomed.close();
-    await run;
-    expect(client.sink.signal.aborted, "ended by the stream itself").toBe(false);
-    expect(logs.filter((line) => line.msg === "listen stream failed")).toMatchObject([
-      { level: 40, session: session.id, err: { message: expect.any(String) } },
-    ]);
-    // The first sweep, 2.5 s after the session was created.
-    const sweep = await eventually(
-      async () => logs.find((line) => line.msg === "deleting expired listen sessions failed"),
-      "the failed sweep logged",
-      5_000,
-    );
-    expect(sweep).toMatchObject({ level: 40, err: { message: expect.any(String) } });
-    await listen.close();
+  describe("on a database of its own, closed (PostgreSQL: dropped) under the service", () => {
+    let doomed: Awaited<ReturnType<typeof open>>;
+    let closed = false;
+    // Opened before the test: a second migrated database takes long on a loaded machine.
+    beforeAll(async () => {
+      doomed = await open();
+    });
+    afterAll(async () => {
+      if (!closed) await doomed?.close();
+    });
+
+    it("a database failing under a stream ends it and is logged, as is a sweep that fails", async () => {
+      const owner = { id: doomed.accountId, name: "a" };
+      const { listen, logs } = listenService(doomed.store, { ...env, HOOKLINE_LISTEN_SESSION_TTL_SECONDS: "5" });
+      const session = await listen.create(owner, {});
+      const client = listenSink();
+      const run = (await listen.open(owner, session.id))(client.sink);
+      await doomed.close();
+      closed = true;
+      await run;
+      expect(client.sink.signal.aborted, "ended by the stream itself").toBe(false);
+      expect(logs.filter((line) => line.msg === "listen stream failed")).toMatchObject([
+        { level: 40, session: session.id, err: { message: expect.any(String) } },
+      ]);
+      // The first sweep, 2.5 s after the session was created.
+      const sweep = await eventually(
+        async () => logs.find((line) => line.msg === "deleting expired listen sessions failed"),
+        "the failed sweep logged",
+        5_000,
+      );
+      expect(sweep).toMatchObject({ level: 40, err: { message: expect.any(String) } });
+      await listen.close();
+    });
   });
 });
