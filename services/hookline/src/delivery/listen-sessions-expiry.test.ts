@@ -1,9 +1,16 @@
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Store } from "../store/database.js";
 import { fixtureBackends } from "../store/test-fixtures.js";
 import { LISTEN_KEEP_ALIVE_MS } from "./listen-sessions.js";
-import { eventually, listenService, listenSink, publishTo } from "./test-fixtures.js";
+import {
+  eventually,
+  expireListenSessionIn,
+  hookExists,
+  listenService,
+  listenSessionExpiresAfter,
+  listenSink,
+  publishTo,
+} from "./test-fixtures.js";
 
 /**
  * What keeps a listen session alive and what ends it: an open stream moves
@@ -29,22 +36,9 @@ describe.each(fixtureBackends())("listen session expiry ($kind)", ({ kind, open 
     await close?.();
   });
 
-  const expireIn = (id: number, seconds: number) =>
-    store.db
-      .updateTable("hooks")
-      .set({ listen_expires_at: sql`now() + make_interval(secs => ${seconds})` })
-      .where("id", "=", id)
-      .execute();
-  const exists = async (id: number) =>
-    (await store.db.selectFrom("hooks").select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
-  const expiresAfter = async (id: number, seconds: number) =>
-    (
-      await store.db
-        .selectFrom("hooks")
-        .select(sql<boolean>`listen_expires_at > now() + make_interval(secs => ${seconds})`.as("later"))
-        .where("id", "=", id)
-        .executeTakeFirstOrThrow()
-    ).later;
+  const expireIn = (id: number, seconds: number) => expireListenSessionIn(store, id, seconds);
+  const exists = (id: number) => hookExists(store, id);
+  const expiresAfter = (id: number, seconds: number) => listenSessionExpiresAfter(store, id, seconds);
 
   it("each sweep deletes the sessions left without a stream, from the first session on; an open stream keeps moving its session's expiry", async () => {
     const { listen, logs } = listenService(store, env);

@@ -133,6 +133,21 @@ describe.each(fixtureBackends())("listen streams ending ($kind)", ({ open }) => 
     await run;
   });
 
+  it("a stop waits for the attempt a stream is recording: a result taken as the service stops is kept", async () => {
+    const { listen } = listenService(store, env);
+    const session = await listen.create(account, { events: ["stopping:*"] });
+    const { client, run } = await streamOf(listen, session.id);
+    await publishTo(store, account.id, "stopping:x");
+    const { delivery_id } = await client.message(1);
+    let taken = false;
+    const taking = listen.take(account.id, session.id, { delivery_id, status: 200, duration_ms: 1 }).then((yes) => (taken = yes));
+    await listen.close();
+    expect(taken, "recorded before close() answered").toBe(true);
+    await taking;
+    await run;
+    expect(await holder(delivery_id)).toEqual({ locked_by: null, status: "succeeded" });
+  });
+
   it("a stream opened as its session is removed elsewhere ends at its next touch", async () => {
     // TTL 5 s: the stream moves its session's expiry every 5/3 s.
     const { listen } = listenService(store, { ...env, HOOKLINE_LISTEN_SESSION_TTL_SECONDS: "5" });

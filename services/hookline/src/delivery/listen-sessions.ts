@@ -184,8 +184,9 @@ export function createListenSessions(deps: {
       const lockedBy = `listen:${sessionId}:${randomBytes(6).toString("hex")}`;
       const waker = createWaker();
       const stop = new AbortController();
-      setMaxListeners(0, stop.signal);
       const ended = AbortSignal.any([stop.signal, sink.signal]);
+      // Listening on `ended`: each delivery outstanding (its send's abort) and the loop's wake below.
+      setMaxListeners(LISTEN_MAX_OUTSTANDING + 1, ended);
       let finish!: () => void;
       const entry = { sessionId, wake: waker.wake, stop, done: new Promise<void>((resolve) => (finish = resolve)) };
       // The client reconnected (perhaps to another loop): a stream it left may not have noticed yet, and
@@ -202,15 +203,15 @@ export function createListenSessions(deps: {
         async send(request: OutgoingRequest, options) {
           const startedAt = new Date();
           let timer: NodeJS.Timeout | undefined;
+          let streamClosed!: () => void;
           const answer = new Promise<AttemptResult>((resolve) => {
             waiting.set(row.id, { sessionId, accountId, resolve, recorded });
             timer = setTimeout(
               () => resolve(failure(startedAt, "timeout", `no result from the listen client within ${delivery.attemptDeadlineMs} ms`)),
               delivery.attemptDeadlineMs,
             );
-            options.signal?.addEventListener("abort", () => resolve(failure(startedAt, "connection", "the listen stream closed")), {
-              once: true,
-            });
+            streamClosed = () => resolve(failure(startedAt, "connection", "the listen stream closed"));
+            options.signal?.addEventListener("abort", streamClosed);
           });
           sink
             .delivery({
@@ -225,6 +226,8 @@ export function createListenSessions(deps: {
             .catch(() => stop.abort());
           const result = await answer;
           clearTimeout(timer);
+          // The stream's signal outlives this delivery: a listener left on it per delivery would pile up for the stream's life.
+          options.signal?.removeEventListener("abort", streamClosed);
           return result;
         },
         close: async () => {},

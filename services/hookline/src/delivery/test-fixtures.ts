@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { monotonicFactory } from "ulid";
 import { loadConfig } from "../config.js";
 import { HooklineError } from "../domain/errors.js";
@@ -77,6 +78,30 @@ export function attemptsOf(store: Store, deliveryId: number) {
     .where("a.delivery_id", "=", deliveryId)
     .orderBy("a.id")
     .execute();
+}
+
+/** Sets listen session `id` to expire `seconds` from the database's now (negative: lapsed). */
+export async function expireListenSessionIn(store: Store, id: number, seconds: number): Promise<void> {
+  await store.db
+    .updateTable("hooks")
+    .set({ listen_expires_at: sql`now() + make_interval(secs => ${seconds})` })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Whether listen session `id` expires more than `seconds` from the database's now. */
+export async function listenSessionExpiresAfter(store: Store, id: number, seconds: number): Promise<boolean> {
+  const row = await store.db
+    .selectFrom("hooks")
+    .select(sql<boolean>`listen_expires_at > now() + make_interval(secs => ${seconds})`.as("later"))
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow();
+  return row.later;
+}
+
+/** Whether hook (or listen session) `id` still exists. */
+export async function hookExists(store: Store, id: number): Promise<boolean> {
+  return (await store.db.selectFrom("hooks").select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
 }
 
 /** What a call was refused with (`kind` and `detail` of a HooklineError), or undefined when it went through. */
