@@ -1,9 +1,7 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eventually } from "../support/delivery.js";
 import { testBackends, type TestDatabase } from "../support/databases.js";
-import { attemptsOfEvent, publishThrough, runListen, startLocalApp } from "../support/listen-cli.js";
+import { attemptsOfEvent, publishThrough, runListen, startHangingApp, startLocalApp } from "../support/listen-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { startTcpRelay } from "../support/tcp-relay.js";
 
@@ -68,21 +66,14 @@ describe.each(testBackends())("hookline listen in process, edges ($kind)", (back
 
   it("Ctrl-C while the local app is still answering reports nothing; a second Ctrl-C exits at once", async () => {
     const me = await server.newAccount("edges: interrupted");
-    let arrived!: () => void;
-    const arrival = new Promise<void>((resolve) => (arrived = resolve));
-    // Never answers: only the CLI's Ctrl-C ends the request.
-    const hanging = createServer((req) => {
-      req.resume();
-      arrived();
-    });
-    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const hanging = await startHangingApp();
     const exits: unknown[] = [];
-    const cli = runListen(server, me.key, { "forward-to": `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/` });
+    const cli = runListen(server, me.key, { "forward-to": hanging.url });
     vi.spyOn(process, "exit").mockImplementation(((code?: number) => void exits.push(code)) as never);
     try {
       await cli.sessionId();
       const eventId = await publishThrough(server, me.key, "a:hanging", {});
-      await arrival;
+      await hanging.arrival;
       cli.signal("SIGINT");
       expect(exits, "the first one only stops").toEqual([]);
       cli.signal("SIGINT");
@@ -97,8 +88,7 @@ describe.each(testBackends())("hookline listen in process, edges ($kind)", (back
       expect(await attemptsOfEvent(database, eventId)).toEqual([]);
     } finally {
       await cli.stop();
-      hanging.closeAllConnections();
-      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+      await hanging.close();
     }
   });
 

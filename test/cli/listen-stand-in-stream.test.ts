@@ -1,9 +1,7 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eventually } from "../support/delivery.js";
-import { runListen, startLocalApp } from "../support/listen-cli.js";
+import { runListen, startHangingApp, startLocalApp } from "../support/listen-cli.js";
 import { deliveryMessage, problem, sendDelivery, startListenStandIn, untilClientLeaves } from "../support/listen-stand-in.js";
 
 /**
@@ -98,18 +96,8 @@ describe("hookline listen's session and stream (stand-in server)", () => {
   });
 
   it("Ctrl-C while the local app is answering reports nothing, a second exits 130, SIGTERM ends it too, and its handlers go", async () => {
-    let arrived!: () => void;
-    const arrival = new Promise<void>((resolve) => (arrived = resolve));
-    // Never answers: only the CLI's Ctrl-C ends the request.
-    const hanging = createServer((req) => {
-      req.resume();
-      arrived();
-    });
-    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
-    closing.push(async () => {
-      hanging.closeAllConnections();
-      await new Promise<void>((resolve) => hanging.close(() => resolve()));
-    });
+    const hanging = await startHangingApp();
+    closing.push(hanging.close);
     const standIn = await startListenStandIn({
       stream: (n) => async (sse) => {
         if (n === 0) await sendDelivery(sse, deliveryMessage());
@@ -119,9 +107,9 @@ describe("hookline listen's session and stream (stand-in server)", () => {
     closing.push(standIn.close);
     const before = signalHandlers();
     const exits: unknown[] = [];
-    const cli = runListen(standIn, KEY, { "forward-to": `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/` });
+    const cli = runListen(standIn, KEY, { "forward-to": hanging.url });
     vi.spyOn(process, "exit").mockImplementation(((code?: number) => void exits.push(code)) as never);
-    await arrival;
+    await hanging.arrival;
     cli.signal("SIGINT");
     expect(exits, "the first one only stops").toEqual([]);
     cli.signal("SIGINT");

@@ -32,6 +32,25 @@ export async function startLocalApp(answer: (n: number) => { status: number; hea
   };
 }
 
+/** A local app that never answers (only the CLI's Ctrl-C ends a request to it); `arrival` resolves once one has come. */
+export async function startHangingApp() {
+  let arrived!: () => void;
+  const arrival = new Promise<void>((resolve) => (arrived = resolve));
+  const server = createServer((req) => {
+    req.resume();
+    arrived();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    arrival,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /**
  * Starts the command's `run` as citty calls it against `server`; `lines` collects what it prints, `signal` calls its
  * own handler of SIGINT or SIGTERM once, `stop` is Ctrl-C (a no-op once it ended) and waits for it to end.
