@@ -16,6 +16,22 @@ export interface DeliveryNotifier {
 }
 
 /**
+ * Runs a write of new work and wakes the workers for it: `write(true)` when
+ * the notifier lets the write carry the NOTIFY itself (`notifyInline`), else
+ * `write(false)` and a poke after it when `scheduled(result)` says it
+ * committed deliveries. Returns (or throws) what `write` does.
+ *
+ * @example
+ * const outcomes = await writeAndWake(notifier, (notify) => insertEventBatch(db, events, { notify }), (o) => o.some(isScheduled));
+ */
+export async function writeAndWake<T>(notifier: DeliveryNotifier, write: (notify: boolean) => Promise<T>, scheduled: (result: T) => boolean): Promise<T> {
+  const notify = notifier.notifyInline();
+  const result = await write(notify);
+  if (!notify && scheduled(result)) notifier.poke();
+  return result;
+}
+
+/**
  * NOTIFYs the workers at most once per `cooldownMs`: the first publish on an
  * idle queue notifies at once (publish→attempt latency), publishes during the
  * cool-down share one trailing NOTIFY.

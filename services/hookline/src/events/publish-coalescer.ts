@@ -3,7 +3,7 @@ import { insertEventBatch } from "../store/event-batch.js";
 import type { InsertedEvent, NewEvent } from "../store/events.js";
 import type { Database } from "../store/schema.js";
 import { tracing } from "../tracing/tracing.js";
-import type { DeliveryNotifier } from "./delivery-notifier.js";
+import { writeAndWake, type DeliveryNotifier } from "./delivery-notifier.js";
 
 /** Shares transactions between concurrent single publishes; see createPublishCoalescer. */
 export interface PublishCoalescer {
@@ -63,16 +63,17 @@ export function createPublishCoalescer(db: Kysely<Database>, notifier: DeliveryN
   async function write(batch: Waiting[]): Promise<void> {
     try {
       const events = batch.map((w) => w.event);
-      const options = { notify: notifier.notifyInline() };
       const traces = tracing();
+      const insert = (notify: boolean) => insertEventBatch(db, events, { notify });
       // The transaction is shared by many publishes: its own trace, linked from each.
-      const outcomes = traces
-        ? await traces.inSpan("hookline.publish.transaction", { "hookline.events": events.length }, () => insertEventBatch(db, events, options), {
-            root: true,
-            links: events.map((e) => e.traceContext),
-          })
-        : await insertEventBatch(db, events, options);
-      if (!options.notify && outcomes.some((o) => o.ok && o.event.deliveries_count > 0)) notifier.poke();
+      const outcomes = await writeAndWake(
+        notifier,
+        (notify) =>
+          traces
+            ? traces.inSpan("hookline.publish.transaction", { "hookline.events": events.length }, () => insert(notify), { root: true, links: events.map((e) => e.traceContext) })
+            : insert(notify),
+        (written) => written.some((o) => o.ok && o.event.deliveries_count > 0),
+      );
       for (const [i, outcome] of outcomes.entries()) {
         if (outcome.ok) batch[i]!.resolve(outcome.event);
         else batch[i]!.reject(outcome.error);

@@ -9,7 +9,7 @@ import type { Store } from "../store/database.js";
 import { insertEventBatch, type BatchEvent } from "../store/event-batch.js";
 import type { NewEvent } from "../store/events.js";
 import { subscriptionPatternsFor } from "../store/hooks.js";
-import { createDeliveryNotifier, type DeliveryNotifier } from "./delivery-notifier.js";
+import { createDeliveryNotifier, writeAndWake, type DeliveryNotifier } from "./delivery-notifier.js";
 import { ulidFactory } from "./message-ids.js";
 import { createPublishCoalescer } from "./publish-coalescer.js";
 import { isReservedEventType, RESERVED_EVENT_TYPE_PREFIXES, RESERVED_EVENT_TYPES } from "./reserved-types.js";
@@ -172,8 +172,7 @@ export function createPublishService(deps: {
         return error ? { ok: false, error } : undefined;
       });
       const valid = inputs.map((input, i) => ({ input, i })).filter(({ i }) => results[i] === undefined);
-      const options = { notify: notifier.notifyInline() };
-      const store = (traceContext: string | undefined) =>
+      const store = (traceContext: string | undefined, notify: boolean) =>
         insertEventBatch(
           deps.store.db,
           valid.map(({ input }): BatchEvent => {
@@ -181,11 +180,15 @@ export function createPublishService(deps: {
             const idempotency = input.idempotency_key === undefined ? undefined : { key: input.idempotency_key, fingerprint: fingerprintOf(event) };
             return { ...event, ...(traceContext ? { traceContext } : {}), idempotency };
           }),
-          options,
+          { notify },
         );
       // One span for the batch (one transaction, its fan-out included): its events' attempts are its children.
       const traces = tracing();
-      const outcomes = traces ? await traces.inSpan("hookline.publish.transaction", { "hookline.events": valid.length }, () => store(traces.traceparent())) : await store(undefined);
+      const outcomes = await writeAndWake(
+        notifier,
+        (notify) => (traces ? traces.inSpan("hookline.publish.transaction", { "hookline.events": valid.length }, () => store(traces.traceparent(), notify)) : store(undefined, notify)),
+        (written) => written.some((o) => o.ok && o.event.created && o.event.deliveries_count > 0),
+      );
       outcomes.forEach((outcome, j) => {
         const i = valid[j]!.i;
         if (outcome.ok) results[i] = { ok: true, result: { id: outcome.event.id, deliveries: outcome.event.deliveries_count } };
@@ -193,7 +196,6 @@ export function createPublishService(deps: {
         // Input that passed every check but that the database would not take (a value it cannot store).
         else results[i] = { ok: false, error: invalid(`Event ${i} could not be stored.`, [{ path: `body.events.${i}`, message: String((outcome.error as Error)?.message ?? outcome.error) }]) };
       });
-      if (!options.notify && outcomes.some((o) => o.ok && o.event.created && o.event.deliveries_count > 0)) notifier.poke();
       return results as BatchPublishResult[];
     },
   };
