@@ -8,6 +8,7 @@ import { stoppingResponse } from "./stopping-response.js";
 import { startApiLoops, type ApiLoops } from "./api-loops.js";
 import { ConfigError, type Config } from "./config.js";
 import { startRetention } from "./delivery/retention.js";
+import { startTableUpkeep } from "./store/table-upkeep.js";
 import { createListenSessions, type ListenSessions } from "./delivery/listen-sessions.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
@@ -138,12 +139,14 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   let worker: DeliveryWorker | undefined;
   let workerThread: WorkerThread | undefined;
   let stopRetention: (() => Promise<void>) | undefined;
+  let stopUpkeep: (() => Promise<void>) | undefined;
   if (config.role === "both" && config.workerThread && store.kind === "postgres") {
     workerThread = await startWorkerThread(config, logger, metrics, () => process.exit(1));
   } else if (config.role !== "api") {
     worker = createDeliveryWorker({ store, queue, config: config.delivery, transport, logger, metrics, secrets });
     await worker.start();
     stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
+    stopUpkeep = startTableUpkeep({ store, logger });
   }
 
   return {
@@ -165,7 +168,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
       const localClosed = local && local !== server ? new Promise<void>((resolve) => local!.close(() => resolve())) : Promise.resolve();
       for (const s of [server, local]) if (s && "closeIdleConnections" in s) s.closeIdleConnections();
       // Listen streams never end by themselves: closing them lets the server's close complete.
-      const users = await Promise.allSettled([closed, localClosed, listenSessions?.close(), loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.()]);
+      const users = await Promise.allSettled([closed, localClosed, listenSessions?.close(), loops?.stop(), worker?.stop(), workerThread?.stop(), stopRetention?.(), stopUpkeep?.()]);
       await transport.close();
       await queue.close();
       await store.close();

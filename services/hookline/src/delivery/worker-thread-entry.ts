@@ -9,6 +9,7 @@ import { isConnectionLost } from "../store/connection-lost.js";
 import { createSecretBox } from "../signing/secret-box.js";
 import { openStore } from "../store/database.js";
 import { startRetention } from "./retention.js";
+import { startTableUpkeep } from "../store/table-upkeep.js";
 import { createDeliveryTransport } from "./transport.js";
 import { createDeliveryWorker } from "./worker.js";
 import { openQueue } from "./queue/open-queue.js";
@@ -44,11 +45,12 @@ try {
   const worker = createDeliveryWorker({ store, queue, config: config.delivery, transport, logger, metrics, secrets });
   await worker.start();
   const stopRetention = startRetention({ store, config: config.delivery, idempotencyTtlSeconds: config.idempotencyTtlSeconds, logger });
+  const stopUpkeep = startTableUpkeep({ store, logger });
   port.on("message", (message: ToWorkerThread) => {
     if (message.type === "metrics") {
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: "metrics", id: message.id, metrics: json }));
     } else if (message.type === "stop") {
-      void Promise.all([worker.stop(), stopRetention()])
+      void Promise.all([worker.stop(), stopRetention(), stopUpkeep()])
         .then(() => transport.close())
         .then(() => queue.close())
         .then(() => store.close())

@@ -1,0 +1,102 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../logger.js";
+import { eventually } from "../delivery/test-fixtures.js";
+import type { Store } from "./database.js";
+import { startTableUpkeep, tendTables } from "./table-upkeep.js";
+import { fixtureBackends, hookWithDeliveries } from "./test-fixtures.js";
+
+/**
+ * The worker's table upkeep (table-upkeep.ts) on a real database: after a
+ * burst the claim's count of held rows scans the whole table until the
+ * table is analyzed; a round analyzes what changed past the bar (and
+ * vacuums where nothing else does), and leaves the rest alone.
+ */
+describe.each(fixtureBackends())("table upkeep ($kind)", ({ kind, open }) => {
+  let store: Store;
+  let close: () => Promise<void>;
+  let accountId: string;
+
+  beforeAll(async () => {
+    ({ store, accountId, close } = await open());
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  type Counters = { modified: number; dead: number; analyzed: Date | null; autoanalyzed: Date | null; vacuumed: Date | null };
+  const counters = async (table: string): Promise<Counters> => {
+    const { rows } = await sql<Counters>`
+      select n_mod_since_analyze::int as modified, n_dead_tup::int as dead, last_analyze as analyzed,
+        last_autoanalyze as autoanalyzed, last_vacuum as vacuumed
+      from pg_stat_user_tables where relid = to_regclass(${table})`.execute(store.db);
+    return rows[0]!;
+  };
+  /** The held-rows count of the claim (claim-deliveries.ts `held`), as PostgreSQL plans it now. */
+  const heldPlan = async () => {
+    const { rows } = await sql<{ "QUERY PLAN": string }>`
+      explain select hook_id, count(*)::int as n from deliveries
+      where locked_by is not null and locked_until > now() group by hook_id`.execute(store.db);
+    return rows.map((row) => row["QUERY PLAN"]).join("\n");
+  };
+  /** `n` deliveries claimed, then recorded: what a burst leaves behind (3 × n changes). */
+  const burst = async (n: number) => {
+    const hook = await hookWithDeliveries(store, accountId, n);
+    await sql`update deliveries set locked_by = 'w', locked_until = now() + interval '1 minute' where hook_id = ${hook}`.execute(store.db);
+    await sql`update deliveries set status = 'succeeded', locked_by = null, locked_until = null, finished_at = now() where hook_id = ${hook}`.execute(store.db);
+  };
+  /** Sessions hand their counters over within about a second of their writes. */
+  const counted = (table: string, atLeast: number) =>
+    eventually(async () => ((await counters(table)).modified >= atLeast ? true : undefined), `${table}'s counters`, 15_000);
+
+  it("after a burst, analyzes the deliveries so the claim counts held rows from their index; vacuums them only where nothing else does", async () => {
+    await burst(3_000);
+    await counted("deliveries", 9_000);
+    const before = await counters("deliveries");
+    // Unless autovacuum came by meanwhile, the burst left no statistics: a full scan for a handful of held rows.
+    if (!before.autoanalyzed) expect(await heldPlan()).toMatch(/Seq Scan on deliveries/);
+
+    const vacuum = kind === "pglite";
+    const done = await tendTables(store.db, { vacuum });
+    expect(done).toContainEqual({ table: "deliveries", analyzed: true, vacuumed: vacuum });
+    expect(await heldPlan()).toMatch(/Index Scan using deliveries_held_idx/);
+    const after = await counters("deliveries");
+    expect(after.analyzed).not.toBeNull();
+    if (vacuum) expect(after.vacuumed).not.toBeNull();
+    else expect(after.vacuumed, "left to autovacuum").toBeNull();
+  });
+
+  it("leaves alone a table whose changes are under the bar: 1,000 rows and a tenth of the table", async () => {
+    await tendTables(store.db, { vacuum: true });
+    const live = Number((await sql<{ n: string }>`select count(*) as n from deliveries`.execute(store.db)).rows[0]!.n);
+    // Inserted and updated once: 2 × under changes, just under the bar.
+    const under = Math.floor((1_000 + 0.1 * live) / 2) - 50;
+    const hook = await hookWithDeliveries(store, accountId, under);
+    await sql`update deliveries set attempts = attempts + 1 where hook_id = ${hook}`.execute(store.db);
+    await counted("deliveries", 2 * under);
+    expect(await tendTables(store.db, { vacuum: true })).toEqual([]);
+
+    // And past it.
+    await sql`update deliveries set attempts = attempts + 1 where hook_id = ${hook}`.execute(store.db);
+    await sql`update deliveries set attempts = attempts + 1 where hook_id = ${hook}`.execute(store.db);
+    await counted("deliveries", 4 * under);
+    expect(await tendTables(store.db, { vacuum: false })).toEqual([{ table: "deliveries", analyzed: true, vacuumed: false }]);
+  });
+
+  it("runs in rounds from start to stop, and none after", async () => {
+    const lines: Array<{ msg: string; tables?: unknown }> = [];
+    const logger = createLogger("debug", { write: (line: string) => void lines.push(JSON.parse(line)) });
+    await burst(1_500);
+    await counted("deliveries", 4_500);
+    const stop = startTableUpkeep({ store, logger, intervalMs: 50 });
+    const tended = await eventually(async () => lines.find((line) => line.msg === "tended tables"), "a round that tended", 10_000);
+    expect(tended.tables).toContainEqual(expect.objectContaining({ table: "deliveries", analyzed: true }));
+    await stop();
+    const stoppedAt = (await counters("deliveries")).analyzed;
+    await burst(1_500);
+    await counted("deliveries", 4_500);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await counters("deliveries")).analyzed).toEqual(stoppedAt);
+    expect(lines.filter((line) => line.msg === "table upkeep failed")).toEqual([]);
+  });
+});
