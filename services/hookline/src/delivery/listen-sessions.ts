@@ -166,14 +166,9 @@ export function createListenSessions(deps: {
   }
 
   async function record(lockedBy: string, outcome: DeliveryOutcome): Promise<void> {
-    // As the worker does: a failure may disable the hook or exhaust the delivery, announced in the same transaction.
-    if (outcome.attempt && outcome.outcome !== "succeeded") {
-      await db
-        .transaction()
-        .execute(async (trx) => publishOperationalEvents(trx, await recordOutcomes(trx, lockedBy, [outcome], delivery)));
-    } else {
-      await recordOutcomes(db, lockedBy, [outcome], delivery);
-    }
+    // As the worker does: a failure may disable the hook or exhaust the delivery, announced in the same
+    // transaction. One transaction whatever the outcome: a listen stream's pace is one person's app.
+    await db.transaction().execute(async (trx) => publishOperationalEvents(trx, await recordOutcomes(trx, lockedBy, [outcome], delivery)));
     deps.metrics?.deliveries.inc({ outcome: outcome.outcome });
   }
 
@@ -194,7 +189,7 @@ export function createListenSessions(deps: {
       yieldSession(sessionId);
       elsewhere?.(sessionId);
       streams.add(entry);
-      ended.addEventListener("abort", () => waker.wake(), { once: true });
+      ended.addEventListener("abort", () => waker.wake());
       startShared();
       const inFlight = new Set<Promise<void>>();
 
@@ -245,8 +240,8 @@ export function createListenSessions(deps: {
             metrics: deps.metrics,
             openSecret,
           });
-          if ("release" in end) await releaseDeliveries(db, lockedBy, [row.id]);
-          else await record(lockedBy, end.outcome);
+          // A release means the stream is ending: its end hands back everything it holds (below).
+          if ("outcome" in end) await record(lockedBy, end.outcome);
         } catch (error) {
           logger.error({ err: error, delivery: row.id }, "listen attempt failed; the delivery is sent again");
           await releaseDeliveries(db, lockedBy, [row.id]).catch(() => {});
@@ -283,7 +278,9 @@ export function createListenSessions(deps: {
             inFlight.add(running);
             void running.finally(() => inFlight.delete(running));
           }
-          await waker.sleep(Math.min(LISTEN_POLL_MS, Math.max(0, Math.min(nextKeepAlive, nextTouch) - Date.now())));
+          // The poll is well inside both intervals (the touch's is ≥ 1.67 s, the TTL being ≥ 5 s): each is
+          // at most a poll late.
+          await waker.sleep(LISTEN_POLL_MS);
         }
       } catch (error) {
         logger.warn({ err: error, session: sessionId }, "listen stream failed");
