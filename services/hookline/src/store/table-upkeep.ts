@@ -1,7 +1,8 @@
-import { sql } from "kysely";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { sql, type Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Store } from "./database.js";
-import type { Db } from "./db-handle.js";
+import type { Database } from "./schema.js";
 
 /**
  * The tables every delivery rewrites or retention deletes from: their
@@ -50,22 +51,32 @@ export interface TableUpkeep {
  * (above), on either database; VACUUM one whose dead or inserted rows did,
  * only when `vacuum` (nothing else vacuums it: PGlite, or a server with
  * `autovacuum = off`). Both `SKIP_LOCKED`: a table another process is
- * already tending is left to it. The counters are PostgreSQL's own
- * (pg_stat_user_tables), flushed by each session within a second or so of
- * its writes, so a round acts on what the previous seconds did.
+ * already tending is left to it. Only tables the role owns (or is a member
+ * of the owner of) are considered: PostgreSQL skips any other with a
+ * warning, and the round would count it done every time. The counters are
+ * PostgreSQL's own (pg_stat_user_tables), which each session hands over
+ * within 1–10 s of its writes (pgstat.c), so a round acts on what the
+ * previous seconds did.
+ *
+ * Not inside a transaction (VACUUM cannot run in one). Between tables the
+ * round lets the event loop turn: PGlite runs on this thread, so while a
+ * statement of it runs nothing else does (a VACUUM after 20,000 deliveries:
+ * ≈ 150 ms). `signal` ends the round before its next table.
  *
  * @example
  * const done = await tendTables(store.db, { vacuum: store.kind === "pglite" }); // [{ table: "deliveries", analyzed: true, vacuumed: true }, …]
  */
-export async function tendTables(db: Db, options: { vacuum: boolean }): Promise<TableUpkeep[]> {
+export async function tendTables(db: Kysely<Database>, options: { vacuum: boolean; signal?: AbortSignal }): Promise<TableUpkeep[]> {
   const counters = await sql<{ table: ChurningTable; live: number; dead: number; modified: number; inserted: number }>`
-    select relname as table, n_live_tup::float8 as live, n_dead_tup::float8 as dead,
-      n_mod_since_analyze::float8 as modified, n_ins_since_vacuum::float8 as inserted
-    from pg_stat_user_tables
-    where relid in (select to_regclass(name) from unnest(${sql.val([...CHURNING_TABLES])}::text[]) as name)
-    order by relname`.execute(db);
+    select s.relname as table, s.n_live_tup::float8 as live, s.n_dead_tup::float8 as dead,
+      s.n_mod_since_analyze::float8 as modified, s.n_ins_since_vacuum::float8 as inserted
+    from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+    where s.relid in (select to_regclass(name) from unnest(${sql.val([...CHURNING_TABLES])}::text[]) as name)
+      and pg_has_role(c.relowner, 'USAGE')
+    order by s.relname`.execute(db);
   const done: TableUpkeep[] = [];
   for (const row of counters.rows) {
+    if (options.signal?.aborted) break;
     const analyze = row.modified >= ANALYZE_BASE_ROWS + ANALYZE_SCALE * row.live;
     const vacuumBar = VACUUM_BASE_ROWS + VACUUM_SCALE * row.live;
     const vacuum = options.vacuum && (row.dead >= vacuumBar || row.inserted >= vacuumBar);
@@ -74,6 +85,7 @@ export async function tendTables(db: Db, options: { vacuum: boolean }): Promise<
     if (vacuum) await sql`vacuum (skip_locked${analyze ? sql`, analyze` : sql``}) ${table}`.execute(db);
     else await sql`analyze (skip_locked) ${table}`.execute(db);
     done.push({ table: row.table, analyzed: analyze, vacuumed: vacuum });
+    await nextTurn();
   }
   return done;
 }
@@ -82,7 +94,8 @@ export async function tendTables(db: Db, options: { vacuum: boolean }): Promise<
  * Runs `tendTables` every `intervalMs` (TABLE_UPKEEP_INTERVAL_MS) in the
  * process that runs the worker, vacuuming too on PGlite or a server with
  * autovacuum off. A round that fails is logged and the next one tries
- * again. Returns the stop function, which waits for a round under way.
+ * again. Returns the stop function, which ends a round under way after its
+ * current table and waits for it.
  *
  * @example
  * const stopUpkeep = startTableUpkeep({ store, logger });
@@ -90,11 +103,12 @@ export async function tendTables(db: Db, options: { vacuum: boolean }): Promise<
 export function startTableUpkeep(deps: { store: Store; logger: Logger; intervalMs?: number }): () => Promise<void> {
   const { store, logger } = deps;
   let running: Promise<void> | undefined;
+  const stopping = new AbortController();
   // Read at the first round: nothing vacuums a PGlite database, nor a server's with autovacuum off.
   let vacuum: boolean | undefined;
   const round = async () => {
     vacuum ??= store.kind === "pglite" || !(await sql<{ on: boolean }>`select current_setting('autovacuum') = 'on' as on`.execute(store.db)).rows[0]?.on;
-    const done = await tendTables(store.db, { vacuum });
+    const done = await tendTables(store.db, { vacuum, signal: stopping.signal });
     if (done.length > 0) logger.debug({ tables: done }, "tended tables");
   };
   const timer = setInterval(() => {
@@ -105,6 +119,7 @@ export function startTableUpkeep(deps: { store: Store; logger: Logger; intervalM
   timer.unref();
   return async () => {
     clearInterval(timer);
+    stopping.abort();
     await running;
   };
 }
