@@ -22,7 +22,7 @@ export const TABLE_UPKEEP_INTERVAL_MS = 5_000;
  */
 const ANALYZE_BASE_ROWS = 1_000;
 const ANALYZE_SCALE = 0.1;
-/** VACUUM (where nothing else does) once this many rows are dead, or were inserted, plus a fifth of the table: autovacuum's insert rule (1,000 + 0.2). */
+/** VACUUM (on PGlite) once this many rows are dead, or were inserted, plus a fifth of the table: autovacuum's insert rule (1,000 + 0.2). */
 const VACUUM_BASE_ROWS = 1_000;
 const VACUUM_SCALE = 0.2;
 
@@ -49,8 +49,7 @@ export interface TableUpkeep {
  *
  * So: ANALYZE any churning table whose rows changed past autovacuum's rule
  * (above), on either database; VACUUM one whose dead or inserted rows did,
- * only when `vacuum` (nothing else vacuums it: PGlite, or a server with
- * `autovacuum = off`). Both `SKIP_LOCKED`: a table another process is
+ * only when `vacuum` (nothing else can vacuum it: PGlite). Both `SKIP_LOCKED`: a table another process is
  * already tending is left to it. Only tables the role owns (or is a member
  * of the owner of) are considered: PostgreSQL skips any other with a
  * warning, and the round would count it done every time. The counters are
@@ -92,9 +91,10 @@ export async function tendTables(db: Kysely<Database>, options: { vacuum: boolea
 
 /**
  * Runs `tendTables` every `intervalMs` (TABLE_UPKEEP_INTERVAL_MS) in the
- * process that runs the worker, vacuuming too on PGlite or a server with
- * autovacuum off. A round that fails is logged and the next one tries
- * again. Returns the stop function, which ends a round under way after its
+ * process that runs the worker, vacuuming too on PGlite. On PostgreSQL
+ * vacuuming stays with autovacuum (or with the DBA who turned it off: said
+ * once in the log, at the first round). A round that fails is logged and
+ * the next one tries again. Returns the stop function, which ends a round under way after its
  * current table and waits for it.
  *
  * @example
@@ -104,11 +104,16 @@ export function startTableUpkeep(deps: { store: Store; logger: Logger; intervalM
   const { store, logger } = deps;
   let running: Promise<void> | undefined;
   const stopping = new AbortController();
-  // Read at the first round: nothing vacuums a PGlite database, nor a server's with autovacuum off.
-  let vacuum: boolean | undefined;
+  let checkedAutovacuum = store.kind === "pglite";
   const round = async () => {
-    vacuum ??= store.kind === "pglite" || !(await sql<{ on: boolean }>`select current_setting('autovacuum') = 'on' as on`.execute(store.db)).rows[0]?.on;
-    const done = await tendTables(store.db, { vacuum, signal: stopping.signal });
+    if (!checkedAutovacuum) {
+      const setting = await sql<{ on: boolean }>`select current_setting('autovacuum') = 'on' as on`.execute(store.db);
+      checkedAutovacuum = true;
+      if (!setting.rows[0]?.on) {
+        logger.info({ tables: CHURNING_TABLES }, "autovacuum is off on this server: nothing vacuums Hookline's tables unless you do (VACUUM them on a schedule)");
+      }
+    }
+    const done = await tendTables(store.db, { vacuum: store.kind === "pglite", signal: stopping.signal });
     if (done.length > 0) logger.debug({ tables: done }, "tended tables");
   };
   const timer = setInterval(() => {
