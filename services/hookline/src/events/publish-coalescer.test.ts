@@ -116,6 +116,14 @@ describe("publish coalescer", () => {
     expect(transactions.every((s) => s.parentSpanId === undefined)).toBe(true);
     expect(transactions.flatMap((s) => s.links)).toEqual(expect.arrayContaining(publishContexts));
     expect(transactions.flatMap((s) => s.links)).toHaveLength(4);
+    // Inside each: the fan-out (store/events.ts), with its events and the deliveries they scheduled (one each: the one hook takes every type).
+    const fanOuts = otlp.spans.filter((s) => s.name === "hookline.fan_out");
+    expect(fanOuts.map((s) => [s.attributes["hookline.events"], s.attributes["hookline.deliveries"]]).sort()).toEqual([
+      [1, 1],
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(fanOuts.map((s) => s.parentSpanId).sort()).toEqual(transactions.map((s) => s.spanId).sort());
   });
 
   it("rejects every publish of a transaction the database could not run at all", async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "./accounts.js";
 import type { Store } from "./database.js";
 import { insertEventBatch, type BatchEvent } from "./event-batch.js";
+import { insertEvents } from "./events.js";
 import { subscriptionPatternsFor } from "./hooks.js";
 import { hookWithDeliveries, openFixtureStore, recordStatements } from "./test-fixtures.js";
 
@@ -51,8 +52,11 @@ describe("a batch of events", () => {
       .where("key", "=", key)
       .executeTakeFirst();
 
-  it("writes nothing for no events", async () => {
-    expect(await insertEventBatch(store.db, [])).toEqual([]);
+  it("writes nothing for no events, not one statement", async () => {
+    const { db, statements } = recordStatements(store.db);
+    expect(await insertEventBatch(db, [])).toEqual([]);
+    expect(await insertEvents(db, [], { notify: true })).toEqual([]);
+    expect(statements).toEqual([]);
   });
 
   it("answers in input order, each event with its own deliveries, whatever its account", async () => {
