@@ -3,8 +3,38 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { eventually } from "../delivery/test-fixtures.js";
 import type { Store } from "./database.js";
-import { CHURNING_TABLES, startTableUpkeep, tendTables } from "./table-upkeep.js";
-import { fixtureBackends, hookWithDeliveries } from "./test-fixtures.js";
+import { CHURNING_TABLES, startTableUpkeep, tendTables, upkeepDue } from "./table-upkeep.js";
+import { fixtureBackends, hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
+
+describe("upkeepDue: autovacuum's rules, larger bases", () => {
+  const counters = { live: 10_000, dead: 0, modified: 0, inserted: 0 };
+  it("ANALYZE from 1,000 + 10% of the live rows changed, on either database", () => {
+    expect(upkeepDue({ ...counters, modified: 1_999 }, false)).toEqual({ analyze: false, vacuum: false });
+    expect(upkeepDue({ ...counters, modified: 2_000 }, false)).toEqual({ analyze: true, vacuum: false });
+    expect(upkeepDue({ ...counters, live: 0, modified: 1_000 }, false).analyze).toBe(true);
+    expect(upkeepDue({ ...counters, live: 0, modified: 999 }, false).analyze).toBe(false);
+  });
+  it("VACUUM, only where allowed, from 1,000 + 20% of the live rows dead, or inserted", () => {
+    expect(upkeepDue({ ...counters, dead: 2_999 }, true)).toEqual({ analyze: false, vacuum: false });
+    expect(upkeepDue({ ...counters, dead: 3_000 }, true)).toEqual({ analyze: false, vacuum: true });
+    expect(upkeepDue({ ...counters, inserted: 2_999 }, true).vacuum).toBe(false);
+    expect(upkeepDue({ ...counters, inserted: 3_000 }, true).vacuum).toBe(true);
+    expect(upkeepDue({ ...counters, dead: 50_000, inserted: 50_000 }, false).vacuum).toBe(false);
+  });
+});
+
+describe("table upkeep on a database that fails", () => {
+  it("logs each failed round with its error and goes on", async () => {
+    const { store } = await openFixtureStore();
+    await store.close();
+    const lines: Array<{ msg: string; err?: { message?: string } }> = [];
+    const stop = startTableUpkeep({ store, logger: createLogger("debug", { write: (line: string) => void lines.push(JSON.parse(line)) }), intervalMs: 20 });
+    const failed = () => lines.filter((line) => line.msg === "table upkeep failed");
+    await eventually(async () => (failed().length >= 2 ? true : undefined), "two failed rounds", 5_000);
+    await stop();
+    expect(failed()[0]!.err?.message).toEqual(expect.any(String));
+  });
+});
 
 /**
  * The worker's table upkeep (table-upkeep.ts) on a real database: after a
@@ -86,6 +116,43 @@ describe.each(fixtureBackends())("table upkeep ($kind)", ({ kind, open }) => {
     await sql`update deliveries set attempts = attempts + 1 where hook_id = ${hook}`.execute(store.db);
     await counted("deliveries", 4 * under);
     expect(await tendTables(store.db, { vacuum: false })).toEqual([{ table: "deliveries", analyzed: true, vacuumed: false }]);
+  });
+
+  it("vacuums without analyzing what was analyzed since", async () => {
+    await burst(1_500);
+    await counted("deliveries", 4_500);
+    expect(await tendTables(store.db, { vacuum: false })).toContainEqual({ table: "deliveries", analyzed: true, vacuumed: false });
+    expect(await tendTables(store.db, { vacuum: true })).toContainEqual({ table: "deliveries", analyzed: false, vacuumed: true });
+    expect((await counters("deliveries")).vacuumed).not.toBeNull();
+  });
+
+  it("idle rounds, one every interval, say nothing; a server without autovacuum is told once", async () => {
+    await tendTables(store.db, { vacuum: true });
+    const autovacuumOff = (await sql<{ off: boolean }>`select current_setting('autovacuum') = 'off' as off`.execute(store.db)).rows[0]!.off;
+    const lines: Array<{ msg: string; tables?: unknown }> = [];
+    let rounds = 0;
+    const roundQueries = new WeakSet<QueryId>();
+    const countRounds: KyselyPlugin = {
+      transformQuery({ node, queryId }) {
+        if (node.kind === "RawNode" && node.sqlFragments.join("").includes("from pg_stat_user_tables")) roundQueries.add(queryId);
+        return node;
+      },
+      async transformResult({ result, queryId }) {
+        if (roundQueries.has(queryId)) rounds++;
+        return result;
+      },
+    };
+    const stop = startTableUpkeep({
+      store: { ...store, db: store.db.withPlugin(countRounds) },
+      logger: createLogger("debug", { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      intervalMs: 20,
+    });
+    await eventually(async () => (rounds >= 4 ? true : undefined), "four rounds", 5_000);
+    await stop();
+    expect(lines.filter((line) => line.msg === "tended tables")).toEqual([]);
+    expect(lines.filter((line) => line.msg.startsWith("autovacuum is off on this server"))).toEqual(
+      kind === "postgres" && autovacuumOff ? [expect.objectContaining({ tables: [...CHURNING_TABLES] })] : [],
+    );
   });
 
   it("counts only tables the role owns: PostgreSQL would skip the others with a warning, every round", async () => {

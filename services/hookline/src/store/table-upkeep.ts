@@ -33,6 +33,35 @@ export interface TableUpkeep {
   vacuumed: boolean;
 }
 
+/** A table's counters as pg_stat_user_tables keeps them (rows). */
+export interface TableCounters {
+  /** n_live_tup */
+  live: number;
+  /** n_dead_tup */
+  dead: number;
+  /** n_mod_since_analyze: rows inserted, updated or deleted since the last ANALYZE. */
+  modified: number;
+  /** n_ins_since_vacuum */
+  inserted: number;
+}
+
+/**
+ * What a table's counters call for: ANALYZE once `modified` reaches
+ * 1,000 + 10% of `live`; VACUUM (only when `mayVacuum`) once `dead` or
+ * `inserted` reaches 1,000 + 20% of `live` — autovacuum's rules with larger
+ * bases (the thresholds above).
+ *
+ * @example
+ * upkeepDue({ live: 10_000, dead: 0, modified: 2_000, inserted: 0 }, true); // { analyze: true, vacuum: false }
+ */
+export function upkeepDue(counters: TableCounters, mayVacuum: boolean): { analyze: boolean; vacuum: boolean } {
+  const vacuumBar = VACUUM_BASE_ROWS + VACUUM_SCALE * counters.live;
+  return {
+    analyze: counters.modified >= ANALYZE_BASE_ROWS + ANALYZE_SCALE * counters.live,
+    vacuum: mayVacuum && (counters.dead >= vacuumBar || counters.inserted >= vacuumBar),
+  };
+}
+
 /**
  * One round of keeping the churning tables fit for the claim's plans.
  *
@@ -76,9 +105,7 @@ export async function tendTables(db: Kysely<Database>, options: { vacuum: boolea
   const done: TableUpkeep[] = [];
   for (const row of counters.rows) {
     if (options.signal?.aborted) break;
-    const analyze = row.modified >= ANALYZE_BASE_ROWS + ANALYZE_SCALE * row.live;
-    const vacuumBar = VACUUM_BASE_ROWS + VACUUM_SCALE * row.live;
-    const vacuum = options.vacuum && (row.dead >= vacuumBar || row.inserted >= vacuumBar);
+    const { analyze, vacuum } = upkeepDue(row, options.vacuum);
     if (!analyze && !vacuum) continue;
     const table = sql.table(row.table);
     if (vacuum) await sql`vacuum (skip_locked${analyze ? sql`, analyze` : sql``}) ${table}`.execute(db);
@@ -104,9 +131,10 @@ export function startTableUpkeep(deps: { store: Store; logger: Logger; intervalM
   const { store, logger } = deps;
   let running: Promise<void> | undefined;
   const stopping = new AbortController();
-  let checkedAutovacuum = store.kind === "pglite";
+  let checkedAutovacuum = false;
   const round = async () => {
     if (!checkedAutovacuum) {
+      // PGlite answers "on" though it runs none: it is the one vacuumed below.
       const setting = await sql<{ on: boolean }>`select current_setting('autovacuum') = 'on' as on`.execute(store.db);
       checkedAutovacuum = true;
       if (!setting.rows[0]?.on) {
