@@ -1,0 +1,58 @@
+import { monotonicFactory } from "ulid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Store } from "./database.js";
+import { insertEvents, type NewEvent } from "./events.js";
+import { subscriptionPatternsFor } from "./hooks.js";
+import { fixtureBackends, hookWithDeliveries } from "./test-fixtures.js";
+
+/**
+ * insertEvents' optional fields, on both databases: `onlyHookId` (a test
+ * event sent to one hook, whatever it subscribes to) and `traceContext`
+ * (stored so every attempt joins the publish's trace).
+ */
+describe.each(fixtureBackends())("insertEvents ($kind)", ({ open }) => {
+  let store: Store;
+  let close: () => Promise<void>;
+  let accountId: string;
+  beforeAll(async () => {
+    ({ store, accountId, close } = await open());
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  const nextUlid = monotonicFactory();
+  const event = (type: string, fields: Partial<NewEvent> = {}): NewEvent => ({
+    accountId,
+    type,
+    subjectType: null,
+    subject: null,
+    dataText: "{}",
+    ulid: nextUlid(),
+    patterns: subscriptionPatternsFor(type),
+    ...fields,
+  });
+  const deliveredTo = async (eventId: number) =>
+    (await store.db.selectFrom("deliveries").select("hook_id").where("event_id", "=", eventId).orderBy("hook_id").execute()).map((row) => row.hook_id);
+
+  it("onlyHookId: one delivery, to that hook, though it subscribes to other types and another hook takes this one", async () => {
+    const chosen = await hookWithDeliveries(store, accountId, 0, { events: ["other"] });
+    const subscriber = await hookWithDeliveries(store, accountId, 0, { events: ["only.test"] });
+    const [toOne] = await insertEvents(store.db, [event("only.test", { onlyHookId: chosen })]);
+    expect(toOne).toMatchObject({ deliveries_count: 1 });
+    expect(await deliveredTo(toOne!.id)).toEqual([chosen]);
+    // Without it, the subscriptions decide.
+    const [toSubscribers] = await insertEvents(store.db, [event("only.test")]);
+    expect(await deliveredTo(toSubscribers!.id)).toEqual([subscriber]);
+  });
+
+  it("traceContext: stored with the event, null without one", async () => {
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const [traced, untraced] = await insertEvents(store.db, [event("traced", { traceContext: traceparent }), event("traced")]);
+    const stored = await store.db.selectFrom("events").select(["id", "trace_context"]).where("id", "in", [traced!.id, untraced!.id]).orderBy("id").execute();
+    expect(stored).toEqual([
+      { id: traced!.id, trace_context: traceparent },
+      { id: untraced!.id, trace_context: null },
+    ]);
+  });
+});
