@@ -25,9 +25,10 @@ export const ApiKeySchema = z
   })
   .openapi("ApiKey");
 
-const AccountIdParamsSchema = z.object({
-  account_id: z.string().min(1).max(64),
-});
+/** An account's id in a path (`/v1/accounts/{account_id}/…`, Kazoo's `/v2/accounts/{account_id}/…`). */
+export const accountIdParam = z.string().min(1).max(64);
+
+export const AccountIdParamsSchema = z.object({ account_id: accountIdParam });
 
 
 export const createAccount = createRoute({

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { decimalInteger, MAX_INT4 } from "../decimal-integers.js";
-import { ApiKeyCreateSchema, ApiKeySchema } from "../accounts/accounts.routes.js";
+import { AccountIdParamsSchema, accountIdParam, ApiKeyCreateSchema, ApiKeySchema } from "../accounts/accounts.routes.js";
 import { problemResponses } from "../problem.js";
 import { adminSecurity, apiKeySecurity, jsonContent as json } from "../router.js";
 
@@ -17,11 +17,9 @@ export const ApiKeyInfoSchema = z
 
 export const ApiKeyListSchema = z.array(ApiKeyInfoSchema).openapi("ApiKeyList");
 
-const accountId = z.string().min(1).max(64);
 const keyId = decimalInteger(1, MAX_INT4);
 const KeyParams = z.object({ key_id: keyId });
-const AccountParams = z.object({ account_id: accountId });
-const AccountKeyParams = z.object({ account_id: accountId, key_id: keyId });
+const AccountKeyParams = z.object({ account_id: accountIdParam, key_id: keyId });
 
 const listed = { description: "The account's active keys.", content: json(ApiKeyListSchema) };
 const created = { description: "The key. `key` is shown this once and cannot be read again.", content: json(ApiKeySchema) };
@@ -57,7 +55,7 @@ export const rotateOwnApiKey = createRoute({
 export const listApiKeys = createRoute({
   method: "get", path: "/v1/accounts/{account_id}/keys", operationId: "listApiKeys", tags: ["Accounts"], security: adminSecurity,
   summary: "List an account's API keys",
-  request: { params: AccountParams },
+  request: { params: AccountIdParamsSchema },
   responses: { 200: listed, ...problemResponses(400, 401, 404) },
 });
 

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PORTAL_LINK_MAX_TTL_SECONDS, PORTAL_LINK_TTL_SECONDS } from "../../auth/portal-links.js";
+import { AccountIdParamsSchema } from "../accounts/accounts.routes.js";
 import { originSchema } from "../origins.js";
 import { problemResponses } from "../problem.js";
 import { adminSecurity, apiKeySecurity, jsonContent as json } from "../router.js";
@@ -32,9 +33,6 @@ export const PortalSettingsSchema = z
   })
   .openapi("PortalSettings");
 
-const AccountIdParamsSchema = z.object({
-  account_id: z.string().min(1).max(64),
-});
 
 const created = { 201: { description: `The link: open \`url\` once, within \`expires_at\` (default ${PORTAL_LINK_TTL_SECONDS} s).`, content: json(PortalSessionSchema) } };
 

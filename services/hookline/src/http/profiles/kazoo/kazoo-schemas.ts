@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { accountIdParam } from "../../accounts/accounts.routes.js";
 import { decimalInteger, MAX_INT4 } from "../../decimal-integers.js";
 import { MAX_RETRIES } from "../../hooks/hook-schemas.js";
 
@@ -62,12 +63,10 @@ export const KazooErrorSchema = z
   })
   .openapi("KazooError");
 
-const accountId = z.string().min(1).max(64);
-
-export const KazooAccountParamsSchema = z.object({ account_id: accountId });
+export const KazooAccountParamsSchema = z.object({ account_id: accountIdParam });
 
 export const KazooWebhookParamsSchema = z.object({
-  account_id: accountId,
+  account_id: accountIdParam,
   webhook_id: decimalInteger(1, MAX_INT4),
 });
 
