@@ -129,7 +129,11 @@ describe.each(testBackends())("OpenTelemetry traces of a publish through two ret
         truthy(inTrace().filter((s) => s.kind === 3).length >= 3 && inTrace().filter((s) => s.name === "hookline.outcome").length >= 3),
       60000,
       "three attempt spans and their outcomes",
-    );
+    ).catch((error: Error) => {
+      // Which half stalled: the deliveries (the receiver's count, the server's log) or the export.
+      const log = hookline.stdout().split("\n").slice(-40).join("\n");
+      throw new Error(`${error.message}; the receiver saw ${traceparents.length} attempts; spans: ${inTrace().map((s) => s.name).join(", ")}\n${log}`);
+    });
 
     const server = inTrace().find((s) => s.kind === 2 && s.name === "POST /v1/events")!;
     expect(server, "the HTTP server span of the publish").toBeDefined();

@@ -7,7 +7,7 @@ const HOLD_PER_HOOK = 1000;
 const HOLD_TOTAL = 20_000;
 
 /** A message held back, and when (local ms) its ack wait last restarted. */
-interface Token {
+export interface Token {
   msg: Msg;
   keptAt: number;
 }
@@ -41,19 +41,27 @@ export class HeldTokens {
     return token;
   }
 
-  /** How many messages are held per hook (a claim's quota). */
+  /** How many messages are held per hook. */
   counts(): Map<number, number> {
     return new Map([...this.byHook].map(([hookId, set]) => [hookId, set.size]));
   }
 
-  /** Takes out a live message of `hookId` (to pair it with a claimed delivery), or undefined. */
-  take(hookId: number): Msg | undefined {
-    const set = this.byHook.get(hookId);
-    for (const token of set ?? []) {
-      this.remove(hookId, token);
-      if (!this.stale(token)) return token.msg;
+  /**
+   * Takes out every live message held, by hook (a claim's: its quota, then
+   * the rows it pairs them with; it adds back the ones left over). Taken
+   * out, a message is neither counted by a claim running alongside nor
+   * answered by a verdict read before: each row a claim takes has a message
+   * of its own. Stale ones are dropped unanswered.
+   */
+  takeAll(): Map<number, Token[]> {
+    const taken = new Map<number, Token[]>();
+    for (const [hookId, set] of this.byHook) {
+      const live = [...set].filter((token) => !this.stale(token));
+      if (live.length > 0) taken.set(hookId, live);
     }
-    return undefined;
+    this.byHook.clear();
+    this.total = 0;
+    return taken;
   }
 
   /** The messages held now of these hooks (the ones a verdict read from the records is for). */

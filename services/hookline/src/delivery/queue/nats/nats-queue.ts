@@ -118,35 +118,34 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
       async claim(workerId, limit, leaseMs, policy) {
         const pulledAt = Date.now();
         const msgs = await pullAfterWake(() => pull(nc, names.stream, names.consumer, limit), lastWakeAt);
-        const pulled = new Map<number, Msg[]>();
+        // The held messages are this claim's until it ends (held-tokens.ts `takeAll`): a claim alongside
+        // cannot count them, a verdict read meanwhile cannot answer them, so every row claimed has a message.
+        const offered = held.takeAll();
         for (const msg of msgs) {
           const hookId = hookOf(msg.subject);
           if (hookId === undefined) {
             logger.error({ subject: msg.subject }, "a queue message names no hook; dropped");
             ackMsg(nc, msg);
-          } else if (pulled.has(hookId)) pulled.get(hookId)!.push(msg);
-          else pulled.set(hookId, [msg]);
+          } else offered.set(hookId, [...(offered.get(hookId) ?? []), { msg, keptAt: pulledAt }]);
         }
-        const quota = held.counts();
-        for (const [hookId, list] of pulled) quota.set(hookId, (quota.get(hookId) ?? 0) + list.length);
+        const quota = new Map([...offered].map(([hookId, tokens]) => [hookId, tokens.length]));
         let claimed: Awaited<ReturnType<typeof claimIsolated>>;
         try {
           claimed = await claimIsolated(store.db, workerId, limit, leaseMs, policy, quota);
         } catch (error) {
-          // The database is away: offer what was pulled again rather than hold it for the ack wait.
-          for (const list of pulled.values()) for (const msg of list) nakMsg(nc, msg, MIN_RETRY_MS);
+          // The database is away: offer them again rather than hold them for the ack wait.
+          for (const tokens of offered.values()) for (const token of tokens) nakMsg(nc, token.msg, MIN_RETRY_MS);
           throw error;
         }
         for (const row of claimed.rows) {
           const hookId = Number(row.hook_id);
-          // Missing only if a held one was answered meanwhile: the row's own message is still about, and takes it when due again.
-          const msg = pulled.get(hookId)?.pop() ?? held.take(hookId);
-          if (!msg) continue;
+          // The quota caps each hook's rows at its messages: there is one.
+          const { msg } = offered.get(hookId)!.pop()!;
           paired.set(Number(row.id), { msg, hookId, at: Date.now() });
           workingMsg(nc, msg);
         }
-        const leftover = [...pulled].filter(([, list]) => list.length > 0);
-        for (const [hookId, list] of leftover) for (const msg of list) held.add(hookId, msg, pulledAt);
+        const leftover = [...offered].filter(([, tokens]) => tokens.length > 0);
+        for (const [hookId, tokens] of leftover) for (const token of tokens) held.add(hookId, token.msg, token.keptAt);
         await judge(leftover.map(([hookId]) => hookId));
         // A full pull may have more behind it: claim again without waiting for the poll.
         if (msgs.length >= limit && claimed.rows[0]) claimed.rows[0].more_due = true;

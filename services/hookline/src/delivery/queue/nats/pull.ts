@@ -1,6 +1,6 @@
 import { createInbox, nanos, type Msg, type NatsConnection } from "@nats-io/transport-node";
 
-/** A pull waits at most this long for the server's answer (it answers at once: `no_wait`). */
+/** A pull waits at most this long for the server's answer (it answers at once: `no_wait`); messages answered later are offered again. */
 const PULL_TIMEOUT_MS = 2_000;
 
 /**
@@ -18,17 +18,24 @@ export function pull(nc: NatsConnection, stream: string, consumer: string, batch
   const inbox = createInbox();
   const msgs: Msg[] = [];
   return new Promise((resolve) => {
-    const done = () => {
+    let late = false;
+    const end = () => {
       clearTimeout(timer);
-      sub.unsubscribe();
+      if (!sub.isClosed()) sub.unsubscribe();
       resolve(msgs);
     };
-    const timer = setTimeout(done, PULL_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      // A busy server may still answer: what comes late is offered again at once, not left unseen to its ack wait (the lease).
+      late = true;
+      resolve(msgs);
+      setTimeout(end, PULL_TIMEOUT_MS).unref();
+    }, PULL_TIMEOUT_MS);
     const sub = nc.subscribe(inbox, {
       callback: (_error, msg) => {
-        if (!msg.reply) return done();
+        if (!msg.reply) return end();
+        if (late) return nakMsg(nc, msg, 0);
         msgs.push(msg);
-        if (msgs.length >= batch) done();
+        if (msgs.length >= batch) end();
       },
     });
     nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch, no_wait: true }), { reply: inbox });
