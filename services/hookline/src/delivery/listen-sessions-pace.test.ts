@@ -1,8 +1,8 @@
-import { type KyselyPlugin, type QueryId, sql } from "kysely";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../store/database.js";
 import { DELIVERIES_CHANNEL } from "../store/events.js";
-import { fixtureBackends } from "../store/test-fixtures.js";
+import { afterStatements, fixtureBackends } from "../store/test-fixtures.js";
 import {
   eventually,
   expireListenSessionIn,
@@ -47,23 +47,13 @@ describe.each(fixtureBackends())("listen stream pace ($kind)", ({ open }) => {
     const subscriptions: string[] = [];
     let unsubscribed = 0;
     const claimWaiters: Array<() => void> = [];
-    const claimQueries = new WeakSet<QueryId>();
-    const claimSpotter: KyselyPlugin = {
-      transformQuery({ node, queryId }) {
-        if (node.kind === "RawNode" && node.sqlFragments.join("").includes("for update skip locked")) claimQueries.add(queryId);
-        return node;
-      },
-      async transformResult({ result, queryId }) {
-        if (claimQueries.has(queryId)) {
-          claims.push(Date.now());
-          for (const wake of claimWaiters.splice(0)) wake();
-        }
-        return result;
-      },
+    const onClaim = () => {
+      claims.push(Date.now());
+      for (const wake of claimWaiters.splice(0)) wake();
     };
     const seen: Store = {
       ...store,
-      db: store.db.withPlugin(claimSpotter),
+      db: afterStatements(store.db, (text) => text.includes("for update skip locked"), onClaim),
       async listen(channel, onNotify) {
         subscriptions.push(channel);
         const stop = await store.listen(channel, onNotify);

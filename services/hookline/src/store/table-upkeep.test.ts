@@ -1,10 +1,10 @@
-import { type KyselyPlugin, type QueryId, sql } from "kysely";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { eventually } from "../delivery/test-fixtures.js";
 import type { Store } from "./database.js";
 import { CHURNING_TABLES, startTableUpkeep, tendTables, upkeepDue } from "./table-upkeep.js";
-import { fixtureBackends, hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
+import { afterStatements, fixtureBackends, hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
 
 describe("upkeepDue: autovacuum's rules, larger bases", () => {
   const counters = { live: 10_000, dead: 0, modified: 0, inserted: 0 };
@@ -131,19 +131,8 @@ describe.each(fixtureBackends())("table upkeep ($kind)", ({ kind, open }) => {
     const autovacuumOff = (await sql<{ off: boolean }>`select current_setting('autovacuum') = 'off' as off`.execute(store.db)).rows[0]!.off;
     const lines: Array<{ msg: string; tables?: unknown }> = [];
     let rounds = 0;
-    const roundQueries = new WeakSet<QueryId>();
-    const countRounds: KyselyPlugin = {
-      transformQuery({ node, queryId }) {
-        if (node.kind === "RawNode" && node.sqlFragments.join("").includes("from pg_stat_user_tables")) roundQueries.add(queryId);
-        return node;
-      },
-      async transformResult({ result, queryId }) {
-        if (roundQueries.has(queryId)) rounds++;
-        return result;
-      },
-    };
     const stop = startTableUpkeep({
-      store: { ...store, db: store.db.withPlugin(countRounds) },
+      store: { ...store, db: afterStatements(store.db, (text) => text.includes("from pg_stat_user_tables"), () => void rounds++) },
       logger: createLogger("debug", { write: (line: string) => void lines.push(JSON.parse(line)) }),
       intervalMs: 20,
     });
@@ -182,21 +171,15 @@ describe.each(fixtureBackends())("table upkeep ($kind)", ({ kind, open }) => {
     let letGo!: () => void;
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     let tending = 0;
-    const tendingQueries = new WeakSet<QueryId>();
-    const held: KyselyPlugin = {
-      transformQuery({ node, queryId }) {
-        if (node.kind === "RawNode" && /^\s*(analyze|vacuum)/.test(node.sqlFragments[0] ?? "")) tendingQueries.add(queryId);
-        return node;
+    const held = afterStatements(
+      store.db,
+      (text) => /^\s*(analyze|vacuum)/.test(text),
+      async () => {
+        tending++;
+        await gate;
       },
-      async transformResult({ result, queryId }) {
-        if (tendingQueries.has(queryId)) {
-          tending++;
-          await gate;
-        }
-        return result;
-      },
-    };
-    const stop = startTableUpkeep({ store: { ...store, db: store.db.withPlugin(held) }, logger, intervalMs: 50 });
+    );
+    const stop = startTableUpkeep({ store: { ...store, db: held }, logger, intervalMs: 50 });
     await eventually(async () => (tending > 0 ? true : undefined), "a round tending its first table", 10_000);
     let stopped = false;
     const stopping = stop().then(() => (stopped = true));

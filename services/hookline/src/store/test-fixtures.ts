@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Kysely, type KyselyPlugin, type RootOperationNode, sql } from "kysely";
+import { type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
 import postgres from "postgres";
 import { insertAccount } from "./accounts.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
@@ -80,4 +80,26 @@ export function recordStatements(db: Kysely<Database>): { db: Kysely<Database>; 
     transformResult: async ({ result }) => result,
   };
   return { db: db.withPlugin(plugin), statements };
+}
+
+/**
+ * `db` with `then` run each time a raw statement whose SQL text `matches`
+ * comes back, before its caller sees the result: awaited, so a test can
+ * count such statements, or hold their callers there until it lets go.
+ *
+ * @example
+ * const gated = afterStatements(store.db, (text) => text.startsWith("vacuum"), () => gate);
+ */
+export function afterStatements(db: Kysely<Database>, matches: (sqlText: string) => boolean, then: () => void | Promise<void>): Kysely<Database> {
+  const spotted = new WeakSet<QueryId>();
+  return db.withPlugin({
+    transformQuery({ node, queryId }) {
+      if (node.kind === "RawNode" && matches(node.sqlFragments.join(""))) spotted.add(queryId);
+      return node;
+    },
+    async transformResult({ result, queryId }) {
+      if (spotted.has(queryId)) await then();
+      return result;
+    },
+  });
 }
