@@ -103,3 +103,22 @@ export function afterStatements(db: Kysely<Database>, matches: (sqlText: string)
     },
   });
 }
+
+/**
+ * Takes one connection of `store`'s pool (an open transaction) until
+ * `release` is called: with all of them taken, the store's next statement
+ * waits for a connection. `taken` resolves once it holds one, `done` once it
+ * has given it back.
+ */
+export function holdConnection(store: Store): { taken: Promise<void>; release: () => void; done: Promise<void> } {
+  let release!: () => void;
+  let took!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const taken = new Promise<void>((resolve) => (took = resolve));
+  const done = store.db.transaction().execute(async (trx) => {
+    await sql`select 1`.execute(trx);
+    took();
+    await released;
+  });
+  return { taken, release, done };
+}

@@ -92,9 +92,19 @@ describe("HeldTokens (NATS)", () => {
     const now = freeze();
     const kept = held.add(hookId, msgs[0]!, now - LEASE_MS / 3 - 1);
     const fresh = held.add(hookId, msgs[1]!, now - LEASE_MS / 3);
-    expect(kept.keptAt).toBe(now);
-    expect(fresh.keptAt).toBe(now - LEASE_MS / 3);
+    expect(kept?.keptAt).toBe(now);
+    expect(fresh?.keptAt).toBe(now - LEASE_MS / 3);
     expect(await settle(msgs)).toEqual([{ reply: msgs[0]!.reply, data: "+WPI" }]);
+  });
+
+  it("does not hold a message whose ack wait ran out before it was added (a claim that outlasted it): not kept alive, not counted", async () => {
+    const { hookId, msgs } = await messages(2);
+    const held = new HeldTokens(nc, LEASE_MS);
+    const now = freeze();
+    expect(held.add(hookId, msgs[0]!, now - LEASE_MS - 1)).toBeUndefined();
+    expect(held.add(hookId, msgs[1]!, now - LEASE_MS)).toBeDefined();
+    expect(held.counts()).toEqual(new Map([[hookId, 1]]));
+    expect(await settle(msgs)).toEqual([{ reply: msgs[1]!.reply, data: "+WPI" }]);
   });
 
   it("never hands out a message whose ack wait ran out (JetStream offered it again), and answers none of them", async () => {
@@ -236,7 +246,8 @@ describe("HeldTokens (NATS)", () => {
     held.add(hookId, msgs[0]!, now);
     held.add(other.hookId, other.msgs[0]!, now);
     vi.setSystemTime(now + LEASE_MS);
-    held.add(hookId, msgs[1]!, now - 1);
+    // Last kept just over a third of the lease ago: kept alive as it is added.
+    held.add(hookId, msgs[1]!, now + (2 * LEASE_MS) / 3 - 1);
     expect(await settle([...msgs, ...other.msgs])).toEqual([{ reply: msgs[1]!.reply, data: "+WPI" }]);
     vi.setSystemTime(now + LEASE_MS + 1);
     held.releaseAll();

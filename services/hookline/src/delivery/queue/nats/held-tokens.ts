@@ -30,9 +30,14 @@ export class HeldTokens {
     private readonly leaseMs: number,
   ) {}
 
-  /** Holds `msg` of `hookId`; `keptAt` is when its ack wait last restarted (restarted now if that is a third of the lease ago). */
-  add(hookId: number, msg: Msg, keptAt: number): Token {
+  /**
+   * Holds `msg` of `hookId`; `keptAt` is when its ack wait last restarted
+   * (restarted now if that is a third of the lease ago). One whose ack wait
+   * ran out is not held (JetStream has offered it again): undefined.
+   */
+  add(hookId: number, msg: Msg, keptAt: number): Token | undefined {
     const token = { msg, keptAt };
+    if (this.stale(token)) return undefined;
     if (Date.now() - keptAt > this.leaseMs / 3) this.keep(token);
     const set = this.byHook.get(hookId) ?? new Set<Token>();
     this.byHook.set(hookId, set);

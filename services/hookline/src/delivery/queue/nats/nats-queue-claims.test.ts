@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { QueueConfig } from "../../../config.js";
 import { createLogger } from "../../../logger.js";
 import type { Store } from "../../../store/database.js";
-import { fixtureBackends, hookWithDeliveries } from "../../../store/test-fixtures.js";
+import { fixtureBackends, holdConnection, hookWithDeliveries } from "../../../store/test-fixtures.js";
 import type { DeliveryQueue } from "../queue.js";
 import { connectQueue, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { openNatsQueue } from "./nats-queue.js";
@@ -94,20 +94,6 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
     await expect.poll(async () => (await jsm.streams.info(names.stream)).state.messages, { timeout: 5_000 }).toBe(count);
   }
 
-  /** Takes a connection of the store's pool (an open transaction) until released. */
-  function holdConnection() {
-    let release!: () => void;
-    let took!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const taken = new Promise<void>((resolve) => (took = resolve));
-    const done = store.db.transaction().execute(async (trx) => {
-      await sql`select 1`.execute(trx);
-      took();
-      await released;
-    });
-    return { taken, release, done };
-  }
-
   const claim = (limit: number, worker = "w1") => queue.claim(worker, limit, LEASE_MS, POLICY);
   const idsOf = (rows: Array<{ id: number }>) => rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   const pendingIds = async (hookId: number) =>
@@ -143,7 +129,7 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
     );
     await sql`update hooks set not_before = null where id = ${hookId}`.execute(store.db);
     // Every connection of the store's pool (3) taken: both claims pull; the first on takes the two held messages and waits for a connection.
-    const holds = [holdConnection(), holdConnection(), holdConnection()];
+    const holds = [holdConnection(store), holdConnection(store), holdConnection(store)];
     await Promise.all(holds.map((hold) => hold.taken));
     pulls = [];
     const both = Promise.all([claim(10, "w1"), claim(10, "w2")]);

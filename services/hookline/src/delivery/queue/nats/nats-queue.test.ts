@@ -319,6 +319,28 @@ describe.runIf(postgres)("NATS queue answers (postgres)", () => {
       }
     });
 
+    it("settling when the records cannot be read offers the paired messages again after a short delay, and throws", async () => {
+      const { other, closeStore } = await queueOnOwnStore();
+      try {
+        const hookId = await hookWithDeliveries(store, accountId, 1);
+        const deadline = Date.now() + 5_000;
+        let id: number | undefined;
+        while (id === undefined && Date.now() < deadline) {
+          id = (await other.claim("w2", 10, LEASE_MS, POLICY)).rows.find((r) => r.hook_id === hookId)?.id;
+          if (id === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(id).toBeDefined();
+        await answered();
+        await closeStore();
+        await expect(other.settled([Number(id)])).rejects.toThrow();
+        const [nak, ...rest] = await answered();
+        expect(rest).toEqual([]);
+        expect(delayOf(nak!)).toBe(500_000_000);
+      } finally {
+        await other.close();
+      }
+    });
+
     it("held messages whose records cannot be read are offered again after a short delay, with a warning", async () => {
       const { other, lines, closeStore } = await queueOnOwnStore();
       try {

@@ -50,7 +50,10 @@ import { MIN_RETRY_MS, pendingDeliveries, tokenVerdicts } from "./token-records.
  *   paced, its breaker open, another claim holds it): held back, so the
  *   next claim — woken when an outcome is recorded — has it at once.
  * A worker that dies leaves its tokens unacknowledged: they come back after
- * the ack wait, the lease, when its PostgreSQL claims expire too.
+ * the ack wait, the lease, when its PostgreSQL claims expire too. One that
+ * stops waits for its settled() and release() calls under way, then offers
+ * every token it holds again at once; one whose records cannot be read
+ * offers the tokens of what it was settling again after a short delay.
  *
  * Listen mode stays on PostgreSQL (store/listen-sessions.ts claims a hook's
  * rows itself, `not_before = infinity` keeps workers off them): a listen
@@ -103,6 +106,41 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         .finally(() => (ticking = undefined));
     }, options.leaseMs / 3).unref();
 
+    /** settled(): acks the messages of finished deliveries; holds those of deliveries still pending (a retry) and judges their hooks. */
+    async function settle(ids: number[]): Promise<void> {
+      const entries = ids.flatMap((id) => {
+        const entry = take(id);
+        return entry ? [{ id, ...entry }] : [];
+      });
+      if (entries.length === 0) return;
+      let pending: Set<number>;
+      try {
+        pending = await pendingDeliveries(store.db, entries.map((e) => e.id));
+      } catch (error) {
+        // Unknown whether they are finished: offered again after a short delay, not left to the ack wait.
+        for (const { msg } of entries) nakMsg(nc, msg, MIN_RETRY_MS);
+        throw error;
+      }
+      const unpaired = new Set<number>();
+      for (const { id, msg, hookId, at } of entries) {
+        if (!pending.has(id)) ackMsg(nc, msg);
+        else {
+          held.add(hookId, msg, at);
+          unpaired.add(hookId);
+        }
+      }
+      await judge([...unpaired]);
+    }
+
+    /** settled() and release() calls under way: close() waits for them, so none holds a message after it. */
+    const underway = new Set<Promise<unknown>>();
+    function tracked<T>(work: () => Promise<T>): Promise<T> {
+      const running = work();
+      underway.add(running);
+      void running.catch(() => {}).finally(() => underway.delete(running));
+      return running;
+    }
+
     return {
       kind: "nats",
       async watch(wake) {
@@ -121,12 +159,18 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         // The held messages are this claim's until it ends (held-tokens.ts `takeAll`): a claim alongside
         // cannot count them, a verdict read meanwhile cannot answer them, so every row claimed has a message.
         const offered = held.takeAll();
+        const pulledHooks = new Set<number>();
         for (const msg of msgs) {
           const hookId = hookOf(msg.subject);
           if (hookId === undefined) {
             logger.error({ subject: msg.subject }, "a queue message names no hook; dropped");
             ackMsg(nc, msg);
-          } else offered.set(hookId, [...(offered.get(hookId) ?? []), { msg, keptAt: pulledAt }]);
+            continue;
+          }
+          const tokens = offered.get(hookId) ?? [];
+          tokens.push({ msg, keptAt: pulledAt });
+          offered.set(hookId, tokens);
+          pulledHooks.add(hookId);
         }
         const quota = new Map([...offered].map(([hookId, tokens]) => [hookId, tokens.length]));
         let claimed: Awaited<ReturnType<typeof claimIsolated>>;
@@ -146,42 +190,29 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         }
         const leftover = [...offered].filter(([, tokens]) => tokens.length > 0);
         for (const [hookId, tokens] of leftover) for (const token of tokens) held.add(hookId, token.msg, token.keptAt);
-        await judge(leftover.map(([hookId]) => hookId));
+        // The hooks held before were judged when their messages came; the ticker judges them again.
+        await judge(leftover.map(([hookId]) => hookId).filter((hookId) => pulledHooks.has(hookId)));
         // A full pull may have more behind it: claim again without waiting for the poll.
         if (msgs.length >= limit && claimed.rows[0]) claimed.rows[0].more_due = true;
         return claimed;
       },
-      async release(workerId, ids) {
-        const refused = await releaseDeliveries(store.db, workerId, ids);
-        for (const id of ids) {
-          const entry = take(id);
-          if (entry && !refused.includes(id)) nakMsg(nc, entry.msg, 0);
-        }
-        return refused;
-      },
-      async settled(ids) {
-        const entries = ids.flatMap((id) => {
-          const entry = take(id);
-          return entry ? [{ id, ...entry }] : [];
-        });
-        if (entries.length === 0) return;
-        const pending = await pendingDeliveries(store.db, entries.map((e) => e.id));
-        const unpaired = new Set<number>();
-        for (const { id, msg, hookId, at } of entries) {
-          if (!pending.has(id)) ackMsg(nc, msg);
-          else {
-            held.add(hookId, msg, at);
-            unpaired.add(hookId);
+      release: (workerId, ids) =>
+        tracked(async () => {
+          const refused = await releaseDeliveries(store.db, workerId, ids);
+          for (const id of ids) {
+            const entry = take(id);
+            if (entry && !refused.includes(id)) nakMsg(nc, entry.msg, 0);
           }
-        }
-        await judge([...unpaired]);
-      },
+          return refused;
+        }),
+      settled: (ids) => tracked(() => settle(ids)),
       async check() {
         if (nc.isClosed()) throw new Error("the NATS connection is closed");
         await jsm.streams.info(names.stream);
         if (relay?.lastError) throw relay.lastError;
       },
       async close() {
+        await Promise.allSettled(underway);
         clearInterval(ticker);
         await ticking;
         held.releaseAll();

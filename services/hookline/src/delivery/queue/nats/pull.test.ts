@@ -40,7 +40,7 @@ describe("pull (NATS)", () => {
     await nc.flush();
   });
 
-  it("gives up after 2 s; what the server answered meanwhile is offered again at once, not left to its ack wait", async () => {
+  it("gives up after 2 s; what the server answered meanwhile, read seconds later, is offered again at once, not left to its ack wait", async () => {
     // A loopback proxy holding back what the server sends (a client too busy to read it in time).
     const proxy = await startHoldingProxy(NATS_URL);
     const slow = await connectQueue({ ...config, servers: [proxy.url] }, "pull test, slow to read");
@@ -50,7 +50,8 @@ describe("pull (NATS)", () => {
       const started = Date.now();
       expect(await pull(slow, names.stream, names.consumer, 10)).toEqual([]);
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
-      // The answer, read now: the message is with the slow client, awaiting its ack for the ack wait (30 s) unless offered again.
+      // The answer, read seconds later: the message is with the slow client, awaiting its ack for the ack wait (30 s) unless offered again.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
       proxy.release();
       // The first round trip reads the held answer (the -NAK goes out then), the second sees the -NAK through.
       await slow.flush();

@@ -2,6 +2,8 @@ import { createInbox, nanos, type Msg, type NatsConnection } from "@nats-io/tran
 
 /** A pull waits at most this long for the server's answer (it answers at once: `no_wait`); messages answered later are offered again. */
 const PULL_TIMEOUT_MS = 2_000;
+/** How long a pull that gave up still takes (and offers again) what the server answers it, unless the server ends it sooner. */
+const LATE_ANSWER_MS = 60_000;
 
 /**
  * Pulls up to `batch` messages from a pull consumer and returns at once with
@@ -17,25 +19,27 @@ const PULL_TIMEOUT_MS = 2_000;
 export function pull(nc: NatsConnection, stream: string, consumer: string, batch: number): Promise<Msg[]> {
   const inbox = createInbox();
   const msgs: Msg[] = [];
+  let received = 0;
+  let late = false;
   return new Promise((resolve) => {
-    let late = false;
     const end = () => {
       clearTimeout(timer);
       if (!sub.isClosed()) sub.unsubscribe();
       resolve(msgs);
     };
-    const timer = setTimeout(() => {
-      // A busy server may still answer: what comes late is offered again at once, not left unseen to its ack wait (the lease).
+    let timer = setTimeout(() => {
+      // A busy server (or this busy process) may still answer: until it ends the pull, what comes late is
+      // offered again at once instead of waiting out its ack wait unseen.
       late = true;
       resolve(msgs);
-      setTimeout(end, PULL_TIMEOUT_MS).unref();
+      timer = setTimeout(end, LATE_ANSWER_MS).unref();
     }, PULL_TIMEOUT_MS);
     const sub = nc.subscribe(inbox, {
       callback: (_error, msg) => {
         if (!msg.reply) return end();
-        if (late) return nakMsg(nc, msg, 0);
-        msgs.push(msg);
-        if (msgs.length >= batch) end();
+        if (late) nakMsg(nc, msg, 0);
+        else msgs.push(msg);
+        if (++received >= batch) end();
       },
     });
     nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch, no_wait: true }), { reply: inbox });

@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { sql } from "kysely";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { QueueConfig } from "../../../config.js";
+import { createLogger } from "../../../logger.js";
+import type { Store } from "../../../store/database.js";
+import { fixtureBackends, holdConnection, hookWithDeliveries } from "../../../store/test-fixtures.js";
+import type { DeliveryQueue } from "../queue.js";
+import { removeQueueStream } from "./jetstream-setup.js";
+import { openNatsQueue } from "./nats-queue.js";
+
+/** Long enough to tell "offered again at once" from "waited out the ack wait". */
+const LEASE_MS = 20_000;
+const POLICY = { hookMaxInFlight: 10, breakerThreshold: 5, throttleHorizonMs: 1_000 };
+const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
+const postgres = fixtureBackends().find((backend) => backend.kind === "postgres");
+
+/**
+ * A worker's NATS queue closing while the worker's last settled() is still
+ * reading the records (the worker does not wait for it; a stopping process's
+ * pool is busy): the retry it settles must reach the next worker when due,
+ * not after the ack wait. A real nats-server (TEST_QUEUE_URL or
+ * 127.0.0.1:4222) and PostgreSQL (TEST_DATABASE_URL); a relay of its own
+ * stands for the API process.
+ */
+describe.runIf(postgres)("NATS queue shutdown (postgres)", () => {
+  let config: QueueConfig;
+  let store: Store;
+  let accountId: string;
+  let close: () => Promise<void>;
+  const opened: DeliveryQueue[] = [];
+
+  beforeAll(async () => {
+    ({ store, accountId, close } = await postgres!.open());
+    config = { servers: [NATS_URL], prefix: `nqs_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
+  });
+  afterEach(async () => {
+    for (const queue of opened.splice(0)) await queue.close().catch(() => {});
+    await removeQueueStream(config);
+    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where status = 'pending'`.execute(
+      store.db,
+    );
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  async function open(relay: boolean): Promise<DeliveryQueue> {
+    const queue = await openNatsQueue(config, store, createLogger("silent"), { relay, leaseMs: LEASE_MS });
+    opened.push(queue);
+    return queue;
+  }
+
+  /** The rows of `hookId` a claim of `queue` takes within `ms`. */
+  async function claimWithin(queue: DeliveryQueue, worker: string, hookId: number, ms: number): Promise<number[]> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const { rows } = await queue.claim(worker, 10, LEASE_MS, POLICY);
+      const mine = rows.filter((row) => row.hook_id === hookId).map((row) => Number(row.id));
+      if (mine.length > 0) return mine;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return [];
+  }
+
+  it("close waits for a settled() under way; the retry it settled is claimed by the next worker when due, not after the ack wait", async () => {
+    await open(true);
+    const first = await open(false);
+    const hookId = await hookWithDeliveries(store, accountId, 1);
+    const [id] = await claimWithin(first, "w1", hookId, 5_000);
+    expect(id).toBeDefined();
+    // Its outcome, as recordOutcomes writes a retry: due 100 ms later.
+    await sql`update deliveries set locked_by = null, locked_until = null, attempts = 1, next_attempt_at = now() + interval '100 milliseconds' where id = ${id!}`.execute(
+      store.db,
+    );
+    // Every connection of the pool taken: settled() waits for one to read the records.
+    const holds = [holdConnection(store), holdConnection(store), holdConnection(store)];
+    await Promise.all(holds.map((hold) => hold.taken));
+    const settling = first.settled([id!]);
+    let closed = false;
+    const closing = first.close().then(() => (closed = true));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closed, "close waits for the settled() under way").toBe(false);
+    } finally {
+      for (const hold of holds) hold.release();
+    }
+    await Promise.all(holds.map((hold) => hold.done));
+    await settling;
+    await closing;
+
+    const next = await open(false);
+    expect(await claimWithin(next, "w2", hookId, 5_000)).toEqual([id]);
+  }, 60_000);
+});
