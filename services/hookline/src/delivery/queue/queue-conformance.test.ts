@@ -10,10 +10,9 @@ import { fixtureBackends, hookWithDeliveries } from "../../store/test-fixtures.j
 import { connectQueue, jetStreamNames, removeQueueStream } from "./nats/jetstream-setup.js";
 import { openQueue } from "./open-queue.js";
 import type { DeliveryQueue } from "./queue.js";
+import { TEST_CLAIM_POLICY as POLICY, testQueueConfig } from "./nats/test-fixtures.js";
 
 const LEASE_MS = 4_000;
-const POLICY = { hookMaxInFlight: 10, breakerThreshold: 5, throttleHorizonMs: 1_000 };
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 
 /**
  * The queue port's contract, run against each implementation: the
@@ -35,12 +34,12 @@ describe.each(implementations)("$name", ({ backend, nats }) => {
 
   beforeAll(async () => {
     ({ store, accountId, close } = await backend.open());
-    const config = nats ? { servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined } : undefined;
+    const config = nats ? testQueueConfig(prefix) : undefined;
     queue = await openQueue(config, store, createLogger("silent"), { relay: true, leaseMs: LEASE_MS });
   });
   afterAll(async () => {
     await queue?.close();
-    if (nats) await removeQueueStream({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined });
+    if (nats) await removeQueueStream(testQueueConfig(prefix));
     await close?.();
   });
 
@@ -133,7 +132,7 @@ describe.each(implementations)("$name", ({ backend, nats }) => {
   });
 
   it.runIf(nats)("publishes an outbox row once though a relay that died after publishing it publishes it again (Nats-Msg-Id)", async () => {
-    const config = { servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined };
+    const config = testQueueConfig(prefix);
     const nc = await connectQueue(config, "conformance relay crash");
     try {
       const jsm = await jetstreamManager(nc);

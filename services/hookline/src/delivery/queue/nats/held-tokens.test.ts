@@ -1,13 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { jetstream } from "@nats-io/jetstream";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { HeldTokens } from "./held-tokens.js";
 import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { ackMsg, pull } from "./pull.js";
+import { freshQueueConfig } from "./test-fixtures.js";
 
 const LEASE_MS = 3_000;
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 
 /**
  * HeldTokens on a real nats-server (TEST_QUEUE_URL or the machine's
@@ -17,7 +16,7 @@ const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
  * a token exactly on its bounds (a third of the lease, the lease).
  */
 describe("HeldTokens (NATS)", () => {
-  const config = { servers: [NATS_URL], prefix: `held_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
+  const config = freshQueueConfig("held");
   const names = jetStreamNames(config.prefix);
   let nc: NatsConnection;
   let acks: Subscription;

@@ -10,11 +10,11 @@ import type { DeliveryQueue } from "../queue.js";
 import { connectQueue, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { sweepIntervalMs, sweepLostTokens } from "./lost-token-sweep.js";
 import { disableOutbox } from "./outbox-triggers.js";
+import { testQueueConfig } from "./test-fixtures.js";
 
 /** Short, so the sweep (every quarter lease, rows due a lease ago) runs within seconds. */
 const LEASE_MS = 2_000;
 const POLICY = { hookMaxInFlight: 100, breakerThreshold: 5, throttleHorizonMs: 1_000 };
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 const postgres = fixtureBackends().find((backend) => backend.kind === "postgres");
 
 type LogLine = { msg: string; deliveries?: number };
@@ -41,7 +41,7 @@ describe.skipIf(!postgres)("the NATS queue's sweep for lost messages", () => {
   let close: () => Promise<void>;
   let queue: DeliveryQueue;
   const prefix = `sweep_${randomBytes(4).toString("hex")}`;
-  const config = { servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined };
+  const config = testQueueConfig(prefix);
 
   beforeAll(async () => {
     ({ store, accountId, close } = await postgres!.open());

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { sql } from "kysely";
@@ -10,10 +9,9 @@ import { fixtureBackends, holdConnection, hookWithDeliveries } from "../../../st
 import type { DeliveryQueue } from "../queue.js";
 import { connectQueue, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { openNatsQueue } from "./nats-queue.js";
+import { freshQueueConfig, TEST_CLAIM_POLICY as POLICY, testQueueConfig } from "./test-fixtures.js";
 
 const LEASE_MS = 3_000;
-const POLICY = { hookMaxInFlight: 10, breakerThreshold: 5, throttleHorizonMs: 1_000 };
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 const postgres = fixtureBackends().find((backend) => backend.kind === "postgres");
 
 /**
@@ -39,14 +37,14 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
   beforeAll(async () => {
     ({ store, accountId, close } = await postgres!.open());
     nc = await connectQueue(
-      { servers: [NATS_URL], prefix: "nqc", replicas: 1, credsFile: undefined, tls: undefined },
+      testQueueConfig("nqc"),
       "nats-queue claims test",
     );
     jsm = await jetstreamManager(nc);
   });
   // Each test has a queue and a stream of its own: no message of another test comes its way.
   beforeEach(async () => {
-    config = { servers: [NATS_URL], prefix: `nqc_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
+    config = freshQueueConfig("nqc");
     names = jetStreamNames(config.prefix);
     queue = await openNatsQueue(config, store, createLogger("silent"), { relay: true, leaseMs: LEASE_MS });
     answers = [];

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { QueueConfig } from "../../../config.js";
@@ -8,11 +7,10 @@ import { fixtureBackends, holdConnection, hookWithDeliveries } from "../../../st
 import type { DeliveryQueue } from "../queue.js";
 import { removeQueueStream } from "./jetstream-setup.js";
 import { openNatsQueue } from "./nats-queue.js";
+import { freshQueueConfig, TEST_CLAIM_POLICY as POLICY } from "./test-fixtures.js";
 
 /** Long enough to tell "offered again at once" from "waited out the ack wait". */
 const LEASE_MS = 20_000;
-const POLICY = { hookMaxInFlight: 10, breakerThreshold: 5, throttleHorizonMs: 1_000 };
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 const postgres = fixtureBackends().find((backend) => backend.kind === "postgres");
 
 /**
@@ -32,7 +30,7 @@ describe.runIf(postgres)("NATS queue shutdown (postgres)", () => {
 
   beforeAll(async () => {
     ({ store, accountId, close } = await postgres!.open());
-    config = { servers: [NATS_URL], prefix: `nqs_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
+    config = freshQueueConfig("nqs");
   });
   afterEach(async () => {
     for (const queue of opened.splice(0)) await queue.close().catch(() => {});

@@ -10,15 +10,14 @@ import { fixtureBackends, hookWithDeliveries } from "../../../store/test-fixture
 import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { startOutboxRelay } from "./outbox-relay.js";
 import { disableOutbox, enableOutbox } from "./outbox-triggers.js";
+import { testQueueConfig as configOf } from "./test-fixtures.js";
 
 type LogLine = { msg: string; err?: unknown };
 /** A warn-level logger whose lines land, parsed, in `lines`. */
 const loggerInto = (lines: LogLine[]) => createLogger("warn", { write: (line: string) => void lines.push(JSON.parse(line)) });
 
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 /** Longer than any test: a row moves only on the wake under test, never on the relay's poll. */
 const LONG_POLL = { pollMs: 600_000 };
-const configOf = (prefix: string) => ({ servers: [NATS_URL], prefix, replicas: 1, credsFile: undefined, tls: undefined });
 
 /**
  * The outbox relay between a real database (PostgreSQL on TEST_DATABASE_URL,

@@ -1,16 +1,15 @@
-import { randomBytes } from "node:crypto";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectQueue, ensureStream, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { ackMsg, pull } from "./pull.js";
+import { freshQueueConfig, TEST_NATS_URL } from "./test-fixtures.js";
 
-const NATS_URL = process.env.TEST_QUEUE_URL ?? "nats://127.0.0.1:4222";
 
 /** The claim's pull on a real nats-server (TEST_QUEUE_URL or 127.0.0.1:4222): what is there, never more than asked. */
 describe("pull (NATS)", () => {
-  const config = { servers: [NATS_URL], prefix: `pull_${randomBytes(4).toString("hex")}`, replicas: 1, credsFile: undefined, tls: undefined };
+  const config = freshQueueConfig("pull");
   const names = jetStreamNames(config.prefix);
   let nc: NatsConnection;
   beforeAll(async () => {
@@ -42,7 +41,7 @@ describe("pull (NATS)", () => {
 
   it("gives up after 2 s; what the server answered meanwhile, read seconds later, is offered again at once, not left to its ack wait", async () => {
     // A loopback proxy holding back what the server sends (a client too busy to read it in time).
-    const proxy = await startHoldingProxy(NATS_URL);
+    const proxy = await startHoldingProxy(TEST_NATS_URL);
     const slow = await connectQueue({ ...config, servers: [proxy.url] }, "pull test, slow to read");
     try {
       await publish(1);
