@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresDatabase, testBackends, type TestDatabase } from "../support/databases.js";
+import { removeInitialKeyFolder } from "../support/initial-key-folder.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 import { MAIN, ROOT } from "./run-hookline.js";
 
@@ -76,5 +77,6 @@ describe.each(testBackends().map((b) => [b.kind] as const))("the first start's A
     expect(output).toContain(`Bearer $(cat ${file})`);
     if (kind === "pglite") expect(file).toBe(join(scratch, "pglite-data", "hookline-initial-api-key"));
     else expect(statSync(join(file, "..")).mode & 0o777).toBe(0o700);
+    removeInitialKeyFolder(output);
   }, 300_000);
 });

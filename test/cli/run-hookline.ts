@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
+import { removeInitialKeyFolder } from "../support/initial-key-folder.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 
 /** The repository root and the server's entry points, for tests that run them as processes. */
@@ -29,7 +30,12 @@ export function startProcess(script: string, args: string[], env: Record<string,
   let stderr = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
   child.stderr!.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      removeInitialKeyFolder(stdout);
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => stdout + stderr,

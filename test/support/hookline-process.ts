@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { removeInitialKeyFolder } from "./initial-key-folder.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../services/hookline/src/main.ts", import.meta.url));
@@ -34,6 +35,9 @@ export function startHooklineProcess(
   });
   group.children.push(child);
   let output = "";
+  // The banner (with the key file's name) comes first; `output` keeps only the tail.
+  let head = "";
+  child.once("exit", () => removeInitialKeyFolder(head));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output.slice(-800)}`)), readyTimeoutMs);
     const ready = () => {
@@ -42,6 +46,7 @@ export function startHooklineProcess(
     };
     const watch = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-6000);
+      if (head.length < 8000) head += chunk.toString();
       group.outputs.set(child, output);
       if (output.includes("delivery worker started")) ready();
     };

@@ -90,11 +90,12 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
     );
   });
 
-  const quickstart = await ensureDefaultAccount(hookline.store);
-  hookline.advertiseDefaultAccount(quickstart.accountId);
-
+  // Only a process serving the API makes the default account: it alone hands the key over (printed, or in
+  // a file it names). A worker-only process starting first on an empty database would make one nobody sees.
   if (hookline.url) {
     const url = hookline.url;
+    const quickstart = await ensureDefaultAccount(hookline.store);
+    hookline.advertiseDefaultAccount(quickstart.accountId);
     const lines = [`Hookline is running at ${url}`, `  API reference: ${url}/docs`];
     if (quickstart.key && isTerminal) {
       lines.push(`  A default account was created. Its API key (shown once, keep it):`, `    ${quickstart.key}`);

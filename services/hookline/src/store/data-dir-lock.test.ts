@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -48,5 +48,19 @@ describe("the data folder lock's stale time, each side", () => {
     await lock.release();
     expect(waited, "not taken before the lock went stale").toBeGreaterThanOrEqual(1000);
     expect(waited, "taken soon after").toBeLessThan(4000);
+  });
+});
+
+describe("a data folder the lock creates", () => {
+  it("is the user's alone (0700), with every parent it had to make", async () => {
+    const root = mkdtempSync(join(tmpdir(), "hookline-lock-mode-"));
+    try {
+      const dataDir = join(root, "deeper", "data");
+      const lock = await lockDataDir(dataDir, "test", () => {});
+      await lock.release();
+      expect([statSync(join(root, "deeper")).mode & 0o777, statSync(dataDir).mode & 0o777]).toEqual([0o700, 0o700]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -88,7 +88,9 @@ export function isDataDirLocked(dataDir: string): boolean {
  */
 export async function lockDataDir(dataDir: string, command: string, onLost: (error: Error) => void): Promise<DataDirLock> {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    // The database's files are the user's alone, as PostgreSQL insists for its data directory (PGlite
+    // writes its files world-readable, some world-writable: the folder is what keeps others out).
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     accessSync(dataDir, constants.W_OK);
     if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
   } catch (error) {
