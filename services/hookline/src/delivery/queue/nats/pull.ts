@@ -24,7 +24,7 @@ export function pull(nc: NatsConnection, stream: string, consumer: string, batch
   return new Promise((resolve) => {
     const end = () => {
       clearTimeout(timer);
-      if (!sub.isClosed()) sub.unsubscribe();
+      sub.unsubscribe();
       resolve(msgs);
     };
     let timer = setTimeout(() => {
