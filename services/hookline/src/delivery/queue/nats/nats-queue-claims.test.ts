@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { QueueConfig } from "../../../config.js";
 import { createLogger } from "../../../logger.js";
 import type { Store } from "../../../store/database.js";
-import { fixtureBackends, holdConnection, hookWithDeliveries } from "../../../store/test-fixtures.js";
+import { fixtureBackends, holdConnection, hookWithDeliveries, recordStatements } from "../../../store/test-fixtures.js";
 import type { DeliveryQueue } from "../queue.js";
 import { connectQueue, jetStreamNames, removeQueueStream } from "./jetstream-setup.js";
 import { openNatsQueue } from "./nats-queue.js";
@@ -109,6 +109,30 @@ describe.runIf(postgres)("NATS queue claims (postgres)", () => {
     await sql`update hooks set max_in_flight = 10 where id = ${hookId}`.execute(store.db);
     // One held, one pulled (the third message): two rows.
     expect(idsOf((await claim(10)).rows)).toEqual(rest);
+  });
+
+  it("reads the records for the messages a claim pulled and could not pair, only: not for ones it paired, nor for ones held from before", async () => {
+    const { db, statements } = recordStatements(store.db);
+    // A lease of 30 s: the ticker, which judges every held message again each third of it, stays out of the count.
+    const watched = await openNatsQueue(config, { ...store, db }, createLogger("silent"), { relay: false, leaseMs: 30_000 });
+    const verdictReads = () => statements.splice(0).filter((text) => text.includes("left join lateral")).length;
+    try {
+      const capped = await hookWithDeliveries(store, accountId, 2, { max_in_flight: 1 });
+      await streamHolds(2);
+      // Both pulled, one row claimed (the cap): the other message is judged, and held.
+      expect((await watched.claim("w1", 10, LEASE_MS, POLICY)).rows.map((r) => r.hook_id)).toEqual([capped]);
+      expect(verdictReads()).toBe(1);
+      // Nothing new pulled: the held message, judged when it came, is not read for again (the ticker does that).
+      expect((await watched.claim("w1", 10, LEASE_MS, POLICY)).rows).toEqual([]);
+      expect(verdictReads()).toBe(0);
+      // A message pulled and paired: nothing to judge.
+      const other = await hookWithDeliveries(store, accountId, 1);
+      await streamHolds(3);
+      expect((await watched.claim("w1", 10, LEASE_MS, POLICY)).rows.map((r) => r.hook_id)).toEqual([other]);
+      expect(verdictReads()).toBe(0);
+    } finally {
+      await watched.close();
+    }
   });
 
   it("two claims at once never count the same held messages: one pairs both with rows, the other claims none", async () => {

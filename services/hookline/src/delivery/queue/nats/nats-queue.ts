@@ -112,7 +112,6 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         const entry = take(id);
         return entry ? [{ id, ...entry }] : [];
       });
-      if (entries.length === 0) return;
       let pending: Set<number>;
       try {
         pending = await pendingDeliveries(store.db, entries.map((e) => e.id));
