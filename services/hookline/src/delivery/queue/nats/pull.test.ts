@@ -34,8 +34,11 @@ describe("pull (NATS)", () => {
 
   it("returns what is there, never more than asked", async () => {
     await publish(3);
+    const started = Date.now();
     const first = await pull(nc, names.stream, names.consumer, 2);
     expect(first).toHaveLength(2);
+    // A full batch ends the pull (the server sends no status after it): at once, not at the 2 s timeout.
+    expect(Date.now() - started).toBeLessThan(1_500);
     const second = await pull(nc, names.stream, names.consumer, 5);
     expect(second).toHaveLength(1);
     for (const msg of [...first, ...second]) ackMsg(nc, msg);
