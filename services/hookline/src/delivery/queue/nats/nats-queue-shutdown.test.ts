@@ -90,4 +90,31 @@ describe.runIf(postgres)("NATS queue shutdown (postgres)", () => {
     const next = await open(false);
     expect(await claimWithin(next, "w2", hookId, 5_000)).toEqual([id]);
   }, 60_000);
+
+  it("close waits for a claim under way; the messages it took go back to the stream at once, for the next worker", async () => {
+    await open(true);
+    const first = await open(false);
+    const hookId = await hookWithDeliveries(store, accountId, 2, { max_in_flight: 1 });
+    const [claimed] = await claimWithin(first, "w1", hookId, 5_000);
+    // The hook at its cap: the second message is held. A claim now takes it, and waits for a connection.
+    const holds = [holdConnection(store), holdConnection(store), holdConnection(store)];
+    await Promise.all(holds.map((hold) => hold.taken));
+    const claiming = first.claim("w1", 10, LEASE_MS, POLICY);
+    let closed = false;
+    const closing = first.close().then(() => (closed = true));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closed, "close waits for the claim under way").toBe(false);
+    } finally {
+      for (const hold of holds) hold.release();
+    }
+    await Promise.all(holds.map((hold) => hold.done));
+    expect((await claiming).rows).toEqual([]);
+    await closing;
+
+    // The first row done: the next worker takes the second with the message the closed queue gave back.
+    await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where id = ${claimed!}`.execute(store.db);
+    const next = await open(false);
+    expect(await claimWithin(next, "w2", hookId, 5_000)).toHaveLength(1);
+  }, 60_000);
 });

@@ -51,7 +51,7 @@ import { MIN_RETRY_MS, pendingDeliveries, tokenVerdicts } from "./token-records.
  *   next claim — woken when an outcome is recorded — has it at once.
  * A worker that dies leaves its tokens unacknowledged: they come back after
  * the ack wait, the lease, when its PostgreSQL claims expire too. One that
- * stops waits for its settled() and release() calls under way, then offers
+ * stops waits for its claim(), settled() and release() calls under way, then offers
  * every token it holds again at once; one whose records cannot be read
  * offers the tokens of what it was settling again after a short delay.
  *
@@ -131,7 +131,7 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
       await judge([...unpaired]);
     }
 
-    /** settled() and release() calls under way: close() waits for them, so none holds a message after it. */
+    /** claim(), settled() and release() calls under way: close() waits for them, so none holds a message after it. */
     const underway = new Set<Promise<unknown>>();
     function tracked<T>(work: () => Promise<T>): Promise<T> {
       const running = work();
@@ -152,49 +152,50 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
         });
         return async () => sub.unsubscribe();
       },
-      async claim(workerId, limit, leaseMs, policy) {
-        const pulledAt = Date.now();
-        const msgs = await pullAfterWake(() => pull(nc, names.stream, names.consumer, limit), lastWakeAt);
-        // The held messages are this claim's until it ends (held-tokens.ts `takeAll`): a claim alongside
-        // cannot count them, a verdict read meanwhile cannot answer them, so every row claimed has a message.
-        const offered = held.takeAll();
-        const pulledHooks = new Set<number>();
-        for (const msg of msgs) {
-          const hookId = hookOf(msg.subject);
-          if (hookId === undefined) {
-            logger.error({ subject: msg.subject }, "a queue message names no hook; dropped");
-            ackMsg(nc, msg);
-            continue;
+      claim: (workerId, limit, leaseMs, policy) =>
+        tracked(async () => {
+          const pulledAt = Date.now();
+          const msgs = await pullAfterWake(() => pull(nc, names.stream, names.consumer, limit), lastWakeAt);
+          // The held messages are this claim's until it ends (held-tokens.ts `takeAll`): a claim alongside
+          // cannot count them, a verdict read meanwhile cannot answer them, so every row claimed has a message.
+          const offered = held.takeAll();
+          const pulledHooks = new Set<number>();
+          for (const msg of msgs) {
+            const hookId = hookOf(msg.subject);
+            if (hookId === undefined) {
+              logger.error({ subject: msg.subject }, "a queue message names no hook; dropped");
+              ackMsg(nc, msg);
+              continue;
+            }
+            const tokens = offered.get(hookId) ?? [];
+            tokens.push({ msg, keptAt: pulledAt });
+            offered.set(hookId, tokens);
+            pulledHooks.add(hookId);
           }
-          const tokens = offered.get(hookId) ?? [];
-          tokens.push({ msg, keptAt: pulledAt });
-          offered.set(hookId, tokens);
-          pulledHooks.add(hookId);
-        }
-        const quota = new Map([...offered].map(([hookId, tokens]) => [hookId, tokens.length]));
-        let claimed: Awaited<ReturnType<typeof claimIsolated>>;
-        try {
-          claimed = await claimIsolated(store.db, workerId, limit, leaseMs, policy, quota);
-        } catch (error) {
-          // The database is away: offer them again rather than hold them for the ack wait.
-          for (const tokens of offered.values()) for (const token of tokens) nakMsg(nc, token.msg, MIN_RETRY_MS);
-          throw error;
-        }
-        for (const row of claimed.rows) {
-          const hookId = Number(row.hook_id);
-          // The quota caps each hook's rows at its messages: there is one.
-          const { msg } = offered.get(hookId)!.pop()!;
-          paired.set(Number(row.id), { msg, hookId, at: Date.now() });
-          workingMsg(nc, msg);
-        }
-        const leftover = [...offered].filter(([, tokens]) => tokens.length > 0);
-        for (const [hookId, tokens] of leftover) for (const token of tokens) held.add(hookId, token.msg, token.keptAt);
-        // The hooks held before were judged when their messages came; the ticker judges them again.
-        await judge(leftover.map(([hookId]) => hookId).filter((hookId) => pulledHooks.has(hookId)));
-        // A full pull may have more behind it: claim again without waiting for the poll.
-        if (msgs.length >= limit && claimed.rows[0]) claimed.rows[0].more_due = true;
-        return claimed;
-      },
+          const quota = new Map([...offered].map(([hookId, tokens]) => [hookId, tokens.length]));
+          let claimed: Awaited<ReturnType<typeof claimIsolated>>;
+          try {
+            claimed = await claimIsolated(store.db, workerId, limit, leaseMs, policy, quota);
+          } catch (error) {
+            // The database is away: offer them again rather than hold them for the ack wait.
+            for (const tokens of offered.values()) for (const token of tokens) nakMsg(nc, token.msg, MIN_RETRY_MS);
+            throw error;
+          }
+          for (const row of claimed.rows) {
+            const hookId = Number(row.hook_id);
+            // The quota caps each hook's rows at its messages: there is one.
+            const { msg } = offered.get(hookId)!.pop()!;
+            paired.set(Number(row.id), { msg, hookId, at: Date.now() });
+            workingMsg(nc, msg);
+          }
+          const leftover = [...offered].filter(([, tokens]) => tokens.length > 0);
+          for (const [hookId, tokens] of leftover) for (const token of tokens) held.add(hookId, token.msg, token.keptAt);
+          // The hooks held before were judged when their messages came; the ticker judges them again.
+          await judge(leftover.map(([hookId]) => hookId).filter((hookId) => pulledHooks.has(hookId)));
+          // A full pull may have more behind it: claim again without waiting for the poll.
+          if (msgs.length >= limit && claimed.rows[0]) claimed.rows[0].more_due = true;
+          return claimed;
+        }),
       release: (workerId, ids) =>
         tracked(async () => {
           const refused = await releaseDeliveries(store.db, workerId, ids);
