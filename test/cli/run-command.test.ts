@@ -2,6 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./run-hookline.js";
+import { removeInitialKeyFolder } from "../support/initial-key-folder.js";
 
 /*
  * The README's run command, exactly as written there, runs the built server
@@ -34,6 +35,7 @@ async function runUntilUp(detached: boolean) {
   child.stderr.on("data", (chunk) => (output += chunk));
   // Both pipes close only when every process holding them (launchers, pnpm, the server) has exited.
   const treeGone = Promise.all([new Promise((r) => child.stdout.on("close", r)), new Promise((r) => child.stderr.on("close", r))]);
+  void treeGone.then(() => removeInitialKeyFolder(output));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not up within 180 s:\n${output}`)), 180_000);
     const check = () => {
