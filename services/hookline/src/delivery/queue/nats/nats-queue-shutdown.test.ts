@@ -61,6 +61,30 @@ describe.runIf(postgres)("NATS queue shutdown (postgres)", () => {
     return [];
   }
 
+  /**
+   * Takes every connection of the store's pool, starts `call` on `queue` (it
+   * waits for a connection) and closes the queue: close() must still be
+   * waiting 300 ms later. Then gives the connections back and resolves with
+   * the call's result once both have ended.
+   */
+  async function closeDuring<T>(queue: DeliveryQueue, call: () => Promise<T>): Promise<T> {
+    const holds = [holdConnection(store), holdConnection(store), holdConnection(store)];
+    await Promise.all(holds.map((hold) => hold.taken));
+    const underWay = call();
+    let closed = false;
+    const closing = queue.close().then(() => (closed = true));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closed, "close waits for the call under way").toBe(false);
+    } finally {
+      for (const hold of holds) hold.release();
+    }
+    await Promise.all(holds.map((hold) => hold.done));
+    const result = await underWay;
+    await closing;
+    return result;
+  }
+
   it("close waits for a settled() under way; the retry it settled is claimed by the next worker when due, not after the ack wait", async () => {
     await open(true);
     const first = await open(false);
@@ -71,21 +95,8 @@ describe.runIf(postgres)("NATS queue shutdown (postgres)", () => {
     await sql`update deliveries set locked_by = null, locked_until = null, attempts = 1, next_attempt_at = now() + interval '100 milliseconds' where id = ${id!}`.execute(
       store.db,
     );
-    // Every connection of the pool taken: settled() waits for one to read the records.
-    const holds = [holdConnection(store), holdConnection(store), holdConnection(store)];
-    await Promise.all(holds.map((hold) => hold.taken));
-    const settling = first.settled([id!]);
-    let closed = false;
-    const closing = first.close().then(() => (closed = true));
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(closed, "close waits for the settled() under way").toBe(false);
-    } finally {
-      for (const hold of holds) hold.release();
-    }
-    await Promise.all(holds.map((hold) => hold.done));
-    await settling;
-    await closing;
+    // settled() waits for a connection to read the records while the queue closes.
+    await closeDuring(first, () => first.settled([id!]));
 
     const next = await open(false);
     expect(await claimWithin(next, "w2", hookId, 5_000)).toEqual([id]);
@@ -96,21 +107,8 @@ describe.runIf(postgres)("NATS queue shutdown (postgres)", () => {
     const first = await open(false);
     const hookId = await hookWithDeliveries(store, accountId, 2, { max_in_flight: 1 });
     const [claimed] = await claimWithin(first, "w1", hookId, 5_000);
-    // The hook at its cap: the second message is held. A claim now takes it, and waits for a connection.
-    const holds = [holdConnection(store), holdConnection(store), holdConnection(store)];
-    await Promise.all(holds.map((hold) => hold.taken));
-    const claiming = first.claim("w1", 10, LEASE_MS, POLICY);
-    let closed = false;
-    const closing = first.close().then(() => (closed = true));
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(closed, "close waits for the claim under way").toBe(false);
-    } finally {
-      for (const hold of holds) hold.release();
-    }
-    await Promise.all(holds.map((hold) => hold.done));
-    expect((await claiming).rows).toEqual([]);
-    await closing;
+    // The hook at its cap: the second message is held. A claim takes it, and waits for a connection while the queue closes.
+    expect((await closeDuring(first, () => first.claim("w1", 10, LEASE_MS, POLICY))).rows).toEqual([]);
 
     // The first row done: the next worker takes the second with the message the closed queue gave back.
     await sql`update deliveries set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null where id = ${claimed!}`.execute(store.db);
