@@ -7,7 +7,7 @@ const HOLD_PER_HOOK = 1000;
 const HOLD_TOTAL = 20_000;
 
 /** A message held back, and when (local ms) its ack wait last restarted. */
-export interface Token {
+interface Token {
   msg: Msg;
   keptAt: number;
 }
@@ -44,11 +44,6 @@ export class HeldTokens {
     set.add(token);
     this.total++;
     return token;
-  }
-
-  /** How many messages are held per hook. */
-  counts(): Map<number, number> {
-    return new Map([...this.byHook].map(([hookId, set]) => [hookId, set.size]));
   }
 
   /**
