@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertAccount, issueApiKey, loadConfig } from "@hookline/server";
+import { defaultApiProcesses, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
 import { startOnTwoLoops, type StartedProcess } from "../cli/run-hookline.js";
 import type { TestDatabase } from "../support/databases.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
@@ -147,5 +147,18 @@ describe("HOOKLINE_API_PROCESSES", () => {
     expect(loadConfig({ ...postgres, HOOKLINE_API_PROCESSES: "3" }).apiProcesses).toBe(3);
     // A worker-only process serves no API.
     expect(loadConfig({ ...postgres, HOOKLINE_ROLE: "worker", HOOKLINE_API_PROCESSES: "3" }).apiProcesses).toBe(1);
+  });
+
+  it("leaves one core to the worker thread of a server that also delivers", () => {
+    // [cores, role api, role both with the worker thread, role both without it]
+    const cases: Array<[number, number, number, number]> = [
+      [1, 1, 1, 1],
+      [2, 2, 1, 2],
+      [4, 4, 3, 4],
+      [16, 4, 4, 4],
+    ];
+    for (const [cores, api, both, bothNoThread] of cases) {
+      expect([defaultApiProcesses("api", true, cores), defaultApiProcesses("both", true, cores), defaultApiProcesses("both", false, cores)]).toEqual([api, both, bothNoThread]);
+    }
   });
 });

@@ -140,8 +140,8 @@ export type Config = {
   /**
    * Event loops serving the API, one process each (api-loops.ts): the first
    * process and `apiProcesses - 1` more. PostgreSQL only; on PGlite, whose
-   * database one process holds, always 1. Default: the number of cores, at most
-   * DEFAULT_MAX_API_PROCESSES.
+   * database one process holds, always 1. Default: defaultApiProcesses (the
+   * cores, less one for a worker thread, at most DEFAULT_MAX_API_PROCESSES).
    */
   apiProcesses: number;
   adminToken: string | undefined;
@@ -258,6 +258,22 @@ export interface DeliveryConfig {
 export const DEFAULT_MAX_API_PROCESSES = 4;
 
 /**
+ * How many API loops a PostgreSQL-backed server starts when
+ * HOOKLINE_API_PROCESSES is not set: one per core, at most
+ * DEFAULT_MAX_API_PROCESSES — less the core the delivery worker's own thread
+ * keeps busy when the process also delivers (role `both`, worker thread on).
+ * Measured on 2 cores, role `both` (bench/README.md, issue 20): one API loop
+ * beside the worker thread delivered single publishes end to end 1.2× as fast
+ * as two (two API loops and the thread fought over the cores: 0.84 against
+ * 0.63 ms of Hookline CPU an event), batch publishes as fast, with 100 MB less
+ * peak RSS; role `api` (no worker) answered GETs 1.15× as fast on two loops.
+ */
+export function defaultApiProcesses(role: "api" | "worker" | "both", workerThread: boolean, cores: number): number {
+  const workerCores = role === "both" && workerThread ? 1 : 0;
+  return Math.max(1, Math.min(cores - workerCores, DEFAULT_MAX_API_PROCESSES));
+}
+
+/**
  * Time kept between an attempt's deadline and the end of its claim: the
  * worker's clock reads the claim later than the database set it, and the
  * outcome must still be written by the holder.
@@ -319,7 +335,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dbPoolSize: e.HOOKLINE_DB_POOL_SIZE,
     role: e.HOOKLINE_ROLE,
     workerThread: e.HOOKLINE_WORKER_THREAD,
-    apiProcesses: e.DATABASE_URL && e.HOOKLINE_ROLE !== "worker" ? (e.HOOKLINE_API_PROCESSES ?? Math.min(availableParallelism(), DEFAULT_MAX_API_PROCESSES)) : 1,
+    apiProcesses: e.DATABASE_URL && e.HOOKLINE_ROLE !== "worker" ? (e.HOOKLINE_API_PROCESSES ?? defaultApiProcesses(e.HOOKLINE_ROLE, e.HOOKLINE_WORKER_THREAD, availableParallelism())) : 1,
     adminToken: e.HOOKLINE_ADMIN_TOKEN,
     allowPrivateTargets: e.HOOKLINE_ALLOW_PRIVATE_TARGETS,
     bodyLimitBytes: e.HOOKLINE_BODY_LIMIT_BYTES,

@@ -1,6 +1,6 @@
 // The server package's public surface, for the contract suite, the bench and embedders.
 export { createApp, generatedOpenApiDocument, type HooklineApp } from "./app.js";
-export { loadConfig, ConfigError, type Config } from "./config.js";
+export { loadConfig, defaultApiProcesses, ConfigError, type Config } from "./config.js";
 export { startHookline, type RunningHookline } from "./hookline.js";
 export { createLogger } from "./logger.js";
 export { issueApiKey } from "./auth/key-service.js";
