@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimDeliveries } from "./claim-deliveries.js";
 import type { Store } from "./database.js";
 import { recordOutcomes, type DeliveryOutcome } from "./record-outcomes.js";
-import { hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
+import { fixtureBackends, hookWithDeliveries, openFixtureStore } from "./test-fixtures.js";
 
 const claimPolicy = { hookMaxInFlight: 16, breakerThreshold: 3, throttleHorizonMs: 1000 };
 const breaker = { breakerThreshold: 3, breakerProbeIntervalMs: 60_000, autoDisableSeconds: 3600 };
@@ -214,4 +214,59 @@ describe("recordOutcomes: breaker and auto-disable", () => {
       "failed",
     );
   });
+});
+
+/**
+ * An outcome batch spanning many hooks (a fan-out: one attempt per hook) is
+ * recorded with work linear in the hooks. The per-hook sets the statement
+ * builds come from its own UPDATE, so the planner cannot size them; joining
+ * two of them made it rescan one for every row of the other and look each
+ * hook up again each time: 3.8 million hook lookups, 5 s, for one batch of
+ * 1,940 hooks (bench fan-out, issue 20). Counted, not timed: the statement's
+ * index scans of `hooks`.
+ */
+describe.each(fixtureBackends())("recordOutcomes: a batch over many hooks ($kind)", ({ open }) => {
+  let store: Store;
+  let accountId: string;
+  let close: () => Promise<void>;
+  beforeAll(async () => ({ store, accountId, close } = await open()));
+  afterAll(() => close?.());
+
+  it("looks each hook up a bounded number of times, however many hooks the batch spans", async () => {
+    const hooks = 150;
+    // Among thousands of hooks, as in the fan-out that showed it (on a small table the planner chose otherwise).
+    await sql`insert into hooks (account_id, url, events, secret, retries, is_active, http_verb, insecure_ssl)
+      select ${accountId}, 'http://127.0.0.1:9/', array['*'], '123456', 5, true, 'post', false from generate_series(1, 4000)`.execute(store.db);
+    for (let i = 0; i < hooks; i++) await hookWithDeliveries(store, accountId, 1);
+    const claimed = await claimDeliveries(store.db, "w-many", 1000, 30_000, { hookMaxInFlight: 16, breakerThreshold: 3, throttleHorizonMs: 1000 });
+    expect(claimed).toHaveLength(hooks);
+    const at = new Date().toISOString();
+    const batch: DeliveryOutcome[] = claimed.map((row, i) => ({
+      delivery_id: row.id,
+      hook_id: row.hook_id,
+      outcome: i % 3 === 0 ? "retry" : "succeeded",
+      next_attempt_at: i % 3 === 0 ? new Date(Date.now() + 3600_000).toISOString() : null,
+      attempt: { attempted_at: at, duration_ms: 3, request_headers: {}, request_body: "{}", response_status: i % 3 === 0 ? 500 : 200, response_headers: {}, response_body: "", error_kind: null, error: null },
+      hook: { last_status: i % 3 === 0 ? "failure" : "success", last_reason: `r${i}`, last_context: "{}", failed: i % 3 === 0 ? null : false, deactivate: false },
+    }));
+    const { recorded, hookIndexScans } = await store.db.transaction().execute(async (trx) => {
+      // This backend's own counters, read before and after (claim-contention.test.ts says why).
+      const scans = async () => Number((await sql<{ n: string }>`select idx_scan as n from pg_stat_xact_user_tables where relname = 'hooks'`.execute(trx)).rows[0]!.n);
+      const before = await scans();
+      const recorded = await recordOutcomes(trx, "w-many", batch, { breakerThreshold: 3, breakerProbeIntervalMs: 60_000, autoDisableSeconds: 3600 });
+      return { recorded, hookIndexScans: (await scans()) - before };
+    });
+    expect(recorded.updated).toBe(hooks);
+    // Each hook is read a few times (its is_active, the join, the update): linear. Quadratic was hooks² = 22,500.
+    expect(hookIndexScans).toBeGreaterThanOrEqual(hooks);
+    expect(hookIndexScans).toBeLessThanOrEqual(4 * hooks);
+    // And each hook got its own attempt's last_* (the one-pass aggregate keeps hooks apart).
+    const states = await store.db.selectFrom("hooks").select(["id", "last_reason", "consecutive_failures"]).where("id", "in", claimed.map((r) => r.hook_id)).execute();
+    const reasonOf = new Map(claimed.map((row, i) => [row.hook_id, `r${i}`]));
+    const failedOf = new Map(claimed.map((row, i) => [row.hook_id, i % 3 === 0 ? 1 : 0]));
+    for (const s of states) {
+      expect(s.last_reason).toBe(reasonOf.get(s.id));
+      expect(s.consecutive_failures).toBe(failedOf.get(s.id));
+    }
+  }, 60_000);
 });

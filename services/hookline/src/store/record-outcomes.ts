@@ -148,28 +148,37 @@ export async function recordOutcomes(db: Db, workerId: string, outcomes: Deliver
       -- the primary key by = any(array), as above: a plain exists() was
       -- planned as a semi-join over a Seq Scan of the whole table.
       from o where o.attempted and o.delivery_id in (select x.id from deliveries x where x.id = any(array(select delivery_id from o)))
-    ), streak as (
-      -- Per hook: the batch's last success, and the failures after it (all
-      -- of them when none succeeded) — what restarts or extends its run of failures.
-      select hook_id, last_ok, avg(duration_ms) as avg_ms,
+    ), per_hook as materialized (
+      -- One row per hook, from one pass over its attempts in the batch:
+      -- its last success and the failures after it (all of them when none
+      -- succeeded) — what restarts or extends its run of failures — and its
+      -- latest attempt, which last_* describe. A 410 anywhere in the batch
+      -- deactivates, and "failed" follows the latest attempt that decided it
+      -- (a success or an exhausted delivery), not a mere retry. One pass,
+      -- not two per-hook sets joined: the planner cannot size either (they
+      -- come from the UPDATE above), and it rescanned one for every row of
+      -- the other, quadratic in the hooks of a batch (5 s for an outcome
+      -- batch of 1,940 hooks in a fan-out, bench/README.md).
+      select hook_id, max(last_ok) as last_ok, avg(duration_ms) as avg_ms,
              count(*) filter (where not ok and attempted_at > coalesce(last_ok, '-infinity')) as fails,
-             min(attempted_at) filter (where not ok and attempted_at > coalesce(last_ok, '-infinity')) as first_fail
-      from (select *, max(attempted_at) filter (where ok) over (partition by hook_id) as last_ok from d where attempted) x
-      group by hook_id, last_ok
-    ), latest as (
-      -- last_* describe the hook's most recent attempt in the batch, but a 410
-      -- anywhere in it deactivates, and "failed" follows the latest attempt
-      -- that decided it (a success or an exhausted delivery), not a mere retry.
-      select distinct on (hook_id) hook_id, attempted_at, last_status, last_reason, last_context,
-             bool_or(deactivate) over (partition by hook_id) as deactivate,
-             first_value(failed) over (partition by hook_id order by failed is null, attempted_at desc) as failed
-      from d
-      where attempted
-      -- Two attempts at the same instant: the one recordOutcomes sent last_context with (latestOfHook).
-      order by hook_id, attempted_at desc, last_context is null
+             min(attempted_at) filter (where not ok and attempted_at > coalesce(last_ok, '-infinity')) as first_fail,
+             max(attempted_at) as attempted_at,
+             (array_agg(last_status) filter (where latest))[1] as last_status,
+             (array_agg(last_reason) filter (where latest))[1] as last_reason,
+             (array_agg(last_context) filter (where latest))[1] as last_context,
+             bool_or(deactivate) as deactivate,
+             (array_agg(decided))[1] as failed
+      from (
+        select hook_id, ok, attempted_at, duration_ms, last_status, last_reason, last_context, deactivate,
+               max(attempted_at) filter (where ok) over (partition by hook_id) as last_ok,
+               -- Two attempts at the same instant: the one recordOutcomes sent last_context with (latestOfHook).
+               row_number() over (partition by hook_id order by attempted_at desc, last_context is null) = 1 as latest,
+               first_value(failed) over (partition by hook_id order by failed is null, attempted_at desc) as decided
+        from d where attempted
+      ) x
+      group by hook_id
     ), j as (
-      select latest.*, streak.last_ok, streak.fails, streak.first_fail, streak.avg_ms, hk.is_active as was_active
-      from latest join streak on streak.hook_id = latest.hook_id join hooks hk on hk.id = latest.hook_id
+      select p.*, hk.is_active as was_active from per_hook p join hooks hk on hk.id = p.hook_id
     ), h as (
       update hooks
       set last_datetime = j.attempted_at, last_status = j.last_status, last_reason = j.last_reason,
