@@ -23,6 +23,9 @@ export class RawJson {
  * toJsonText({ id: 4, custom_data: new RawJson('{"z":1,"10":9007199254740993}') }) // '{"id":4,"custom_data":{"z":1,"10":9007199254740993}}'
  */
 export function toJsonText(value: Record<string, unknown>): string {
+  // Most answers splice nothing (no custom_data): one JSON.stringify writes the
+  // same text, several times faster than member by member (6% of a GET's CPU).
+  if (!Object.values(value).some((member) => member instanceof RawJson)) return JSON.stringify(value);
   const members: string[] = [];
   for (const [key, member] of Object.entries(value)) {
     if (member === undefined) continue;
