@@ -4,6 +4,8 @@ import type { HeldRows } from "./held-rows.js";
 import type { Waker } from "./waker.js";
 
 const MAX_BACKOFF_MS = 5_000;
+/** Woken this long after a retry's due time, so the database's clock, read by the claim, has passed it too. */
+const RETRY_SLACK_MS = 5;
 
 export interface ClaimLoopDeps {
   /** One claim statement; `limit` rows at most. */
@@ -16,6 +18,8 @@ export interface ClaimLoopDeps {
   /** With attempts running, wait until this many rows fit before claiming again. */
   claimAtLeast: number;
   pollIntervalMs: number;
+  /** Ms until the earliest retry this worker knows of that a claim started at `claimedAt` could not see due (retry-alarm.ts); undefined: none. */
+  nextRetryInMs?(claimedAt: number, now: number): number | undefined;
   waker: Waker;
   stopping(): boolean;
   /** Called with the claim's rows and the local time it was sent. */
@@ -25,7 +29,8 @@ export interface ClaimLoopDeps {
 
 /**
  * Claims while there is room, then sleeps until woken (NOTIFY, freed slot,
- * recorded batch) or the poll interval passes (retries falling due).
+ * recorded batch), until the earliest retry this worker recorded falls due,
+ * or until the poll interval passes (other workers' retries falling due).
  *
  * Sent-but-unrecorded outcomes count against claiming: when the database
  * records slower than HTTP sends, the backlog (memory, and rows re-sent if it
@@ -60,6 +65,9 @@ export async function runClaimLoop(deps: ClaimLoopDeps): Promise<void> {
     deps.claimed(rows, sentAt);
     // Fewer rows than asked for means the queue is drained — unless a
     // hook's cap or throttle left some behind, and the next claim skips it.
-    if (rows.length < room && !rows[0]?.more_due) await waker.sleep(deps.pollIntervalMs);
+    if (rows.length < room && !rows[0]?.more_due) {
+      const retryInMs = deps.nextRetryInMs?.(sentAt, Date.now());
+      await waker.sleep(retryInMs === undefined ? deps.pollIntervalMs : Math.min(deps.pollIntervalMs, retryInMs + RETRY_SLACK_MS));
+    }
   }
 }

@@ -20,6 +20,7 @@ import { shutDown } from "./shutdown.js";
 import { THROTTLE_HORIZON_MS } from "./throttle.js";
 import { tracedClaim } from "../tracing/traced-claim.js";
 import type { DeliveryTransport } from "./transport.js";
+import { RetryAlarm } from "./retry-alarm.js";
 import { createWaker } from "./waker.js";
 import { createPostgresQueue } from "./queue/postgres/postgres-queue.js";
 import type { DeliveryQueue } from "./queue/queue.js";
@@ -71,6 +72,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const logger = deps.logger.child({ worker: id });
   const notifier = createDeliveryNotifier(store);
   const waker = createWaker();
+  const retryAlarm = new RetryAlarm();
   const abort = new AbortController();
   // Every attempt in flight listens on it (the concurrency is the bound).
   setMaxListeners(0, abort.signal);
@@ -107,6 +109,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       for (const hook of recorded.disabled) logger.warn({ hook: hook.hook_id, reason: hook.reason }, "hook disabled");
       for (const o of batch) {
         breakers.recorded(o.hook_id);
+        if (o.outcome === "retry" && o.next_attempt_at) retryAlarm.note(o.delivery_id, Date.parse(o.next_attempt_at));
         if (o.outcome !== "released") metrics?.deliveries.inc({ outcome: o.outcome });
       }
       void queue.settled(batch.map((o) => o.delivery_id)).catch((error) => logger.warn({ err: error }, "settling recorded deliveries with the queue failed; it offers them again"));
@@ -197,9 +200,11 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         maxUnrecorded: 4 * Math.max(config.batchSize, config.concurrency),
         claimAtLeast: Math.max(1, Math.floor(Math.min(config.batchSize, config.concurrency) / 2)),
         pollIntervalMs: config.pollIntervalMs,
+        nextRetryInMs: (claimedAt, now) => retryAlarm.msUntilNext(claimedAt, now),
         waker,
         stopping: () => stopping,
         claimed(rows, sentAt) {
+          retryAlarm.claimed(rows.map((row) => row.id));
           const kept: ClaimedDelivery[] = [];
           for (const row of rows) {
             if (breakers.claimed(row.hook_id, row.consecutive_failures)) kept.push(row);

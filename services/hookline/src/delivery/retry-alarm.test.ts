@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { RetryAlarm } from "./retry-alarm.js";
+
+describe("RetryAlarm", () => {
+  it("waits until the earliest noted retry is due, in whatever order they were noted", () => {
+    const alarm = new RetryAlarm();
+    expect(alarm.msUntilNext(0, 0)).toBeUndefined();
+    alarm.note(1, 5_000);
+    alarm.note(2, 1_000);
+    alarm.note(3, 3_000);
+    expect(alarm.msUntilNext(0, 400)).toBe(600);
+    // The claim at 1,000 returned delivery 2: the next is 3 at 3,000.
+    alarm.claimed([2, 99]);
+    expect(alarm.msUntilNext(1_000, 1_200)).toBe(1_800);
+    alarm.claimed([3]);
+    alarm.claimed([1]);
+    expect(alarm.msUntilNext(3_000, 3_001)).toBeUndefined();
+  });
+
+  it("looks again, later each time, for a retry that was due but not returned, and gives up on it after 5 s", () => {
+    const alarm = new RetryAlarm();
+    alarm.note(7, 1_000);
+    // A claim at 1,005 did not return it: look again soon (at least 10 ms after that claim).
+    expect(alarm.msUntilNext(1_005, 1_006)).toBe(9);
+    // Still not returned by a claim at 1,200: wait as long as it has been late.
+    expect(alarm.msUntilNext(1_200, 1_210)).toBe(190);
+    expect(alarm.msUntilNext(5_999, 6_000)).toBe(4_998);
+    // More than 5 s late at a claim: left to the poll.
+    expect(alarm.msUntilNext(6_001, 6_002)).toBeUndefined();
+  });
+
+  it("keeps 1,024 retries at most, updates a noted one, and ignores what is not a time", () => {
+    const alarm = new RetryAlarm();
+    for (let id = 1; id <= 2_000; id++) alarm.note(id, 100_000 + id);
+    alarm.note(5_000, 50); // a new one past the bound: not kept
+    alarm.note(3, Number.NaN);
+    expect(alarm.msUntilNext(0, 0)).toBe(100_001);
+    alarm.note(1, 20); // a kept one, due again sooner
+    expect(alarm.msUntilNext(0, 0)).toBe(20);
+    alarm.claimed(Array.from({ length: 1_024 }, (_, i) => i + 1));
+    expect(alarm.msUntilNext(0, 0)).toBeUndefined();
+  });
+});

@@ -1,0 +1,57 @@
+/** How many retries a RetryAlarm keeps; more wait for the poll. */
+const KEPT = 1024;
+/** A noted retry not claimed this long after its due time is left to the poll (another worker took it, or it was cancelled). */
+const GRACE_MS = 5_000;
+/** The shortest wait before claiming again for a retry that was due but not found (the NATS queue offers it again a moment later). */
+const MIN_RECHECK_MS = 10;
+
+/**
+ * When this worker's own retries fall due, so the claim loop sleeps until the
+ * earliest one instead of a whole poll interval: a retry scheduled in 1 s is
+ * claimed about 1 s later, not up to `HOOKLINE_POLL_INTERVAL_MS` after that.
+ * The worker notes each retry once its outcome is recorded (before that the
+ * row is still its own, and a claim would not find it due) and forgets it
+ * when a claim returns it. One that was due but not claimed — the NATS queue
+ * offers a retry's message again only once its delay has run, a few ms after
+ * the due time — is looked for again after a wait that doubles with its
+ * lateness, for GRACE_MS at most; retries that other workers claim, and those
+ * beyond KEPT, are found by the poll, as before.
+ *
+ * @example
+ * const alarm = new RetryAlarm(); alarm.note(outcome.delivery_id, Date.parse(outcome.next_attempt_at));
+ * alarm.claimed(rows.map((r) => r.id));
+ * const ms = alarm.msUntilNext(lastClaimStartedAt, Date.now()); // undefined: nothing noted
+ */
+export class RetryAlarm {
+  /** Delivery id → due time, epoch ms. */
+  private readonly due = new Map<number, number>();
+
+  /** Remembers that delivery `id` is due again at `dueMs` (epoch ms). */
+  note(id: number, dueMs: number): void {
+    if (!Number.isFinite(dueMs) || (this.due.size >= KEPT && !this.due.has(id))) return;
+    this.due.set(id, dueMs);
+  }
+
+  /** Forgets the deliveries a claim returned. */
+  claimed(ids: Iterable<number>): void {
+    if (this.due.size === 0) return;
+    for (const id of ids) this.due.delete(id);
+  }
+
+  /**
+   * Milliseconds from `now` to wait before the next claim for the retries
+   * noted, given that the last claim started at `claimedAt` (both epoch ms):
+   * until the earliest one falls due, or, when one was already due at that
+   * claim and not returned, a recheck wait. Undefined when none is noted.
+   */
+  msUntilNext(claimedAt: number, now: number): number | undefined {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [id, dueMs] of this.due) {
+      if (dueMs < claimedAt - GRACE_MS) this.due.delete(id);
+      else if (dueMs < earliest) earliest = dueMs;
+    }
+    if (earliest === Number.POSITIVE_INFINITY) return undefined;
+    if (earliest > claimedAt) return Math.max(0, earliest - now);
+    return Math.max(0, Math.max(MIN_RECHECK_MS, claimedAt - earliest) - (now - claimedAt));
+  }
+}
