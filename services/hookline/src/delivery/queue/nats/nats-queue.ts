@@ -150,6 +150,10 @@ export async function openNatsQueue(config: QueueConfig, store: Store, logger: L
             wake();
           },
         });
+        // The server knows of the subscription once it answers a ping: a
+        // publish made after watch() resolves, from any connection, wakes us
+        // (without it, one made at once could reach the server first and be missed).
+        await nc.flush();
         return async () => sub.unsubscribe();
       },
       claim: (workerId, limit, leaseMs, policy) =>
