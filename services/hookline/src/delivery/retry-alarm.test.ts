@@ -29,15 +29,28 @@ describe("RetryAlarm", () => {
     expect(alarm.msUntilNext(6_001, 6_002)).toBeUndefined();
   });
 
-  it("keeps 1,024 retries at most, updates a noted one, and ignores what is not a time", () => {
+  it("a retry that cannot be claimed does not hold back a later one", () => {
     const alarm = new RetryAlarm();
-    for (let id = 1; id <= 2_000; id++) alarm.note(id, 100_000 + id);
-    alarm.note(5_000, 50); // a new one past the bound: not kept
+    alarm.note(1, 1_000); // its hook's breaker is open: never returned
+    alarm.note(2, 4_300);
+    // Retry 1 is 3 s late at the claim of 4,195; retry 2 is due in 105 ms: that, not the 3 s recheck.
+    expect(alarm.msUntilNext(4_195, 4_196)).toBe(104);
+    // Retry 2 missed once too (just due): the recheck follows the most recent one missed.
+    expect(alarm.msUntilNext(4_305, 4_306)).toBe(9);
+  });
+
+  it("keeps the 1,024 earliest retries, updates a noted one, and ignores what is not a time", () => {
+    const alarm = new RetryAlarm();
+    // A dead hook's backlog, due in two hours, fills it…
+    for (let id = 1; id <= 2_000; id++) alarm.note(id, 7_200_000 + id);
+    expect(alarm.msUntilNext(0, 0)).toBe(7_200_001);
+    // …and a retry due in 400 ms still gets its wake-up, in place of the latest-due one.
+    alarm.note(5_000, 400);
     alarm.note(3, Number.NaN);
-    expect(alarm.msUntilNext(0, 0)).toBe(100_001);
+    expect(alarm.msUntilNext(0, 0)).toBe(400);
     alarm.note(1, 20); // a kept one, due again sooner
     expect(alarm.msUntilNext(0, 0)).toBe(20);
-    alarm.claimed(Array.from({ length: 1_024 }, (_, i) => i + 1));
+    alarm.claimed([1, 5_000, ...Array.from({ length: 1_022 }, (_, i) => i + 2)]);
     expect(alarm.msUntilNext(0, 0)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-/** How many retries a RetryAlarm keeps; more wait for the poll. */
+/** How many retries a RetryAlarm keeps (the earliest due); the others wait for the poll. */
 const KEPT = 1024;
 /** A noted retry not claimed this long after its due time is left to the poll (another worker took it, or it was cancelled). */
 const GRACE_MS = 5_000;
@@ -26,9 +26,16 @@ export class RetryAlarm {
   /** Delivery id → due time, epoch ms. */
   private readonly due = new Map<number, number>();
 
-  /** Remembers that delivery `id` is due again at `dueMs` (epoch ms). */
+  /** Remembers that delivery `id` is due again at `dueMs` (epoch ms); when KEPT are noted, the latest-due one gives way to an earlier one. */
   note(id: number, dueMs: number): void {
-    if (!Number.isFinite(dueMs) || (this.due.size >= KEPT && !this.due.has(id))) return;
+    if (!Number.isFinite(dueMs)) return;
+    if (this.due.size >= KEPT && !this.due.has(id)) {
+      let latestId: number | undefined;
+      let latest = Number.NEGATIVE_INFINITY;
+      for (const [keptId, keptDue] of this.due) if (keptDue > latest) [latestId, latest] = [keptId, keptDue];
+      if (dueMs >= latest) return;
+      this.due.delete(latestId!);
+    }
     this.due.set(id, dueMs);
   }
 
@@ -41,17 +48,22 @@ export class RetryAlarm {
   /**
    * Milliseconds from `now` to wait before the next claim for the retries
    * noted, given that the last claim started at `claimedAt` (both epoch ms):
-   * until the earliest one falls due, or, when one was already due at that
-   * claim and not returned, a recheck wait. Undefined when none is noted.
+   * until the earliest one that claim could not see due, or — sooner, when a
+   * retry already due at that claim was not returned — a recheck wait as
+   * long as the most recent such retry has been late (at least
+   * MIN_RECHECK_MS). Undefined when none is noted.
    */
   msUntilNext(claimedAt: number, now: number): number | undefined {
-    let earliest = Number.POSITIVE_INFINITY;
+    let nextDue = Number.POSITIVE_INFINITY;
+    let latestMissed = Number.NEGATIVE_INFINITY;
     for (const [id, dueMs] of this.due) {
       if (dueMs < claimedAt - GRACE_MS) this.due.delete(id);
-      else if (dueMs < earliest) earliest = dueMs;
+      else if (dueMs > claimedAt) nextDue = Math.min(nextDue, dueMs);
+      else latestMissed = Math.max(latestMissed, dueMs);
     }
-    if (earliest === Number.POSITIVE_INFINITY) return undefined;
-    if (earliest > claimedAt) return Math.max(0, earliest - now);
-    return Math.max(0, Math.max(MIN_RECHECK_MS, claimedAt - earliest) - (now - claimedAt));
+    const untilDue = nextDue - now;
+    const untilRecheck = Math.max(MIN_RECHECK_MS, claimedAt - latestMissed) - (now - claimedAt);
+    const wait = Math.min(untilDue, untilRecheck);
+    return Number.isFinite(wait) ? Math.max(0, wait) : undefined;
   }
 }
