@@ -41,8 +41,8 @@ describe("RetryAlarm", () => {
 
   it("keeps the 1,024 earliest retries, updates a noted one, and ignores what is not a time", () => {
     const alarm = new RetryAlarm();
-    // A dead hook's backlog, due in two hours, fills it…
-    for (let id = 1; id <= 2_000; id++) alarm.note(id, 7_200_000 + id);
+    // A dead hook's backlog, due in two hours, fills it (noted latest first)…
+    for (let id = 2_000; id >= 1; id--) alarm.note(id, 7_200_000 + id);
     expect(alarm.msUntilNext(0, 0)).toBe(7_200_001);
     // …and a retry due in 400 ms still gets its wake-up, in place of the latest-due one.
     alarm.note(5_000, 400);
@@ -52,5 +52,22 @@ describe("RetryAlarm", () => {
     expect(alarm.msUntilNext(0, 0)).toBe(20);
     alarm.claimed([1, 5_000, ...Array.from({ length: 1_022 }, (_, i) => i + 2)]);
     expect(alarm.msUntilNext(0, 0)).toBeUndefined();
+  });
+
+  it("when full, a retry due later than every kept one is not kept", () => {
+    const alarm = new RetryAlarm();
+    for (let id = 1; id <= 1_024; id++) alarm.note(id, 1_000 + id);
+    alarm.note(9_999, 50_000);
+    alarm.claimed(Array.from({ length: 1_024 }, (_, i) => i + 1));
+    expect(alarm.msUntilNext(0, 0)).toBeUndefined();
+  });
+
+  it("counts a retry due at the claim's start as seen by it, and keeps one exactly 5 s late", () => {
+    const alarm = new RetryAlarm();
+    alarm.note(1, 1_000);
+    // Due when the claim started and not returned: a recheck, not a wait for its due time.
+    expect(alarm.msUntilNext(1_000, 1_000)).toBe(10);
+    expect(alarm.msUntilNext(6_000, 6_000)).toBe(5_000);
+    expect(alarm.msUntilNext(6_001, 6_001)).toBeUndefined();
   });
 });
