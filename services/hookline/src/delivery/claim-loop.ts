@@ -19,7 +19,7 @@ export interface ClaimLoopDeps {
   claimAtLeast: number;
   pollIntervalMs: number;
   /** Ms until the earliest retry this worker knows of that a claim started at `claimedAt` could not see due (retry-alarm.ts); undefined: none. */
-  nextRetryInMs?(claimedAt: number, now: number): number | undefined;
+  nextRetryInMs(claimedAt: number, now: number): number | undefined;
   waker: Waker;
   stopping(): boolean;
   /** Called with the claim's rows and the local time it was sent. */
@@ -39,7 +39,7 @@ export interface ClaimLoopDeps {
  * slot. A failed claim backs off exponentially up to 5 s.
  *
  * @example
- * await runClaimLoop({ claim, held, unrecorded: () => outcomes.pending, maxUnrecorded, pollIntervalMs, waker, stopping, claimed, logger });
+ * await runClaimLoop({ claim, held, unrecorded: () => outcomes.pending, maxUnrecorded, pollIntervalMs, nextRetryInMs, waker, stopping, claimed, logger });
  */
 export async function runClaimLoop(deps: ClaimLoopDeps): Promise<void> {
   const { held, waker } = deps;
@@ -66,7 +66,7 @@ export async function runClaimLoop(deps: ClaimLoopDeps): Promise<void> {
     // Fewer rows than asked for means the queue is drained — unless a
     // hook's cap or throttle left some behind, and the next claim skips it.
     if (rows.length < room && !rows[0]?.more_due) {
-      const retryInMs = deps.nextRetryInMs?.(sentAt, Date.now());
+      const retryInMs = deps.nextRetryInMs(sentAt, Date.now());
       await waker.sleep(retryInMs === undefined ? deps.pollIntervalMs : Math.min(deps.pollIntervalMs, retryInMs + RETRY_SLACK_MS));
     }
   }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { RetryAlarm } from "./retry-alarm.js";
 
+/** Claimed rows with these delivery ids. */
+const rows = (...ids: number[]) => ids.map((id) => ({ id }));
+
 describe("RetryAlarm", () => {
   it("waits until the earliest noted retry is due, in whatever order they were noted", () => {
     const alarm = new RetryAlarm();
@@ -10,10 +13,10 @@ describe("RetryAlarm", () => {
     alarm.note(3, 3_000);
     expect(alarm.msUntilNext(0, 400)).toBe(600);
     // The claim at 1,000 returned delivery 2: the next is 3 at 3,000.
-    alarm.claimed([2, 99]);
+    alarm.claimed(rows(2, 99));
     expect(alarm.msUntilNext(1_000, 1_200)).toBe(1_800);
-    alarm.claimed([3]);
-    alarm.claimed([1]);
+    alarm.claimed(rows(3));
+    alarm.claimed(rows(1));
     expect(alarm.msUntilNext(3_000, 3_001)).toBeUndefined();
   });
 
@@ -50,7 +53,7 @@ describe("RetryAlarm", () => {
     expect(alarm.msUntilNext(0, 0)).toBe(400);
     alarm.note(1, 20); // a kept one, due again sooner
     expect(alarm.msUntilNext(0, 0)).toBe(20);
-    alarm.claimed([1, 5_000, ...Array.from({ length: 1_022 }, (_, i) => i + 2)]);
+    alarm.claimed(rows(1, 5_000, ...Array.from({ length: 1_022 }, (_, i) => i + 2)));
     expect(alarm.msUntilNext(0, 0)).toBeUndefined();
   });
 
@@ -58,7 +61,7 @@ describe("RetryAlarm", () => {
     const alarm = new RetryAlarm();
     for (let id = 1; id <= 1_024; id++) alarm.note(id, 1_000 + id);
     alarm.note(9_999, 50_000);
-    alarm.claimed(Array.from({ length: 1_024 }, (_, i) => i + 1));
+    alarm.claimed(rows(...Array.from({ length: 1_024 }, (_, i) => i + 1)));
     expect(alarm.msUntilNext(0, 0)).toBeUndefined();
   });
 

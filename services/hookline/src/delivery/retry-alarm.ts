@@ -19,7 +19,7 @@ const MIN_RECHECK_MS = 10;
  *
  * @example
  * const alarm = new RetryAlarm(); alarm.note(outcome.delivery_id, Date.parse(outcome.next_attempt_at));
- * alarm.claimed(rows.map((r) => r.id));
+ * alarm.claimed(rows); // the claim's rows
  * const ms = alarm.msUntilNext(lastClaimStartedAt, Date.now()); // undefined: nothing noted
  */
 export class RetryAlarm {
@@ -40,9 +40,9 @@ export class RetryAlarm {
   }
 
   /** Forgets the deliveries a claim returned. */
-  claimed(ids: Iterable<number>): void {
+  claimed(rows: Iterable<{ id: number }>): void {
     if (this.due.size === 0) return;
-    for (const id of ids) this.due.delete(id);
+    for (const row of rows) this.due.delete(row.id);
   }
 
   /**

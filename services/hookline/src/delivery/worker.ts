@@ -204,7 +204,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         waker,
         stopping: () => stopping,
         claimed(rows, sentAt) {
-          retryAlarm.claimed(rows.map((row) => row.id));
+          retryAlarm.claimed(rows);
           const kept: ClaimedDelivery[] = [];
           for (const row of rows) {
             if (breakers.claimed(row.hook_id, row.consecutive_failures)) kept.push(row);

@@ -238,7 +238,7 @@ describe.each(fixtureBackends())("recordOutcomes: a batch over many hooks ($kind
     await sql`insert into hooks (account_id, url, events, secret, retries, is_active, http_verb, insecure_ssl)
       select ${accountId}, 'http://127.0.0.1:9/', array['*'], '123456', 5, true, 'post', false from generate_series(1, 4000)`.execute(store.db);
     for (let i = 0; i < hooks; i++) await hookWithDeliveries(store, accountId, 1);
-    const claimed = await claimDeliveries(store.db, "w-many", 1000, 30_000, { hookMaxInFlight: 16, breakerThreshold: 3, throttleHorizonMs: 1000 });
+    const claimed = await claimDeliveries(store.db, "w-many", 1000, 30_000, claimPolicy);
     expect(claimed).toHaveLength(hooks);
     const at = new Date().toISOString();
     const batch: DeliveryOutcome[] = claimed.map((row, i) => ({
@@ -253,7 +253,7 @@ describe.each(fixtureBackends())("recordOutcomes: a batch over many hooks ($kind
       // This backend's own counters, read before and after (claim-contention.test.ts says why).
       const scans = async () => Number((await sql<{ n: string }>`select idx_scan as n from pg_stat_xact_user_tables where relname = 'hooks'`.execute(trx)).rows[0]!.n);
       const before = await scans();
-      const recorded = await recordOutcomes(trx, "w-many", batch, { breakerThreshold: 3, breakerProbeIntervalMs: 60_000, autoDisableSeconds: 3600 });
+      const recorded = await recordOutcomes(trx, "w-many", batch, breaker);
       return { recorded, hookIndexScans: (await scans()) - before };
     });
     expect(recorded.updated).toBe(hooks);
