@@ -1,4 +1,5 @@
 import { createDeliveryTransport, type DeliveryTransport, RESPONSE_BODY_CAP_BYTES } from "@hookline/server";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { testBackends } from "../support/databases.js";
@@ -50,6 +51,54 @@ describe("informational (1xx) answers before the final answer", () => {
   it("records a final non-2xx status after a 100 as that status", async () => {
     const { send } = await setUp(() => `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy`);
     expect(await send()).toMatchObject({ ok: false, status: 503, body: "busy", errorKind: "status" });
+  });
+});
+
+// Issue 25: a 204 or 304 ends at its header section whatever its Content-Length says
+// (RFC 9112 §6.3; a 304's may name the representation's size, RFC 9110 §8.6). undici
+// waited for that many body bytes and failed a 204 the receiver had processed: sent again.
+describe("a 204 or 304 whose Content-Length names a size", () => {
+  it.each([
+    ["204 with Content-Length: 5", "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n", { ok: true, status: 204, errorKind: null, error: null }],
+    ["204 with Content-Length: 5 and 5 bytes after it", "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nhello", { ok: true, status: 204, errorKind: null, error: null }],
+    ["100, then 204 with Content-Length: 3", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\ncontent-length: 3\r\n\r\n", { ok: true, status: 204, errorKind: null }],
+    ["304 with Content-Length: 5", "HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\n", { ok: false, status: 304, errorKind: "status", error: "HTTP 304" }],
+  ])("is recorded as its status (%s), and the next attempt is answered", async (_name, answer, expected) => {
+    let n = 0;
+    const { send } = await setUp(() => (n++ === 0 ? answer : ok("next")));
+    const first = await send();
+    expect(first, first.error ?? "").toMatchObject({ ...expected, body: "" });
+    expect(first.headers["content-length"]).toBe(/content-length: (\d+)/.exec(answer)![1]);
+    expect(await send()).toMatchObject({ ok: true, status: 200, body: "next" });
+  });
+  it("is not followed by a reuse of its connection: content sent after it late cannot be read as the next answer", async () => {
+    // The 204's five bytes arrive after the next request went out on a reused connection.
+    const sockets = new Set<Socket>();
+    let requests = 0;
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("data", (data) => {
+        for (let at = data.indexOf("webhook-id"); at >= 0; at = data.indexOf("webhook-id", at + 1)) {
+          if (requests++ === 0) {
+            socket.write("HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n");
+            setTimeout(() => socket.write("hello"), 150);
+          } else setTimeout(() => socket.write(ok("next")), 300);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    closers.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: 5_000, deadlineMs: 10_000, connections: 1 });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const send = (id: string) => transport!.send({ url, method: "POST", headers: { "content-type": "application/json", "webhook-id": id }, body: "{}" }, { insecureSsl: false });
+    expect(await send("msg_1")).toMatchObject({ ok: true, status: 204 });
+    const second = await send("msg_2");
+    expect(second, second.error ?? "").toMatchObject({ ok: true, status: 200 });
+    expect(Buffer.from(second.body!).toString()).toBe("next");
   });
 });
 

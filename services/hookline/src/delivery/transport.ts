@@ -65,7 +65,8 @@ export class RefusedTargetError extends Error {
  * Receivers that speak valid but unusual HTTP (issue 25): 1xx answers
  * nobody asked for (100, 102, 103, several in a row) are skipped for the
  * final one (RFC 9110 §15.2; undici refuses a 100 by itself, hence
- * patches/undici@7.30.2.patch); a request whose reused connection the
+ * patches/undici@7.30.2.patch); a 204 or 304 is its status whatever its
+ * Content-Length says (it has no body, RFC 9112 §6.3; the same patch); a request whose reused connection the
  * receiver had closed as idle is sent once more on a fresh connection as the
  * same attempt (stale-connection.ts); a compressed answer is decoded for the
  * log within the same cap (response-body.ts).
