@@ -2161,7 +2161,7 @@ export interface components {
          */
         ListenResult: {
             delivery_id: number;
-            /** @description The local app's HTTP status; null when no answer came. */
+            /** @description The local app's HTTP status; null when no answer came. Any three-digit status (RFC 9110 §15), as the worker records a hook's receiver's: a status outside 100–599 is a failed attempt, not a refused report. */
             status: number | null;
             headers?: {
                 [key: string]: string;

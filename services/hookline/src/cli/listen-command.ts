@@ -4,12 +4,16 @@ import { defineCommand } from "citty";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { Config } from "../config.js";
 import type { ListenDeliveryMessage } from "../delivery/listen-sessions.js";
-import { RESPONSE_BODY_CAP_BYTES } from "../delivery/transport.js";
+import { logPrefix } from "../delivery/log-prefix.js";
+import { createDeliveryTransport, type DeliveryTransport } from "../delivery/transport.js";
+import { storableText } from "../store/storable-text.js";
 import { apiFailure, CliError } from "./cli-error.js";
 import { serverUrl } from "./server-target.js";
 
 /** How long the local app has to answer one forwarded delivery. */
 const FORWARD_TIMEOUT_MS = 10_000;
+/** How many response headers a report may carry (ListenResult's `headers.maxProperties`). */
+const MAX_REPORTED_HEADERS = 200;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
@@ -68,9 +72,15 @@ export function listenCommand(config: () => Config) {
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      // The worker's own HTTP client: the local app's answer is read as a hook's receiver's
+      // would be (1xx skipped, a 204 with a Content-Length, an undecodable or huge compressed
+      // body kept within the cap, repeated headers joined), not failed and sent again (issue 25).
+      // The local URL is the user's own: no address policy.
+      const transport = createDeliveryTransport({ allowPrivateTargets: true, timeoutMs: FORWARD_TIMEOUT_MS, deadlineMs: FORWARD_TIMEOUT_MS });
       try {
-        await receive(client, session.id, forwardTo, stop.signal);
+        await receive(client, transport, session.id, forwardTo, stop.signal);
       } finally {
+        await transport.close();
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         // Ends the session on the server (a session left behind would expire anyway).
@@ -88,7 +98,7 @@ export function listenCommand(config: () => Config) {
 }
 
 /** Reads the session's stream until `signal` aborts, reconnecting with backoff. */
-async function receive(client: HooklineClient, id: number, forwardTo: string, signal: AbortSignal): Promise<void> {
+async function receive(client: HooklineClient, transport: DeliveryTransport, id: number, forwardTo: string, signal: AbortSignal): Promise<void> {
   let backoff = RECONNECT_FIRST_MS;
   let connectedBefore = false;
   while (!signal.aborted) {
@@ -104,7 +114,7 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
       // is garbage-collected undici no longer passes the caller's abort on to the response body (a read then hangs).
       const events = answer.response.body.pipeThrough(new TextDecoderStream(), { signal }).pipeThrough(new EventSourceParserStream());
       for await (const event of events) {
-        if (event.event === "delivery") await forward(client, id, forwardTo, JSON.parse(event.data) as ListenDeliveryMessage, signal);
+        if (event.event === "delivery") await forward(client, transport, id, forwardTo, JSON.parse(event.data) as ListenDeliveryMessage, signal);
       }
     } catch (error) {
       if (signal.aborted) return;
@@ -120,37 +130,26 @@ async function receive(client: HooklineClient, id: number, forwardTo: string, si
 /** Sends one delivery to the local app, prints its line and reports the answer to Hookline. */
 async function forward(
   client: HooklineClient,
+  transport: DeliveryTransport,
   id: number,
   forwardTo: string,
   message: ListenDeliveryMessage,
   signal: AbortSignal,
 ): Promise<void> {
-  const started = performance.now();
-  let result: { status: number | null; headers?: Record<string, string>; body_base64?: string | null; error?: string | null };
-  try {
-    const response = await fetch(forwardTo, {
-      method: message.method,
-      headers: message.headers,
-      body: message.method === "POST" ? message.body : null,
-      redirect: "manual",
-      signal: AbortSignal.any([signal, AbortSignal.timeout(FORWARD_TIMEOUT_MS)]),
-    });
-    // The exact bytes, whatever they are (a NUL, not UTF-8): Hookline stores them as a receiver's answer.
-    const bytes = Buffer.from(await response.arrayBuffer());
-    result = {
-      status: response.status,
-      headers: Object.fromEntries(response.headers),
-      body_base64: bytes.subarray(0, RESPONSE_BODY_CAP_BYTES).toString("base64"),
-    };
-  } catch (error) {
-    if (signal.aborted) return;
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    result = {
-      status: null,
-      error: `${cause?.code ?? (error as Error).name}: ${cause?.message ?? (error as Error).message}`.slice(0, 1024),
-    };
-  }
-  const durationMs = Math.round(performance.now() - started);
+  const sent = await transport.send({ url: forwardTo, method: message.method, headers: message.headers, body: message.body }, { insecureSsl: false, signal });
+  if (signal.aborted) return;
+  // The exact bytes, whatever they are (a NUL, not UTF-8): Hookline stores them as a receiver's answer.
+  // Within what the results operation takes (ListenResult), or the report is refused and the delivery sent again:
+  // at most MAX_REPORTED_HEADERS headers, an error of at most 1,024 characters of storable text.
+  const result =
+    sent.status === null
+      ? { status: null, error: logPrefix(storableText(sent.error ?? "no answer"), 1024) }
+      : {
+          status: sent.status,
+          headers: Object.fromEntries(Object.entries(sent.headers).slice(0, MAX_REPORTED_HEADERS)),
+          body_base64: Buffer.from(sent.body ?? new Uint8Array()).toString("base64"),
+        };
+  const durationMs = sent.durationMs;
   const outcome = result.status === null ? `error (${result.error})` : String(result.status);
   console.log(`${new Date().toISOString()}  ${message.event_type}  ${message.message_id}  ${outcome}  ${durationMs} ms`);
   const reported = await client

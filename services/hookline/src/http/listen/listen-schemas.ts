@@ -22,7 +22,7 @@ export const ListenSessionSchema = z
 export const ListenResultSchema = z
   .strictObject({
     delivery_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    status: z.number().int().min(100).max(599).nullable(),
+    status: z.number().int().min(100).max(999).nullable(),
     headers: z.record(z.string(), z.string().max(8192)).optional().openapi({ maxProperties: 200 }),
     body: z.string().max(65536).nullable().optional(),
     body_base64: z
