@@ -1,4 +1,5 @@
 import { createApp, createLogger, createSecretBox, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testBackends, type TestDatabase } from "../support/databases.js";
 import { dashboardClient } from "../support/dashboard-session.js";
@@ -174,6 +175,39 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
       expect(await answer.text(), path).toContain(field);
     }
     expect((await post("/dashboard/sign-in", { api_key: "hl_\u0000" })).status).toBe(400);
+  });
+
+  // Issue 25's Content-Encoding kind, on the forms: the encoded bytes were read as the form.
+  it("decodes a form sent gzip, deflate or br, and refuses a plain form labelled br (400) or a coding it does not decode (415)", async () => {
+    const form = (fields: Record<string, string>) => Buffer.from(new URLSearchParams(fields).toString());
+    const send = (path: string, body: Buffer, coding: string, cookie?: string) =>
+      app.request(`${ORIGIN}${path}`, {
+        method: "POST",
+        body: new Uint8Array(body),
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded", "content-encoding": coding, ...(cookie ? { cookie } : {}) },
+      });
+    for (const [coding, encode] of [
+      ["gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+    ] as const) {
+      const signedIn = await send("/dashboard/sign-in", encode(form({ api_key: keyA })), coding);
+      expect(signedIn.status, coding).toBe(303);
+      // A signed-in form too: the CSRF token and the fields are read from the decoded form.
+      const a = await session(keyA);
+      const created = await send("/dashboard/keys", encode(form({ _csrf: a.csrf, name: `key-${coding}` })), coding, a.cookie);
+      expect(created.status, coding).toBeLessThan(400);
+      expect(await (await a.get("/dashboard/keys")).text()).toContain(`key-${coding}`);
+    }
+    const labelled = await send("/dashboard/sign-in", form({ api_key: keyA }), "br");
+    expect(labelled.status).toBe(400);
+    expect(labelled.headers.get("set-cookie")).toBeNull();
+    expect(await labelled.text()).toContain("Content-Encoding");
+    const unknown = await send("/dashboard/sign-in", form({ api_key: keyA }), "zstd");
+    expect(unknown.status).toBe(415);
+    expect(unknown.headers.get("set-cookie")).toBeNull();
+    const bomb = await send("/dashboard/sign-in", gzipSync(form({ api_key: keyA, pad: "a".repeat(4 * 1024 * 1024) })), "gzip");
+    expect(bomb.status).toBe(413);
   });
 
   it("ends the session on sign-out", async () => {

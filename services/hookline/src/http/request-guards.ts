@@ -64,12 +64,18 @@ export function bodyGuards(maxBytes: number): MiddlewareHandler<AppEnv> {
  * string and every field of a posted form hold only text PostgreSQL can
  * store, else 400 naming `path`, `query.<name>` or `body.<name>`. Without it
  * a U+0000 in a search box or a hook's name reached a statement and the page
- * was a 500.
+ * was a 500. A form sent with a Content-Encoding follows the JSON
+ * operations' rule (gzip, deflate and br decoded, `maxBytes` applied after
+ * decoding, others 415): its encoded bytes were read as the form, so a
+ * plain form labelled `br` was taken and a gzipped one was garbage.
  */
-export function formGuards(): MiddlewareHandler {
+export function formGuards(maxBytes: number): MiddlewareHandler {
   return async (c, next) => {
     checkPathAndQuery(c.req.url);
     if (METHODS_WITH_BODY.has(c.req.method)) {
+      const codings = requestCodings(c);
+      // Caches the decoded text, which hono's form parser then reads in place of the request's bytes.
+      if (codings.length > 0) await decodeBody(codings, maxBytes)(c, async () => {});
       // parseBody caches what it read: the handlers' own parseBody gets the same fields.
       for (const [name, value] of Object.entries(await c.req.parseBody({ all: true }))) {
         for (const text of [name, ...(Array.isArray(value) ? value : [value])]) {
@@ -83,7 +89,7 @@ export function formGuards(): MiddlewareHandler {
 }
 
 /** The request's Content-Encoding codings, refused with a 415 naming the first one Hookline does not decode. */
-function requestCodings(c: Context<AppEnv>): string[] {
+function requestCodings(c: Context): string[] {
   const codings = contentCodings(c.req.header("content-encoding"));
   const unknown = unsupportedCoding(codings);
   if (unknown !== undefined) {

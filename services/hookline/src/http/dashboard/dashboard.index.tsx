@@ -55,7 +55,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
   // origin the browser saw, as HOOKLINE_PUBLIC_URL or X-Forwarded-Proto give it.
   router.use("*", csrf({ origin: (origin, c) => origin === publicOrigin(c, deps.config.publicUrl) }));
   router.use("*", bodyLimit({ maxSize: deps.config.bodyLimitBytes }));
-  router.use("*", formGuards());
+  router.use("*", formGuards(deps.config.bodyLimitBytes));
 
   router.get("/dashboard.css", (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
   router.get("/dashboard.js", (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }));

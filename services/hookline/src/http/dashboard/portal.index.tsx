@@ -36,7 +36,7 @@ export function createPortalRouter(deps: DashboardDeps) {
   });
   router.use("*", csrf({ origin: (origin, c) => origin === publicOrigin(c, deps.config.publicUrl) }));
   router.use("*", bodyLimit({ maxSize: deps.config.bodyLimitBytes }));
-  router.use("*", formGuards());
+  router.use("*", formGuards(deps.config.bodyLimitBytes));
   router.get("/start", async (c) => {
     await startPortalSession(c, deps.store);
     return c.redirect("/portal/hooks", 303);
