@@ -120,4 +120,21 @@ describe.each(testBackends())("poison answers ($kind)", (backend) => {
     expect(new Set(ids).size).toBe(healthy.length);
     for (const id of Object.values(poisoned)) expect((await api.call("GET", `/v1/hooks/${id}`)).status).toBe(200);
   });
+
+  // The same kind, for header names: `__proto__` was assigned to a plain object, which set its prototype and dropped the header.
+  it("keeps a response header whatever its name, `__proto__` and `constructor` included, readable through the API", async () => {
+    const { api } = stack;
+    const odd = await startRawReceiver(Buffer.from("HTTP/1.1 200 OK\r\n__proto__: p\r\nconstructor: c\r\nhasOwnProperty: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", "latin1"));
+    raw.push(odd);
+    const created = await api.call("POST", "/v1/hooks", { body: { url: odd.url, events: ["odd.names"], retries: 0 } });
+    expect(created.status).toBe(201);
+    const eventId = (await api.call("POST", "/v1/events", { body: { type: "odd.names", data: {} } })).body.id as number;
+    const deliveryId = (await api.call("GET", `/v1/events/${eventId}`)).body.deliveries[0].id as number;
+    const delivery = await eventually(async () => {
+      const d = await api.call("GET", `/v1/deliveries/${deliveryId}`);
+      return d.body.status === "succeeded" ? d.body : undefined;
+    }, 15_000, "the delivery succeeded");
+    const headers = delivery.attempts[0].response_headers;
+    expect(Object.entries(headers)).toEqual(expect.arrayContaining([["__proto__", "p"], ["constructor", "c"], ["hasownproperty", "h"]]));
+  });
 });

@@ -93,11 +93,12 @@ function withoutDerived(headers: Record<string, string>): Record<string, string>
   return kept;
 }
 
-/** Header names and values as storable text (storableText); two names that escape alike keep the later value. */
+/**
+ * Header names and values as storable text (storableText); two names that escape alike keep the later value.
+ * Object.fromEntries, not assignment: a header named `__proto__` is kept as one (transport.ts cappedHeaders).
+ */
 function storableHeaders(headers: Record<string, string>): Record<string, string> {
-  const stored: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (typeof value === "string") stored[storableText(name)] = storableText(value);
-  return stored;
+  return Object.fromEntries(Object.entries(headers).flatMap(([name, value]) => (typeof value === "string" ? [[storableText(name), storableText(value)]] : [])));
 }
 
 /**

@@ -235,18 +235,23 @@ type GuardedLookup = (hostname: string, options: LookupOptions, callback: Lookup
 
 const guardedLookup = createGuardedLookup();
 
-/** The response headers as strings (repeated ones joined by ", "), stopping before RESPONSE_HEADERS_CAP_BYTES of JSON. */
+/**
+ * The response headers as strings (repeated ones joined by ", "), stopping
+ * before RESPONSE_HEADERS_CAP_BYTES of JSON. Built with Object.fromEntries:
+ * an assignment would drop a header named `__proto__` (it sets the object's
+ * prototype instead), and a receiver's header names are whatever it sends.
+ */
 export function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const kept: Record<string, string> = {};
+  const kept: [string, string][] = [];
   let size = 2;
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(", ") : value;
     size += name.length + text.length + 6;
     if (size > RESPONSE_HEADERS_CAP_BYTES) break;
-    kept[name] = text;
+    kept.push([name, text]);
   }
-  return kept;
+  return Object.fromEntries(kept);
 }
 
 function classify(error: unknown, timeoutMs: number): [AttemptErrorKind, string] {
