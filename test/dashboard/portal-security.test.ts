@@ -1,4 +1,5 @@
 import { createApp, createLogger, insertAccount, issueApiKey, loadConfig } from "@hookline/server";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardClient } from "../support/dashboard-session.js";
 import { testBackends, type TestDatabase } from "../support/databases.js";
@@ -159,5 +160,24 @@ describe.each(testBackends())("customer portal safety on $kind", (backend) => {
     const edit = await s.post(`/portal/hooks/${a.hook}/edit`, { url: "http://127.0.0.1:9/alpha", events: "*", name: "a\u0000b" });
     expect(edit.status).toBe(400);
     expect(await edit.text()).toContain("body.name");
+  });
+
+  // Issue 25's Content-Encoding kind, on the portal's forms (the dashboard's: dashboard-security.test.ts).
+  it("decodes a form sent gzip and refuses a plain form labelled br (400) or one in a coding it does not decode (415)", async () => {
+    const s = await open(a.id);
+    const send = (body: Buffer, coding: string) =>
+      app.request(`${ORIGIN}/portal/hooks/${a.hook}/edit`, {
+        method: "POST",
+        body: new Uint8Array(body),
+        headers: { origin: ORIGIN, cookie: s.cookie, "content-type": "application/x-www-form-urlencoded", "content-encoding": coding },
+      });
+    const form = (name: string) => Buffer.from(new URLSearchParams({ _csrf: s.csrf, url: "http://127.0.0.1:9/alpha", events: "*", name }).toString());
+    expect((await send(gzipSync(form("gzipped edit")), "gzip")).status).toBe(303);
+    expect(await (await s.get(`/portal/hooks/${a.hook}`)).text()).toContain("gzipped edit");
+    expect((await send(form("labelled br"), "br")).status).toBe(400);
+    expect((await send(form("in zstd"), "zstd")).status).toBe(415);
+    const page = await (await s.get(`/portal/hooks/${a.hook}`)).text();
+    expect(page).not.toContain("labelled br");
+    expect(page).not.toContain("in zstd");
   });
 });
