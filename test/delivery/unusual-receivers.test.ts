@@ -1,4 +1,6 @@
 import { createDeliveryTransport, type DeliveryTransport, RESPONSE_BODY_CAP_BYTES } from "@hookline/server";
+import { outcomeOf } from "../../services/hookline/src/delivery/outcome.js";
+import { RESPONSE_HEADERS_CAP_BYTES } from "../../services/hookline/src/delivery/transport.js";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -99,6 +101,25 @@ describe("a 204 or 304 whose Content-Length names a size", () => {
     const second = await send("msg_2");
     expect(second, second.error ?? "").toMatchObject({ ok: true, status: 200 });
     expect(Buffer.from(second.body!).toString()).toBe("next");
+  });
+});
+
+// Issue 25, very long header values: the attempt log keeps 4 KiB of headers' JSON. It stopped at
+// the first header that did not fit, so one long header dropped every later one — a 503's
+// Retry-After among them, which was then not honoured. The long one is left out, the rest kept.
+describe("a response header longer than the headers' cap", () => {
+  it("is left out of the log alone: the headers after it are kept, and a 503's Retry-After is honoured", async () => {
+    const { send } = await setUp(() => `HTTP/1.1 503 Busy\r\nx-debug: ${"d".repeat(6000)}\r\nretry-after: 7\r\nx-after: kept\r\ncontent-length: 4\r\n\r\nbusy`);
+    const result = await send();
+    expect(result).toMatchObject({ ok: false, status: 503, body: "busy" });
+    expect(result.headers).toMatchObject({ "retry-after": "7", "x-after": "kept" });
+    expect(result.headers["x-debug"]).toBeUndefined();
+    expect(Buffer.byteLength(JSON.stringify(result.headers))).toBeLessThanOrEqual(RESPONSE_HEADERS_CAP_BYTES);
+    const outcome = outcomeOf({ id: 1, hook_id: 1, attempts: 0, retry_base: 0, retries: 5 }, { url: "http://x/", method: "POST", headers: {}, body: "{}" }, { ...result, body: Buffer.from("busy") }, {
+      retryScheduleMs: [3_600_000],
+      retryAfterMaxSeconds: 60,
+    });
+    expect(Date.parse(outcome.next_attempt_at!) - Date.now()).toBeLessThan(8_000);
   });
 });
 

@@ -9,7 +9,7 @@ import { failedOnStaleConnection, watchStaleConnections } from "./stale-connecti
 
 /** How much of a response body is kept (and read at all) per attempt. */
 export const RESPONSE_BODY_CAP_BYTES = 4096;
-/** How much of the response headers an attempt keeps (their JSON, in bytes); later headers are dropped. */
+/** How much of the response headers an attempt keeps (their JSON, in bytes); a header that does not fit is left out. */
 export const RESPONSE_HEADERS_CAP_BYTES = 4096;
 
 export interface AttemptResult {
@@ -23,7 +23,7 @@ export interface AttemptResult {
    * (store/storable-text.ts).
    */
   body: Uint8Array | null;
-  /** The response headers, repeated ones joined, within RESPONSE_HEADERS_CAP_BYTES; empty when no response came. */
+  /** The response headers, repeated ones joined, within RESPONSE_HEADERS_CAP_BYTES (cappedHeaders); empty when no response came. */
   headers: Record<string, string>;
   errorKind: AttemptErrorKind | null;
   /** Why the attempt failed; on any attempt, also a note when the body is kept undecoded. */
@@ -236,10 +236,13 @@ type GuardedLookup = (hostname: string, options: LookupOptions, callback: Lookup
 const guardedLookup = createGuardedLookup();
 
 /**
- * The response headers as strings (repeated ones joined by ", "), stopping
- * before RESPONSE_HEADERS_CAP_BYTES of JSON. Built with Object.fromEntries:
- * an assignment would drop a header named `__proto__` (it sets the object's
- * prototype instead), and a receiver's header names are whatever it sends.
+ * The response headers as strings (repeated ones joined by ", "), within
+ * RESPONSE_HEADERS_CAP_BYTES of JSON: a header that does not fit is left
+ * out and the ones after it still counted in, so one long value (a debug
+ * dump) cannot drop the headers the attempt acts on (`Retry-After`), nor the
+ * rest of the log. Built with Object.fromEntries: an assignment would drop a
+ * header named `__proto__` (it sets the object's prototype instead), and a
+ * receiver's header names are whatever it sends.
  */
 export function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const kept: [string, string][] = [];
@@ -247,8 +250,10 @@ export function cappedHeaders(headers: Record<string, string | string[] | undefi
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(", ") : value;
-    size += name.length + text.length + 6;
-    if (size > RESPONSE_HEADERS_CAP_BYTES) break;
+    // The bytes of `"name":"text",` in the stored JSON, escapes included (a quote or backslash doubles, obs-text is 2 bytes).
+    const entry = Buffer.byteLength(JSON.stringify(name)) + Buffer.byteLength(JSON.stringify(text)) + 2;
+    if (size + entry > RESPONSE_HEADERS_CAP_BYTES) continue;
+    size += entry;
     kept.push([name, text]);
   }
   return Object.fromEntries(kept);
