@@ -121,6 +121,16 @@ describe("a response header longer than the headers' cap", () => {
     });
     expect(Date.parse(outcome.next_attempt_at!) - Date.now()).toBeLessThan(8_000);
   });
+
+  it("keeps a Retry-After that more than the cap's worth of headers come before", async () => {
+    const many = Array.from({ length: 400 }, (_, i) => `x-h${i}: v`).join("\r\n");
+    const { send } = await setUp(() => `HTTP/1.1 429 Slow Down\r\n${many}\r\nretry-after: 7\r\ncontent-length: 0\r\n\r\n`);
+    const result = await send();
+    expect(result).toMatchObject({ ok: false, status: 429 });
+    expect(result.headers["retry-after"]).toBe("7");
+    expect(result.headers["x-h0"]).toBe("v");
+    expect(Buffer.byteLength(JSON.stringify(result.headers))).toBeLessThanOrEqual(RESPONSE_HEADERS_CAP_BYTES);
+  });
 });
 
 // Issue 25: a reused keep-alive connection the receiver closed as idle is resent once, fresh, as the same attempt.

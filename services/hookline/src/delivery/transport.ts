@@ -235,19 +235,25 @@ type GuardedLookup = (hostname: string, options: LookupOptions, callback: Lookup
 
 const guardedLookup = createGuardedLookup();
 
+/** Response headers an attempt's outcome reads (outcome.ts: a 429's or 503's Retry-After), kept ahead of the others. */
+const ACTED_ON_HEADERS = new Set(["retry-after"]);
+
 /**
  * The response headers as strings (repeated ones joined by ", "), within
  * RESPONSE_HEADERS_CAP_BYTES of JSON: a header that does not fit is left
  * out and the ones after it still counted in, so one long value (a debug
- * dump) cannot drop the headers the attempt acts on (`Retry-After`), nor the
- * rest of the log. Built with Object.fromEntries: an assignment would drop a
+ * dump) cannot drop the rest of the log, and `Retry-After` is counted in
+ * first, so no number of headers ahead of it can drop it either. Built with Object.fromEntries: an assignment would drop a
  * header named `__proto__` (it sets the object's prototype instead), and a
  * receiver's header names are whatever it sends.
  */
 export function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const kept: [string, string][] = [];
   let size = 2;
-  for (const [name, value] of Object.entries(headers)) {
+  // The headers the attempt acts on are counted in first: many headers ahead of them cannot crowd them out.
+  const entries = Object.entries(headers);
+  const actedOn = entries.filter(([name]) => ACTED_ON_HEADERS.has(name));
+  for (const [name, value] of actedOn.length === 0 ? entries : [...actedOn, ...entries.filter(([name]) => !ACTED_ON_HEADERS.has(name))]) {
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(", ") : value;
     // The bytes of `"name":"text",` in the stored JSON, escapes included (a quote or backslash doubles, obs-text is 2 bytes).
