@@ -1,6 +1,6 @@
 import { createDeliveryTransport, type DeliveryTransport, RESPONSE_BODY_CAP_BYTES } from "@hookline/server";
 import { outcomeOf } from "../../services/hookline/src/delivery/outcome.js";
-import { RESPONSE_HEADERS_CAP_BYTES } from "../../services/hookline/src/delivery/transport.js";
+import { RESPONSE_HEADER_SECTION_MAX_BYTES, RESPONSE_HEADERS_CAP_BYTES } from "../../services/hookline/src/delivery/transport.js";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -120,6 +120,15 @@ describe("a response header longer than the headers' cap", () => {
       retryAfterMaxSeconds: 60,
     });
     expect(Date.parse(outcome.next_attempt_at!) - Date.now()).toBeLessThan(8_000);
+  });
+
+  it("takes an answer whose header section is far over undici's 16 KiB, up to 256 KiB, and refuses a larger one as a recorded failure", async () => {
+    let n = 0;
+    const { send } = await setUp(() => `HTTP/1.1 200 OK\r\nset-cookie: ${"c".repeat(n++ === 0 ? 70_000 : RESPONSE_HEADER_SECTION_MAX_BYTES)}\r\nx-after: kept\r\ncontent-length: 2\r\n\r\nok`);
+    const taken = await send();
+    expect(taken, taken.error ?? "").toMatchObject({ ok: true, status: 200, body: "ok" });
+    expect(taken.headers).toMatchObject({ "x-after": "kept" });
+    expect(await send()).toMatchObject({ ok: false, status: null, errorKind: "other", error: expect.stringContaining("Headers Overflow") });
   });
 
   it("keeps a Retry-After that more than the cap's worth of headers come before", async () => {

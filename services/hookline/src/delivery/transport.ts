@@ -9,6 +9,14 @@ import { failedOnStaleConnection, watchStaleConnections } from "./stale-connecti
 
 /** How much of a response body is kept (and read at all) per attempt. */
 export const RESPONSE_BODY_CAP_BYTES = 4096;
+/**
+ * The largest response header section an attempt reads (undici's
+ * maxHeaderSize): 256 KiB, what browsers take, not undici's 16 KiB — a
+ * receiver that processed a delivery and answered 200 with a 20 KiB cookie
+ * or policy header failed the attempt, and was sent it again. Bounded all the
+ * same: at most this much per attempt in flight.
+ */
+export const RESPONSE_HEADER_SECTION_MAX_BYTES = 256 * 1024;
 /** How much of the response headers an attempt keeps (their JSON, in bytes); a header that does not fit is left out. */
 export const RESPONSE_HEADERS_CAP_BYTES = 4096;
 
@@ -90,6 +98,7 @@ export function createDeliveryTransport(options: {
       connect: guardedConnector(options.allowPrivateTargets, rejectUnauthorized, options.timeoutMs, lookup),
       keepAliveTimeout: 10_000,
       headersTimeout: options.timeoutMs,
+      maxHeaderSize: RESPONSE_HEADER_SECTION_MAX_BYTES,
       bodyTimeout: options.timeoutMs,
       // pipelining 0: no keep-alive, so every request gets a connection of its own.
       ...(fresh ? { pipelining: 0 } : {}),
