@@ -126,6 +126,12 @@ describe.each(testBackends())("request bodies: media types and content codings (
       expect(JSON.stringify(hooks?.body ?? "")).not.toContain(JSON.parse(body).url);
     });
 
+    it.each(["gzip", "br", "deflate, gzip"])("takes an empty body labelled %s as the empty body it is (a client that labels every request)", async (coding) => {
+      const hook = await send("POST", "/v1/hooks", hookBody(), { "content-type": "application/json" });
+      const rotated = await send("POST", `/v1/hooks/${hook.body.id}/secret/rotate`, Buffer.alloc(0), { "content-type": "application/json", "content-encoding": coding });
+      expect(rotated.status, rotated.text).toBe(200);
+    });
+
     it.each(["zstd", "compress", "gzip, zstd"])("refuses a coding it does not decode (%s) with a 415 naming it", async (coding) => {
       const refused = await send("POST", "/v1/hooks", gzipSync(hookBody()), { "content-type": "application/json", "content-encoding": coding });
       expect(refused.status).toBe(415);

@@ -213,6 +213,12 @@ describe("compressed answers", () => {
     expect(result.error).toMatch(/^HTTP 500; response body kept as received: content coding "zstd" is not one Hookline decodes/);
   });
 
+  it.each(["gzip", "br", "deflate", "gzip, br"])("takes an empty body labelled %s as the empty body it is, with no note", async (coding) => {
+    // Frameworks that label every answer (a 204 too) with their coding: nothing was encoded, nothing fails to decode.
+    const { send } = await setUp(() => `HTTP/1.1 200 OK\r\ncontent-encoding: ${coding}\r\ncontent-length: 0\r\n\r\n`);
+    expect(await send()).toMatchObject({ ok: true, status: 200, body: "", error: null });
+  });
+
   it("keeps a body that does not decode as received, and says so, on a successful attempt too", async () => {
     const { send } = await setUp(() => withBody("HTTP/1.1 200 OK\r\ncontent-encoding: gzip", Buffer.from("not gzip")));
     const result = await send();

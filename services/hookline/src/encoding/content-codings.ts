@@ -36,7 +36,8 @@ export function unsupportedCoding(codings: readonly string[]): string | undefine
  * bytes are not in that coding) is thrown to the consumer. `deflate` is read
  * zlib-wrapped (RFC 1950, what RFC 9110 §8.4.1.2 names) or raw (RFC 1951,
  * what some servers send), told apart by its first two bytes. Every coding
- * must be in DECODED_CODINGS.
+ * must be in DECODED_CODINGS. No bytes decode to no bytes, whatever the
+ * coding (an empty body labelled gzip is empty, not truncated).
  *
  * @example
  * for await (const chunk of decodeContent(incoming, ["gzip"])) …
@@ -44,9 +45,28 @@ export function unsupportedCoding(codings: readonly string[]): string | undefine
 export function decodeContent(source: AsyncIterable<Uint8Array>, codings: readonly string[]): AsyncIterable<Buffer> {
   let decoded = source as AsyncIterable<Buffer>;
   for (const coding of [...codings].reverse()) {
-    decoded = coding === "br" ? through(decoded, createBrotliDecompress()) : coding === "deflate" ? inflateEither(decoded) : through(decoded, createGunzip());
+    decoded =
+      coding === "br" ? unlessEmpty(decoded, (bytes) => through(bytes, createBrotliDecompress())) : coding === "deflate" ? inflateEither(decoded) : unlessEmpty(decoded, (bytes) => through(bytes, createGunzip()));
   }
   return decoded;
+}
+
+/**
+ * `decode(source)`, or nothing at all when `source` holds no bytes: an empty
+ * body labelled with a coding (frameworks label every answer, a 204 too) is
+ * the empty body — nothing was encoded — not a truncated stream to fail on.
+ */
+async function* unlessEmpty(source: AsyncIterable<Uint8Array>, decode: (bytes: AsyncIterable<Uint8Array>) => AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (!first.done && first.value.length === 0) first = await iterator.next();
+  if (first.done) return;
+  const head = first.value;
+  async function* all(): AsyncGenerator<Uint8Array> {
+    yield head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  yield* decode(all());
 }
 
 function through(source: AsyncIterable<Uint8Array>, decoder: Transform): AsyncIterable<Buffer> {
