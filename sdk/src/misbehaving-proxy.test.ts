@@ -162,6 +162,44 @@ describe.each(testBackends())("the SDK through a misbehaving proxy, against a li
     expect(cut.error).toMatchObject({ type: "about:blank", status: 404 });
   });
 
+  it("a gateway's own JSON error, an empty or text 200 and a JSON null are problems with a status, never both undefined nor a throw (16.3)", async () => {
+    const once = createClient({ baseUrl: proxy.url, apiKey, retry: false });
+    proxy.plan = () => ({ kind: "answer", status: 502, headers: { "content-type": "application/json" }, body: '{"message":"Internal server error"}' });
+    const gateway = await hookline.GET("/v1/hooks");
+    expect(gateway.error).toMatchObject({ type: "about:blank", status: 502 });
+    expect(gateway.error?.detail).toContain("Internal server error");
+    expect(proxy.seen).toHaveLength(3);
+    proxy.plan = () => ({ kind: "answer", status: 403, headers: { "content-type": "application/json" }, body: '{"message":"Forbidden"}' });
+    expect((await once.GET("/v1/hooks")).error).toMatchObject({ type: "about:blank", status: 403, title: expect.any(String) });
+
+    const answers: Array<[Record<string, string>, string]> = [
+      [{}, ""],
+      [{ "content-type": "text/plain" }, "OK"],
+      [{ "content-type": "application/json" }, "null"],
+      [{ "content-type": "application/json" }, '"ok"'],
+    ];
+    for (const [headers, body] of answers) {
+      proxy.plan = () => ({ kind: "answer", status: 200, headers, body });
+      const { data, error } = await once.GET("/v1/hooks/{id}", { params: { path: { id: 1 } } });
+      expect(data, `${JSON.stringify(headers)} ${body}`).toBeUndefined();
+      expect(error, `${JSON.stringify(headers)} ${body}`).toMatchObject({ type: "about:blank", status: 502, detail: expect.stringMatching(/^HTTP 200 came with/) });
+    }
+  });
+
+  it("answers documented without a body (Kudu's delete) and Kazoo's error envelope still reach the caller as they are", async () => {
+    proxy.plan = () => forward;
+    const once = createClient({ baseUrl: proxy.url, apiKey, retry: false });
+    const created = await direct.POST("/api/hooks", { body: { url: "http://127.0.0.1:9/kudu-typed", event: "PostDeployment" } });
+    expect(created.error).toBeUndefined();
+    const removed = await once.DELETE("/api/hooks/{id}", { params: { path: { id: created.data!.id } } });
+    expect(removed.response.status).toBe(200);
+    expect(removed.error).toBeUndefined();
+    const account = (await direct.GET("/v1/accounts/me")).data!.id;
+    const missing = await once.GET("/v1/accounts/{account_id}/webhooks/{webhook_id}", { params: { path: { account_id: account, webhook_id: 2_000_000_000 } } });
+    expect(missing.response.status).toBe(404);
+    expect(missing.error).toMatchObject({ status: "error", error: "404" });
+  });
+
   it("a truncated or cut-off 200 is retried, and without retries is a 502 problem, not a throw", async () => {
     const { data: hook } = await direct.POST("/v1/hooks", { body: { url: "http://127.0.0.1:9/truncated", events: ["*"] } });
     const get = (client: HooklineClient) => client.GET("/v1/hooks/{id}", { params: { path: { id: hook!.id } } });

@@ -39,7 +39,7 @@ export function takesIdempotencyKey(request: Request): boolean {
 }
 
 /** Kazoo's path in `request` (after any base path), or null: group 1 is the webhook id, absent on the collection. */
-function kazooPath(request: Request): RegExpExecArray | null {
+export function kazooPath(request: Request): RegExpExecArray | null {
   return KAZOO_PATH.exec(new URL(request.url).pathname.replace(/^.*?(?=\/v1\/)/, ""));
 }
 
