@@ -83,6 +83,28 @@ describe.each(testBackends())("the SDK through a misbehaving proxy, against a li
     expect((await direct.GET("/v1/hooks/{id}", { params: { path: { id: hook!.id } } })).response.status).toBe(404);
   });
 
+  it("a profile's DELETE (no key there) whose answer is lost is not resent into a false 404: the caller gets the network error (16.2)", async () => {
+    const kazooAccount = (await direct.GET("/v1/accounts/me")).data!.id;
+    const kudu = await direct.POST("/api/hooks", { body: { url: "http://127.0.0.1:9/lost-kudu-delete", event: "PostDeployment" } });
+    const lopennaef = await direct.POST("/v1/hooks", { body: { url: "http://127.0.0.1:9/lost-lopennaef-delete", events: ["*"] } });
+    const kazoo = await direct.PUT("/v1/accounts/{account_id}/webhooks", {
+      params: { path: { account_id: kazooAccount } },
+      body: { data: { name: "lost", uri: "http://127.0.0.1:9/lost-kazoo-delete", hook: "all" } },
+    });
+    const deletes: Array<[RegExp, () => Promise<{ response: Response }>]> = [
+      [/^\/api\/hooks\//, () => hookline.DELETE("/api/hooks/{id}", { params: { path: { id: kudu.data!.id } } })],
+      [/^\/hooks\//, () => hookline.DELETE("/hooks/{id}", { params: { path: { id: lopennaef.data!.id } } })],
+      [/\/webhooks\//, () => hookline.DELETE("/v1/accounts/{account_id}/webhooks/{webhook_id}", { params: { path: { account_id: kazooAccount, webhook_id: Number(kazoo.data!.data.id) } } })],
+    ];
+    for (const [path, remove] of deletes) {
+      proxy.seen.length = 0;
+      proxy.plan = firstOnly("DELETE", path, { kind: "drop-after-forward" });
+      await expect(remove(), String(path)).rejects.toThrow(TypeError);
+      expect(proxy.seen.map((r) => r.upstreamStatus), String(path)).toEqual([expect.any(Number)]);
+      expect(proxy.seen[0]!.upstreamStatus, String(path)).toBeLessThan(300);
+    }
+  });
+
   it("a patch and a publish whose answers are lost are done once", async () => {
     const { data: hook } = await direct.POST("/v1/hooks", { body: { url: "http://127.0.0.1:9/lost-publish", events: ["lost:publish"] } });
     proxy.plan = firstOnly("PATCH", /^\/v1\/hooks\//, { kind: "drop-after-forward" });

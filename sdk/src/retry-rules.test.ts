@@ -40,6 +40,14 @@ describe("isIdempotent", () => {
     expect(isIdempotent(request("PUT", "http://h/base/v1/accounts/abc/webhooks"))).toBe(false);
     expect(isIdempotent(request("PUT", "http://h/v1/accounts/abc/webhooks/12"))).toBe(true);
   });
+
+  it("is false for a DELETE on the profiles' paths, which take no key (a resend would report 404 for its own delete); true once keyed", () => {
+    for (const url of ["http://h/v1/accounts/abc/webhooks/12", "http://h/hooks/4", "http://h/api/hooks/4", "http://h/base/hooks/4"]) {
+      expect(isIdempotent(request("DELETE", url)), url).toBe(false);
+      expect(isIdempotent(request("DELETE", url, { "Idempotency-Key": "k" })), `${url} with a key`).toBe(true);
+    }
+    expect(isIdempotent(request("DELETE", "http://h/v1/hooks/4"))).toBe(true);
+  });
 });
 
 describe("retryAfterMs edges", () => {

@@ -69,14 +69,19 @@ class RetryableStatus extends Error {
 /**
  * Whether sending `request` twice is safe: the idempotent methods (RFC 9110
  * §9.2.2) except where a profile's contract makes PUT a create (Kazoo's
- * `PUT /v1/accounts/{account_id}/webhooks`, which takes no key either), and
- * any write carrying an `Idempotency-Key` (the server replays the first answer).
+ * `PUT /v1/accounts/{account_id}/webhooks`, which takes no key either) and a
+ * DELETE on a path that takes no key (the profiles'), and any write carrying
+ * an `Idempotency-Key` (the server replays the first answer).
  *
  * @example isIdempotent(new Request("http://x/v1/hooks", { method: "POST" })) // false
  * @example isIdempotent(new Request("http://x/v1/accounts/a/webhooks", { method: "PUT" })) // false
+ * @example isIdempotent(new Request("http://x/hooks/4", { method: "DELETE" })) // false
  */
 export function isIdempotent(request: Request): boolean {
   if (request.headers.has("Idempotency-Key")) return true;
+  // Without a key to replay, a DELETE resent after its answer was lost finds
+  // the hook gone and reports 404 although the first attempt deleted it.
+  if (request.method === "DELETE" && !takesIdempotencyKey(request)) return false;
   if (request.method === "PUT") {
     // Crossbar creates a webhook with PUT on the collection (seed 004).
     const kazoo = kazooPath(request);
