@@ -7,6 +7,9 @@ import { TEST_MAIN_SECRET } from "../support/server.js";
 
 const ORIGIN = "http://hookline.test";
 
+/** The text of a page with its markup removed and entities decoded: what a person reads. */
+const textOf = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
 /** The dashboard's safety rules through app.request(): cookie flags, CSRF, CSP, one account per session. */
 describe.each(testBackends())("dashboard safety on $kind", (backend) => {
   let database: TestDatabase;
@@ -208,6 +211,30 @@ describe.each(testBackends())("dashboard safety on $kind", (backend) => {
     expect(unknown.headers.get("set-cookie")).toBeNull();
     const bomb = await send("/dashboard/sign-in", gzipSync(form({ api_key: keyA, pad: "a".repeat(4 * 1024 * 1024) })), "gzip");
     expect(bomb.status).toBe(413);
+  });
+
+  it("holds a test event's own payload to the API's JSON input rules: U+0000, unpaired surrogates and nesting past 64 levels are a 400 naming the field, nothing published", async () => {
+    const a = await session(keyA);
+    const form = await (await a.get(`/dashboard/hooks/${hookA.id}?test_type=build:complete`)).text();
+    const example = /<textarea[^>]*name="data"[^>]*>([\s\S]*?)<\/textarea>/.exec(form)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&").trim();
+    const withMember = (member: string) => `{${member},${example.slice(1)}`;
+    const events = async () => Number((await database.store.db.selectFrom("events").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+    // As deep as POST /v1/events takes: the body, data and 62 levels in it.
+    const sent = await a.post(`/dashboard/hooks/${hookA.id}/test-event`, { type: "build:complete", data: withMember(`"deep":${"[".repeat(62)}${"]".repeat(62)}`) });
+    expect(sent.status, "the example with a member of one's own is sent").toBe(303);
+    const before = await events();
+    for (const [member, field] of [
+      ['"note":"a\\u0000b"', "body.data.note"],
+      ['"note":"\\ud800"', "body.data.note"],
+      ['"a\\u0000":1', "body.data.a"],
+      [`"deep":${"[".repeat(63)}${"]".repeat(63)}`, "body.data.deep"],
+      [`"deep":${"[".repeat(5_000)}${"]".repeat(5_000)}`, "body.data.deep"],
+    ] as const) {
+      const answer = await a.post(`/dashboard/hooks/${hookA.id}/test-event`, { type: "build:complete", data: withMember(member) });
+      expect(answer.status, member.slice(0, 40)).toBe(400);
+      expect(textOf(await answer.text()), member.slice(0, 40)).toContain(field);
+    }
+    expect(await events()).toBe(before);
   });
 
   it("ends the session on sign-out", async () => {

@@ -4,6 +4,7 @@ import addFormatsPlugin from "ajv-formats";
 import type { AuthenticatedAccount } from "../domain/account.js";
 import { invalid, type HooklineError } from "../domain/errors.js";
 import { ajvFieldError } from "../domain/field-messages.js";
+import { findJsonInputProblem } from "../json/json-input-rules.js";
 import type { BuiltInEventType } from "../spec/openapi-document.js";
 import type { Store } from "../store/database.js";
 import { insertEventBatch, type BatchEvent } from "../store/event-batch.js";
@@ -56,7 +57,8 @@ export interface PublishService {
    * Publishes a test event of built-in type `type` to hook `hookId` alone
    * (Svix's "send example"), whatever the hook subscribes to: the spec's
    * example, or `custom` data of the caller's own (checked against the
-   * type's schema as a publish is; errors name `body.data`). Throws an
+   * type's schema and the shared JSON input rules — depth, text PostgreSQL
+   * can store — as a publish is; errors name `body.data`). Throws an
    * `invalid` error naming `body.type` for a type Hookline reserves, or
    * without `custom` a type with no example (test-event-types.ts). The caller checks the hook
    * belongs to the account.
@@ -161,6 +163,10 @@ export function createPublishService(deps: {
           { path: "body.type", message: `must be a built-in event type with an example: ${[...examples.keys()].join(", ")}` },
         ]);
       }
+      // A form's text reaches here without the JSON body guards of /v1 (request-guards.ts);
+      // checked as a publish body's member, so it may nest exactly as deep as there.
+      const unfit = custom && findJsonInputProblem({ data: custom.data }, "body");
+      if (unfit) throw invalid("The request has invalid fields.", [unfit]);
       const data = custom?.data ?? example ?? {};
       const subject = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : null);
       return tracedPublish(account, { type, subject_type: subject("subject_type"), subject: subject("subject"), data, dataText: custom?.dataText }, hookId);
