@@ -19,6 +19,9 @@ const CONNECTION_ERROR_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EAI_AGAIN",
+  // The database's host name does not resolve (a DNS outage, a service not yet
+  // registered): as unreachable as a refused port, and a 503 like it.
+  "ENOTFOUND",
 ]);
 
 /**
@@ -143,14 +146,25 @@ export function isConflictRollback(error: unknown): boolean {
 }
 
 /**
+ * True when PostgreSQL refused the statement for want of resources (SQLSTATE
+ * class 53, insufficient resources: disk full, out of memory, too many
+ * connections, a configuration limit; Appendix A): the database is there but
+ * cannot serve now, whatever the request held, and nothing was committed.
+ */
+function isOutOfResources(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && /^53[0-9A-Z]{3}$/.test(code);
+}
+
+/**
  * A database failure as the domain error it means: `unavailable` (with
- * `Retry-After`) for a lost or unreachable database, or for a transaction
+ * `Retry-After`) for a lost, unreachable or out-of-resources database, or for a transaction
  * rolled back over a conflict with another (a server-side race, never the
  * client's fault, and safe to retry); undefined for anything else, which
  * stays an internal error.
  */
 export function databaseErrorAsDomainError(error: unknown): HooklineError | undefined {
-  if (isDatabaseUnavailable(error)) {
+  if (isDatabaseUnavailable(error) || isOutOfResources(error)) {
     return new HooklineError("unavailable", "The database is not reachable; retry later.", undefined, DATABASE_RETRY_AFTER_SECONDS);
   }
   if (isConflictRollback(error)) {
