@@ -57,6 +57,17 @@ describe("retryAfterMs edges", () => {
     expect(retryAfterMs(" Thu, 01 Jan 2026 00:00:02 GMT ", now)).toBe(2000);
   });
 
+  it("takes the obsolete RFC 850 and asctime dates, which RFC 9110 §5.6.7 says a recipient MUST accept, and no day that does not exist", () => {
+    expect(retryAfterMs("Thursday, 01-Jan-26 00:00:02 GMT", now)).toBe(2000);
+    expect(retryAfterMs("Thu Jan  1 00:00:03 2026", now)).toBe(3000);
+    expect(retryAfterMs("Wed, 31 Dec 2025 23:59:60 GMT", now), "a leap second").toBe(0);
+    for (const junk of ["Sat, 31 Jan 2026 24:00:00 GMT", "Sun, 29 Feb 2026 00:00:02 GMT", "Thu, 31 Apr 2026 00:00:02 GMT", "Thursday, 01 Jan 2026 00:00:02 GMT", "Thu Jan 1 00:00:02 2026"]) {
+      expect(retryAfterMs(junk, now), junk).toBe(0);
+    }
+    // Date.parse rolls a 31st of April over to 1 May; a retry would wait a month.
+    expect(Date.parse("Thu, 31 Apr 2026 00:00:02 GMT")).not.toBeNaN();
+  });
+
   it("takes only a whole IMF-fixdate: no text before it, no offset after it (V8 would parse both)", () => {
     expect(Date.parse("On Thu, 01 Jan 2026 00:00:02 GMT") - now).toBe(2000);
     expect(retryAfterMs("On Thu, 01 Jan 2026 00:00:02 GMT", now)).toBe(0);

@@ -100,13 +100,46 @@ function isRetryableStatus(response: Response, request: Request): boolean {
   return status === 429 || (status >= 500 && status <= 599);
 }
 
+const MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec";
 /** RFC 9110 §5.6.7 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`. */
-const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const IMF_FIXDATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) (${MONTHS}) (\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+/** The obsolete RFC 850 form a recipient must still accept (§5.6.7): `Sunday, 06-Nov-94 08:49:37 GMT`. */
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-(${MONTHS})-(\\d{2}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+/** The obsolete asctime form, likewise, in UTC: `Sun Nov  6 08:49:37 1994`. */
+const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (${MONTHS}) (\\d{2}| \\d) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})$`);
+
+/**
+ * An HTTP-date in any of RFC 9110 §5.6.7's three forms (all of which a
+ * recipient MUST accept) as epoch ms, or undefined, also for a day or time
+ * that does not exist; read field by field, never by V8's lenient
+ * `Date.parse`. A two-digit year more than 50 years ahead is the most recent
+ * past year with those digits (§5.6.7).
+ */
+function httpDateMs(text: string, now: number): number | undefined {
+  // Each form's fields in the order day, month, year, hour, minute, second.
+  const fixed = IMF_FIXDATE.exec(text) ?? RFC850_DATE.exec(text);
+  const asctime = fixed ? null : ASCTIME_DATE.exec(text);
+  const parts = fixed ? fixed.slice(1, 7) : asctime ? [asctime[2]!.trim(), asctime[1]!, asctime[6]!, asctime[3]!, asctime[4]!, asctime[5]!] : undefined;
+  if (!parts) return undefined;
+  const [day, hour, minute, second] = [parts[0], parts[3], parts[4], parts[5]].map(Number) as [number, number, number, number];
+  const month = MONTHS.split("|").indexOf(parts[1]!);
+  let year = Number(parts[2]);
+  if (parts[2]!.length === 2) {
+    const thisYear = new Date(now).getUTCFullYear();
+    year += Math.floor(thisYear / 100) * 100;
+    if (year > thisYear + 50) year -= 100;
+  }
+  const daysInMonth = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  // 60: a leap second (§5.6.7 allows it).
+  if (day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) return undefined;
+  return Date.UTC(year, month, day, hour, minute, second);
+}
 
 /**
  * `Retry-After` in ms, by RFC 9110 §10.2.3: delay-seconds (digits only) or an
- * IMF-fixdate; 0 (the client's own backoff) when absent or anything else, so
- * `120.5` or `-1` never reads as a date (V8's `Date.parse` would take them).
+ * HTTP-date (IMF-fixdate or an obsolete form); 0 (the client's own backoff)
+ * when absent or anything else, so `120.5` or `-1` never reads as a date
+ * (V8's `Date.parse` would take them).
  *
  * @example retryAfterMs("2") // 2000
  */
@@ -114,9 +147,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
   if (!value) return 0;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  if (!IMF_FIXDATE.test(trimmed)) return 0;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? 0 : Math.max(0, date - now);
+  const date = httpDateMs(trimmed, now);
+  return date === undefined ? 0 : Math.max(0, date - now);
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as the caller aborts. */
