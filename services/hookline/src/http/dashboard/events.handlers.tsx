@@ -15,7 +15,7 @@ import { EventPage } from "./pages/event.js";
 import { EventLogPage } from "./pages/events.js";
 import { scopedTypes, typeInScope } from "./scope.js";
 import type { DashboardEnv } from "./session.js";
-import { DaySchema, TimestampSchema } from "../timestamps.js";
+import { DaySchema, LAST_FOUR_DIGIT_INSTANT, TimestampSchema } from "../timestamps.js";
 
 type C = Context<DashboardEnv>;
 
@@ -40,7 +40,8 @@ const EventIdParamsSchema = z.object({ id: decimalInteger(1, Number.MAX_SAFE_INT
 function dayBound(value: string | undefined, end: boolean): Date | undefined {
   if (!value) return undefined;
   if (value.length > 10) return new Date(value);
-  return new Date(Date.parse(`${value}T00:00:00Z`) + (end ? 86_400_000 : 0));
+  // The end of 9999-12-31 would be year 10000, which PostgreSQL cannot read as we write it.
+  return new Date(Math.min(Date.parse(`${value}T00:00:00Z`) + (end ? 86_400_000 : 0), LAST_FOUR_DIGIT_INSTANT));
 }
 
 /** The event log across every hook (search, filters) and an event's page with every delivery it made. */
