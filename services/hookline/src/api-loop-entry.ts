@@ -12,6 +12,7 @@ import type { Config } from "./config.js";
 import type { QueueReadiness } from "./delivery/queue/queue.js";
 import { createDeliveryTransport } from "./delivery/transport.js";
 import { channelPeers, isPeerMessage } from "./http/loop-peers.js";
+import { answerUnparsableRequests } from "./http/unparsable-requests.js";
 import { createLogger } from "./logger.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createSecretBox } from "./signing/secret-box.js";
@@ -83,6 +84,7 @@ async function run(config: Config): Promise<void> {
   const app = createApp({ store, config, logger, transport, metrics: shared, secrets, peers, listen, queue });
   let fetch: (request: Request, env?: unknown) => Response | Promise<Response> = app.fetch;
   const server: ServerType = createAdaptorServer({ fetch: (request, env) => fetch(request, env) });
+  answerUnparsableRequests(server);
 
   let stopping = false;
   async function stop(code: number): Promise<never> {

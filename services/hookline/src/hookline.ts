@@ -15,6 +15,7 @@ import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js"
 import { openQueue } from "./delivery/queue/open-queue.js";
 import { startWorkerThread, type WorkerThread } from "./delivery/worker-thread.js";
 import { createHealthRouter } from "./http/health/health.index.js";
+import { answerUnparsableRequests } from "./http/unparsable-requests.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
 import { createMetrics } from "./metrics/metrics.js";
@@ -86,6 +87,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   };
   if (config.role !== "worker" && config.apiProcesses > 1) {
     local = createAdaptorServer({ fetch: (request, env) => handler(request, env) });
+    answerUnparsableRequests(local);
     server = await listenFront((socket) => dispatch(socket), config.host, config.port);
   } else if (config.role !== "worker") {
     local = await listen((request, env) => handler(request, env), config.host, config.port, "PORT");
@@ -228,6 +230,7 @@ function listenFront(dispatch: (socket: Socket) => void, hostname: string, port:
 function listen(fetch: FetchHandler, hostname: string, port: number, setting: "PORT" | "HOOKLINE_METRICS_PORT"): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
+    answerUnparsableRequests(server);
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(new StartupError(portMessage(setting, hostname, port, error.code), { cause: error })),
     );
