@@ -32,6 +32,25 @@ describe.each(testBackends())("HTTP errors are problem+json ($kind)", (backend) 
     expectProblem(response, 400, "malformed-request");
   });
 
+  it("a body that cannot be read as JSON — broken, only whitespace, not UTF-8 — is a 400 naming `body` in errors, on /v1 and the profiles", async () => {
+    const bodies: Array<[string, string | Buffer]> = [
+      ["broken", '{"url": '],
+      ["whitespace", "  \n"],
+      ["trailing text", '{"url":"http://127.0.0.1:9/x","events":["*"]} x'],
+      ["not UTF-8", Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])],
+    ];
+    for (const path of ["/v1/hooks", "/v1/events", "/hooks", "/api/hooks/publish/PostDeployment"]) {
+      for (const [name, rawBody] of bodies) {
+        // Basic: early Kudu's `/hooks` and Kudu's publish; the key either way.
+        const authorization = path.startsWith("/v1") ? `Bearer ${key}` : `Basic ${Buffer.from(`deployer:${key}`).toString("base64")}`;
+        const answer = await fetch(`${server.url}${path}`, { method: "POST", body: typeof rawBody === "string" ? rawBody : new Uint8Array(rawBody), headers: { authorization, "content-type": "application/json" } });
+        const response = { status: answer.status, headers: answer.headers, body: await answer.json() };
+        expectProblem(response, 400, "malformed-request");
+        expect(response.body.errors, `${path} ${name}: ${JSON.stringify(response.body)}`).toEqual([{ path: "body", message: expect.any(String) }]);
+      }
+    }
+  });
+
   it("a body that is not JSON → 415", async () => {
     const response = await api.call("POST", "/v1/hooks", { rawBody: "url=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
     expectProblem(response, 415, "unsupported-media-type");

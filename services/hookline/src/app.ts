@@ -201,8 +201,9 @@ function asProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
   if (error instanceof HTTPException) {
     const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === error.status);
-    const clientKind = error.status === 400 ? "malformed-request" : kind;
-    return new ProblemError(clientKind ?? "internal", error.status < 500 ? error.message : undefined);
+    // Hono's own 400s are about the body it could not read (a JSON body of only whitespace, a broken form).
+    if (error.status === 400) return new ProblemError("malformed-request", error.message, [{ path: "body", message: error.message }]);
+    return new ProblemError(kind ?? "internal", error.status < 500 ? error.message : undefined);
   }
   return toProblemError(error);
 }

@@ -180,7 +180,8 @@ function safeDecode(text: string): string {
 }
 
 /** Refuses, before anything reads it as text, a body that is not valid UTF-8. */
-const notUtf8 = () => new ProblemError("malformed-request", "The body is not valid UTF-8: send JSON text encoded as UTF-8.");
+const notUtf8 = () =>
+  new ProblemError("malformed-request", "The body is not valid UTF-8: send JSON text encoded as UTF-8.", [{ path: "body", message: "is not valid UTF-8" }]);
 
 /**
  * The body as text, refused when it is not valid UTF-8: decoding would put
@@ -206,7 +207,8 @@ async function parseJsonBody(c: Context<AppEnv>): Promise<void> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ProblemError("malformed-request", `The body is not valid JSON: ${(error as Error).message}`);
+    const why = `is not valid JSON: ${(error as Error).message}`;
+    throw new ProblemError("malformed-request", `The body ${why}`, [{ path: "body", message: why }]);
   }
   const problem = findJsonInputProblem(value, "body");
   if (problem) {
