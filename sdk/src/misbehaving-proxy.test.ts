@@ -193,6 +193,10 @@ describe.each(testBackends())("the SDK through a misbehaving proxy, against a li
     expect(proxy.seen).toHaveLength(3);
     proxy.plan = () => ({ kind: "answer", status: 403, headers: { "content-type": "application/json" }, body: '{"message":"Forbidden"}' });
     expect((await once.GET("/v1/hooks")).error).toMatchObject({ type: "about:blank", status: 403, title: expect.any(String) });
+    // RFC 9457 makes every member optional (an absent type means about:blank): a problem without one is the server's own answer, passed on as it came.
+    const untyped = { title: "Service Unavailable", status: 503, detail: "Hookline is stopping; reconnect in a moment." };
+    proxy.plan = () => ({ kind: "answer", status: 503, headers: { "content-type": "application/json" }, body: JSON.stringify(untyped) });
+    expect((await once.GET("/v1/hooks")).error).toEqual(untyped);
 
     const answers: Array<[Record<string, string>, string]> = [
       [{}, ""],

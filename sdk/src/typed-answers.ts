@@ -123,11 +123,17 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-/** The members the spec's Problem requires: `type` and `title` strings, an integer `status`. */
+/**
+ * A problem document by RFC 9457 §3.1: an object with at least one of its
+ * members, each of its type (`type`, `title`, `detail` strings, an integer
+ * `status`). Every member is optional there — an absent `type` means
+ * "about:blank" — so a server's problem without `type` still stands; a
+ * gateway's `{"message":…}` has none of them.
+ */
 function isProblem(value: unknown): boolean {
   if (!isObject(value)) return false;
-  const { type, title, status } = value as Record<string, unknown>;
-  return typeof type === "string" && typeof title === "string" && Number.isInteger(status);
+  const { type, title, status, detail } = value as Record<string, unknown>;
+  return typeof type === "string" || typeof title === "string" || typeof detail === "string" || Number.isInteger(status);
 }
 
 function isObject(value: unknown): boolean {
