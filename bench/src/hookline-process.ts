@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { removeQueueStream } from "@hookline/server";
@@ -54,8 +56,14 @@ export async function startHookline(
   const db = options.db ?? (await createScratchDb(adminUrl, "hookline"));
   const adminToken = randomBytes(24).toString("hex");
   const port = await freePort();
+  // The process's own temporary folder, removed when it stops: a first start
+  // serving the API on PostgreSQL keeps its API key in a private folder under
+  // it (services/hookline/src/initial-key.ts), one left behind per run before.
+  const scratchTmp = mkdtempSync(join(tmpdir(), "hookline-bench-"));
+  const removeScratchTmp = () => rmSync(scratchTmp, { recursive: true, force: true });
   const env = {
     ...process.env,
+    TMPDIR: scratchTmp,
     DATABASE_URL: db.url,
     HOST: "127.0.0.1",
     PORT: String(port),
@@ -87,9 +95,10 @@ export async function startHookline(
       adminToken,
       databaseUrl: db.url,
       queue: process.env.HOOKLINE_QUEUE_URL || options.env?.HOOKLINE_QUEUE_URL ? "nats" : "postgres",
-      stop: () => stopProcess(child, owned ? db : undefined),
+      stop: () => stopProcess(child, owned ? db : undefined).finally(removeScratchTmp),
     };
   } catch (error) {
+    removeScratchTmp();
     if (owned) await db.drop();
     throw error instanceof HooklineUnavailable ? error : new HooklineUnavailable(`Hookline not available: ${String(error)}`);
   }
