@@ -13,6 +13,8 @@ export type BenchConfig = {
   apiLongSeconds: number;
   /** autocannon seconds for the other routes (constant, POST hook). */
   apiShortSeconds: number;
+  /** autocannon seconds of unmeasured load before the PK SELECT, the GET and the single publishes (JIT warm-up, pools filled), the same for anchor and Hookline. */
+  apiWarmupSeconds: number;
   connections: number;
   /** postgres.js pool size of the bare Hono anchor. */
   pgPool: number;
@@ -57,6 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     latencySamples: num("BENCH_LATENCY_SAMPLES", 200, 20),
     apiLongSeconds: num("BENCH_API_SECONDS", 20, 3),
     apiShortSeconds: num("BENCH_API_SHORT_SECONDS", 5, 2),
+    apiWarmupSeconds: num("BENCH_API_WARMUP_SECONDS", 5, 1),
     connections: num("BENCH_CONNECTIONS", 50, 50),
     pgPool: num("BENCH_PG_POOL", 10, 10),
     repeat: num("BENCH_REPEAT", 3, 1),

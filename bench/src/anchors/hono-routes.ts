@@ -51,6 +51,8 @@ export async function benchHonoRoutes(opts: {
   connections: number;
   shortSeconds: number;
   longSeconds: number;
+  /** Unmeasured seconds of the same load before the PK SELECT is measured (as Hookline's GET gets). */
+  warmupSeconds: number;
 }): Promise<HonoAnchor> {
   const db = await createScratchDb(opts.adminUrl, "hono");
   const call = runInChild<{ url: string }>(new URL(import.meta.url), "serveHonoRoutes", {
@@ -61,12 +63,12 @@ export async function benchHonoRoutes(opts: {
     const { url } = await call.result;
     const serverPid = call.pid;
     const constant = await loadTest({ url: `${url}/const`, seconds: opts.shortSeconds, connections: opts.connections, serverPid });
-    const pkSelect = await loadTest({ url: `${url}/item/${ITEM_ID}`, seconds: opts.longSeconds, connections: opts.connections, serverPid });
+    const pkSelect = await loadTest({ url: `${url}/item/${ITEM_ID}`, seconds: opts.longSeconds, warmupSeconds: opts.warmupSeconds, connections: opts.connections, serverPid });
     const c = `c=${opts.connections}`;
     const rows: BenchRow[] = [
       { scenario: "api", name: "bare Hono constant (anchor)", value: constant.rps, unit: "req/s", note: loadNote(constant, `${c}, ${opts.shortSeconds}s`) },
       { scenario: "api", name: "bare Hono constant p99", value: constant.p99, unit: "ms" },
-      { scenario: "api", name: "bare Hono PK SELECT (anchor)", value: pkSelect.rps, unit: "req/s", note: loadNote(pkSelect, `${c}, ${opts.longSeconds}s, postgres.js max=${opts.pgPool}`) },
+      { scenario: "api", name: "bare Hono PK SELECT (anchor)", value: pkSelect.rps, unit: "req/s", note: loadNote(pkSelect, `${c}, ${opts.longSeconds}s after ${opts.warmupSeconds}s warm-up, postgres.js max=${opts.pgPool}`) },
       { scenario: "api", name: "bare Hono PK SELECT p99", value: pkSelect.p99, unit: "ms" },
       { scenario: "api", name: "bare Hono PK SELECT CPU per request", value: pkSelect.cpuUsPerRequest ?? null, unit: "µs", note: "server process only (not PostgreSQL)" },
     ];

@@ -22,6 +22,7 @@ export async function apiScenario(config: BenchConfig): Promise<BenchRow[]> {
     connections: config.connections,
     shortSeconds: config.apiShortSeconds,
     longSeconds: config.apiLongSeconds,
+    warmupSeconds: config.apiWarmupSeconds,
   });
   const pk = anchor.rows.find((r) => r.name === "bare Hono PK SELECT (anchor)");
   let hookline: HooklineProcess;
@@ -61,7 +62,7 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
   const auth = { authorization: `Bearer ${key}` };
   const c = `c=${config.connections}`;
   const serverPid = hookline.pid;
-  const get = await loadTest({ url: `${hookline.url}/v1/hooks/${hook.id}`, seconds: config.apiLongSeconds, connections: config.connections, headers: auth, serverPid });
+  const get = await loadTest({ url: `${hookline.url}/v1/hooks/${hook.id}`, seconds: config.apiLongSeconds, warmupSeconds: config.apiWarmupSeconds, connections: config.connections, headers: auth, serverPid });
   const post = await loadTest({
     url: `${hookline.url}/v1/hooks`,
     seconds: config.apiShortSeconds,
@@ -80,6 +81,7 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
   const publish = await loadTest({
     url: `${hookline.url}/v1/events`,
     seconds: config.apiShortSeconds,
+    warmupSeconds: config.apiWarmupSeconds,
     connections: config.publishers,
     method: "POST",
     headers: { authorization: `Bearer ${publisherKey}`, "content-type": "application/json" },
@@ -87,12 +89,12 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
     serverPid,
   });
   return [
-    { scenario: "api", name: "Hookline GET /v1/hooks/{id}", value: get.rps, unit: "req/s", note: loadNote(get, `${c}, ${config.apiLongSeconds}s, auth included`) },
+    { scenario: "api", name: "Hookline GET /v1/hooks/{id}", value: get.rps, unit: "req/s", note: loadNote(get, `${c}, ${config.apiLongSeconds}s after ${config.apiWarmupSeconds}s warm-up, auth included`) },
     { scenario: "api", name: "Hookline GET /v1/hooks/{id} p99", value: get.p99, unit: "ms" },
     { scenario: "api", name: "Hookline GET CPU per request", value: get.cpuUsPerRequest ?? null, unit: "µs", note: "server process only (not PostgreSQL)" },
     { scenario: "api", name: "Hookline POST /v1/hooks", value: post.rps, unit: "req/s", note: loadNote(post, `${c}, ${config.apiShortSeconds}s`) },
     { scenario: "api", name: "Hookline POST /v1/hooks p99", value: post.p99, unit: "ms" },
-    { scenario: "api", name: "Hookline POST /v1/events (single publish)", value: publish.rps, unit: "req/s", note: loadNote(publish, `c=${config.publishers}, ${config.apiShortSeconds}s, one delivery each`) },
+    { scenario: "api", name: "Hookline POST /v1/events (single publish)", value: publish.rps, unit: "req/s", note: loadNote(publish, `c=${config.publishers}, ${config.apiShortSeconds}s after ${config.apiWarmupSeconds}s warm-up, one delivery each`) },
     { scenario: "api", name: "Hookline publish CPU per event", value: publish.cpuUsPerRequest ?? null, unit: "µs", note: "server processes only (not PostgreSQL)" },
   ];
 }
