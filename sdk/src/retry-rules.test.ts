@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isIdempotent, retryAfterMs, takesIdempotencyKey } from "./retry.js";
+import { isIdempotent, parseRetryAfter, retryAfterMs, takesIdempotencyKey } from "./retry.js";
 
 // The request-shape rules of retry.ts, on their own (mutation testing found
 // them held only indirectly by the server round trips in retry.test.ts).
@@ -73,5 +73,23 @@ describe("retryAfterMs edges", () => {
     expect(retryAfterMs("On Thu, 01 Jan 2026 00:00:02 GMT", now)).toBe(0);
     expect(Date.parse("Thu, 01 Jan 2026 00:00:02 GMT-01:00") - now).toBe(3_602_000);
     expect(retryAfterMs("Thu, 01 Jan 2026 00:00:02 GMT-01:00", now)).toBe(0);
+  });
+});
+
+describe("parseRetryAfter (the reader the server's worker shares)", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  it("tells an unusable value (undefined) from a date already past (0)", () => {
+    expect(parseRetryAfter("Wed, 31 Dec 2025 23:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("0", now)).toBe(0);
+    for (const unusable of [undefined, null, "", "120.5", "-1", "soon", "2026-01-01T00:00:02Z", "Thu, 31 Apr 2026 00:00:02 GMT"]) {
+      expect(parseRetryAfter(unusable, now), String(unusable)).toBeUndefined();
+    }
+  });
+
+  it("reads the three HTTP-date forms and delay-seconds", () => {
+    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:02 GMT", now)).toBe(2000);
+    expect(parseRetryAfter("Thursday, 01-Jan-26 00:00:02 GMT", now)).toBe(2000);
+    expect(parseRetryAfter("Thu Jan  1 00:00:03 2026", now)).toBe(3000);
+    expect(parseRetryAfter(" 7 ", now)).toBe(7000);
   });
 });

@@ -144,11 +144,28 @@ function httpDateMs(text: string, now: number): number | undefined {
  * @example retryAfterMs("2") // 2000
  */
 export function retryAfterMs(value: string | null, now = Date.now()): number {
-  if (!value) return 0;
+  return parseRetryAfter(value, now) ?? 0;
+}
+
+/**
+ * A `Retry-After` value (RFC 9110 §10.2.3) as the ms to wait from `now`
+ * (epoch ms): delay-seconds (digits only), or an HTTP-date in any of §5.6.7's
+ * three forms (a date already past: 0). Undefined when absent or anything
+ * else (`120.5`, `-1`, `soon`, ISO 8601, a numeric zone), so a caller can
+ * tell "no usable answer" from "now". The Hookline server reads receivers'
+ * `Retry-After` with it too, bounded by its own maximum.
+ *
+ * @example
+ * parseRetryAfter("120") // 120000
+ * parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", Date.UTC(1994, 10, 6, 8, 49, 7)) // 30000
+ * parseRetryAfter("120.5") // undefined
+ */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = httpDateMs(trimmed, now);
-  return date === undefined ? 0 : Math.max(0, date - now);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as the caller aborts. */

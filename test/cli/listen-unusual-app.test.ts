@@ -17,8 +17,9 @@ const withBody = (head: string, body: Buffer) => Buffer.concat([Buffer.from(`${h
  * (and sent again, same `webhook-id`) although it had processed it; a
  * gzip bomb was decoded whole in the CLI's memory; of repeated `Set-Cookie`
  * headers only the last was logged; and an answer with more than 200
- * headers, a header over 8 KiB or a status above 599 made a report the
- * results operation refused, so the delivery was sent again for ever. The
+ * headers, a header over 8 KiB, a status above 599 or a body with a NUL
+ * byte (which PostgreSQL text cannot hold) made a report the results
+ * operation refused, so the delivery was sent again for ever. The
  * CLI's forward is one attempt of the worker's transport, reported within
  * the operation's bounds: each answer below is recorded once, as the worker
  * records it.
@@ -57,6 +58,11 @@ describe.each(testBackends().slice(0, 1))("hookline listen, an app speaking unus
       attempt: { response_status: 200, response_body: "ok" },
     },
     "status 999": { answer: "HTTP/1.1 999 Odd\r\ncontent-length: 3\r\n\r\nodd", attempt: { response_status: 999, response_body: "odd", error: "HTTP 999" }, status: "failed" },
+    // The poison-answer kind: PostgreSQL text cannot hold a NUL byte, and the CLI's report was refused (a 400), so the delivery was sent again for ever.
+    "a NUL byte in the body": {
+      answer: withBody("HTTP/1.1 200 OK\r\ncontent-type: text/plain", Buffer.from("ok\0", "latin1")),
+      attempt: { response_status: 200, response_body_encoding: "base64", response_body: Buffer.from("ok\0", "latin1").toString("base64") },
+    },
     "gzip bomb": {
       answer: withBody("HTTP/1.1 200 OK\r\ncontent-encoding: gzip", gzipSync(Buffer.alloc(64 * 1024 * 1024, "a"))),
       attempt: { response_status: 200, response_body: "a".repeat(4096) },
@@ -93,6 +99,7 @@ describe.each(testBackends().slice(0, 1))("hookline listen, an app speaking unus
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(new Set(app.requests.map((r) => r.webhookId)).size).toBe(Object.keys(answers).length);
       expect(app.requests).toHaveLength(Object.keys(answers).length);
+      expect(cli.stdout() + cli.output()).not.toContain("Could not report");
     } finally {
       cli.child.kill("SIGINT");
       await cli.exited;
