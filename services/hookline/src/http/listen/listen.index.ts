@@ -1,6 +1,7 @@
 import { streamSSE } from "hono/streaming";
 import type { ListenSessions } from "../../delivery/listen-sessions.js";
 import type { AppRouteHandler } from "../app-env.js";
+import { fieldErrors, ProblemError } from "../problem.js";
 import type { LoopPeers } from "../loop-peers.js";
 import { createRouter } from "../router.js";
 import * as routes from "./listen.routes.js";
@@ -25,7 +26,8 @@ export function createListenRouter(listen: ListenSessions, peers: LoopPeers) {
   };
 
   const record: AppRouteHandler<routes.RecordListenResultRoute> = async (c) => {
-    await listen.record(c.var.account, c.req.valid("param").id, c.req.valid("json"), peers.listenResult);
+    const result = withProtoHeader(c.req.valid("json"), (await c.req.json()) as { headers?: unknown });
+    await listen.record(c.var.account, c.req.valid("param").id, result, peers.listenResult);
     return c.body(null, 204);
   };
 
@@ -53,4 +55,26 @@ export function createListenRouter(listen: ListenSessions, peers: LoopPeers) {
     .openapi(routes.deleteListenSession, remove)
     .openapi(routes.streamListenSession, stream)
     .openapi(routes.recordListenResult, record);
+}
+
+/** The longest header value a listen result may report (the spec's ListenResult.headers). */
+const MAX_HEADER_VALUE = 8192;
+
+/**
+ * A result's headers with the app's `__proto__` header, if it sent one: zod
+ * builds a record's output by assignment, which skips that key unread (a
+ * `__proto__` assignment sets the prototype), so the reported answer lost
+ * it, unchecked, where the worker keeps it (issue 25's unusual answers). It
+ * is checked as every other value is and kept as an own property.
+ */
+function withProtoHeader<T extends { headers?: Record<string, string> | undefined }>(result: T, raw: { headers?: unknown }): T {
+  const sent = raw.headers;
+  if (typeof sent !== "object" || sent === null || !Object.hasOwn(sent, "__proto__")) return result;
+  const value = (sent as Record<string, unknown>)["__proto__"];
+  if (typeof value !== "string" || value.length > MAX_HEADER_VALUE) {
+    throw new ProblemError("validation", "The request has invalid fields.", fieldErrors("body", [{ path: ["headers", "__proto__"], message: `must be a string of at most ${MAX_HEADER_VALUE} characters` }]));
+  }
+  const headers = { ...result.headers };
+  Object.defineProperty(headers, "__proto__", { value, enumerable: true, writable: true, configurable: true });
+  return { ...result, headers };
 }
