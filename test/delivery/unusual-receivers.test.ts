@@ -56,6 +56,27 @@ describe("informational (1xx) answers before the final answer", () => {
   });
 });
 
+// Issue 25's unusual receivers: an answer undici cannot parse is a failed attempt whose
+// error says what was wrong with it; two of them tripped an assertion inside undici, and
+// its source text ("assert(statusCode >= 100)") was what the attempt log showed.
+describe("an answer that is not HTTP/1.1", () => {
+  it.each([
+    ["status 099", "HTTP/1.1 099 Odd\r\ncontent-length: 2\r\n\r\nok", "a status below 100"],
+    ["status 000", "HTTP/1.1 000 Odd\r\ncontent-length: 2\r\n\r\nok", "a status below 100"],
+    ["101 Switching Protocols, unasked", "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n", "101 Switching Protocols, to a request that asked for no protocol switch"],
+    ["101 without an Upgrade header", "HTTP/1.1 101 Switching Protocols\r\ncontent-length: 2\r\n\r\nok", "101 Switching Protocols, to a request that asked for no protocol switch"],
+    ["status 20x", "HTTP/1.1 20x Odd\r\ncontent-length: 2\r\n\r\nok", "the answer is not HTTP/1.1: Invalid status code"],
+    ["a four-digit status", "HTTP/1.1 2000 Odd\r\ncontent-length: 2\r\n\r\nok", "the answer is not HTTP/1.1: Invalid response status"],
+  ])("is a failed attempt that says so (%s), and the next attempt is answered", async (_name, answer, reason) => {
+    let n = 0;
+    const { send } = await setUp(() => (n++ === 0 ? answer : ok("next")));
+    const first = await send();
+    expect(first).toMatchObject({ ok: false, status: null, errorKind: "other", error: expect.stringContaining(reason) });
+    expect(first.error).not.toMatch(/assert|falsy/);
+    expect(await send()).toMatchObject({ ok: true, status: 200, body: "next" });
+  });
+});
+
 // Issue 25: a 204 or 304 ends at its header section whatever its Content-Length says
 // (RFC 9112 §6.3; a 304's may name the representation's size, RFC 9110 §8.6). undici
 // waited for that many body bytes and failed a 204 the receiver had processed: sent again.

@@ -286,8 +286,31 @@ function classify(error: unknown, timeoutMs: number): [AttemptErrorKind, string]
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate|TLS|SSL/i.test(inner?.message ?? "")) {
     return ["tls", `${code || "TLS"}: ${inner?.message ?? String(error)}`];
   }
+  const malformed = malformedAnswer(err, inner);
+  if (malformed) return ["other", malformed];
   if (/^E(CONNREFUSED|CONNRESET|HOSTUNREACH|NETUNREACH|PIPE|CONNABORTED)$/.test(code) || code === "UND_ERR_SOCKET") {
     return ["connection", `${code}: ${inner?.message ?? String(error)}`];
   }
   return ["other", logPrefix(inner?.message ?? String(error), 500)];
+}
+
+/**
+ * What was wrong with an answer undici could not parse, in words a receiver's
+ * owner can act on. llhttp's errors (HPE_*) say it already, after a prefix;
+ * two answers trip an assertion in undici's response parser instead, whose
+ * text quotes its source ("assert(statusCode >= 100)"): a status line below
+ * 100 (`099`, `000`) and a 101 Switching Protocols without an Upgrade header;
+ * with one, undici ends the socket with "bad upgrade". Neither asked-for:
+ * Hookline never requests a protocol switch. Undefined for any other error.
+ */
+function malformedAnswer(err: NodeJS.ErrnoException, inner: NodeJS.ErrnoException): string | undefined {
+  const parser = [err, inner].find((e) => e instanceof undiciErrors.HTTPParserError);
+  if (parser) return `the answer is not HTTP/1.1: ${parser.message.replace(/^Response does not match the HTTP\/1\.1 protocol \((.*)\)$/s, "$1")}`;
+  const switched = "the answer is 101 Switching Protocols, to a request that asked for no protocol switch (RFC 9110 §15.2.2)";
+  if ([err, inner].some((e) => e?.code === "UND_ERR_SOCKET" && e.message === "bad upgrade")) return switched;
+  const assertion = [err, inner].find((e) => e?.code === "ERR_ASSERTION");
+  if (!assertion) return undefined;
+  if (/statusCode >= 100/.test(assertion.message)) return "the answer is not HTTP/1.1: a status below 100, which HTTP does not have (RFC 9110 §15)";
+  if (/assert\(upgrade\)/.test(assertion.message)) return switched;
+  return `the answer could not be parsed as HTTP/1.1 (${logPrefix(assertion.message.replace(/\s+/g, " ").trim(), 200)})`;
 }
