@@ -93,3 +93,19 @@ describe("parseRetryAfter (the reader the server's worker shares)", () => {
     expect(parseRetryAfter(" 7 ", now)).toBe(7000);
   });
 });
+
+describe("parseRetryAfter: an RFC 850 date's two-digit year (RFC 9110 §5.6.7)", () => {
+  it("is the next century's when that is within 50 years, as it is at a century's end", () => {
+    // 1 January 2100 was a Friday; two seconds before it, "-00" is 2100, not 2000 (a date long past: retry at once).
+    expect(parseRetryAfter("Friday, 01-Jan-00 00:00:02 GMT", Date.parse("2099-12-31T23:59:58Z"))).toBe(4000);
+    expect(parseRetryAfter("Saturday, 01-Jan-00 00:00:02 GMT", Date.parse("1999-12-31T23:59:58Z"))).toBe(4000);
+  });
+
+  it("is the last century's when it appears more than 50 years ahead, to the second, not by the year's number alone", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    // 2076-12-31 is 51 years after now: 1976, long past.
+    expect(parseRetryAfter("Thursday, 31-Dec-76 00:00:00 GMT", now)).toBe(0);
+    // 2075-12-31 is within 50 years: it stands (the worker bounds the wait).
+    expect(parseRetryAfter("Tuesday, 31-Dec-75 00:00:00 GMT", now)).toBe(Date.UTC(2075, 11, 31) - now);
+  });
+});

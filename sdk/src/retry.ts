@@ -112,8 +112,9 @@ const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (${MONTHS}) (\
  * An HTTP-date in any of RFC 9110 §5.6.7's three forms (all of which a
  * recipient MUST accept) as epoch ms, or undefined, also for a day or time
  * that does not exist; read field by field, never by V8's lenient
- * `Date.parse`. A two-digit year more than 50 years ahead is the most recent
- * past year with those digits (§5.6.7).
+ * `Date.parse`. A two-digit year is the latest with those digits that is not
+ * more than 50 years after `now`, to the second (§5.6.7: one that appears
+ * further ahead is the most recent past year with them).
  */
 function httpDateMs(text: string, now: number): number | undefined {
   // Each form's fields in the order day, month, year, hour, minute, second.
@@ -125,9 +126,12 @@ function httpDateMs(text: string, now: number): number | undefined {
   const month = MONTHS.split("|").indexOf(parts[1]!);
   let year = Number(parts[2]);
   if (parts[2]!.length === 2) {
-    const thisYear = new Date(now).getUTCFullYear();
-    year += Math.floor(thisYear / 100) * 100;
-    if (year > thisYear + 50) year -= 100;
+    // The latest year with those digits that is not more than 50 years after
+    // `now`, to the second: "-00" just before 2100 is 2100, not 2000.
+    const fiftyYearsOn = new Date(now);
+    fiftyYearsOn.setUTCFullYear(fiftyYearsOn.getUTCFullYear() + 50);
+    year += Math.floor(new Date(now).getUTCFullYear() / 100) * 100 + 100;
+    while (Date.UTC(year, month, day, hour, minute, second) > fiftyYearsOn.getTime()) year -= 100;
   }
   const daysInMonth = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
   // 60: a leap second (§5.6.7 allows it).

@@ -32,6 +32,8 @@ describe("retryAfterMs", () => {
     expect(retryAfterMs("Sun Nov  2 15:00:00 2026", 3600, now)).toBe(0);
     // A two-digit year more than 50 years ahead is the last century's: 1977, long past.
     expect(retryAfterMs("Tuesday, 22-Nov-77 15:00:30 GMT", 3600, now)).toBe(0);
+    // …and one within 50 years stands, also across a century's end (2100, not 2000).
+    expect(retryAfterMs("Friday, 01-Jan-00 00:00:02 GMT", 3600, Date.parse("2099-12-31T23:59:58Z"))).toBe(4000);
     // A day or time that does not exist is no date, whatever Date.parse would make of it.
     for (const junk of ["Sun, 31 Nov 2026 15:00:30 GMT", "Sun, 29 Feb 2026 15:00:30 GMT", "Sunday, 22-Nov-26 24:00:00 GMT", "Sun Nov 22 15:60:00 2026", "Sun Nov 22 15:00:30 26"]) {
       expect(retryAfterMs(junk, 3600, now), junk).toBeUndefined();
