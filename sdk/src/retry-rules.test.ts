@@ -109,3 +109,18 @@ describe("parseRetryAfter: an RFC 850 date's two-digit year (RFC 9110 §5.6.7)",
     expect(parseRetryAfter("Tuesday, 31-Dec-75 00:00:00 GMT", now)).toBe(Date.UTC(2075, 11, 31) - now);
   });
 });
+
+describe("parseRetryAfter: only OWS (SP, HTAB) around the value (RFC 9110 §5.5)", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  it("reads spaces and tabs around the value", () => {
+    expect(parseRetryAfter("\t7 \t", now)).toBe(7000);
+    expect(parseRetryAfter("\tThu, 01 Jan 2026 00:00:02 GMT ", now)).toBe(2000);
+  });
+
+  it("takes no other white space for OWS: a value with it is unreadable, as `7 s` is", () => {
+    // String.prototype.trim drops all of these; a header value can carry 0xA0 (obs-text), which Fetch decodes as Latin-1: a no-break space.
+    for (const value of ["\u00a07", "7\u00a0", "\v7", "7\f", "\ufeff7", "\u20287", "\u00a0Thu, 01 Jan 2026 00:00:02 GMT"]) {
+      expect(parseRetryAfter(value, now), JSON.stringify(value)).toBeUndefined();
+    }
+  });
+});

@@ -166,7 +166,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
  */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
-  const trimmed = value.trim();
+  // OWS only (SP, HTAB; RFC 9110 §5.5): trim() would drop a no-break space too, and more.
+  const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, "");
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = httpDateMs(trimmed, now);
   return date === undefined ? undefined : Math.max(0, date - now);
