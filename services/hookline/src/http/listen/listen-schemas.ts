@@ -19,11 +19,19 @@ export const ListenSessionSchema = z
   })
   .openapi("ListenSession");
 
+/** The most headers a listen result may report (the spec's ListenResult.headers maxProperties; the CLI caps what it reports). */
+const MAX_REPORTED_HEADERS = 200;
+
 export const ListenResultSchema = z
   .strictObject({
     delivery_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     status: z.number().int().min(100).max(999).nullable(),
-    headers: z.record(z.string(), z.string().max(8192)).optional().openapi({ maxProperties: 200 }),
+    // maxProperties is only the spec's word: zod's record does not check it.
+    headers: z
+      .record(z.string(), z.string().max(8192))
+      .refine((headers) => Object.keys(headers).length <= MAX_REPORTED_HEADERS, `must have at most ${MAX_REPORTED_HEADERS} headers`)
+      .optional()
+      .openapi({ maxProperties: MAX_REPORTED_HEADERS }),
     body: z.string().max(65536).nullable().optional(),
     body_base64: z
       .string()
