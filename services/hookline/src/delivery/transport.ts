@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import { Agent, buildConnector, request, errors as undiciErrors } from "undici";
 import type { AttemptErrorKind } from "../store/schema.js";
 import { firstNonPublicAddress, isLocalName, isNonPublicAddress, literalAddressOf } from "../targets/address-policy.js";
+import { dispatchTargetOf } from "./dispatch-target.js";
 import { logPrefix } from "./log-prefix.js";
 import type { OutgoingRequest } from "./request.js";
 import { readResponseBody } from "./response-body.js";
@@ -115,22 +116,17 @@ export function createDeliveryTransport(options: {
     async send(outgoing, sendOptions) {
       const startedAt = new Date();
       const started = performance.now();
-      const done = (partial: Omit<AttemptResult, "durationMs" | "startedAt">): AttemptResult => ({
-        ...partial,
-        durationMs: Math.round(performance.now() - started),
-        startedAt,
-      });
       // The per-wait timeouts are the Agent's; the whole-attempt deadline is
       // a timer of its own, joined with shutdown's signal when there is one.
       const { signal, timedOut, release } = attemptSignal(deadlineMs, sendOptions.signal);
-      const send = (fresh: boolean) =>
-        request(outgoing.url, {
-          dispatcher: sendOptions.insecureSsl ? (fresh ? freshInsecure : insecure) : fresh ? freshSecure : secure,
-          method: outgoing.method,
-          headers: outgoing.headers,
-          body: outgoing.method === "POST" ? outgoing.body : null,
-          signal,
-        });
+      const target = dispatchTargetOf(outgoing.url);
+      const body = outgoing.method === "POST" ? outgoing.body : null;
+      const send = (fresh: boolean) => {
+        const dispatcher = sendOptions.insecureSsl ? (fresh ? freshInsecure : insecure) : fresh ? freshSecure : secure;
+        return target
+          ? dispatcher.request({ origin: target.origin, path: target.path, method: outgoing.method, headers: outgoing.headers, body, signal })
+          : request(outgoing.url, { dispatcher, method: outgoing.method, headers: outgoing.headers, body, signal });
+      };
       try {
         // A reused connection that the receiver had closed as idle fails before
         // any answer: sent once more, on a connection of its own, as the same
@@ -142,17 +138,19 @@ export function createDeliveryTransport(options: {
         const { bytes, note } = await readResponseBody(response.body, response.headers["content-encoding"], RESPONSE_BODY_CAP_BYTES);
         const ok = response.statusCode >= 200 && response.statusCode < 300;
         const error = ok ? null : `HTTP ${response.statusCode}`;
-        return done({
+        return {
           ok,
           status: response.statusCode,
           body: bytes,
           headers: cappedHeaders(response.headers),
           errorKind: ok ? null : "status",
           error: note === undefined ? error : error === null ? note : `${error}; ${note}`,
-        });
+          durationMs: Math.round(performance.now() - started),
+          startedAt,
+        };
       } catch (error) {
         const [errorKind, message] = timedOut() ? (["timeout", `attempt deadline of ${deadlineMs} ms exceeded`] as const) : classify(error, options.timeoutMs);
-        return done({ ok: false, status: null, body: null, headers: {}, errorKind, error: message });
+        return { ok: false, status: null, body: null, headers: {}, errorKind, error: message, durationMs: Math.round(performance.now() - started), startedAt };
       } finally {
         release();
       }
