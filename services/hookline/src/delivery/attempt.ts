@@ -7,7 +7,7 @@ import { liveRetiredSecrets, parseRetiredSecrets } from "../signing/retired-secr
 import { SecretDecryptionError } from "../signing/secret-box.js";
 import { tracing } from "../tracing/tracing.js";
 import { cancelledOutcome, outcomeOf, unsentOutcome } from "./outcome.js";
-import { buildRequest } from "./request.js";
+import { buildRequest, type RequestTarget } from "./request.js";
 import type { DeliveryTransport } from "./transport.js";
 
 /** How an attempt ended for the worker: an outcome to record, or the row to hand back unsent. */
@@ -35,14 +35,17 @@ export async function attemptDelivery(
   },
 ): Promise<AttemptEnd> {
   if (!row.is_active) return { outcome: cancelledOutcome(row) };
-  let opened: ClaimedDelivery & { previous_secrets: string[] };
+  let opened: RequestTarget;
   try {
     // Every retired secret whose grace has not ended at the moment of sending signs too (signing/retired-secrets.ts).
-    const retired = liveRetiredSecrets(parseRetiredSecrets(row.previous_secret), new Date());
+    const retired = row.previous_secret ? liveRetiredSecrets(parseRetiredSecrets(row.previous_secret), new Date()) : [];
+    // Only what the request is built from: a copy of the whole claimed row was allocated per delivery for nothing.
     opened = {
-      ...row,
+      url: row.url,
+      http_verb: row.http_verb,
       secret: deps.openSecret(row.hook_id, row.secret),
       previous_secrets: retired.map((entry) => deps.openSecret(row.hook_id, entry.secret)),
+      custom_data: row.custom_data,
     };
   } catch (error) {
     if (!(error instanceof SecretDecryptionError)) throw error;

@@ -56,8 +56,26 @@ export function buildRequest(
   const dataText = typeof data === "string" ? data : JSON.stringify(data);
   const merged = target.custom_data ? mergeIntoObjectText(dataText, target.custom_data) : dataText;
   const retired = target.previous_secrets ?? (target.previous_secret ? [target.previous_secret] : []);
-  const secrets = [target.secret, ...retired];
-  const common = {
+  const secrets = retired.length === 0 ? [target.secret] : [target.secret, ...retired];
+  if (target.http_verb === "get") {
+    const url = new URL(target.url);
+    for (const [key, value] of objectTextToFields(merged)) url.searchParams.append(key, value);
+    const query = url.search.slice(1);
+    return { url: url.toString(), method: "GET", body: query, headers: withoutContentType(signedHeaders(eventType, messageId, timestamp, signatureHeader(messageId, timestamp, query, secrets))) };
+  }
+  const body = merged;
+  return {
+    url: target.url,
+    method: "POST",
+    body,
+    headers: signedHeaders(eventType, messageId, timestamp, signatureHeader(messageId, timestamp, body, secrets)),
+  };
+}
+
+/** The headers of one attempt, in the order they go on the wire (and into the attempt log): one literal, built once per delivery. */
+function signedHeaders(eventType: string, messageId: string, timestamp: number, signature: string): Record<string, string> {
+  return {
+    "content-type": FIXED_REQUEST_HEADERS["content-type"],
     "user-agent": USER_AGENT,
     // The answer is only logged (its first 4 KiB): compressing it saves nothing and costs
     // both sides CPU, so receivers are asked not to (RFC 9110 §12.5.3). One that compresses
@@ -66,18 +84,12 @@ export function buildRequest(
     "hookline-event-type": eventType,
     "webhook-id": messageId,
     "webhook-timestamp": String(timestamp),
+    "webhook-signature": signature,
   };
-  if (target.http_verb === "get") {
-    const url = new URL(target.url);
-    for (const [key, value] of objectTextToFields(merged)) url.searchParams.append(key, value);
-    const query = url.search.slice(1);
-    return { url: url.toString(), method: "GET", body: query, headers: { ...common, "webhook-signature": signatureHeader(messageId, timestamp, query, secrets) } };
-  }
-  const body = merged;
-  return {
-    url: target.url,
-    method: "POST",
-    body,
-    headers: { "content-type": FIXED_REQUEST_HEADERS["content-type"], ...common, "webhook-signature": signatureHeader(messageId, timestamp, body, secrets) },
-  };
+}
+
+/** A GET sends no body, so no content-type. */
+function withoutContentType(headers: Record<string, string>): Record<string, string> {
+  delete headers["content-type"];
+  return headers;
 }
