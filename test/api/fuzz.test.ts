@@ -106,7 +106,10 @@ describe.each(testBackends())("fuzzing every operation ($kind)", (backend) => {
           headers,
           body: sendsBody ? payload : undefined,
         });
-        const text = await response.text();
+        // A listen session's stream never ends by itself (the property can make a
+        // session and then open its stream): its status and headers are its answer.
+        const streaming = /^text\/event-stream/.test(response.headers.get("content-type") ?? "");
+        const text = streaming ? (await response.body?.cancel(), "") : await response.text();
         const context = `${op.method} ${path}?${search} [${who}, ${type}] ${payload.slice(0, 200)} → ${response.status} ${text.slice(0, 300)}`;
         expect(response.status, context).toBeLessThan(500);
         if (response.status >= 400) {
