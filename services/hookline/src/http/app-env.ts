@@ -32,6 +32,12 @@ export interface AppDeps {
 }
 
 
+/**
+ * The HTTP layer's context. Read its variables with `c.get("account")`, not
+ * `c.var.account`: Hono's `c.var` builds a fresh object of every variable on
+ * each read (Object.fromEntries of its map), a cost on every request that
+ * reads several.
+ */
 export interface AppEnv {
   Variables: {
     account: AuthenticatedAccount;

@@ -81,7 +81,7 @@ export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Lo
     // pass, and the retries it was freed for get 409 meanwhile: say so.
     const release = () =>
       releaseIdempotencyKey(store.db, scope, key, claimedAt).catch((error: unknown) =>
-        logger.warn({ err: error, request_id: c.var.requestId }, "could not free the Idempotency-Key of a failed request"),
+        logger.warn({ err: error, request_id: c.get("requestId") }, "could not free the Idempotency-Key of a failed request"),
       );
     try {
       await next();
@@ -107,7 +107,7 @@ export function idempotency(deps: { store: Store; ttlSeconds: number; logger: Lo
       });
     } catch (error) {
       // The answer stands; the key stays in progress until IDEMPOTENCY_LOCK_SECONDS pass.
-      logger.warn({ err: error, request_id: c.var.requestId }, "could not store the answer of an idempotent request");
+      logger.warn({ err: error, request_id: c.get("requestId") }, "could not store the answer of an idempotent request");
     }
   };
 }

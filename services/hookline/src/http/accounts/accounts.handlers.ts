@@ -25,7 +25,7 @@ export function createAccountHandlers(store: Store) {
   };
 
   const me: AppRouteHandler<routes.GetCurrentAccountRoute> = async (c) => {
-    const account = await findAccount(store.db, c.var.account.id);
+    const account = await findAccount(store.db, c.get("account").id);
     if (!account) throw new ProblemError("unauthorized", "The API key's account no longer exists.");
     return c.json(accountToWire(account), 200);
   };

@@ -28,7 +28,7 @@ export interface DashboardDeps {
 
 /** What a page needs from the session: whose it is, its surface and scope, and the CSRF token for its forms. */
 export function pageSession(c: Context<DashboardEnv>): PageSession {
-  return c.var.page;
+  return c.get("page");
 }
 
 /**

@@ -10,7 +10,7 @@ import type { DashboardEnv } from "./session.js";
 
 /**
  * The pages a signed-in session reaches, mounted on the dashboard and on the
- * portal alike: the same handlers, scoped by the session (`c.var.page`).
+ * portal alike: the same handlers, scoped by the session (`c.get("page")`).
  * API keys only where `keys` is set (the dashboard): a portal session never
  * reaches them, as the routes are not there at all.
  */

@@ -16,7 +16,7 @@ import type { DashboardEnv } from "./session.js";
 /** Refuses every POST of a read-only session (its pages show no such form, this holds if one is forged). */
 export function requireWritable(): MiddlewareHandler<DashboardEnv> {
   return async (c, next) => {
-    if (c.req.method === "POST" && c.var.page.readOnly) throw new ProblemError("forbidden", "This session is read-only.");
+    if (c.req.method === "POST" && c.get("page").readOnly) throw new ProblemError("forbidden", "This session is read-only.");
     await next();
   };
 }
@@ -63,9 +63,9 @@ export function requireHookInScope(db: Db): MiddlewareHandler<DashboardEnv> {
   return async (c, next) => {
     // A malformed id is left to the route's own schema (400 naming it).
     const id = parseDecimalInteger(c.req.param("id") ?? "", 1, MAX_INT4);
-    if (c.var.page.eventTypes !== undefined && id !== undefined) {
-      const hook = await findHook(db, c.var.account.id, id);
-      if (!hook || !hookInScope(c.var.page, hook.events)) throw new ProblemError("not-found", "No such hook.");
+    if (c.get("page").eventTypes !== undefined && id !== undefined) {
+      const hook = await findHook(db, c.get("account").id, id);
+      if (!hook || !hookInScope(c.get("page"), hook.events)) throw new ProblemError("not-found", "No such hook.");
     }
     await next();
   };

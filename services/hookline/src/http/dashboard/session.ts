@@ -66,7 +66,7 @@ export async function signIn(c: Context, store: Store, apiKey: string, publicUrl
 
 /** Ends the session server-side and clears the cookie. */
 export async function signOut(c: Context<DashboardEnv>, store: Store): Promise<void> {
-  await sessions.deleteDashboardSession(store.db, c.var.sessionTokenHash);
+  await sessions.deleteDashboardSession(store.db, c.get("sessionTokenHash"));
   deleteCookie(c, SESSION_COOKIE, { path: DASHBOARD_PATH });
 }
 
@@ -100,7 +100,7 @@ export function requireCsrfToken(): MiddlewareHandler<DashboardEnv> {
     if (c.req.method !== "POST") return next();
     const form = await c.req.parseBody();
     const sent = form[CSRF_FIELD];
-    if (typeof sent !== "string" || !secretsEqual(sent, c.var.page.csrf_token)) {
+    if (typeof sent !== "string" || !secretsEqual(sent, c.get("page").csrf_token)) {
       throw new ProblemError("forbidden", "The form's CSRF token is missing or does not match this session: reload the page and try again.");
     }
     await next();

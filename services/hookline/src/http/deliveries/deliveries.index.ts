@@ -18,7 +18,7 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
     const query = c.req.valid("query");
     // A listen session is no hook to the API (store/hooks.ts, PUBLIC_HOOKS), but its
     // delivery log is read here, as the spec's ListenSession and the README say.
-    if (!(await findListenSession(db, c.var.account.id, id))) await deps.hooks.get(c.var.account, id);
+    if (!(await findListenSession(db, c.get("account").id, id))) await deps.hooks.get(c.get("account"), id);
     const rows = await deliveries.listHookDeliveries(db, id, { before: query.before, status: query.status }, query.limit + 1);
     const page = rows.slice(0, query.limit);
     if (rows.length > query.limit) {
@@ -32,7 +32,7 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
 
   const get: AppRouteHandler<routes.GetDeliveryRoute> = async (c) => {
     const { id } = c.req.valid("param");
-    const row = await deliveries.findDelivery(db, c.var.account.id, id);
+    const row = await deliveries.findDelivery(db, c.get("account").id, id);
     if (!row) throw new ProblemError("not-found", `No delivery ${id} in this account.`);
     const attempts = await deliveries.listAttempts(db, id);
     return c.json({ ...deliveryToWire(row), attempts: attempts.map(attemptToWire) }, 200);
@@ -40,7 +40,7 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
 
   const redeliver: AppRouteHandler<routes.RedeliverDeliveryRoute> = async (c) => {
     const { id } = c.req.valid("param");
-    const row = await deliveries.redeliver(db, c.var.account.id, id);
+    const row = await deliveries.redeliver(db, c.get("account").id, id);
     if (!row) throw new ProblemError("not-found", `No delivery ${id} in this account.`);
     if (row.hookDeleted) throw new ProblemError("conflict", `Delivery ${id}'s hook ${row.hook_id} was deleted: its history stays readable, but nothing can send it again.`);
     return c.json(deliveryToWire(row), 202);
@@ -48,13 +48,13 @@ export function createDeliveriesRouter(deps: { store: Store; hooks: HookService 
 
   const recover: AppRouteHandler<routes.RecoverHookRoute> = async (c) => {
     const { id } = c.req.valid("param");
-    await deps.hooks.get(c.var.account, id);
+    await deps.hooks.get(c.get("account"), id);
     const recovered = await recoverFailedDeliveries(db, id, new Date(c.req.valid("json").since));
     return c.json({ recovered }, 202);
   };
 
   const ping: AppRouteHandler<routes.PingHookRoute> = async (c) => {
-    await deps.hooks.ping(c.var.account, c.req.valid("param").id);
+    await deps.hooks.ping(c.get("account"), c.req.valid("param").id);
     return c.body(null, 204);
   };
 

@@ -47,7 +47,7 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     // The stored and delivered data is the producer's own text of it, not a re-serialisation of the parsed copy.
     const body = c.req.valid("json");
     const input = { ...body, dataText: rawMemberText(await c.req.text(), "data", body.data) };
-    const result = await deps.publish.publish(c.var.account, input);
+    const result = await deps.publish.publish(c.get("account"), input);
     return c.json({ id: result.id, deliveries: result.deliveries }, 202);
   };
 
@@ -55,7 +55,7 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     // Each event's data is stored as the producer's own text of it, as for a single publish.
     const texts = rawElementTexts(rawMemberText(await c.req.text(), "events") ?? "[]");
     const events = c.req.valid("json").events.map((event, i) => ({ ...event, dataText: texts[i] === undefined ? undefined : rawMemberText(texts[i]!, "data", event.data) }));
-    const outcomes = await deps.publish.publishMany(c.var.account, events);
+    const outcomes = await deps.publish.publishMany(c.get("account"), events);
     const results = outcomes.map((o) =>
       o.ok ? { status: 202 as const, id: o.result.id, deliveries: o.result.deliveries } : problemResult("mismatch" in o ? MISMATCH() : toProblemError(o.error)),
     );
@@ -64,7 +64,7 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
 
   const get: AppRouteHandler<GetEventRoute> = async (c) => {
     const { id } = c.req.valid("param");
-    const event = await findEvent(deps.store.db, c.var.account.id, id);
+    const event = await findEvent(deps.store.db, c.get("account").id, id);
     if (!event) throw new ProblemError("not-found", `No event ${id} in this account.`);
     const deliveries = await listEventDeliveries(deps.store.db, event.id, EVENT_DELIVERIES_SHOWN);
     const json = eventJson(event, { deliveries: deliveries.map((row) => deliveryToWire(row)) });
@@ -75,7 +75,7 @@ export function createEventsRouter(deps: { store: Store; publish: PublishService
     const query = c.req.valid("query");
     const rows = await listEvents(
       deps.store.db,
-      c.var.account.id,
+      c.get("account").id,
       { type: query.type, since: query.since ? new Date(query.since) : undefined, until: query.until ? new Date(query.until) : undefined, before: query.before },
       query.limit + 1,
     );

@@ -17,14 +17,14 @@ export function createHookHandlers(service: HookService) {
     withCustomDataText(body, body.custom_data ? rawMemberText(await bodyText, "custom_data") : undefined);
 
   const create: AppRouteHandler<routes.CreateHookRoute> = async (c) => {
-    const row = await service.create(c.var.account, await input(c.req.valid("json"), c.req.text()));
+    const row = await service.create(c.get("account"), await input(c.req.valid("json"), c.req.text()));
     c.header("Location", `/v1/hooks/${row.id}`);
     return c.body(hookJson(row, { secret: row.secret }), 201, JSON_TYPE) as never;
   };
 
   const list: AppRouteHandler<routes.ListHooksRoute> = async (c) => {
     const query = c.req.valid("query");
-    const page = await service.list(c.var.account, query);
+    const page = await service.list(c.get("account"), query);
     if (page.nextAfter !== undefined) {
       const next = new URL(c.req.url);
       next.searchParams.set("after", String(page.nextAfter));
@@ -35,30 +35,30 @@ export function createHookHandlers(service: HookService) {
   };
 
   const get: AppRouteHandler<routes.GetHookRoute> = async (c) => {
-    return c.body(hookJson(await service.get(c.var.account, c.req.valid("param").id)), 200, JSON_TYPE) as never;
+    return c.body(hookJson(await service.get(c.get("account"), c.req.valid("param").id)), 200, JSON_TYPE) as never;
   };
 
   const replace: AppRouteHandler<routes.ReplaceHookRoute> = async (c) => {
-    const row = await service.replace(c.var.account, c.req.valid("param").id, await input(c.req.valid("json"), c.req.text()));
+    const row = await service.replace(c.get("account"), c.req.valid("param").id, await input(c.req.valid("json"), c.req.text()));
     return c.body(hookJson(row), 200, JSON_TYPE) as never;
   };
 
   const patch: AppRouteHandler<routes.PatchHookRoute> = async (c) => {
-    const row = await service.patch(c.var.account, c.req.valid("param").id, await input(c.req.valid("json"), c.req.text()));
+    const row = await service.patch(c.get("account"), c.req.valid("param").id, await input(c.req.valid("json"), c.req.text()));
     return c.body(hookJson(row), 200, JSON_TYPE) as never;
   };
 
   const remove: AppRouteHandler<routes.DeleteHookRoute> = async (c) => {
-    await service.remove(c.var.account, c.req.valid("param").id);
+    await service.remove(c.get("account"), c.req.valid("param").id);
     return c.body(null, 204);
   };
 
   const getSecret: AppRouteHandler<routes.GetHookSecretRoute> = async (c) => {
-    return c.json(hookSecretToWire(await service.getSecrets(c.var.account, c.req.valid("param").id)), 200);
+    return c.json(hookSecretToWire(await service.getSecrets(c.get("account"), c.req.valid("param").id)), 200);
   };
 
   const rotateSecret: AppRouteHandler<routes.RotateHookSecretRoute> = async (c) => {
-    const row = await service.rotateSecret(c.var.account, c.req.valid("param").id, c.req.valid("json").secret);
+    const row = await service.rotateSecret(c.get("account"), c.req.valid("param").id, c.req.valid("json").secret);
     return c.json(hookSecretToWire(row), 200);
   };
 

@@ -34,20 +34,20 @@ export function createKeyHandlers(store: Store, keys: KeyAuthenticator) {
     return rotated.created;
   }
 
-  const listOwn: AppRouteHandler<routes.ListOwnApiKeysRoute> = async (c) => c.json(await listApiKeys(store, c.var.account.id), 200);
+  const listOwn: AppRouteHandler<routes.ListOwnApiKeysRoute> = async (c) => c.json(await listApiKeys(store, c.get("account").id), 200);
 
   const createOwn: AppRouteHandler<routes.CreateOwnApiKeyRoute> = async (c) => {
     const name = c.req.valid("json")?.name ?? "api key";
-    return c.json(await issueApiKey(store, c.var.account.id, name), 201);
+    return c.json(await issueApiKey(store, c.get("account").id, name), 201);
   };
 
   const revokeOwn: AppRouteHandler<routes.RevokeOwnApiKeyRoute> = async (c) => {
-    await revoke(c.var.account.id, c.req.valid("param").key_id);
+    await revoke(c.get("account").id, c.req.valid("param").key_id);
     return c.body(null, 204);
   };
 
   const rotateOwn: AppRouteHandler<routes.RotateOwnApiKeyRoute> = async (c) =>
-    c.json(await rotate(c.var.account.id, c.req.valid("param").key_id), 201);
+    c.json(await rotate(c.get("account").id, c.req.valid("param").key_id), 201);
 
   const listForAccount: AppRouteHandler<routes.ListApiKeysRoute> = async (c) =>
     c.json(await listApiKeys(store, await existingAccount(c.req.valid("param").account_id)), 200);

@@ -18,22 +18,22 @@ export function createListenRouter(listen: ListenSessions, peers: LoopPeers) {
   peers.onListenResult((accountId, sessionId, result) => listen.take(accountId, sessionId, result));
   peers.onListenStream((sessionId) => listen.yieldSession(sessionId));
   const create: AppRouteHandler<routes.CreateListenSessionRoute> = async (c) =>
-    c.json(await listen.create(c.var.account, c.req.valid("json")), 201);
+    c.json(await listen.create(c.get("account"), c.req.valid("json")), 201);
 
   const remove: AppRouteHandler<routes.DeleteListenSessionRoute> = async (c) => {
-    await listen.remove(c.var.account, c.req.valid("param").id);
+    await listen.remove(c.get("account"), c.req.valid("param").id);
     return c.body(null, 204);
   };
 
   const record: AppRouteHandler<routes.RecordListenResultRoute> = async (c) => {
     const result = withProtoHeader(c.req.valid("json"), (await c.req.json()) as { headers?: unknown });
-    await listen.record(c.var.account, c.req.valid("param").id, result, peers.listenResult);
+    await listen.record(c.get("account"), c.req.valid("param").id, result, peers.listenResult);
     return c.body(null, 204);
   };
 
   const stream: AppRouteHandler<routes.StreamListenSessionRoute> = async (c) => {
     // Checked before the stream starts, so a wrong id is a 404 problem, not an empty stream.
-    const run = await listen.open(c.var.account, c.req.valid("param").id, peers.listenStream);
+    const run = await listen.open(c.get("account"), c.req.valid("param").id, peers.listenStream);
     c.header("cache-control", "no-cache");
     // nginx buffers responses unless told not to.
     c.header("x-accel-buffering", "no");

@@ -36,7 +36,7 @@ export function createPortalApiRouter(store: Store, config: Config) {
   };
 
   const own: AppRouteHandler<routes.CreatePortalSessionRoute> = async (c) =>
-    c.json(await createPortalLink(store, c.var.account.id, linkOrigin(c, config), options(c.req.valid("json"))), 201);
+    c.json(await createPortalLink(store, c.get("account").id, linkOrigin(c, config), options(c.req.valid("json"))), 201);
 
   const settings: AppRouteHandler<routes.ReplacePortalSettingsRoute> = async (c) => {
     const { account_id } = c.req.valid("param");

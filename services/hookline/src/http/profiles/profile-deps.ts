@@ -35,7 +35,7 @@ export function keyedJsonGuards(deps: Pick<ProfileDeps, "keyAuth" | "config">): 
  * pagination, so this walks `/v1`'s keyset pages to the end.
  *
  * @example
- * const rows = await listAllHooks(deps.hooks, c.var.account);
+ * const rows = await listAllHooks(deps.hooks, c.get("account"));
  */
 export async function listAllHooks(hooks: HookService, account: AuthenticatedAccount): Promise<HookRow[]> {
   const rows: HookRow[] = [];

@@ -41,7 +41,7 @@ function kazooTimestamp(): string {
  */
 export function kazooSuccess(c: Context<AppEnv>, dataJson: string, status: 200 | 201): Response {
   const revision = createHash("md5").update(dataJson).digest("hex");
-  const envelope = { data: new RawJson(dataJson), status: "success", request_id: c.var.requestId, revision, timestamp: kazooTimestamp() };
+  const envelope = { data: new RawJson(dataJson), status: "success", request_id: c.get("requestId"), revision, timestamp: kazooTimestamp() };
   return c.body(toJsonText(envelope), status, { "content-type": "application/json" });
 }
 
@@ -92,7 +92,7 @@ export function kazooErrorEnvelope(): MiddlewareHandler<AppEnv> {
     headers.set("content-type", "application/json");
     headers.delete("content-length");
     c.res = undefined;
-    c.res = new Response(JSON.stringify(problemToKazoo(problem, c.var.requestId)), { status: problem.status, headers });
+    c.res = new Response(JSON.stringify(problemToKazoo(problem, c.get("requestId"))), { status: problem.status, headers });
   };
 }
 

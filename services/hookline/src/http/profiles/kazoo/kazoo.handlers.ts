@@ -54,7 +54,7 @@ function kazooToHook(data: KazooWebhookData, bodyText: string) {
  * before anything is looked up, so the answer is the same whether it exists.
  */
 export const ownAccountOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.param("account_id") !== c.var.account.id) {
+  if (c.req.param("account_id") !== c.get("account").id) {
     throw new ProblemError("forbidden", "This key does not reach that account.");
   }
   await next();
@@ -67,29 +67,29 @@ export function createKazooHandlers(deps: ProfileDeps) {
   const { hooks } = deps;
 
   const list: AppRouteHandler<routes.ListKazooWebhooksRoute> = async (c) => {
-    return kazooSuccess(c, `[${(await listAllHooks(hooks, c.var.account)).map(webhookJson).join(",")}]`, 200) as never;
+    return kazooSuccess(c, `[${(await listAllHooks(hooks, c.get("account"))).map(webhookJson).join(",")}]`, 200) as never;
   };
 
   const create: AppRouteHandler<routes.CreateKazooWebhookRoute> = async (c) => {
     const input = kazooToHook(c.req.valid("json").data, await c.req.text());
-    const row = await withFieldNames(() => hooks.create(c.var.account, input), FIELD_NAMES);
+    const row = await withFieldNames(() => hooks.create(c.get("account"), input), FIELD_NAMES);
     return kazooSuccess(c, webhookJson(row), 201) as never;
   };
 
   const get: AppRouteHandler<routes.GetKazooWebhookRoute> = async (c) => {
-    return kazooSuccess(c, webhookJson(await hooks.get(c.var.account, c.req.valid("param").webhook_id)), 200) as never;
+    return kazooSuccess(c, webhookJson(await hooks.get(c.get("account"), c.req.valid("param").webhook_id)), 200) as never;
   };
 
   const edit: AppRouteHandler<routes.EditKazooWebhookRoute> = async (c) => {
     const input = kazooToHook(c.req.valid("json").data, await c.req.text());
-    const row = await withFieldNames(() => hooks.patch(c.var.account, c.req.valid("param").webhook_id, input), FIELD_NAMES);
+    const row = await withFieldNames(() => hooks.patch(c.get("account"), c.req.valid("param").webhook_id, input), FIELD_NAMES);
     return kazooSuccess(c, webhookJson(row), 200) as never;
   };
 
   const remove: AppRouteHandler<routes.DeleteKazooWebhookRoute> = async (c) => {
     const { webhook_id } = c.req.valid("param");
-    const row = await hooks.get(c.var.account, webhook_id);
-    await hooks.remove(c.var.account, webhook_id);
+    const row = await hooks.get(c.get("account"), webhook_id);
+    await hooks.remove(c.get("account"), webhook_id);
     return kazooSuccess(c, webhookJson(row), 200) as never;
   };
 

@@ -27,26 +27,26 @@ export function createKuduHandlers(deps: ProfileDeps) {
   }
 
   const create: AppRouteHandler<routes.CreateKuduHookRoute> = async (c) => {
-    return c.json(kuduHookToWire(await subscribe(c.var.account, c.req.valid("json"))), 201);
+    return c.json(kuduHookToWire(await subscribe(c.get("account"), c.req.valid("json"))), 201);
   };
 
   // Early Kudu's create at `/hooks` answers with `Location`, as lopennaef's at the same path does (one contract per path).
   const createEarly: AppRouteHandler<routes.CreateKuduHookRoute> = async (c) => {
-    const row = await subscribe(c.var.account, c.req.valid("json"));
+    const row = await subscribe(c.get("account"), c.req.valid("json"));
     c.header("Location", new URL(`/hooks/${row.id}`, deps.config.publicUrl ?? c.req.url).href);
     return c.json(kuduHookToWire(row), 201);
   };
 
   const list: AppRouteHandler<routes.ListKuduHooksRoute> = async (c) => {
-    return c.json((await listAllHooks(hooks, c.var.account)).map(kuduHookToWire), 200);
+    return c.json((await listAllHooks(hooks, c.get("account"))).map(kuduHookToWire), 200);
   };
 
   const get: AppRouteHandler<routes.GetKuduHookRoute> = async (c) => {
-    return c.json(kuduHookDetailsToWire(await hooks.get(c.var.account, c.req.valid("param").id)), 200);
+    return c.json(kuduHookDetailsToWire(await hooks.get(c.get("account"), c.req.valid("param").id)), 200);
   };
 
   const remove: AppRouteHandler<routes.DeleteKuduHookRoute> = async (c) => {
-    await hooks.remove(c.var.account, c.req.valid("param").id);
+    await hooks.remove(c.get("account"), c.req.valid("param").id);
     return c.body(null, 200);
   };
 
@@ -57,7 +57,7 @@ export function createKuduHandlers(deps: ProfileDeps) {
     // required), and the validator's empty-body pass would have stored "" as JSON (a 500).
     if (dataText.trim() === "") throw new ProblemError("validation", "The request has invalid fields.", [{ path: "body", message: "Required: a JSON object, the event's data" }]);
     const input = { type: c.req.valid("param").hookType, data: c.req.valid("json"), dataText };
-    await withFieldNames(() => deps.events.publish(c.var.account, input), { "body.type": "path.hookType" });
+    await withFieldNames(() => deps.events.publish(c.get("account"), input), { "body.type": "path.hookType" });
     return c.body(null, 200);
   };
 

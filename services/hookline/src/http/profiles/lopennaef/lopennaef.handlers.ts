@@ -25,11 +25,11 @@ export function createLopennaefHandlers(deps: ProfileDeps) {
   const { hooks, config } = deps;
 
   const list: AppRouteHandler<routes.ListLopennaefHooksRoute> = async (c) => {
-    return c.json((await listAllHooks(hooks, c.var.account)).map(lopennaefHookToWire), 200);
+    return c.json((await listAllHooks(hooks, c.get("account"))).map(lopennaefHookToWire), 200);
   };
 
   const get: AppRouteHandler<routes.GetLopennaefHookRoute> = async (c) => {
-    return c.json(lopennaefHookToWire(await hooks.get(c.var.account, c.req.valid("param").id)), 200);
+    return c.json(lopennaefHookToWire(await hooks.get(c.get("account"), c.req.valid("param").id)), 200);
   };
 
   // A lopennaef hook hears every event type; its filter narrows by subject type.
@@ -42,7 +42,7 @@ export function createLopennaefHandlers(deps: ProfileDeps) {
       ...(body.filter !== undefined ? { filter: body.filter } : {}),
       ...(body.active !== undefined ? { is_active: body.active } : {}),
     };
-    const row = await withFieldNames(() => hooks.create(c.var.account, input), FIELD_NAMES);
+    const row = await withFieldNames(() => hooks.create(c.get("account"), input), FIELD_NAMES);
     c.header("Location", new URL(`/hooks/${row.id}`, config.publicUrl ?? c.req.url).href);
     return c.json(lopennaefHookToWire(row), 201);
   };
@@ -52,26 +52,26 @@ export function createLopennaefHandlers(deps: ProfileDeps) {
   const patch: AppRouteHandler<routes.PatchLopennaefHookRoute> = async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const current = await hooks.get(c.var.account, id);
+    const current = await hooks.get(c.get("account"), id);
     const moves = body.callback_url !== undefined && body.callback_url !== current.url;
-    if (body.active === true && current.is_active && !moves) await hooks.ping(c.var.account, id);
+    if (body.active === true && current.is_active && !moves) await hooks.ping(c.get("account"), id);
     const input = {
       verify: true,
       ...(body.callback_url !== undefined ? { url: body.callback_url } : {}),
       ...(body.filter !== undefined ? { filter: body.filter } : {}),
       ...(body.active !== undefined ? { is_active: body.active } : {}),
     };
-    const row = await withFieldNames(() => hooks.patch(c.var.account, id, input), FIELD_NAMES);
+    const row = await withFieldNames(() => hooks.patch(c.get("account"), id, input), FIELD_NAMES);
     return c.json(lopennaefHookToWire(row), 200);
   };
 
   const remove: AppRouteHandler<routes.DeleteLopennaefHookRoute> = async (c) => {
-    await hooks.remove(c.var.account, c.req.valid("param").id);
+    await hooks.remove(c.get("account"), c.req.valid("param").id);
     return c.body(null, 204);
   };
 
   const ping: AppRouteHandler<routes.PingLopennaefHookRoute> = async (c) => {
-    await hooks.ping(c.var.account, c.req.valid("param").id);
+    await hooks.ping(c.get("account"), c.req.valid("param").id);
     return c.body(null, 204);
   };
 
