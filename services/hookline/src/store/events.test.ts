@@ -1,15 +1,21 @@
+import { sql } from "kysely";
 import { monotonicFactory } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertAccount } from "./accounts.js";
 import type { Store } from "./database.js";
-import { insertEvents, type NewEvent } from "./events.js";
+import { insertEvents, insertEventsStatement, type NewEvent } from "./events.js";
 import { subscriptionPatternsFor } from "./hooks.js";
 import { fixtureBackends, hookWithDeliveries } from "./test-fixtures.js";
 
 /**
  * insertEvents' optional fields, on both databases: `onlyHookId` (a test
  * event sent to one hook, whatever it subscribes to) and `traceContext`
- * (stored so every attempt joins the publish's trace).
+ * (stored so every attempt joins the publish's trace); and that matching
+ * reads only the publishing account's hooks.
  */
+/** Another account's hooks: enough that a plan reading every hook would read these too. */
+const OTHER_ACCOUNT_HOOKS = 5_000;
+
 describe.each(fixtureBackends())("insertEvents ($kind)", ({ open }) => {
   let store: Store;
   let close: () => Promise<void>;
@@ -54,5 +60,28 @@ describe.each(fixtureBackends())("insertEvents ($kind)", ({ open }) => {
       { id: traced!.id, trace_context: traceparent },
       { id: untraced!.id, trace_context: null },
     ]);
+  });
+
+  it("matching reads only the publishing account's hooks, however many another account has", async () => {
+    const other = await insertAccount(store.db, "noisy neighbour");
+    const template = await hookWithDeliveries(store, other.id, 0, { events: ["*"] });
+    const columns = (
+      await sql<{ name: string }>`select column_name as name from information_schema.columns where table_name = 'hooks' and column_name <> 'id' and table_schema = current_schema()`.execute(store.db)
+    ).rows.map((row) => sql.id(row.name));
+    await sql`insert into hooks (${sql.join(columns)}) select ${sql.join(columns)} from hooks, generate_series(2, ${OTHER_ACCOUNT_HOOKS}) where id = ${template}`.execute(store.db);
+    await sql`analyze hooks`.execute(store.db);
+    const mine = await hookWithDeliveries(store, accountId, 0, { events: ["neighbour.test"] });
+
+    // A coalesced publish transaction: several events of one account.
+    const statement = insertEventsStatement([event("neighbour.test"), event("neighbour.test"), event("neighbour.test")], { notify: true });
+    const { rows } = await sql<{ "QUERY PLAN": unknown }>`explain (format json) ${statement}`.execute(store.db);
+    const plan = JSON.stringify(rows[0]!["QUERY PLAN"]);
+    const hookScans = [...plan.matchAll(/"Node Type":"([^"]+)"(?:(?!"Node Type").)*?"Relation Name":"hooks"/g)].map((m) => m[1]);
+    expect(hookScans.length).toBeGreaterThan(0);
+    expect(hookScans).not.toContain("Seq Scan");
+
+    // And it still matches: one delivery each, to this account's hook only.
+    const inserted = await insertEvents(store.db, [event("neighbour.test"), event("neighbour.test")]);
+    for (const one of inserted) expect(await deliveredTo(one.id)).toEqual([mine]);
   });
 });
