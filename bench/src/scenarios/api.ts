@@ -94,7 +94,7 @@ async function hooklineApiRows(hookline: HooklineProcess, config: BenchConfig): 
     { scenario: "api", name: "Hookline GET CPU per request", value: get.cpuUsPerRequest ?? null, unit: "µs", note: "server process only (not PostgreSQL)" },
     { scenario: "api", name: "Hookline POST /v1/hooks", value: post.rps, unit: "req/s", note: loadNote(post, `${c}, ${config.apiShortSeconds}s`) },
     { scenario: "api", name: "Hookline POST /v1/hooks p99", value: post.p99, unit: "ms" },
-    { scenario: "api", name: "Hookline POST /v1/events (single publish)", value: publish.rps, unit: "req/s", note: loadNote(publish, `c=${config.publishers}, ${config.apiShortSeconds}s after ${config.apiWarmupSeconds}s warm-up, one delivery each`) },
+    { scenario: "api", name: "Hookline POST /v1/events (single publish)", value: publish.rps, unit: "req/s", note: loadNote(publish, `c=${config.publishers}, ${config.apiShortSeconds}s after ${config.apiWarmupSeconds}s warm-up, one delivery each, with the ≈${Math.round(post.rps * config.apiShortSeconds)} hooks of the POST run in another account`) },
     { scenario: "api", name: "Hookline publish CPU per event", value: publish.cpuUsPerRequest ?? null, unit: "µs", note: "server processes only (not PostgreSQL)" },
   ];
 }
