@@ -100,6 +100,16 @@ async function insertEventsOnce(db: Db, events: NewEvent[], options: InsertOptio
  * with 13,000 hooks in another account, PostgreSQL spent 375 µs an event on
  * a one-hook account's single publishes, against 80 with no other hooks
  * (bench, 2026-12-07).
+ *
+ * Known limit: the statement is prepared, and after five executions on a
+ * connection PostgreSQL may keep one generic plan, which counts
+ * `any($accounts)` as ten accounts. Where only a few accounts own hooks
+ * (about 3 to 30) and one owns most of them, a connection whose first
+ * publishes came from that account can keep reading every hook, as before
+ * this parameter; with two accounts, or with about 40 or more, it keeps an
+ * index plan. Planning at every execution instead (an unprepared statement)
+ * removes that case but costs every publish: single publishes fell from
+ * ≈4,900 to ≈3,500 a second (break-it review, 2026-12-07).
  */
 export function insertEventsStatement(events: NewEvent[], options: InsertOptions = {}) {
   const input = events.map((e, ord) => ({
