@@ -84,4 +84,24 @@ describe.each(fixtureBackends())("insertEvents ($kind)", ({ open }) => {
     const inserted = await insertEvents(store.db, [event("neighbour.test"), event("neighbour.test")]);
     for (const one of inserted) expect(await deliveredTo(one.id)).toEqual([mine]);
   });
+
+  it("an event's subscribed hooks are found through the index on events, not by testing every hook of its account", async () => {
+    const big = await insertAccount(store.db, "many subscriptions");
+    // 3,000 hooks, ten to each of 300 types.
+    await sql`insert into hooks (account_id, url, events, secret, retries)
+      select ${big.id}, 'http://127.0.0.1:9/', array['kind.' || (i % 300)], 's', 5 from generate_series(1, 3000) i`.execute(store.db);
+    await sql`analyze hooks`.execute(store.db);
+    const batch = Array.from({ length: 50 }, (_, i) => event(`kind.${i}`, { accountId: big.id }));
+
+    const { rows } = await sql<{ "QUERY PLAN": unknown }>`explain (format json) ${insertEventsStatement(batch)}`.execute(store.db);
+    expect(JSON.stringify(rows[0]!["QUERY PLAN"])).toContain('"Index Name":"hooks_events_idx"');
+
+    const inserted = await insertEvents(store.db, batch);
+    expect(inserted.map((one) => one.deliveries_count)).toEqual(batch.map(() => 10));
+  });
+
+  it("the index on events takes new hooks at once (no pending list for every lookup to read)", async () => {
+    const { rows } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class where relname = 'hooks_events_idx'`.execute(store.db);
+    expect(rows[0]?.options).toContain("fastupdate=off");
+  });
 });

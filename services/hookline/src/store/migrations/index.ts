@@ -22,6 +22,7 @@ import * as dueOrderIndex from "./2026-12-06T0100-due-order-index.js";
 import * as attemptBodyByReference from "./2026-12-06T0900-attempt-body-by-reference.js";
 import * as messageIdFromEvent from "./2026-12-06T0901-message-id-from-event.js";
 import * as hooksFillfactor from "./2026-12-06T1500-hooks-fillfactor.js";
+import * as hooksEventsIndexNoPendingList from "./2026-12-07T1000-hooks-events-index-no-pending-list.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-06T0900-attempt-body-by-reference": attemptBodyByReference,
   "2026-12-06T0901-message-id-from-event": messageIdFromEvent,
   "2026-12-06T1500-hooks-fillfactor": hooksFillfactor,
+  "2026-12-07T1000-hooks-events-index-no-pending-list": hooksEventsIndexNoPendingList,
 };
 
 export const migrationProvider: MigrationProvider = {
