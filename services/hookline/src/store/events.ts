@@ -90,26 +90,18 @@ async function insertEventsOnce(db: Db, events: NewEvent[], options: InsertOptio
 }
 
 /**
- * insertEvents' one statement, unexecuted (its plan is tested: events.test.ts).
+ * insertEvents' one statement, unexecuted (its plans are tested: events.test.ts).
  *
- * Hooks are read only from the publishing accounts, named by a parameter
- * (`h.account_id = any($accounts)`): the planner then estimates from those
- * accounts' own share of the table and reads a small account's hooks by
- * index. With only the join to the input (jsonb_to_recordset, whose rows it
- * cannot know) it read every account's hooks in each publish transaction:
- * with 13,000 hooks in another account, PostgreSQL spent 375 µs an event on
- * a one-hook account's single publishes, against 80 with no other hooks
- * (bench, 2026-12-07).
- *
- * Known limit: the statement is prepared, and after five executions on a
- * connection PostgreSQL may keep one generic plan, which counts
- * `any($accounts)` as ten accounts. Where only a few accounts own hooks
- * (about 3 to 30) and one owns most of them, a connection whose first
- * publishes came from that account can keep reading every hook, as before
- * this parameter; with two accounts, or with about 40 or more, it keeps an
- * index plan. Planning at every execution instead (an unprepared statement)
- * removes that case but costs every publish: single publishes fell from
- * ≈4,900 to ≈3,500 a second (break-it review, 2026-12-07).
+ * Hooks are found through `hooks_subscription_keys_idx`, whose keys are the
+ * account and a pattern together (`hook_subscription_keys`, migration
+ * 2026-12-07T1200): one lookup reads only the publishing account's hooks
+ * subscribed to the event's type, under a custom plan or the generic plan
+ * PostgreSQL keeps for a prepared statement after five executions. Matching
+ * through an index of patterns alone, then keeping the account's hooks, read
+ * every hook another account had subscribed to `*` (10,000 index entries an
+ * event under the generic plan), and joining on the account alone read every
+ * hook of the table (the input is jsonb_to_recordset, whose rows the planner
+ * cannot count): issue 20, of issue 25's noisy-neighbour kind.
  */
 export function insertEventsStatement(events: NewEvent[], options: InsertOptions = {}) {
   const input = events.map((e, ord) => ({
@@ -124,28 +116,24 @@ export function insertEventsStatement(events: NewEvent[], options: InsertOptions
     only_hook_id: e.onlyHookId ?? null,
     trace_context: e.traceContext ?? null,
   }));
-  const accountIds = [...new Set(events.map((e) => e.accountId))];
   // Written only when an event names its one hook: otherwise that join, whose
   // input rows the planner cannot count, could be planned as a scan of hooks.
   const chosen = events.some((e) => e.onlyHookId !== undefined);
   return sql<{ ord: number; id: number; deliveries_count: number }>`
     with input as materialized (
-      select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id
+      select i.*, nextval(pg_get_serial_sequence('events', 'id')) as id, hook_subscription_keys(i.account_id, i.patterns) as subscription_keys
       from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
         ord int, account_id text, type text, subject_type text, subject text, data text, ulid text, patterns text[], only_hook_id bigint, trace_context text)
       -- Ids in input order (publish order; a volatile select-list call runs after the sort).
       order by i.ord
     ), subscribed as (
       -- The subscription test is the join's own condition, not a branch of a
-      -- CASE, so each event's hooks can be found through the GIN index on
-      -- events (a batch of 1,000 events into an account of 10,000 hooks: 24 ms
-      -- against 1.6 s comparing every event with every hook).
+      -- CASE, so each event's hooks come from one lookup of the index of
+      -- subscription keys (the account is in the key: see insertEventsStatement)
+      -- rather than from comparing every event with every hook.
       select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
-      from input join hooks h on h.account_id = input.account_id and h.events && input.patterns
-      -- The join says this already; as a parameter the planner can see, it
-      -- lets it estimate these accounts' hooks (see insertEventsStatement).
-      where h.account_id = any(${accountIds}::text[])
-        and input.only_hook_id is null
+      from input join hooks h on hook_subscription_keys(h.account_id, h.events) && input.subscription_keys
+      where input.only_hook_id is null
         and h.is_active
         and (h.subject_type is null or h.subject_type = input.subject_type)
         and (h.subject is null or h.subject = input.subject)
@@ -160,7 +148,6 @@ export function insertEventsStatement(events: NewEvent[], options: InsertOptions
       -- A test event for one hook (onlyHookId): that hook, whatever it subscribes to.
       select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
       from input join hooks h on h.id = input.only_hook_id and h.account_id = input.account_id
-      where h.account_id = any(${accountIds}::text[])
       for key share of h
     ), matched as (select * from chosen union all select * from subscribed)`
         : sql`, matched as (select * from subscribed)`

@@ -108,7 +108,9 @@ export async function listHooks(db: Db, accountId: string, filter: HookListFilte
   if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
   if (filter.is_active !== undefined) query = query.where("is_active", "=", filter.is_active);
   if (filter.event !== undefined) {
-    query = query.where(sql<boolean>`events && ${sql.val(subscriptionPatternsFor(filter.event))}::text[]`);
+    // The account is in the index's keys: the lookup never reads another account's hooks (insertEventsStatement).
+    const keys = sql`hook_subscription_keys(${accountId}, ${sql.val(subscriptionPatternsFor(filter.event))}::text[])`;
+    query = query.where(sql<boolean>`hook_subscription_keys(account_id, events) && ${keys}`);
   }
   if (filter.after !== undefined) query = query.where("id", ">", filter.after);
   return query.orderBy("id").limit(filter.limit).execute();

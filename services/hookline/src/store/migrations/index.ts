@@ -23,6 +23,7 @@ import * as attemptBodyByReference from "./2026-12-06T0900-attempt-body-by-refer
 import * as messageIdFromEvent from "./2026-12-06T0901-message-id-from-event.js";
 import * as hooksFillfactor from "./2026-12-06T1500-hooks-fillfactor.js";
 import * as hooksEventsIndexNoPendingList from "./2026-12-07T1000-hooks-events-index-no-pending-list.js";
+import * as hooksSubscriptionKeysIndex from "./2026-12-07T1200-hooks-subscription-keys-index.js";
 
 /**
  * Every migration, in order. An explicit list rather than a folder scan so the
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-06T0901-message-id-from-event": messageIdFromEvent,
   "2026-12-06T1500-hooks-fillfactor": hooksFillfactor,
   "2026-12-07T1000-hooks-events-index-no-pending-list": hooksEventsIndexNoPendingList,
+  "2026-12-07T1200-hooks-subscription-keys-index": hooksSubscriptionKeysIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
