@@ -7,6 +7,7 @@ import {
   serializeRetiredSecrets,
   type RetiredSecret,
 } from "../signing/retired-secrets.js";
+import { ofAccount } from "./account-scope.js";
 import type { Database, HookRow, HookTable, HookUpdate, NewHook } from "./schema.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -103,7 +104,8 @@ export interface HookListFilter {
 }
 
 export async function listHooks(db: Db, accountId: string, filter: HookListFilter): Promise<HookRow[]> {
-  let query = db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId).where("listen_expires_at", "is", null);
+  // ofAccount: no plan pages through the hooks of every account (account-scope.ts).
+  let query = db.selectFrom("hooks").select(HOOK_COLUMNS).where(ofAccount("account_id", accountId)).where("listen_expires_at", "is", null);
   if (filter.subject_type !== undefined) query = query.where("subject_type", "=", filter.subject_type);
   if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
   if (filter.is_active !== undefined) query = query.where("is_active", "=", filter.is_active);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
+import { type CompiledQuery, type Kysely, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
 import postgres from "postgres";
 import { insertAccount } from "./accounts.js";
 import { migrateToLatest, openStore, type Store } from "./database.js";
@@ -121,4 +121,61 @@ export function holdConnection(store: Store): { taken: Promise<void>; release: (
     await released;
   });
   return { taken, release, done };
+}
+
+/** A node of EXPLAIN (ANALYZE, FORMAT JSON), with the fields rowsRead adds up. */
+type PlanNode = {
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Actual Rows": number;
+  "Actual Loops": number;
+  "Rows Removed by Filter"?: number;
+  "Rows Removed by Index Recheck"?: number;
+  Plans?: PlanNode[];
+};
+const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+
+let probes = 0;
+
+/** A statement's parameter as an untyped SQL literal (PREPARE has typed the parameter). */
+function parameterLiteral(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  const text = value instanceof Date ? value.toISOString() : Array.isArray(value) ? `{${value.map((v) => `"${String(v).replace(/["\\]/g, "\\$&")}"`).join(",")}}` : String(value);
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Rows and index entries of `relation` (its table and its indexes) that the
+ * first statement `run` sends read when run again under EXPLAIN ANALYZE, in
+ * a transaction rolled back: under `generic`, with the plan PostgreSQL keeps
+ * for a prepared statement after five executions (postgres.js prepares every
+ * statement); under `custom`, with one planned for its values.
+ *
+ * @example
+ * expect(await rowsRead(store, "hooks", "generic", (db) => listHooks(db, accountId, { limit: 10 }))).toBeLessThan(100);
+ */
+export async function rowsRead(store: Store, relation: string, plan: "custom" | "generic", run: (db: Kysely<Database>) => Promise<unknown>): Promise<number> {
+  const sent: CompiledQuery[] = [];
+  await run(store.db.withPlugin({ transformQuery: ({ node, queryId }) => (sent.push(store.db.getExecutor().compileQuery(node, queryId)), node), transformResult: async ({ result }) => result }));
+  const [statement] = sent;
+  if (!statement) throw new Error("rowsRead: the call sent no statement");
+  // One transaction: the statements share its connection, and it is rolled back (EXPLAIN ANALYZE runs a write).
+  const name = `probed_${++probes}`;
+  const rolledBack = new Error("rolled back");
+  let plans: Array<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }> = [];
+  await store.db
+    .transaction()
+    .execute(async (trx) => {
+      await sql.raw(`prepare ${name} as ${statement.sql}`).execute(trx);
+      await sql.raw(`set local plan_cache_mode = force_${plan}_plan`).execute(trx);
+      ({ rows: plans } = await sql.raw<(typeof plans)[number]>(`explain (analyze, format json) execute ${name}(${statement.parameters.map(parameterLiteral).join(", ")})`).execute(trx));
+      await sql.raw(`deallocate ${name}`).execute(trx);
+      throw rolledBack;
+    })
+    .catch((error: unknown) => {
+      if (error !== rolledBack) throw error;
+    });
+  const reads = planNodes(plans[0]!["QUERY PLAN"][0]!.Plan).filter((node) => node["Relation Name"] === relation || node["Index Name"]?.startsWith(`${relation}_`));
+  if (reads.length === 0) throw new Error(`rowsRead: the plan reads nothing of ${relation}`);
+  return reads.reduce((sum, node) => sum + (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * node["Actual Loops"], 0);
 }
