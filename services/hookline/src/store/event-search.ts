@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { ofAccount } from "./account-scope.js";
 import type { Db } from "./db-handle.js";
 import { parseMessageId } from "./message-id-sql.js";
 import type { DeliveryStatus, EventRow } from "./schema.js";
@@ -34,7 +35,8 @@ const EVENT_COLUMNS = ["e.id", "e.account_id", "e.type", "e.subject_type", "e.su
  * is looked up through its delivery.
  */
 export async function searchEvents(db: Db, accountId: string, search: EventSearch, limit: number): Promise<LoggedEvent[]> {
-  let query = db.selectFrom("events as e").select(EVENT_COLUMNS).where("e.account_id", "=", accountId);
+  // ofAccount: no plan pages back through every account's events from `before` (account-scope.ts).
+  let query = db.selectFrom("events as e").select(EVENT_COLUMNS).where(ofAccount("e.account_id", accountId));
   const q = search.q?.trim();
   if (q) {
     if (/^[0-9]{1,15}$/.test(q)) query = query.where("e.id", "=", Number(q));

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
+import { ofAccount } from "./account-scope.js";
 import type { Database, EventRow } from "./schema.js";
 import { tracing } from "../tracing/tracing.js";
 
@@ -184,7 +185,8 @@ export async function listEvents(
   filter: { type?: string | undefined; since?: Date | undefined; until?: Date | undefined; before?: number | undefined },
   limit: number,
 ): Promise<EventRow[]> {
-  let query = db.selectFrom("events").select(EVENT_COLUMNS).where("account_id", "=", accountId);
+  // ofAccount: no plan pages back through every account's events from `before` (account-scope.ts).
+  let query = db.selectFrom("events").select(EVENT_COLUMNS).where(ofAccount("account_id", accountId));
   if (filter.type !== undefined) query = query.where("type", "=", filter.type);
   if (filter.since !== undefined) query = query.where("created_at", ">=", filter.since);
   if (filter.until !== undefined) query = query.where("created_at", "<", filter.until);
