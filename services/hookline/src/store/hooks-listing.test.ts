@@ -2,19 +2,19 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertAccount } from "./accounts.js";
 import type { Store } from "./database.js";
-import { type HookListFilter, listHooks } from "./hooks.js";
+import { findHooksByUrl, type HookListFilter, listHooks } from "./hooks.js";
 import { fixtureBackends, hookWithDeliveries, rowsRead } from "./test-fixtures.js";
 
 /** Another account's hooks: enough that a plan paging through every account's hooks reads thousands. */
 const OTHER_ACCOUNT_HOOKS = 3_000;
 
 /**
- * listHooks pages through one account's hooks: under the generic plan
- * PostgreSQL keeps for the prepared statement, as under a custom one, it
- * reads that account's hooks only (account-scope.ts), however many another
- * account has.
+ * listHooks pages through one account's hooks, and findHooksByUrl looks
+ * among them: under the generic plan PostgreSQL keeps for the prepared
+ * statement, as under a custom one, each reads that account's hooks only
+ * (account-scope.ts), however many another account has.
  */
-describe.each(fixtureBackends())("listHooks ($kind)", ({ open }) => {
+describe.each(fixtureBackends())("listHooks and findHooksByUrl ($kind)", ({ open }) => {
   let store: Store;
   let close: () => Promise<void>;
   let accountId: string;
@@ -47,6 +47,11 @@ describe.each(fixtureBackends())("listHooks ($kind)", ({ open }) => {
       expect(await rowsRead(store, "hooks", plan, (db) => listHooks(db, accountId, { ...filter, limit: 50 }))).toBeLessThan(100);
     },
   );
+
+  it.each(["custom", "generic"] as const)("findHooksByUrl reads only the account's own hooks (%s plan)", async (plan) => {
+    expect(await rowsRead(store, "hooks", plan, (db) => findHooksByUrl(db, accountId, "http://127.0.0.1:9/"))).toBeLessThan(100);
+    expect((await findHooksByUrl(store.db, accountId, "http://127.0.0.1:9/")).map((hook) => hook.id)).toEqual(mine);
+  });
 
   it("still lists the account's hooks in id order, page by page, with each filter", async () => {
     const ids = async (filter: HookListFilter) => (await listHooks(store.db, accountId, filter)).map((hook) => hook.id);

@@ -90,7 +90,8 @@ const FIND_HOOK = `select ${HOOK_COLUMNS_SQL} from hooks where account_id = $1 a
 
 /** The account's hooks with exactly this callback URL (Kudu refuses a URL subscribed to another event). */
 export async function findHooksByUrl(db: Db, accountId: string, url: string): Promise<HookRow[]> {
-  return db.selectFrom("hooks").select(HOOK_COLUMNS).where("account_id", "=", accountId).where("url", "=", url).where("listen_expires_at", "is", null).orderBy("id").execute();
+  // ofAccount: with two accounts, the generic plan read every hook (account-scope.ts).
+  return db.selectFrom("hooks").select(HOOK_COLUMNS).where(ofAccount("account_id", accountId)).where("url", "=", url).where("listen_expires_at", "is", null).orderBy("id").execute();
 }
 
 export interface HookListFilter {
