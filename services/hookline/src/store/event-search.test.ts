@@ -8,6 +8,8 @@ import { fixtureBackends, hookWithDeliveries, rowsRead } from "./test-fixtures.j
 
 /** Another account's events (one delivery each, a tenth failed): a plan paging back through every account's events reads thousands. */
 const OTHER_ACCOUNT_EVENTS = 3_000;
+/** The other account's events' message ULIDs: this, then the event's number in six digits. */
+const ULID_STEM = "01JEVENTSEARCH000000";
 /** Past every event id: the cursor of a page that starts at the newest event. */
 const BEFORE_ALL = 1_000_000_000;
 
@@ -22,14 +24,16 @@ describe.each(fixtureBackends())("event listings ($kind)", ({ open }) => {
   let close: () => Promise<void>;
   let accountId: string;
   let mine: number[];
+  let other: { id: string };
+  let otherHook: number;
   beforeAll(async () => {
     ({ store, accountId, close } = await open());
-    const other = await insertAccount(store.db, "noisy neighbour");
-    const otherHook = await hookWithDeliveries(store, other.id, 0);
+    other = await insertAccount(store.db, "noisy neighbour");
+    otherHook = await hookWithDeliveries(store, other.id, 0);
     await sql`
       with ev as (
-        insert into events (account_id, type, data, deliveries_count)
-        select ${other.id}, 'x', '{}'::json, 1 from generate_series(1, ${OTHER_ACCOUNT_EVENTS}) returning id)
+        insert into events (account_id, type, data, deliveries_count, message_ulid)
+        select ${other.id}, 'x', '{}'::json, 1, ${ULID_STEM} || lpad(i::text, 6, '0') from generate_series(1, ${OTHER_ACCOUNT_EVENTS}) i returning id)
       insert into deliveries (event_id, hook_id, account_id, status) select id, ${otherHook}, ${other.id}, case when id % 10 = 0 then 'failed' else 'succeeded' end from ev`.execute(store.db);
     await hookWithDeliveries(store, accountId, 3);
     mine = (await sql<{ id: number }>`select id from events where account_id = ${accountId} order by id desc`.execute(store.db)).rows.map((row) => Number(row.id));
@@ -71,6 +75,21 @@ describe.each(fixtureBackends())("event listings ($kind)", ({ open }) => {
       expect(await rowsRead(store, "events", plan, (db) => listEvents(db, accountId, filter, 50))).toBeLessThan(100);
     },
   );
+
+  it.each(plans)("searchEvents by webhook-id reads the events it names, not the account's whole log (%s plan)", async (plan) => {
+    for (const q of [`msg_${ULID_STEM}999999_${otherHook}`, "msg_2Abc", `msg_${ULID_STEM}000007_${otherHook}`]) {
+      expect(await rowsRead(store, "events", plan, (db) => searchEvents(db, other.id, { q }, 50))).toBeLessThan(100);
+    }
+  });
+
+  it("searchEvents by webhook-id finds the event of today's form, and nothing for another account", async () => {
+    const seventh = `msg_${ULID_STEM}000007_${otherHook}`;
+    const found = await searchEvents(store.db, other.id, { q: seventh }, 50);
+    expect(found.map((event) => event.id)).toHaveLength(1);
+    const [stored] = (await sql<{ id: number }>`select id from events where message_ulid = ${`${ULID_STEM}000007`}`.execute(store.db)).rows;
+    expect(found[0]!.id).toBe(Number(stored!.id));
+    expect(await searchEvents(store.db, accountId, { q: seventh }, 50)).toEqual([]);
+  });
 
   it("still lists the account's events newest first, page by page", async () => {
     const ids = (events: Array<{ id: number }>) => events.map((event) => event.id);

@@ -41,21 +41,25 @@ export async function searchEvents(db: Db, accountId: string, search: EventSearc
   if (q) {
     if (/^[0-9]{1,15}$/.test(q)) query = query.where("e.id", "=", Number(q));
     else if (q.startsWith("msg_")) {
-      // A webhook-id of today's form names its event's ULID and its hook; an older row stored its own id.
+      // The events the webhook-id names, found first through their own
+      // indexes (a tested OR on every event walked the account's whole log
+      // for an id that names nothing): today's form names the event's ULID
+      // and its hook, an older row stored its own id.
       const named = parseMessageId(q);
-      query = query.where((eb) =>
-        eb.or([
-          eb.exists(eb.selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "e.id").where("d.account_id", "=", accountId).where("d.message_id", "=", q)),
-          ...(named
-            ? [
-                eb.and([
-                  eb("e.message_ulid", "=", named.ulid),
-                  eb.exists(eb.selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "e.id").where("d.hook_id", "=", named.hookId).where("d.message_id", "is", null)),
-                ]),
-              ]
-            : []),
-        ]),
-      );
+      query = query.where("e.id", "in", (eb) => {
+        const stored = eb.selectFrom("deliveries as d").select("d.event_id").where("d.message_id", "=", q).where("d.account_id", "=", accountId);
+        if (!named) return stored;
+        return stored.unionAll(
+          eb
+            .selectFrom("events as m")
+            .select("m.id as event_id")
+            .where("m.message_ulid", "=", named.ulid)
+            .where("m.account_id", "=", accountId)
+            .where((inner) =>
+              inner.exists(inner.selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "m.id").where("d.hook_id", "=", named.hookId).where("d.message_id", "is", null)),
+            ),
+        );
+      });
     } else query = query.where((eb) => eb.or([eb("e.type", "=", q), eb("e.subject", "=", q)]));
   }
   if (search.type !== undefined) query = query.where("e.type", "=", search.type);
