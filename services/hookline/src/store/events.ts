@@ -131,9 +131,14 @@ export function insertEventsStatement(events: NewEvent[], options: InsertOptions
       -- The subscription test is the join's own condition, not a branch of a
       -- CASE, so each event's hooks come from one lookup of the index of
       -- subscription keys (the account is in the key: see insertEventsStatement)
-      -- rather than from comparing every event with every hook.
+      -- rather than from comparing every event with every hook. The account and
+      -- the patterns are compared as well, and first (cheaper): in a plan that
+      -- scans a small hooks table, the key function (≈3 µs a call) then runs
+      -- only for the event's own matching hooks, not for every hook of every
+      -- account, and a hash join on the account is open to the planner.
       select input.id as event_id, input.ulid, h.id as hook_id, h.account_id
-      from input join hooks h on hook_subscription_keys(h.account_id, h.events) && input.subscription_keys
+      from input join hooks h on h.account_id = input.account_id and h.events && input.patterns
+        and hook_subscription_keys(h.account_id, h.events) && input.subscription_keys
       where input.only_hook_id is null
         and h.is_active
         and (h.subject_type is null or h.subject_type = input.subject_type)
