@@ -11,9 +11,13 @@ import { sql, type Kysely } from "kysely";
 // `<length of account id>:<account id><pattern>`, so no account id and
 // pattern pair can spell another's.
 export async function up(db: Kysely<any>): Promise<void> {
+  // PL/pgSQL, not SQL: a SQL function that cannot be inlined (this one has a
+  // subquery) has its body planned again in every statement that calls it,
+  // ≈30 µs against ≈7 for PL/pgSQL's plan cached per connection (pgbench, one
+  // call a statement), and each publish calls it.
   await sql`create function hook_subscription_keys(account_id text, events text[]) returns text[]
-    language sql immutable strict parallel safe
-    as $$ select array(select length(account_id) || ':' || account_id || pattern from unnest(events) as pattern) $$`.execute(db);
+    language plpgsql immutable strict parallel safe
+    as $$ begin return array(select length(account_id) || ':' || account_id || pattern from unnest(events) as pattern); end $$`.execute(db);
   // No pending list (as 2026-12-07T1000 gave the index this replaces): hooks
   // are written far less often than events are published.
   await sql`create index hooks_subscription_keys_idx on hooks using gin (hook_subscription_keys(account_id, events)) with (fastupdate = off)`.execute(db);
