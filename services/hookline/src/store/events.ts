@@ -158,11 +158,15 @@ export function insertEventsStatement(events: NewEvent[], options: InsertOptions
     ), matched as (select * from chosen union all select * from subscribed)`
         : sql`, matched as (select * from subscribed)`
     }, counts as (
-      select event_id, count(*) as n from matched group by event_id
+      -- One row: each event's deliveries by event id. Joined to the input as
+      -- a table of counts, both sides estimated at 100 rows (what a set
+      -- function's are), PGlite planned a nested loop comparing every event
+      -- with every count: 0.26 of 0.33 s for a batch of 1,000.
+      select jsonb_object_agg(event_id, n) as by_event from (select event_id, count(*) as n from matched group by event_id) per_event
     ), ev as (
       insert into events (id, account_id, type, subject_type, subject, data, deliveries_count, trace_context, message_ulid)
-      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce(counts.n, 0), input.trace_context, input.ulid
-      from input left join counts on counts.event_id = input.id
+      select input.id, input.account_id, input.type, input.subject_type, input.subject, input.data::json, coalesce((counts.by_event ->> input.id::text)::int, 0), input.trace_context, input.ulid
+      from input cross join counts
       order by input.ord
       returning id, deliveries_count
     ), scheduled as (
@@ -174,7 +178,7 @@ export function insertEventsStatement(events: NewEvent[], options: InsertOptions
       -- next_attempt_at, and the claim breaks that tie by id (issue 25: a
       -- batch of 40 reached its hook newest first).
       order by matched.event_id, matched.hook_id
-    )${options.notify ? sql`, woken as (select pg_notify(${DELIVERIES_CHANNEL}, '') from counts limit 1)` : sql``}
+    )${options.notify ? sql`, woken as (select pg_notify(${DELIVERIES_CHANNEL}, '') from counts where by_event is not null)` : sql``}
     select input.ord, ev.id, ev.deliveries_count from ev join input on input.id = ev.id
     -- Joined so that it runs: PostgreSQL never evaluates a select in WITH that nothing reads.
     ${options.notify ? sql`left join woken on true` : sql``}`;
