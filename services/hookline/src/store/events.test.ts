@@ -6,11 +6,7 @@ import type { Store } from "./database.js";
 import type { Database } from "./schema.js";
 import { insertEvents, insertEventsStatement, type NewEvent } from "./events.js";
 import { listHooks, subscriptionPatternsFor } from "./hooks.js";
-import { fixtureBackends, hookWithDeliveries, rowsRead } from "./test-fixtures.js";
-
-/** A node of EXPLAIN (ANALYZE, FORMAT JSON), with the fields these tests read. */
-type PlanNode = { "Rows Removed by Join Filter"?: number; Plans?: PlanNode[] };
-const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+import { fixtureBackends, hookWithDeliveries, type PlanNode, planNodes, rowsRead } from "./test-fixtures.js";
 
 /**
  * insertEvents' optional fields, on both databases: `onlyHookId` (a test

@@ -123,17 +123,19 @@ export function holdConnection(store: Store): { taken: Promise<void>; release: (
   return { taken, release, done };
 }
 
-/** A node of EXPLAIN (ANALYZE, FORMAT JSON), with the fields rowsRead adds up. */
-type PlanNode = {
+/** A node of EXPLAIN (ANALYZE, FORMAT JSON), with the fields the store's plan tests read. */
+export type PlanNode = {
   "Relation Name"?: string;
   "Index Name"?: string;
   "Actual Rows": number;
   "Actual Loops": number;
   "Rows Removed by Filter"?: number;
   "Rows Removed by Index Recheck"?: number;
+  "Rows Removed by Join Filter"?: number;
   Plans?: PlanNode[];
 };
-const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+/** A plan's nodes, the root first, depth first. */
+export const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
 
 let probes = 0;
 
