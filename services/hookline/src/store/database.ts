@@ -29,7 +29,31 @@ export interface StoreOptions {
   databaseUrl: string | undefined;
   /** PGlite folder, or "memory://" for an in-memory database. */
   dataDir: string;
+  /**
+   * PostgreSQL connections this store may open, at most (PGlite has one):
+   * see `statementConnections` for how they are shared out.
+   */
   poolSize: number;
+}
+
+/**
+ * How many of a pool's `poolSize` PostgreSQL connections carry statements
+ * outside transactions; the rest are for transactions, each of which holds
+ * one for its whole length (postgres-js-dialect.ts). Under 4 there is one
+ * pool for both (0 here).
+ *
+ * Few connections for statements, because postgres.js pipelines statements
+ * on a busy connection when none is idle, and each connection is a backend
+ * process that wakes for every write: with the whole pool of 10 open to
+ * reads, 50 concurrent `GET /v1/hooks/{id}` on two API loops kept 20
+ * backends busy and answered 5,800–8,900 a second; with 3 for statements
+ * and 7 for transactions, 8,400–11,500 (bench/README.md, 2026-12-07 late).
+ * Transactions keep most of the pool: a batch publish holds its
+ * connection for its whole transaction, and three in all slowed batch
+ * publishing by a fifth.
+ */
+export function statementConnections(poolSize: number): number {
+  return poolSize < 4 ? 0 : Math.min(3, Math.floor(poolSize / 3));
 }
 
 const INT8_OID = 20;
@@ -68,8 +92,25 @@ function withBackgroundWork(store: Omit<Store, "background">): Store {
 }
 
 function openPostgres(url: string, poolSize: number): Omit<Store, "background"> {
-  const sql = postgres(url, {
-    max: poolSize,
+  const forStatements = statementConnections(poolSize);
+  const transactions = connectPostgres(url, poolSize - forStatements);
+  const statements = forStatements > 0 ? connectPostgres(url, forStatements) : transactions;
+  const db = new Kysely<Database>({ dialect: new PostgresJsDialect({ statements, transactions }) });
+  return {
+    db,
+    kind: "postgres",
+    async listen(channel, onNotify) {
+      // postgres.js listens on a connection of its own, outside `max`.
+      const subscription = await transactions.listen(channel, onNotify);
+      return () => subscription.unlisten();
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function connectPostgres(url: string, max: number) {
+  return postgres(url, {
+    max,
     onnotice: () => {},
     // While the database is down, statements wait for their connection's
     // reconnect delay before they can fail; postgres.js grows it to 20 s, so
@@ -82,16 +123,6 @@ function openPostgres(url: string, poolSize: number): Omit<Store, "background"> 
       int8: { to: INT8_OID, from: [INT8_OID], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
     },
   });
-  const db = new Kysely<Database>({ dialect: new PostgresJsDialect(sql) });
-  return {
-    db,
-    kind: "postgres",
-    async listen(channel, onNotify) {
-      const subscription = await sql.listen(channel, onNotify);
-      return () => subscription.unlisten();
-    },
-    close: () => db.destroy(),
-  };
 }
 
 async function openPglite(dataDir: string): Promise<Omit<Store, "background">> {

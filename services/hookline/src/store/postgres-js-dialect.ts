@@ -14,8 +14,21 @@ import type { ReservedSql, Row, RowList, Sql } from "postgres";
 import { isAbortedBySession, isDatabaseUnavailable, isDatabaseUnreachable, isReadOnlyStatement } from "./database-errors.js";
 
 /**
+ * The postgres.js pools a dialect runs on: statements outside a transaction
+ * on `statements`, transactions each on a connection reserved from
+ * `transactions`. One pool may be both (the same object twice).
+ */
+export interface PostgresJsPools {
+  statements: Sql;
+  transactions: Sql;
+}
+
+/**
  * Kysely over postgres.js, running each statement on the pool and reserving a
- * connection only for transactions.
+ * connection only for transactions. Statements and transactions may have
+ * pools of their own (`PostgresJsPools`; database.ts says why): a statement
+ * then never waits for a connection that transactions hold, and transactions
+ * never for one that is busy with pipelined statements.
  *
  * kysely-postgres-js reserves a connection (`sql.reserve()`) for every
  * statement. A reserved connection whose backend dies (PostgreSQL restart,
@@ -32,12 +45,12 @@ import { isAbortedBySession, isDatabaseUnavailable, isDatabaseUnreachable, isRea
  * (patches/postgres@3.4.9.patch, lost-connections.test.ts).
  */
 export class PostgresJsDialect implements Dialect {
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly pools: PostgresJsPools) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PostgresJsDriver(this.sql);
+    return new PostgresJsDriver(this.pools);
   }
   createIntrospector(db: Kysely<any>) {
     return new PostgresIntrospector(db);
@@ -66,13 +79,13 @@ interface OutageState {
 class PostgresJsConnection implements DatabaseConnection {
   #reserved: ReservedSql | undefined;
   constructor(
-    private readonly sql: Sql,
+    private readonly pools: PostgresJsPools,
     private readonly outage: OutageState,
   ) {}
 
   /** Pins a connection for a transaction: BEGIN … COMMIT must share one. */
   async reserve(): Promise<void> {
-    this.#reserved ??= await this.sql.reserve();
+    this.#reserved ??= await this.pools.transactions.reserve();
   }
 
   release(): void {
@@ -130,7 +143,7 @@ class PostgresJsConnection implements DatabaseConnection {
   }
 
   #send(query: CompiledQuery) {
-    return (this.#reserved ?? this.sql).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
+    return (this.#reserved ?? this.pools.statements).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
   }
 
   // biome-ignore lint/correctness/useYield: Kysely's Driver wants an async iterator; with no streaming here it fails on its first next(), as a stream that cannot start would.
@@ -141,10 +154,10 @@ class PostgresJsConnection implements DatabaseConnection {
 
 class PostgresJsDriver implements Driver {
   readonly #outage: OutageState = { failing: undefined, until: 0 };
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly pools: PostgresJsPools) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PostgresJsConnection(this.sql, this.#outage);
+    return new PostgresJsConnection(this.pools, this.#outage);
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const pinned = connection as PostgresJsConnection;
@@ -162,6 +175,7 @@ class PostgresJsDriver implements Driver {
     (connection as PostgresJsConnection).release();
   }
   async destroy(): Promise<void> {
-    await this.sql.end();
+    const { statements, transactions } = this.pools;
+    await Promise.all([transactions.end(), statements === transactions ? undefined : statements.end()]);
   }
 }
