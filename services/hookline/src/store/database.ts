@@ -50,7 +50,10 @@ export interface StoreOptions {
  * and 7 for transactions, 8,400–11,500 (bench/README.md, 2026-12-07 late).
  * Transactions keep most of the pool: a batch publish holds its
  * connection for its whole transaction, and three in all slowed batch
- * publishing by a fifth.
+ * publishing by a fifth. While the statement connections are stuck (a
+ * statement out for more than a moment: a lock wait, a slow read),
+ * statements go to free transaction connections instead (PoolLoad in
+ * postgres-js-dialect.ts).
  */
 export function statementConnections(poolSize: number): number {
   return poolSize < 4 ? 0 : Math.min(3, Math.floor(poolSize / 3));

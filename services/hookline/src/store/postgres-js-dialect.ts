@@ -70,10 +70,44 @@ const FAIL_FAST_MS = 250;
 /** A statement taking a lock its session keeps: it pins its connection until released (executeQuery). */
 const SESSION_LOCK = "pg_advisory_lock(";
 
+/**
+ * Milliseconds the oldest statement in flight on the statement connections
+ * may have been out before later statements overflow to an idle transaction
+ * connection (`PoolLoad`). Far above a statement's round trip and its wait in
+ * a pipeline under load (a few ms), far below /readyz's 1 s.
+ */
+const STALL_MS = 50;
+
 /** What the pool's connections share about an outage in progress. */
 interface OutageState {
   failing: unknown;
   until: number;
+}
+
+/**
+ * What a driver's connections share about the load on its pools, when
+ * statements and transactions have pools of their own.
+ *
+ * postgres.js pipelines a statement on a busy connection once none is idle,
+ * behind whatever that connection runs: with a few statement connections,
+ * a few statements waiting for a lock a transaction holds (or just slow)
+ * held up every statement after them, /readyz's `select 1` included, for as
+ * long as the lock was held, while the transaction connections sat idle.
+ * So when every statement connection is busy and the oldest statement on
+ * them has been out longer than STALL_MS, a statement goes to the
+ * transaction pool instead while a connection there is not reserved by a
+ * transaction: it takes an idle one, or pipelines behind other such
+ * statements there (a transaction starting meanwhile may wait for those,
+ * as on the one pool of before). Under a load of quick statements nothing
+ * is that old, and they pipeline on the few connections as before
+ * (database.ts says why). A statement pipelined in the first STALL_MS
+ * behind a stalled one still waits for it.
+ */
+interface PoolLoad {
+  /** Statements out on the statement pool, oldest first (a Set keeps insertion order). */
+  statements: Set<{ since: number }>;
+  /** Transaction connections reserved or being reserved. */
+  reserved: number;
 }
 
 class PostgresJsConnection implements DatabaseConnection {
@@ -81,16 +115,26 @@ class PostgresJsConnection implements DatabaseConnection {
   constructor(
     private readonly pools: PostgresJsPools,
     private readonly outage: OutageState,
+    private readonly load: PoolLoad,
   ) {}
 
   /** Pins a connection for a transaction: BEGIN … COMMIT must share one. */
   async reserve(): Promise<void> {
-    this.#reserved ??= await this.pools.transactions.reserve();
+    if (this.#reserved) return;
+    this.load.reserved++;
+    try {
+      this.#reserved = await this.pools.transactions.reserve();
+    } catch (error) {
+      this.load.reserved--;
+      throw error;
+    }
   }
 
   release(): void {
-    this.#reserved?.release();
+    if (!this.#reserved) return;
+    this.#reserved.release();
     this.#reserved = undefined;
+    this.load.reserved--;
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
@@ -142,8 +186,27 @@ class PostgresJsConnection implements DatabaseConnection {
     };
   }
 
-  #send(query: CompiledQuery) {
-    return (this.#reserved ?? this.pools.statements).unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
+  async #send(query: CompiledQuery): Promise<RowList<Row[]>> {
+    const run = (on: Sql | ReservedSql) => on.unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
+    if (this.#reserved) return run(this.#reserved);
+    const { statements, transactions } = this.pools;
+    if (statements !== transactions && this.#statementsStalled()) return run(transactions);
+    const out = { since: performance.now() };
+    this.load.statements.add(out);
+    try {
+      return await run(statements);
+    } finally {
+      this.load.statements.delete(out);
+    }
+  }
+
+  /** True when a statement would be pipelined behind one out for over STALL_MS, and a transaction connection can take it instead (`PoolLoad`). */
+  #statementsStalled(): boolean {
+    const { statements, reserved } = this.load;
+    if (statements.size < this.pools.statements.options.max) return false;
+    const oldest = statements.values().next().value;
+    if (!oldest || performance.now() - oldest.since < STALL_MS) return false;
+    return reserved < this.pools.transactions.options.max;
   }
 
   // biome-ignore lint/correctness/useYield: Kysely's Driver wants an async iterator; with no streaming here it fails on its first next(), as a stream that cannot start would.
@@ -154,10 +217,11 @@ class PostgresJsConnection implements DatabaseConnection {
 
 class PostgresJsDriver implements Driver {
   readonly #outage: OutageState = { failing: undefined, until: 0 };
+  readonly #load: PoolLoad = { statements: new Set(), reserved: 0 };
   constructor(private readonly pools: PostgresJsPools) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PostgresJsConnection(this.pools, this.#outage);
+    return new PostgresJsConnection(this.pools, this.#outage, this.#load);
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const pinned = connection as PostgresJsConnection;
