@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHealthRouter } from "../http/health/health.index.js";
 import { openStore, statementConnections, type Store } from "./database.js";
+import { scratchPostgresDatabase } from "./test-fixtures.js";
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
@@ -16,26 +16,19 @@ describe("statementConnections", () => {
 
 /** A store's statements and its transactions on connections of their own (database.ts, postgres-js-dialect.ts). */
 describe.skipIf(!serverUrl)("statements beside transactions (PostgreSQL)", () => {
-  const name = `hookline_pools_${process.pid}_${randomBytes(4).toString("hex")}`;
-  let admin: ReturnType<typeof postgres>;
-  let url: string;
+  let database: Awaited<ReturnType<typeof scratchPostgresDatabase>>;
   const stores: Store[] = [];
 
   beforeAll(async () => {
-    admin = postgres(serverUrl!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const target = new URL(serverUrl!);
-    target.pathname = `/${name}`;
-    url = target.toString();
+    database = await scratchPostgresDatabase(serverUrl!, "pools");
   });
   afterAll(async () => {
     await Promise.all(stores.map((s) => s.close()));
-    await admin?.unsafe(`drop database if exists ${name} with (force)`);
-    await admin?.end();
+    await database?.drop();
   });
 
   async function open(poolSize: number): Promise<Store> {
-    const store = await openStore({ databaseUrl: url, dataDir: "", poolSize });
+    const store = await openStore({ databaseUrl: database.url, dataDir: "", poolSize });
     stores.push(store);
     return store;
   }
@@ -88,7 +81,8 @@ describe.skipIf(!serverUrl)("statements beside transactions (PostgreSQL)", () =>
    * transaction; resolves once PostgreSQL shows them all waiting on the lock.
    */
   async function holdRowUnderWaiters(store: Store, waiters: number) {
-    const holder = postgres(url, { max: 1, onnotice: () => {} });
+    // Two connections: the transaction holding the lock, and one that watches the waiters.
+    const holder = postgres(database.url, { max: 2, onnotice: () => {} });
     await holder.unsafe("create table if not exists held (id int primary key, v int)");
     await holder.unsafe("insert into held values (1, 0) on conflict do nothing");
     let release!: () => void;
@@ -105,7 +99,7 @@ describe.skipIf(!serverUrl)("statements beside transactions (PostgreSQL)", () =>
     await expect
       .poll(
         async () =>
-          (await admin`select count(*)::int as n from pg_stat_activity where datname = ${name} and wait_event_type = 'Lock'`)[0]!.n,
+          (await holder`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n,
         { timeout: 5000 },
       )
       .toBe(waiters);

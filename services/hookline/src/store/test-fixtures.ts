@@ -17,6 +17,30 @@ export async function openFixtureStore(): Promise<{ store: Store; accountId: str
 }
 
 /**
+ * A new, empty database `hookline_<label>_<pid>_<random>` on the PostgreSQL
+ * server at `serverUrl` (TEST_DATABASE_URL), for store tests that open their
+ * own stores on it. `drop` removes it, ending any session still on it.
+ *
+ * @example
+ * const database = await scratchPostgresDatabase(process.env.TEST_DATABASE_URL!, "lost");
+ * try { const store = await openStore({ databaseUrl: database.url, dataDir: "", poolSize: 1 }); … } finally { await database.drop(); }
+ */
+export async function scratchPostgresDatabase(serverUrl: string, label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `hookline_${label}_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+/**
  * The databases a store test runs on: PGlite always, and a fresh PostgreSQL
  * database on TEST_DATABASE_URL when it is set (dropped by `close`), each
  * migrated with one account.
@@ -31,18 +55,13 @@ export function fixtureBackends(): Array<{ kind: "pglite" | "postgres"; open: ()
     return { ...opened, close: () => opened.store.close() };
   };
   const postgresql = async () => {
-    const name = `hookline_store_${process.pid}_${randomBytes(4).toString("hex")}`;
-    const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(serverUrl!);
-    url.pathname = `/${name}`;
-    const store = await openStore({ databaseUrl: url.toString(), dataDir: "", poolSize: 3 });
+    const database = await scratchPostgresDatabase(serverUrl!, "store");
+    const store = await openStore({ databaseUrl: database.url, dataDir: "", poolSize: 3 });
     await migrateToLatest(store);
     const account = await insertAccount(store.db, "a");
     const close = async () => {
       await store.close();
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await database.drop();
     };
     return { store, accountId: account.id, close };
   };
