@@ -47,10 +47,10 @@ export interface StoreOptions {
  * process that wakes for every write: with the whole pool of 10 open to
  * reads, 50 concurrent `GET /v1/hooks/{id}` on two API loops kept 20
  * backends busy and answered 5,800–8,900 a second; with 3 for statements
- * and 7 for transactions, 8,400–11,500 (bench/README.md, 2026-12-07 late).
+ * and 7 for transactions, 8,400–11,500 (bench/README.md, issue 20's sixth run).
  * Transactions keep most of the pool: a batch publish holds its
- * connection for its whole transaction, and three in all slowed batch
- * publishing by a fifth. While the statement connections are stuck (a
+ * connection for its whole transaction, and a pool of 4 for everything
+ * slowed batch publishing by ≈15%. While the statement connections are stuck (a
  * statement out for more than a moment: a lock wait, a slow read),
  * statements go to free transaction connections instead (PoolLoad in
  * postgres-js-dialect.ts).
