@@ -190,7 +190,9 @@ class PostgresJsConnection implements DatabaseConnection {
     const run = (on: Sql | ReservedSql) => on.unsafe(query.sql, [...query.parameters] as never[], { prepare: true });
     if (this.#reserved) return run(this.#reserved);
     const { statements, transactions } = this.pools;
-    if (statements !== transactions && this.#statementsStalled()) return run(transactions);
+    // One pool for both: nothing to overflow to, nothing to count.
+    if (statements === transactions) return run(statements);
+    if (this.#statementsStalled()) return run(transactions);
     const out = { since: performance.now() };
     this.load.statements.add(out);
     try {
