@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sql } from "kysely";
 import { createSecretBox, mainKeyOf, sealedKeyId, type SecretBox } from "../signing/secret-box.js";
 import type { Store } from "./database.js";
 import { findUnreadableSecret, resealHookSecrets, type ResealProgress } from "./hook-secrets.js";
@@ -124,5 +125,15 @@ describe.each(fixtureBackends())("hook secrets at rest ($kind)", ({ open }) => {
     expect(await findUnreadableSecret(store.db, box)).toEqual({ id: current, keyId: mainKeyOf(strayKey).id });
     // The older key alone (no previous key listed) cannot open the new key's values.
     expect(await findUnreadableSecret(store.db, older)).toMatchObject({ keyId: box.current.id });
+  });
+
+  it("findUnreadableSecret names the lowest id of several, whatever order the table's pages hold them in", async () => {
+    const first = await hook(sealedBy(stray, "lost"));
+    const second = await hook(sealedBy(stray, "lost too"));
+    // A new version of the first row lands after the second one in the page: a scan meets the second first.
+    await store.db.updateTable("hooks").set({ name: "renamed" }).where("id", "=", first).execute();
+    const scanOrder = await sql<{ id: number }>`select id from hooks`.execute(store.db);
+    expect(scanOrder.rows.map((r) => r.id), "the setup puts the higher id first in the table").toEqual([second, first]);
+    expect(await findUnreadableSecret(store.db, box)).toEqual({ id: first, keyId: mainKeyOf(strayKey).id });
   });
 });

@@ -82,6 +82,8 @@ export async function resealHookSecrets(
  * A hook whose secret is sealed under a main key the box does not hold, or
  * undefined when every sealed value can be opened (a wrong
  * `HOOKLINE_MAIN_SECRET` is caught at start, not at the first delivery).
+ * With several, the lowest id: the same hook on every start, whatever order
+ * the table's pages hold them in.
  */
 export async function findUnreadableSecret(db: Kysely<Database>, box: SecretBox): Promise<{ id: number; keyId: string } | undefined> {
   const known = box.keys.map((k) => k.id);
@@ -94,6 +96,7 @@ export async function findUnreadableSecret(db: Kysely<Database>, box: SecretBox)
       sql<boolean>`${unknownKey(sql.ref("secret"))} or exists (
         select 1 from json_array_elements(${RETIRED_LIST}) e where ${unknownKey(sql`e->>'secret'`)})`,
     )
+    .orderBy("id")
     .limit(1)
     .executeTakeFirst();
   if (!row) return undefined;
