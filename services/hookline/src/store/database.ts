@@ -1,6 +1,7 @@
 import { Kysely, Migrator, PostgresDialect } from "kysely";
 import postgres from "postgres";
 import { migrationProvider } from "./migrations/index.js";
+import { embeddedStartParams, initdbApart, needsInitdb } from "./pglite-data-dir.js";
 import { createPglitePool } from "./pglite-pool.js";
 import { PostgresJsDialect } from "./postgres-js-dialect.js";
 import type { Database } from "./schema.js";
@@ -132,7 +133,8 @@ async function openPglite(dataDir: string): Promise<Omit<Store, "background">> {
   // Loaded only here: a PostgreSQL process never needs the WASM build (~8 MB
   // of RSS under plain node, ~38 MB through tsx).
   const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: Number } });
+  if (needsInitdb(dataDir)) await initdbApart(dataDir);
+  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: Number }, startParams: embeddedStartParams(PGlite.defaultStartParams) });
   const pool = createPglitePool(pglite);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {

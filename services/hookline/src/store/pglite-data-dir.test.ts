@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterEach, describe, expect, it } from "vitest";
+import { migrateToLatest, openStore, type Store } from "./database.js";
+import { EMBEDDED_SHARED_BUFFERS, initdbApart, needsInitdb } from "./pglite-data-dir.js";
+
+/**
+ * The embedded database's footprint (bench/README.md, "default start"): a
+ * new data folder is created by a child process, so the server only ever
+ * opens an existing one, and PGlite runs with Hookline's shared buffers.
+ */
+describe("the embedded data folder", () => {
+  const scratch: string[] = [];
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const scratchDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-pglite-"));
+    scratch.push(dir);
+    return dir;
+  };
+
+  it("is created apart, then opened as an existing database that keeps what it was given", async () => {
+    const dataDir = join(scratchDir(), "data");
+    expect(needsInitdb(dataDir)).toBe(true);
+    await initdbApart(dataDir);
+    expect(needsInitdb(dataDir), "the child left a database in the folder").toBe(false);
+
+    store = await openStore({ databaseUrl: undefined, dataDir, poolSize: 1 });
+    await migrateToLatest(store);
+    await sql`insert into accounts (id, name) values ('acc_kept', 'kept')`.execute(store.db);
+    await store.close();
+
+    store = await openStore({ databaseUrl: undefined, dataDir, poolSize: 1 });
+    const { rows } = await sql<{ name: string }>`select name from accounts where id = 'acc_kept'`.execute(store.db);
+    expect(rows).toEqual([{ name: "kept" }]);
+  });
+
+  it("a first openStore on a new folder creates the database there", async () => {
+    const dataDir = join(scratchDir(), "fresh");
+    store = await openStore({ databaseUrl: undefined, dataDir, poolSize: 1 });
+    expect(needsInitdb(dataDir)).toBe(false);
+    await migrateToLatest(store);
+  });
+
+  it("runs with Hookline's shared buffers, on disk and in memory", async () => {
+    for (const dataDir of [join(scratchDir(), "disk"), "memory://"]) {
+      store = await openStore({ databaseUrl: undefined, dataDir, poolSize: 1 });
+      const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
+      expect(rows[0]?.shared_buffers, dataDir).toBe(EMBEDDED_SHARED_BUFFERS);
+      await store.close();
+      store = undefined;
+    }
+  });
+
+  it("an in-memory database needs no initdb apart (it lives in the process)", () => {
+    expect(needsInitdb("memory://")).toBe(false);
+  });
+
+  it("a folder that cannot be created fails with its path, and leaves nothing behind", async () => {
+    const parent = scratchDir();
+    writeFileSync(join(parent, "a-file"), "not a folder");
+    const dataDir = join(parent, "a-file", "data");
+    await expect(initdbApart(dataDir)).rejects.toThrow(`Could not create the embedded database in ${dataDir}`);
+    expect(needsInitdb(dataDir)).toBe(true);
+  });
+});
