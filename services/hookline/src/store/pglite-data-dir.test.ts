@@ -1,6 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { migrateToLatest, openStore, type Store } from "./database.js";
@@ -61,6 +64,22 @@ describe("the embedded data folder", () => {
   it("an in-memory database needs no initdb apart (it lives in the process)", () => {
     expect(needsInitdb("memory://")).toBe(false);
   });
+
+  it("its child dies with the process that started it (killed at once: no cleanup), before writing a database nobody locks", async () => {
+    const dataDir = join(scratchDir(), "orphaned");
+    const module = new URL("./pglite-data-dir.ts", import.meta.url).href;
+    const script = `const { initdbApart } = await import(${JSON.stringify(module)}); setTimeout(() => process.kill(process.pid, "SIGKILL"), 500); await initdbApart(process.argv[1]);`;
+    const parent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, dataDir], {
+      cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
+      stdio: "ignore",
+    });
+    await once(parent, "exit");
+    // The child's command line names the folder; initdb writes it seconds in, so a child still running would get there.
+    const running = () => execFileSync("ps", ["-eo", "args="], { encoding: "utf8" }).includes(dataDir);
+    for (let waited = 0; running() && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(running(), "the child is gone").toBe(false);
+    expect(existsSync(join(dataDir, "PG_VERSION")), "no database was written after its parent died").toBe(false);
+  }, 90_000);
 
   it("a folder that cannot be created fails with its path, and leaves nothing behind", async () => {
     const parent = scratchDir();

@@ -36,18 +36,27 @@ const INITDB_TIMEOUT_MS = 120_000;
  * existing folder). The child's memory goes back to the system when it exits.
  *
  * The child imports the same `@electric-sql/pglite` as the server (resolved
- * from this file's folder). Throws with the child's own error output when
- * initdb fails (a folder that cannot be written, a full disk).
+ * from this file's folder). It exits once its parent is gone (checked every
+ * 100 ms, between initdb's steps): a killed parent (a supervisor's SIGTERM
+ * before the server handles signals, the OOM killer) lets go of the folder's
+ * lock, or holds it only until it goes stale, and an orphaned child went on
+ * writing a database there for seconds, beside whichever process took the
+ * folder next. Throws with the child's own error output when initdb fails
+ * (a folder that cannot be written, a full disk).
  */
 export async function initdbApart(dataDir: string): Promise<void> {
   const script = [
+    "const [dataDir, parent] = process.argv.slice(1);",
+    // Checked between turns of the event loop (initdb yields at least every second or so); the parent's pid is
+    // passed, not read at start, as it may already be gone by then.
+    "setInterval(() => { if (process.ppid !== Number(parent)) process.exit(1); }, 100).unref();",
     'const { PGlite } = await import("@electric-sql/pglite");',
-    "const db = await PGlite.create(process.argv[1]);",
+    "const db = await PGlite.create(dataDir);",
     "await db.close();",
   ].join("\n");
   try {
     // The child's module resolution starts from its working folder: ours, so it finds our copy of PGlite.
-    await runFile(process.execPath, ["--input-type=module", "-e", script, resolve(dataDir)], {
+    await runFile(process.execPath, ["--input-type=module", "-e", script, resolve(dataDir), String(process.pid)], {
       cwd: dirname(fileURLToPath(import.meta.url)),
       timeout: INITDB_TIMEOUT_MS,
     });
