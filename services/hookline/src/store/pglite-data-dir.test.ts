@@ -88,4 +88,24 @@ describe("the embedded data folder", () => {
     await expect(initdbApart(dataDir)).rejects.toThrow(`Could not create the embedded database in ${dataDir}`);
     expect(needsInitdb(dataDir)).toBe(true);
   });
+
+  it("a failure says why in one line: PGlite's error, the timeout, or the signal that killed the child", async () => {
+    const parent = scratchDir();
+    writeFileSync(join(parent, "base"), "in initdb's way");
+    await expect(initdbApart(parent)).rejects.toThrow(
+      /^Could not create the embedded database in .+: ErrnoError \{ name: 'ErrnoError', errno: \d+ \}$/,
+    );
+    await expect(initdbApart(join(scratchDir(), "slow"), 200)).rejects.toThrow(/: initdb did not finish within 0\.2 s$/);
+
+    const dataDir = join(scratchDir(), "killed");
+    const creating = initdbApart(dataDir);
+    // The child's command line names the folder.
+    const child = () =>
+      execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
+        .split("\n")
+        .find((line) => line.includes(dataDir));
+    while (!child()) await new Promise((resolve) => setTimeout(resolve, 20));
+    process.kill(Number.parseInt(child()?.trim() ?? "", 10), "SIGKILL");
+    await expect(creating).rejects.toThrow(/: the process running initdb was killed \(SIGKILL: out of memory\?\)$/);
+  }, 60_000);
 });

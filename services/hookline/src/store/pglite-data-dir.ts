@@ -41,27 +41,53 @@ const INITDB_TIMEOUT_MS = 120_000;
  * before the server handles signals, the OOM killer) lets go of the folder's
  * lock, or holds it only until it goes stale, and an orphaned child went on
  * writing a database there for seconds, beside whichever process took the
- * folder next. Throws with the child's own error output when initdb fails
- * (a folder that cannot be written, a full disk).
+ * folder next. Throws with the child's error, or what stopped it, when
+ * initdb fails (a folder that cannot be written, a full disk, `timeoutMs`,
+ * a signal).
  */
-export async function initdbApart(dataDir: string): Promise<void> {
+export async function initdbApart(dataDir: string, timeoutMs = INITDB_TIMEOUT_MS): Promise<void> {
   const script = [
     "const [dataDir, parent] = process.argv.slice(1);",
     // Checked between turns of the event loop (initdb yields at least every second or so); the parent's pid is
     // passed, not read at start, as it may already be gone by then.
     "setInterval(() => { if (process.ppid !== Number(parent)) process.exit(1); }, 100).unref();",
-    'const { PGlite } = await import("@electric-sql/pglite");',
-    "const db = await PGlite.create(dataDir);",
-    "await db.close();",
+    "try {",
+    '  const { PGlite } = await import("@electric-sql/pglite");',
+    "  const db = await PGlite.create(dataDir);",
+    "  await db.close();",
+    "} catch (error) {",
+    // One line for the parent's message (PGlite's file errors are not Errors: { name: 'ErrnoError', errno: 54 }).
+    '  const { inspect } = await import("node:util");',
+    "  process.stderr.write(`${error instanceof Error ? error.message : inspect(error, { breakLength: Infinity })}\\n`);",
+    "  process.exit(1);",
+    "}",
   ].join("\n");
   try {
     // The child's module resolution starts from its working folder: ours, so it finds our copy of PGlite.
     await runFile(process.execPath, ["--input-type=module", "-e", script, resolve(dataDir), String(process.pid)], {
       cwd: dirname(fileURLToPath(import.meta.url)),
-      timeout: INITDB_TIMEOUT_MS,
+      timeout: timeoutMs,
     });
   } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`Could not create the embedded database in ${resolve(dataDir)}${stderr ? `: ${stderr.split("\n").slice(-3).join(" ")}` : ""}`, { cause: error });
+    throw new Error(`Could not create the embedded database in ${resolve(dataDir)}: ${whyInitdbFailed(error as ChildFailure, timeoutMs)}`, {
+      cause: error,
+    });
   }
+}
+
+/** What `execFile` rejects with when its child fails. */
+interface ChildFailure extends Error {
+  code?: number | string;
+  killed?: boolean;
+  signal?: NodeJS.Signals | null;
+  stderr?: string;
+}
+
+function whyInitdbFailed(failure: ChildFailure, timeoutMs: number): string {
+  // A killed child wrote nothing to say why: without these, the message ended at the folder's name.
+  if (failure.killed) return `initdb did not finish within ${timeoutMs / 1000} s`;
+  if (failure.signal)
+    return `the process running initdb was killed (${failure.signal}${failure.signal === "SIGKILL" ? ": out of memory?" : ""})`;
+  const lines = (failure.stderr ?? "").split("\n").filter((line) => line.trim() !== "");
+  return lines.at(-1)?.trim() ?? (typeof failure.code === "number" ? `initdb exited with code ${failure.code}` : failure.message);
 }
