@@ -9,6 +9,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import { migrateToLatest, openStore, type Store } from "./database.js";
 import { EMBEDDED_SHARED_BUFFERS, initdbApart, needsInitdb } from "./pglite-data-dir.js";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The initdb child working on `dataDir`, as `ps` sees it (its command line names the folder, and PGlite). */
+function initdbChild(dataDir: string): { pid: number; rssKb: number } | undefined {
+  const processes = execFileSync("ps", ["-eo", "pid=,rss=,args="], { encoding: "utf8" }).split("\n");
+  const [pid, rssKb] =
+    processes
+      .find((line) => line.includes(dataDir) && line.includes("PGlite"))
+      ?.trim()
+      .split(/\s+/)
+      .map(Number) ?? [];
+  return pid && rssKb !== undefined ? { pid, rssKb } : undefined;
+}
+
 /**
  * The embedded database's footprint (bench/README.md, "default start"): a
  * new data folder is created by a child process, so the server only ever
@@ -65,19 +79,22 @@ describe("the embedded data folder", () => {
     expect(needsInitdb("memory://")).toBe(false);
   });
 
-  it("its child dies with the process that started it (killed at once: no cleanup), before writing a database nobody locks", async () => {
+  it("its child dies with the process that started it (killed mid-initdb: no cleanup), before writing a database nobody locks", async () => {
     const dataDir = join(scratchDir(), "orphaned");
     const module = new URL("./pglite-data-dir.ts", import.meta.url).href;
-    const script = `const { initdbApart } = await import(${JSON.stringify(module)}); setTimeout(() => process.kill(process.pid, "SIGKILL"), 500); await initdbApart(process.argv[1]);`;
+    const script = `const { initdbApart } = await import(${JSON.stringify(module)}); await initdbApart(process.argv[1]);`;
     const parent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, dataDir], {
       cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
       stdio: "ignore",
     });
-    await once(parent, "exit");
-    // The child's command line names the folder; initdb writes it seconds in, so a child still running would get there.
-    const running = () => execFileSync("ps", ["-eo", "args="], { encoding: "utf8" }).includes(dataDir);
-    for (let waited = 0; running() && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(running(), "the child is gone").toBe(false);
+    const exited = once(parent, "exit");
+    // Killed deep in initdb (its heap grown past 450 MB, of ≈800), when the child's main thread is busy for seconds on end.
+    while ((initdbChild(dataDir)?.rssKb ?? 0) < 450_000 && parent.exitCode === null) await sleep(20);
+    parent.kill("SIGKILL");
+    await exited;
+    expect(parent.signalCode, "killed mid-initdb").toBe("SIGKILL");
+    for (let waited = 0; initdbChild(dataDir) && waited < 60_000; waited += 100) await sleep(100);
+    expect(initdbChild(dataDir), "the child is gone").toBeUndefined();
     expect(existsSync(join(dataDir, "PG_VERSION")), "no database was written after its parent died").toBe(false);
   }, 90_000);
 
@@ -99,13 +116,8 @@ describe("the embedded data folder", () => {
 
     const dataDir = join(scratchDir(), "killed");
     const creating = initdbApart(dataDir);
-    // The child's command line names the folder.
-    const child = () =>
-      execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
-        .split("\n")
-        .find((line) => line.includes(dataDir));
-    while (!child()) await new Promise((resolve) => setTimeout(resolve, 20));
-    process.kill(Number.parseInt(child()?.trim() ?? "", 10), "SIGKILL");
+    while (!initdbChild(dataDir)) await sleep(20);
+    process.kill(initdbChild(dataDir)?.pid ?? 0, "SIGKILL");
     await expect(creating).rejects.toThrow(/: the process running initdb was killed \(SIGKILL: out of memory\?\)$/);
   }, 60_000);
 });

@@ -37,7 +37,7 @@ const INITDB_TIMEOUT_MS = 120_000;
  *
  * The child imports the same `@electric-sql/pglite` as the server (resolved
  * from this file's folder). It exits once its parent is gone (checked every
- * 100 ms, between initdb's steps): a killed parent (a supervisor's SIGTERM
+ * 100 ms, by a thread of its own): a killed parent (a supervisor's SIGTERM
  * before the server handles signals, the OOM killer) lets go of the folder's
  * lock, or holds it only until it goes stale, and an orphaned child went on
  * writing a database there for seconds, beside whichever process took the
@@ -48,9 +48,10 @@ const INITDB_TIMEOUT_MS = 120_000;
 export async function initdbApart(dataDir: string, timeoutMs = INITDB_TIMEOUT_MS): Promise<void> {
   const script = [
     "const [dataDir, parent] = process.argv.slice(1);",
-    // Checked between turns of the event loop (initdb yields at least every second or so); the parent's pid is
-    // passed, not read at start, as it may already be gone by then.
-    "setInterval(() => { if (process.ppid !== Number(parent)) process.exit(1); }, 100).unref();",
+    // Watched from a thread of its own: PGlite.create holds the main thread for seconds on end (initdb, writing
+    // the folder), so a timer there waited that long. The parent's pid is passed, not read at start: it may be gone.
+    'const { Worker } = await import("node:worker_threads");',
+    'new Worker(`setInterval(() => { if (process.ppid !== ${Number(parent)}) process.kill(process.pid, "SIGKILL"); }, 100);`, { eval: true }).unref();',
     "try {",
     '  const { PGlite } = await import("@electric-sql/pglite");',
     "  const db = await PGlite.create(dataDir);",
