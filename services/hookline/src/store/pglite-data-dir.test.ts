@@ -116,7 +116,7 @@ describe("the embedded data folder", () => {
 
     const dataDir = join(scratchDir(), "killed");
     const creating = initdbApart(dataDir);
-    while (!initdbChild(dataDir)) await sleep(20);
+    for (let waited = 0; !initdbChild(dataDir) && waited < 30_000; waited += 20) await sleep(20);
     process.kill(initdbChild(dataDir)?.pid ?? 0, "SIGKILL");
     await expect(creating).rejects.toThrow(/: the process running initdb was killed \(SIGKILL: out of memory\?\)$/);
   }, 60_000);

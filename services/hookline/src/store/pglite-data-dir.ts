@@ -25,7 +25,10 @@ export function needsInitdb(dataDir: string): boolean {
 }
 
 const runFile = promisify(execFile);
-const INITDB_TIMEOUT_MS = 120_000;
+// A guard against a hung child, not a budget: initdb takes 5–10 s here, and a
+// minute on a loaded 2-core machine (test/security/main-key.test.ts), which a
+// first start must survive.
+const INITDB_TIMEOUT_MS = 600_000;
 
 /**
  * Creates the database in a new embedded data folder (PGlite's initdb) in a
