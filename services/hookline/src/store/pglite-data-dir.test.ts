@@ -58,9 +58,18 @@ describe("the embedded data folder", () => {
     expect(rows).toEqual([{ name: "kept" }]);
   });
 
-  it("a first openStore on a new folder creates the database there", async () => {
+  it("a first openStore on a new folder creates the database there, in a child process", async () => {
     const dataDir = join(scratchDir(), "fresh");
-    store = await openStore({ databaseUrl: undefined, dataDir, poolSize: 1 });
+    const opening = openStore({ databaseUrl: undefined, dataDir, poolSize: 1 });
+    let opened = false;
+    void opening.then(() => (opened = true), () => (opened = true));
+    let childSeen = false;
+    while (!opened && !childSeen) {
+      childSeen = initdbChild(dataDir) !== undefined;
+      await sleep(20);
+    }
+    store = await opening;
+    expect(childSeen, "initdb ran in a child process, not in this one").toBe(true);
     expect(needsInitdb(dataDir)).toBe(false);
     await migrateToLatest(store);
   });
