@@ -24,6 +24,8 @@ export type BenchConfig = {
   publishers: number;
   /** Events per request in the batch-publish runs (the API's maximum is 1,000). */
   batchEvents: number;
+  /** Footprint: events batch-published to the built server after the single publishes, all delivered, for its peak RSS under a throughput load. */
+  footprintBatchEvents: number;
   /** Large-tables scenario: finished deliveries and events seeded behind the live ones. */
   largeDeliveries: number;
   largeEvents: number;
@@ -65,6 +67,7 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     repeat: num("BENCH_REPEAT", 3, 1),
     publishers: num("BENCH_PUBLISHERS", 20, 20),
     batchEvents: Math.min(1_000, num("BENCH_BATCH_EVENTS", 1_000, 1_000)),
+    footprintBatchEvents: num("BENCH_FOOTPRINT_BATCH_EVENTS", 20_000, 2_000),
     largeDeliveries: num("BENCH_LARGE_DELIVERIES", 1_000_000, 50_000),
     largeEvents: num("BENCH_LARGE_EVENTS", 100_000, 5_000),
     fairnessEvents: num("BENCH_FAIRNESS_EVENTS", 200, 50),
