@@ -13,7 +13,7 @@ import { setFlagsFromString } from "node:v8";
  */
 export const EMBEDDED_HEAP_GROWING_PERCENT = 30;
 
-/** The V8 option this sets, as `node` and NODE_OPTIONS spell it. */
+/** The V8 option this sets, as the `node` command line spells it (NODE_OPTIONS does not take it). */
 const OPTION = "--heap-growing-percent";
 
 /**
@@ -22,14 +22,15 @@ const OPTION = "--heap-growing-percent";
  * takes effect). Used by a start on embedded PGlite, whose WASM heap
  * (shared buffers, catalogue caches) already takes ≈140 MB of the process
  * and never shrinks; on PostgreSQL the process keeps V8's defaults. An
- * operator's own `--heap-growing-percent` (on the node command line or in
- * NODE_OPTIONS) wins: nothing is set then. Returns whether it set the option.
+ * operator's own `--heap-growing-percent` on the node command line
+ * (`node --heap-growing-percent=0 bin/hookline.mjs start`: V8's own factor)
+ * wins: nothing is set then. Returns whether it set the option.
  *
  * @example
  * if (!config.databaseUrl) limitHeapGrowth();
  */
-export function limitHeapGrowth(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): boolean {
-  const chosen = [...execArgv, ...(env.NODE_OPTIONS ?? "").split(/\s+/)].some((arg) => arg.replaceAll("_", "-").startsWith(OPTION));
+export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
+  const chosen = execArgv.some((arg) => arg.replaceAll("_", "-").startsWith(OPTION));
   if (chosen) return false;
   setFlagsFromString(`${OPTION}=${EMBEDDED_HEAP_GROWING_PERCENT}`);
   return true;
