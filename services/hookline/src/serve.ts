@@ -107,11 +107,11 @@ export async function runServer(env: Record<string, string | undefined>, isTermi
         lines.push(`  A default account was created. Its API key is in ${kept.file} (readable only by this user): keep it, then delete the file.`);
         lines.push(`  Try: curl -H "Authorization: Bearer $(cat ${kept.file})" ${url}/v1/hooks`);
       } else {
-        lines.push(`  A default account was created. Its API key could not be written to a file (${kept.error}) and is not shown here, where logs keep it: make one with \`hookline keys create\`.`);
+        lines.push(`  A default account was created. Its API key could not be written to a file (${kept.error}) and is not shown here, where logs keep it: make one with \`hookline keys create\` (\`pnpm hookline …\` in a clone of the repository).`);
       }
     } else {
       lines.push(
-        `  API keys: \`hookline keys list\`, \`hookline keys create\` (the key printed at the first start still works unless revoked)`,
+        `  API keys: \`hookline keys list\`, \`hookline keys create\` (\`pnpm hookline …\` in a clone of the repository; the key printed at the first start still works unless revoked)`,
       );
     }
     lines.push(
