@@ -19,7 +19,7 @@ import { answerUnparsableRequests } from "./http/unparsable-requests.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
 import { createMetrics } from "./metrics/metrics.js";
-import { lockDataDir, type DataDirLock } from "./store/data-dir-lock.js";
+import { LOCK_STALE_MS, lockDataDir, type DataDirLock } from "./store/data-dir-lock.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
 import { portMessage, StartupError } from "./startup-errors.js";
 import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js";
@@ -59,10 +59,19 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
   };
   try {
     if (!config.databaseUrl && config.dataDir !== "memory://") {
-      const lock = await lockDataDir(config.dataDir, "server", (error) => {
-        logger.fatal({ err: error }, "lost the data folder's lock; stopping");
-        process.kill(process.pid, "SIGTERM");
-      });
+      const lock = await lockDataDir(
+        config.dataDir,
+        "server",
+        (error) => {
+          logger.fatal({ err: error }, "lost the data folder's lock; stopping");
+          process.kill(process.pid, "SIGTERM");
+        },
+        (holder) =>
+          logger.info(
+            { pid: holder.pid, started_at: holder.started_at },
+            `the data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale`,
+          ),
+      );
       undo.push(() => lock.release());
       return await startLocked(config, logger, undo, lock);
     }

@@ -34,8 +34,11 @@ describe("the data folder lock's stale time, each side", () => {
   });
 
   it("lockDataDir: another host's lock refreshed just inside the stale time refuses; one just past it is taken over", async () => {
-    await expect(lockDataDir(lockedFolder(LOCK_STALE_MS - 1000, otherHost), "test", () => {})).rejects.toBeInstanceOf(DataDirBusyError);
-    const lock = await lockDataDir(lockedFolder(LOCK_STALE_MS + 1000, otherHost), "test", () => {});
+    const toldOf: number[] = [];
+    const waitedFor = (holder: { pid: number }) => toldOf.push(holder.pid);
+    await expect(lockDataDir(lockedFolder(LOCK_STALE_MS - 1000, otherHost), "test", () => {}, waitedFor)).rejects.toBeInstanceOf(DataDirBusyError);
+    const lock = await lockDataDir(lockedFolder(LOCK_STALE_MS + 1000, otherHost), "test", () => {}, waitedFor);
+    expect(toldOf, "no wait for another host's holder").toEqual([]);
     await lock.release();
   });
 
@@ -43,9 +46,11 @@ describe("the data folder lock's stale time, each side", () => {
     // No process has this pid (above the usual pid_max), so the recorded holder has crashed.
     const dir = lockedFolder(LOCK_STALE_MS - 1500, { pid: 2 ** 22 + 7, hostname: hostname() });
     const started = Date.now();
-    const lock = await lockDataDir(dir, "test", () => {});
+    const toldOf: number[] = [];
+    const lock = await lockDataDir(dir, "test", () => {}, (holder) => toldOf.push(holder.pid));
     const waited = Date.now() - started;
     await lock.release();
+    expect(toldOf, "the caller is told whom it waits for, once").toEqual([2 ** 22 + 7]);
     expect(waited, "not taken before the lock went stale").toBeGreaterThanOrEqual(1000);
     expect(waited, "taken soon after").toBeLessThan(4000);
   });

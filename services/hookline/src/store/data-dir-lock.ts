@@ -84,9 +84,16 @@ export function isDataDirLocked(dataDir: string): boolean {
  * When the recorded holder is a process of this host that no longer runs, it
  * waits (up to `LOCK_STALE_MS`) for its lock to go stale instead of refusing.
  * `onLost` is called if the lock is taken away while held (its folder deleted,
- * a clock jump): the caller must stop using the database.
+ * a clock jump): the caller must stop using the database. `onWait` is called
+ * with the crashed holder before that wait, so a start that seems to hang
+ * for seconds can say why.
  */
-export async function lockDataDir(dataDir: string, command: string, onLost: (error: Error) => void): Promise<DataDirLock> {
+export async function lockDataDir(
+  dataDir: string,
+  command: string,
+  onLost: (error: Error) => void,
+  onWait: (crashedHolder: DataDirOwner) => void = () => {},
+): Promise<DataDirLock> {
   try {
     // The database's files are the user's alone, as PostgreSQL insists for its data directory (PGlite
     // writes its files world-readable, some world-writable: the folder is what keeps others out).
@@ -106,6 +113,7 @@ export async function lockDataDir(dataDir: string, command: string, onLost: (err
     const owner = readDataDirOwner(dataDir);
     if (!owner || owner.hostname !== hostname() || isRunning(owner.pid)) throw new DataDirBusyError(dataDir, owner);
     // The holder crashed: its lock goes stale within LOCK_STALE_MS of its last refresh.
+    onWait(owner);
     try {
       release = await lockfile.lock(dataDir, { ...options, retries: { retries: LOCK_STALE_MS / 500 + 2, minTimeout: 500, maxTimeout: 500 } });
     } catch {
