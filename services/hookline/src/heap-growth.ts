@@ -28,9 +28,9 @@ const OPTION = "--heap-growing-percent";
  * wins: nothing is set then. Returns whether it set the option.
  *
  * @example
- * if (!config.databaseUrl) limitHeapGrowth();
+ * if (!config.databaseUrl) setEmbeddedHeapGrowth();
  */
-export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
+export function setEmbeddedHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
   const chosen = execArgv.some((arg) => arg.replaceAll("_", "-").startsWith(OPTION));
   if (chosen) return false;
   setFlagsFromString(`${OPTION}=${EMBEDDED_HEAP_GROWING_PERCENT}`);

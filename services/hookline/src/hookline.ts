@@ -26,7 +26,7 @@ import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js
 import { resolveSecretBox } from "./signing/main-key.js";
 import type { SecretBox } from "./signing/secret-box.js";
 import { startTracing, stopTracing } from "./tracing/tracing.js";
-import { limitHeapGrowth } from "./heap-growth.js";
+import { setEmbeddedHeapGrowth } from "./heap-growth.js";
 
 export interface RunningHookline {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (absent for a worker-only process). */
@@ -112,7 +112,7 @@ async function startLocked(config: Config, logger: Logger, undo: Array<() => Pro
   await startTracing(config.tracing);
   undo.push(() => stopTracing());
   // The embedded database's WASM heap shares the process: keep V8's heap close to what it uses (heap-growth.ts).
-  if (!config.databaseUrl) limitHeapGrowth();
+  if (!config.databaseUrl) setEmbeddedHeapGrowth();
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   undo.push(() => store.close());
   await migrateToLatest(store);
