@@ -1,8 +1,8 @@
 import type { ChildProcess } from "node:child_process";
-import { createServer, type AddressInfo } from "node:net";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { insertAccount } from "@hookline/server";
+import { freePort } from "../support/free-port.js";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { startReceiver, type TestReceiver } from "../support/delivery.js";
 import { startHooklineProcess } from "../support/hookline-process.js";
@@ -252,15 +252,6 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("worker processes on PostgreSQL"
     const { distinct, total } = tally("/term");
     expect(total - distinct).toBe(0);
   }, 60_000);
-
-  function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-      const probe = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
-  }
 
   /** A receiver on a given port (the one that was down). */
   async function startReceiverOn(port: number): Promise<TestReceiver> {

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { insertAccount, issueApiKey } from "@hookline/server";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { startReceiver, type TestReceiver } from "../support/delivery.js";
-import { freePort, NATS_SERVER, startNatsCluster, type NatsCluster } from "../support/nats-cluster.js";
+import { freePort } from "../support/free-port.js";
+import { NATS_SERVER, startNatsCluster, type NatsCluster } from "../support/nats-cluster.js";
 import { startHooklineProcess } from "../support/hookline-process.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 

@@ -8,7 +8,8 @@ import { insertAccount, issueApiKey } from "@hookline/server";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { eventually, startReceiver, type TestReceiver } from "../support/delivery.js";
 import { startHooklineProcess } from "../support/hookline-process.js";
-import { freePort, NATS_SERVER } from "../support/nats-cluster.js";
+import { freePort } from "../support/free-port.js";
+import { NATS_SERVER } from "../support/nats-cluster.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 
 const USER = "hookline";

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.js";
 import { eventually } from "../support/delivery.js";
 import { startHooklineProcess } from "../support/hookline-process.js";
-import { freePort, NATS_SERVER, startNatsCluster, type NatsCluster } from "../support/nats-cluster.js";
+import { freePort } from "../support/free-port.js";
+import { NATS_SERVER, startNatsCluster, type NatsCluster } from "../support/nats-cluster.js";
 import { TEST_MAIN_SECRET } from "../support/server.js";
 
 const LOOPS = 2;

@@ -1,20 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 
 export const NATS_SERVER = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
-
-/** A free loopback TCP port (the OS's pick). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = (probe.address() as AddressInfo);
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Node {
   name: string;
@@ -30,12 +20,28 @@ interface Node {
  * store folder under one temporary folder (removed by `close`), started as
  * FINDINGS.md records: `-js -sd <dir> --cluster_name --cluster --routes`.
  * `stop(i)` kills a node (SIGKILL: a machine lost, not a clean leave);
- * `start(i)` brings it back on the same ports and store.
+ * `start(i)` brings it back on the same ports and store. A node that exits
+ * while the cluster starts (another process took one of its ports first) fails
+ * the start at once with its log; the whole cluster is then tried again on new
+ * ports, up to three times.
  *
  * @example
  * const cluster = await startNatsCluster(3); env.HOOKLINE_QUEUE_URL = cluster.url; … await cluster.close();
  */
-export async function startNatsCluster(size = 3) {
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(size);
+    } catch (error) {
+      if (!(error instanceof NodeExitedError) || attempt === 3) throw error;
+    }
+  }
+}
+
+/** A node's process ended while the cluster was waiting for it. */
+class NodeExitedError extends Error {}
+
+async function startNatsClusterOnce(size: number) {
   const root = await mkdtemp(join(tmpdir(), "hookline-nats-"));
   const nodes: Node[] = [];
   for (let i = 0; i < size; i++) {
@@ -75,6 +81,10 @@ export async function startNatsCluster(size = 3) {
     const deadline = Date.now() + timeoutMs;
     for (const node of nodes.filter((n) => n.process)) {
       for (;;) {
+        const child = node.process;
+        if (!child || child.exitCode !== null || child.signalCode !== null) {
+          throw new NodeExitedError(`NATS node ${node.name} exited (${child?.exitCode ?? child?.signalCode}) before it saw a JetStream meta leader: ${logs.get(node.name)?.slice(-1000)}`);
+        }
         const leader = await fetch(`http://127.0.0.1:${node.monitorPort}/jsz`)
           .then((res) => res.json() as Promise<{ meta_cluster?: { leader?: string }; config?: unknown }>)
           .then((jsz) => (size > 1 ? jsz.meta_cluster?.leader : jsz.config && "standalone"))
@@ -109,4 +119,4 @@ export async function startNatsCluster(size = 3) {
   };
 }
 
-export type NatsCluster = Awaited<ReturnType<typeof startNatsCluster>>;
+export type NatsCluster = Awaited<ReturnType<typeof startNatsClusterOnce>>;

@@ -2,9 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer, type AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import getPort, { portNumbers } from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueueConfig } from "../../../config.js";
 import { connectQueue, removeQueueStream } from "./jetstream-setup.js";
@@ -20,14 +21,14 @@ const configOf = (servers: string[], fields: Partial<QueueConfig> = {}): QueueCo
   ...fields,
 });
 
-/** A free loopback TCP port (the OS's pick). */
+/**
+ * A free port below the kernel's ephemeral range (32768 on Linux): an
+ * OS-picked port can be taken as an outgoing connection's local port between
+ * the probe and nats-server's bind (test/support/free-port.ts tells the story).
+ */
 function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+  const from = 10_000 + Math.floor(Math.random() * 20_000);
+  return getPort({ port: portNumbers(from, 32_767) });
 }
 
 /** Starts nats-server with `conf` on `host`:`port` (a free port unless given); resolves once that port takes connections. */
