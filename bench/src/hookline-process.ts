@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { removeQueueStream } from "@hookline/server";
+import getPort, { portNumbers } from "get-port";
 import { tsxImport, trackChild } from "./child-process.js";
 import { createScratchDb, type ScratchDb } from "./scratch-db.js";
 
@@ -177,15 +177,14 @@ function queuePrefix(dbName: string): string {
   return `bench_${createHash("sha256").update(dbName).digest("hex").slice(0, 12)}`;
 }
 
+/**
+ * A free port below the kernel's ephemeral range (32768 on Linux): an
+ * OS-picked port can be taken as an outgoing connection's local port between
+ * the probe and the server's bind (test/support/free-port.ts tells the story).
+ */
 function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  const from = 10_000 + Math.floor(Math.random() * 20_000);
+  return getPort({ port: portNumbers(from, 32_767) });
 }
 
 /**
