@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -66,4 +66,21 @@ describe("CLI commands holding the data folder let it go", () => {
     expect(child.stderr()).toMatch(/names no account/);
     expect(leftovers(dir)).toEqual([]);
   }, 120_000);
+
+  it("a command after a crashed holder says whom it waits for, then takes the folder", async () => {
+    const dir = dataFolder();
+    // A made database first, so the killed holder interrupts an open, not the first initdb.
+    const first = startProcess(CLI, ["migrate"], { HOOKLINE_DATA_DIR: dir });
+    expect(await first.exited, first.output()).toBe(0);
+    const crashed = startProcess(CLI, ["migrate"], { HOOKLINE_DATA_DIR: dir });
+    expect(await until(() => existsSync(join(dir, "hookline-owner.json")), 60_000), crashed.output()).toBe(true);
+    const holder = (JSON.parse(readFileSync(join(dir, "hookline-owner.json"), "utf8")) as { pid: number }).pid;
+    crashed.child.kill("SIGKILL");
+    await crashed.exited;
+    const next = startProcess(CLI, ["keys", "list"], { HOOKLINE_DATA_DIR: dir });
+    // 1: no account in a new folder; what matters is that it got the folder and said why it waited.
+    expect(await next.exited, next.output()).toBe(1);
+    expect(next.stderr()).toContain(`The data folder's last holder (pid ${holder}) no longer runs: waiting up to 10 s for its lock to go stale.`);
+    expect(next.stderr()).not.toMatch(/in use by/);
+  }, 180_000);
 });

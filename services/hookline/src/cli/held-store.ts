@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import type { Config } from "../config.js";
 import { dataDirBusyMessage } from "../startup-errors.js";
-import { DataDirBusyError, lockDataDir, type DataDirLock } from "../store/data-dir-lock.js";
+import { DataDirBusyError, LOCK_STALE_MS, lockDataDir, type DataDirLock } from "../store/data-dir-lock.js";
 import { openStore, type Store } from "../store/database.js";
 import { onStopSignal } from "../stop-signals.js";
 import { CliError } from "./cli-error.js";
@@ -23,7 +23,8 @@ export interface HeldStore {
  * Node's default, a signal ended the process holding PGlite's postmaster.pid
  * and the lock's owner file, and the next start found a stale owner and
  * waited it out. A failure while opening frees the folder too. A busy folder
- * is a `CliError` (dataDirBusyMessage).
+ * is a `CliError` (dataDirBusyMessage); a folder whose last holder crashed is
+ * waited for (up to LOCK_STALE_MS), saying so on stderr.
  *
  * @example
  * const held = await holdStore(settings, "migrate");
@@ -47,7 +48,10 @@ export async function holdStore(config: Config, command: string, poolSize = 1): 
   });
   try {
     if (isEmbeddedOnDisk(config)) {
-      const locking = lockDataDir(config.dataDir, command, () => {});
+      // The server logs this wait too (hookline.ts): without a word, a command after a crash sat silent for 10 s.
+      const locking = lockDataDir(config.dataDir, command, () => {}, (holder) =>
+        console.error(`The data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale.`),
+      );
       opening = locking;
       lock = await locking;
     }

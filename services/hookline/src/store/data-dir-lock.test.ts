@@ -33,6 +33,13 @@ describe("the data folder lock's stale time, each side", () => {
     expect(isDataDirLocked(lockedFolder(LOCK_STALE_MS + 1000, otherHost))).toBe(false);
   });
 
+  it("isDataDirLocked: a fresh lock of this host's running process is held; of one that no longer runs (crashed), not", () => {
+    expect(isDataDirLocked(lockedFolder(1000, { pid: process.pid, hostname: hostname() }))).toBe(true);
+    // No process has this pid (above the usual pid_max).
+    expect(isDataDirLocked(lockedFolder(1000, { pid: 2 ** 22 + 7, hostname: hostname() }))).toBe(false);
+    expect(isDataDirLocked(lockedFolder(1000, { ...otherHost, pid: 2 ** 22 + 7 })), "another host's pid means nothing here").toBe(true);
+  });
+
   it("lockDataDir: another host's lock refreshed just inside the stale time refuses; one just past it is taken over", async () => {
     const toldOf: number[] = [];
     const waitedFor = (holder: { pid: number }) => toldOf.push(holder.pid);

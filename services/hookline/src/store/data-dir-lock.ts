@@ -69,13 +69,27 @@ export function readDataDirOwner(dataDir: string): DataDirOwner | undefined {
   }
 }
 
-/** True when the folder's lock is held and fresh. */
+/**
+ * True when the folder's lock is held and fresh, by a holder that may still
+ * run: a recorded holder of this host whose pid no longer runs has crashed,
+ * and `lockDataDir` waits its lock out instead of refusing. The CLI asks this
+ * before choosing between the running server's API and the folder itself; a
+ * crashed server's fresh lock had it refuse at once ("in use by process N")
+ * where opening the folder would have waited a few seconds and worked.
+ */
 export function isDataDirLocked(dataDir: string): boolean {
   try {
-    return Date.now() - statSync(join(dataDir, LOCK_NAME)).mtimeMs < LOCK_STALE_MS;
+    if (Date.now() - statSync(join(dataDir, LOCK_NAME)).mtimeMs >= LOCK_STALE_MS) return false;
   } catch {
     return false;
   }
+  const owner = readDataDirOwner(dataDir);
+  return !owner || !hasCrashed(owner);
+}
+
+/** A holder recorded by this host whose process no longer runs (another host's pids mean nothing here). */
+function hasCrashed(owner: DataDirOwner): boolean {
+  return owner.hostname === hostname() && !isRunning(owner.pid);
 }
 
 /**
@@ -111,7 +125,7 @@ export async function lockDataDir(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
     const owner = readDataDirOwner(dataDir);
-    if (!owner || owner.hostname !== hostname() || isRunning(owner.pid)) throw new DataDirBusyError(dataDir, owner);
+    if (!owner || !hasCrashed(owner)) throw new DataDirBusyError(dataDir, owner);
     // The holder crashed: its lock goes stale within LOCK_STALE_MS of its last refresh.
     onWait(owner);
     try {
