@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ describe("the data folder lock's stale time, each side", () => {
   });
 
   /** A data folder whose lock was last refreshed `ageMs` ago by `owner`. */
-  function lockedFolder(ageMs: number, owner: { pid: number; hostname: string }): string {
+  function lockedFolder(ageMs: number, owner: { pid: number; hostname: string; pid_namespace?: string }): string {
     const dir = mkdtempSync(join(tmpdir(), "hookline-lock-"));
     dirs.push(dir);
     mkdirSync(join(dir, "hookline.lock"));
@@ -39,6 +39,43 @@ describe("the data folder lock's stale time, each side", () => {
     expect(isDataDirLocked(lockedFolder(1000, { pid: 2 ** 22 + 7, hostname: hostname() }))).toBe(false);
     expect(isDataDirLocked(lockedFolder(1000, { ...otherHost, pid: 2 ** 22 + 7 })), "another host's pid means nothing here").toBe(true);
   });
+
+  it.runIf(existsSync("/proc/self/ns/pid"))("isDataDirLocked: a pid of this host but another PID namespace (a container of the same pod) counts as running", () => {
+    const here = readlinkSync("/proc/self/ns/pid");
+    const dead = { pid: 2 ** 22 + 7, hostname: hostname() };
+    expect(isDataDirLocked(lockedFolder(1000, { ...dead, pid_namespace: "pid:[1]" }))).toBe(true);
+    expect(isDataDirLocked(lockedFolder(1000, { ...dead, pid_namespace: here }))).toBe(false);
+  });
+
+  it.runIf(existsSync("/proc/self/ns/pid"))("lockDataDir records the holder's PID namespace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-lock-"));
+    dirs.push(dir);
+    const lock = await lockDataDir(dir, "test", () => {});
+    const owner = JSON.parse(readFileSync(join(dir, "hookline-owner.json"), "utf8")) as { pid: number; pid_namespace?: string };
+    await lock.release();
+    expect(owner).toMatchObject({ pid: process.pid, pid_namespace: readlinkSync("/proc/self/ns/pid") });
+  });
+
+  it("lockDataDir: when another process takes the folder during the wait, the refusal names that process, not the crashed one", async () => {
+    const dir = lockedFolder(LOCK_STALE_MS - 1500, { pid: 2 ** 22 + 7, hostname: hostname() });
+    // Stands in for a server that starts meanwhile: it records itself and keeps the lock fresh.
+    let refreshing: NodeJS.Timeout | undefined;
+    const takeOver = () => {
+      writeFileSync(join(dir, "hookline-owner.json"), JSON.stringify({ pid: process.pid, hostname: hostname(), command: "server", started_at: new Date().toISOString() }));
+      refreshing = setInterval(() => utimesSync(join(dir, "hookline.lock"), new Date(), new Date()), 500);
+      utimesSync(join(dir, "hookline.lock"), new Date(), new Date());
+    };
+    try {
+      const refused = await lockDataDir(dir, "test", () => {}, takeOver).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(DataDirBusyError);
+      expect((refused as DataDirBusyError).owner?.pid).toBe(process.pid);
+    } finally {
+      clearInterval(refreshing);
+    }
+  }, 30_000);
 
   it("lockDataDir: another host's lock refreshed just inside the stale time refuses; one just past it is taken over", async () => {
     const toldOf: number[] = [];

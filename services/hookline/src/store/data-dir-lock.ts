@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
@@ -24,6 +24,12 @@ const OWNER_FILE = "hookline-owner.json";
 export interface DataDirOwner {
   pid: number;
   hostname: string;
+  /**
+   * The holder's PID namespace (Linux: `/proc/self/ns/pid`'s link, e.g.
+   * `pid:[4026531836]`). Containers of one Kubernetes pod share a hostname and
+   * a volume but not their pids: a pid is only judged dead in its own namespace.
+   */
+  pid_namespace?: string;
   /** What the holder runs: "server" or a CLI command. */
   command: string;
   /** The holder's API, when it serves one. */
@@ -87,9 +93,23 @@ export function isDataDirLocked(dataDir: string): boolean {
   return !owner || !hasCrashed(owner);
 }
 
-/** A holder recorded by this host whose process no longer runs (another host's pids mean nothing here). */
+/**
+ * A holder recorded by this host, in this PID namespace, whose process no
+ * longer runs. Another host's or namespace's pid means nothing here: such a
+ * holder counts as running until its lock goes stale. A holder recorded
+ * without a namespace (before it was recorded, or off Linux) is judged here.
+ */
 function hasCrashed(owner: DataDirOwner): boolean {
-  return owner.hostname === hostname() && !isRunning(owner.pid);
+  const sameNamespace = owner.pid_namespace === undefined || owner.pid_namespace === pidNamespace();
+  return owner.hostname === hostname() && sameNamespace && !isRunning(owner.pid);
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -129,17 +149,30 @@ export async function lockDataDir(
     // The holder crashed: its lock goes stale within LOCK_STALE_MS of its last refresh.
     onWait(owner);
     try {
-      release = await lockfile.lock(dataDir, { ...options, retries: { retries: LOCK_STALE_MS / 500 + 2, minTimeout: 500, maxTimeout: 500 } });
+      // Polled at random 200–400 ms: waiters that started together (several commands after a crash)
+      // would otherwise all find the lock stale in the same instant, and proper-lockfile's takeover
+      // (check the age, remove, re-create) is not atomic between two processes doing it at once.
+      const poll = { retries: LOCK_STALE_MS / 200 + 2, factor: 1, minTimeout: 200, maxTimeout: 400, randomize: true };
+      release = await lockfile.lock(dataDir, { ...options, retries: poll });
     } catch {
-      throw new DataDirBusyError(dataDir, owner);
+      // Whoever took it meanwhile, not the crashed holder we waited for.
+      throw new DataDirBusyError(dataDir, readDataDirOwner(dataDir) ?? owner);
     }
   }
 
-  const owner: DataDirOwner = { pid: process.pid, hostname: hostname(), command, started_at: new Date().toISOString() };
+  const namespace = pidNamespace();
+  const owner: DataDirOwner = {
+    pid: process.pid,
+    hostname: hostname(),
+    ...(namespace ? { pid_namespace: namespace } : {}),
+    command,
+    started_at: new Date().toISOString(),
+  };
   const write = () => {
     const path = join(dataDir, OWNER_FILE);
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+    renameSync(temporary, path);
   };
   write();
   return {
