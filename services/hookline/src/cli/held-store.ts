@@ -49,8 +49,15 @@ export async function holdStore(config: Config, command: string, poolSize = 1): 
   try {
     if (isEmbeddedOnDisk(config)) {
       // The server logs this wait too (hookline.ts): without a word, a command after a crash sat silent for 10 s.
-      const locking = lockDataDir(config.dataDir, command, () => {}, (holder) =>
-        console.error(`The data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale.`),
+      const locking = lockDataDir(
+        config.dataDir,
+        command,
+        // As the server does (hookline.ts): another process may open the database now, so stop through the signal path above.
+        () => {
+          console.error(`hookline: lost the lock on HOOKLINE_DATA_DIR ${config.dataDir} (deleted, or taken over); stopping.`);
+          process.kill(process.pid, "SIGTERM");
+        },
+        (holder) => console.error(`The data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale.`),
       );
       opening = locking;
       lock = await locking;

@@ -6,9 +6,14 @@ export function isEmbeddedOnDisk(config: Config): boolean {
   return !config.databaseUrl && config.dataDir !== "memory://";
 }
 
-/** The running embedded server holding the data folder, as its lock records it. */
+/**
+ * The running embedded server holding the data folder, as its lock records it;
+ * undefined when no live process holds the folder (`isDataDirLocked`). A
+ * crashed server's owner file outlives it, and its URL may by now be another
+ * program's port: the CLI must not send it a key.
+ */
 export function embeddedServer(config: Config): DataDirOwner | undefined {
-  return isEmbeddedOnDisk(config) ? readDataDirOwner(config.dataDir) : undefined;
+  return isEmbeddedOnDisk(config) && isDataDirLocked(config.dataDir) ? readDataDirOwner(config.dataDir) : undefined;
 }
 
 /**
