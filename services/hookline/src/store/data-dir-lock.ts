@@ -18,6 +18,8 @@ import lockfile from "proper-lockfile";
 export const LOCK_STALE_MS = 10_000;
 const LOCK_UPDATE_MS = 5_000;
 const LOCK_NAME = "hookline.lock";
+/** A second lock, held only while the first is tried (takeExclusively). */
+const TAKEOVER_NAME = "hookline.lock.takeover";
 const OWNER_FILE = "hookline-owner.json";
 
 /** Who holds a data folder. */
@@ -141,23 +143,15 @@ export async function lockDataDir(
   const options = { lockfilePath: join(dataDir, LOCK_NAME), realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, onCompromised: onLost };
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dataDir, options);
+    release = await takeExclusively(dataDir, () => lockfile.lock(dataDir, options));
   } catch (error) {
+    if (error instanceof DataDirNotWritableError) throw error;
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
     const owner = readDataDirOwner(dataDir);
     if (!owner || !hasCrashed(owner)) throw new DataDirBusyError(dataDir, owner);
     // The holder crashed: its lock goes stale within LOCK_STALE_MS of its last refresh.
     onWait(owner);
-    try {
-      // Polled at random 200–400 ms: waiters that started together (several commands after a crash)
-      // would otherwise all find the lock stale in the same instant, and proper-lockfile's takeover
-      // (check the age, remove, re-create) is not atomic between two processes doing it at once.
-      const poll = { retries: LOCK_STALE_MS / 200 + 2, factor: 1, minTimeout: 200, maxTimeout: 400, randomize: true };
-      release = await lockfile.lock(dataDir, { ...options, retries: poll });
-    } catch {
-      // Whoever took it meanwhile, not the crashed holder we waited for.
-      throw new DataDirBusyError(dataDir, readDataDirOwner(dataDir) ?? owner);
-    }
+    release = await waitOutCrashedHolder(dataDir, owner, () => takeExclusively(dataDir, () => lockfile.lock(dataDir, options)));
   }
 
   const namespace = pidNamespace();
@@ -174,7 +168,12 @@ export async function lockDataDir(
     writeFileSync(temporary, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
     renameSync(temporary, path);
   };
-  write();
+  try {
+    write();
+  } catch (error) {
+    await release().catch(() => {});
+    throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
+  }
   return {
     advertise(details) {
       Object.assign(owner, details);
@@ -185,6 +184,55 @@ export async function lockDataDir(
       await release();
     },
   };
+}
+
+/**
+ * Runs `take` (an attempt at the folder's lock) while holding a second,
+ * short-lived lock beside it. proper-lockfile takes over a stale lock by
+ * checking its age, removing it and re-creating it: two processes doing that
+ * at once can both end up holding it, the second having removed the lock the
+ * first just made (moxystudio/node-proper-lockfile#121; a break-it review saw
+ * it in 1 of 40 trials of six waiters after a crash). Under this lock only one
+ * process at a time looks. It is held for milliseconds; one left by a process
+ * killed inside them goes stale after 2 s (proper-lockfile's least). Losing it
+ * is not reported (the default throws): it guards one attempt, then goes.
+ */
+async function takeExclusively<T>(dataDir: string, take: () => Promise<T>): Promise<T> {
+  const polls = { retries: 400, factor: 1, minTimeout: 10, maxTimeout: 20, randomize: true };
+  let releaseTakeover: () => Promise<void>;
+  try {
+    // proper-lockfile keys its locks by the path given, so this one gets a path of its own.
+    const takeover = join(dataDir, TAKEOVER_NAME);
+    releaseTakeover = await lockfile.lock(takeover, { lockfilePath: takeover, realpath: false, stale: 2000, retries: polls, onCompromised: () => {} });
+  } catch (error) {
+    throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
+  }
+  try {
+    return await take();
+  } finally {
+    await releaseTakeover().catch(() => {});
+  }
+}
+
+/**
+ * Tries `take` every 200–400 ms (at random, so waiters that started together
+ * do not keep meeting) until the crashed holder's lock has gone stale and is
+ * ours, for at most LOCK_STALE_MS and a margin. Refuses at once when another
+ * live process took the folder meanwhile, naming it, not the crashed holder.
+ */
+async function waitOutCrashedHolder(dataDir: string, crashed: DataDirOwner, take: () => Promise<() => Promise<void>>): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_STALE_MS + 2000;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 200));
+    try {
+      return await take();
+    } catch (error) {
+      if (error instanceof DataDirNotWritableError || (error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+    }
+    const holder = readDataDirOwner(dataDir);
+    const someoneElse = holder !== undefined && (holder.pid !== crashed.pid || holder.started_at !== crashed.started_at);
+    if ((someoneElse && !hasCrashed(holder)) || Date.now() > deadline) throw new DataDirBusyError(dataDir, holder ?? crashed);
+  }
 }
 
 function isRunning(pid: number): boolean {
