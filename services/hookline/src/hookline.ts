@@ -68,7 +68,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
         },
         (holder) =>
           logger.info(
-            { pid: holder.pid, started_at: holder.started_at },
+            { holder_pid: holder.pid, holder_started_at: holder.started_at },
             `the data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale`,
           ),
       );

@@ -30,16 +30,21 @@ describe("holdStore", () => {
       const { holdStore } = await import(${JSON.stringify(heldStore)});
       const { loadConfig } = await import(${JSON.stringify(config)});
       await holdStore(loadConfig({ HOOKLINE_DATA_DIR: process.argv[1] }), "test");
+      console.log("held");
       setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, dataDir], {
       cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
     child.stderr!.on("data", (chunk) => (stderr += chunk));
     const exited = once(child, "exit");
     try {
-      for (let waited = 0; !existsSync(join(dataDir, "hookline-owner.json")) && waited < 60_000; waited += 50) await sleep(50);
+      // Once the store is open (a first open makes the database: slow on a busy machine), so the stop is not also waiting for that.
+      for (let waited = 0; !stdout.includes("held") && child.exitCode === null && waited < 120_000; waited += 50) await sleep(50);
+      expect(stdout, stderr).toContain("held");
       expect(existsSync(join(dataDir, "hookline-owner.json")), stderr).toBe(true);
       rmSync(join(dataDir, "hookline.lock"), { recursive: true, force: true });
       // proper-lockfile notices at its next refresh (every 5 s).
@@ -49,5 +54,5 @@ describe("holdStore", () => {
     } finally {
       child.kill("SIGKILL");
     }
-  }, 120_000);
+  }, 240_000);
 });
