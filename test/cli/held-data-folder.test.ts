@@ -80,7 +80,7 @@ describe("CLI commands holding the data folder let it go", () => {
     const next = startProcess(CLI, ["keys", "list"], { HOOKLINE_DATA_DIR: dir });
     // 1: no account in a new folder; what matters is that it got the folder and said why it waited.
     expect(await next.exited, next.output()).toBe(1);
-    expect(next.stderr()).toContain(`The data folder's last holder (pid ${holder}) no longer runs: waiting up to 10 s for its lock to go stale.`);
+    expect(next.stderr()).toContain(`hookline: the data folder's last holder (pid ${holder}) no longer runs: waiting up to 10 s for its lock to go stale.`);
     expect(next.stderr()).not.toMatch(/in use by/);
   }, 180_000);
 });

@@ -19,9 +19,9 @@ import { answerUnparsableRequests } from "./http/unparsable-requests.js";
 import { createMetricsRouter } from "./http/metrics/metrics.index.js";
 import { createRouter } from "./http/router.js";
 import { createMetrics } from "./metrics/metrics.js";
-import { LOCK_STALE_MS, lockDataDir, type DataDirLock } from "./store/data-dir-lock.js";
+import { lockDataDir, type DataDirLock } from "./store/data-dir-lock.js";
 import { migrateToLatest, openStore, type Store } from "./store/database.js";
-import { portMessage, StartupError } from "./startup-errors.js";
+import { crashedHolderWaitMessage, portMessage, StartupError } from "./startup-errors.js";
 import { findUnreadableSecret, resealHookSecrets } from "./store/hook-secrets.js";
 import { resolveSecretBox } from "./signing/main-key.js";
 import type { SecretBox } from "./signing/secret-box.js";
@@ -66,11 +66,7 @@ export async function startHookline(config: Config, logger: Logger): Promise<Run
           logger.fatal({ err: error }, "lost the data folder's lock; stopping");
           process.kill(process.pid, "SIGTERM");
         },
-        (holder) =>
-          logger.info(
-            { holder_pid: holder.pid, holder_started_at: holder.started_at },
-            `the data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale`,
-          ),
+        (holder) => logger.info({ holder_pid: holder.pid, holder_started_at: holder.started_at }, crashedHolderWaitMessage(holder)),
       );
       undo.push(() => lock.release());
       return await startLocked(config, logger, undo, lock);

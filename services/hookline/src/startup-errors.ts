@@ -1,5 +1,5 @@
 import type { Config } from "./config.js";
-import { DataDirBusyError, DataDirNotWritableError, LOCK_STALE_MS } from "./store/data-dir-lock.js";
+import { DataDirBusyError, DataDirNotWritableError, LOCK_STALE_MS, type DataDirOwner } from "./store/data-dir-lock.js";
 
 /**
  * A failure to start that the operator can fix: `message` is one line naming
@@ -19,6 +19,11 @@ export function dataDirBusyMessage(error: DataDirBusyError): string {
   const owner = error.owner;
   const who = owner ? `process ${owner.pid}${owner.hostname ? ` on ${owner.hostname}` : ""} (hookline ${owner.command}${owner.url ? ` at ${owner.url}` : ""})` : "another process";
   return `HOOKLINE_DATA_DIR ${error.dataDir} is in use by ${who}: only one process may open an embedded database. Stop that process, or set HOOKLINE_DATA_DIR to another folder (a crashed holder's lock expires within ${LOCK_STALE_MS / 1000} s).`;
+}
+
+/** The one-line notice of a start or CLI command waiting out a crashed holder's lock (the server logs it, the CLI prints it). */
+export function crashedHolderWaitMessage(holder: DataDirOwner): string {
+  return `the data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale`;
 }
 
 /** The one-line message for a listening port that cannot be bound. */

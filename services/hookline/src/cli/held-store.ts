@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import type { Config } from "../config.js";
-import { dataDirBusyMessage } from "../startup-errors.js";
-import { DataDirBusyError, LOCK_STALE_MS, lockDataDir, type DataDirLock } from "../store/data-dir-lock.js";
+import { crashedHolderWaitMessage, dataDirBusyMessage } from "../startup-errors.js";
+import { DataDirBusyError, lockDataDir, type DataDirLock } from "../store/data-dir-lock.js";
 import { openStore, type Store } from "../store/database.js";
 import { onStopSignal } from "../stop-signals.js";
 import { CliError } from "./cli-error.js";
@@ -48,7 +48,6 @@ export async function holdStore(config: Config, command: string, poolSize = 1): 
   });
   try {
     if (isEmbeddedOnDisk(config)) {
-      // The server logs this wait too (hookline.ts): without a word, a command after a crash sat silent for 10 s.
       const locking = lockDataDir(
         config.dataDir,
         command,
@@ -57,7 +56,8 @@ export async function holdStore(config: Config, command: string, poolSize = 1): 
           console.error(`hookline: lost the lock on HOOKLINE_DATA_DIR ${config.dataDir} (deleted, or taken over); stopping.`);
           process.kill(process.pid, "SIGTERM");
         },
-        (holder) => console.error(`The data folder's last holder (pid ${holder.pid}) no longer runs: waiting up to ${LOCK_STALE_MS / 1000} s for its lock to go stale.`),
+        // As the server logs it: without a word, a command after a crash sat silent for 10 s.
+        (holder) => console.error(`hookline: ${crashedHolderWaitMessage(holder)}.`),
       );
       opening = locking;
       lock = await locking;

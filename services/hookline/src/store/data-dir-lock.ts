@@ -141,17 +141,23 @@ export async function lockDataDir(
   }
 
   const options = { lockfilePath: join(dataDir, LOCK_NAME), realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, onCompromised: onLost };
+  // Resolves with the release, or rejects with ELOCKED (held) or DataDirNotWritableError.
+  const attempt = () =>
+    takeExclusively(dataDir, () =>
+      lockfile.lock(dataDir, options).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === "ELOCKED" ? error : new DataDirNotWritableError(dataDir, error.code, { cause: error });
+      }),
+    );
   let release: () => Promise<void>;
   try {
-    release = await takeExclusively(dataDir, () => lockfile.lock(dataDir, options));
+    release = await attempt();
   } catch (error) {
     if (error instanceof DataDirNotWritableError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw new DataDirNotWritableError(dataDir, (error as NodeJS.ErrnoException).code, { cause: error });
     const owner = readDataDirOwner(dataDir);
     if (!owner || !hasCrashed(owner)) throw new DataDirBusyError(dataDir, owner);
     // The holder crashed: its lock goes stale within LOCK_STALE_MS of its last refresh.
     onWait(owner);
-    release = await waitOutCrashedHolder(dataDir, owner, () => takeExclusively(dataDir, () => lockfile.lock(dataDir, options)));
+    release = await waitOutCrashedHolder(dataDir, owner, attempt);
   }
 
   const namespace = pidNamespace();
@@ -227,7 +233,7 @@ async function waitOutCrashedHolder(dataDir: string, crashed: DataDirOwner, take
     try {
       return await take();
     } catch (error) {
-      if (error instanceof DataDirNotWritableError || (error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+      if (error instanceof DataDirNotWritableError) throw error;
     }
     const holder = readDataDirOwner(dataDir);
     const someoneElse = holder !== undefined && (holder.pid !== crashed.pid || holder.started_at !== crashed.started_at);
